@@ -1,0 +1,164 @@
+"""``govkioskd``: the kiosk daemon's entry point.
+
+Loads the configuration, starts the supervised services, tells systemd when it is
+ready and that it is alive, reloads on SIGHUP and stops cleanly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tuple
+
+from . import __version__
+from .bus import ConfigReloaded, EventBus, ServiceHealthChanged
+from .config import DEFAULT_PATH, Config, ConfigError, config_files, load_config
+from .dbus.kiosk import KioskInterface
+from .dbus.service import DBusService
+from .devices import static as static_devices
+from .logs import set_level, setup_logging
+from .runtime import Runtime
+from .sdnotify import Notifier
+from .store import Store
+from .supervisor import Backoff, Supervisor
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_STATE_DIR = Path("/var/lib/govkiosk")
+EXIT_CONFIG = 2
+
+#: Each subsystem adds its services and D-Bus interfaces to the runtime, in this order.
+SUBSYSTEMS: Tuple[Callable[[Runtime], None], ...] = (static_devices.install,)
+
+
+class Daemon:
+    """The running daemon: its configuration, event bus, store and services."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: Config,
+        state_dir: Path,
+        *,
+        bus_address: Optional[str] = None,
+        notifier: Optional[Notifier] = None,
+    ) -> None:
+        self.config_path = config_path
+        self.notifier = notifier or Notifier()
+        bus = EventBus()
+        supervisor = Supervisor(
+            bus,
+            Backoff(config.daemon.restart_initial, config.daemon.restart_max),
+            stop_timeout=config.daemon.stop_timeout,
+        )
+        self.runtime = Runtime(
+            config=config,
+            state_dir=state_dir,
+            bus=bus,
+            store=Store(state_dir),
+            supervisor=supervisor,
+            dbus=DBusService(bus_address or config.daemon.bus),
+        )
+        self.bus = bus
+        self.supervisor = supervisor
+        self.kiosk_interface = KioskInterface(config.kiosk, supervisor, bus)
+        self.runtime.dbus.export(self.kiosk_interface)
+        supervisor.add(self.runtime.dbus)
+        for install in SUBSYSTEMS:
+            install(self.runtime)
+        self._stopping = asyncio.Event()
+        self._tasks: Set[asyncio.Task[None]] = set()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        await self.runtime.store.open()
+        unsubscribe = self.bus.subscribe(ServiceHealthChanged, self._on_health)
+        try:
+            await self.supervisor.start_all()
+            self.notifier.notify("READY=1", "STATUS=" + self.supervisor.summary())
+            _LOGGER.info("govkioskd %s ready: %s", __version__, self.supervisor.summary())
+            if self.notifier.watchdog_interval:
+                self._spawn(self._watchdog(self.notifier.watchdog_interval))
+            await self._stopping.wait()
+        finally:
+            self.notifier.notify("STOPPING=1", "STATUS=stopping")
+            _LOGGER.info("stopping")
+            unsubscribe()
+            for task in self._tasks:
+                task.cancel()
+            await self.supervisor.stop_all()
+            self.kiosk_interface.close()
+            await self.runtime.store.close()
+            self.notifier.close()
+        return 0
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    def reload(self) -> None:
+        """SIGHUP: take a new configuration only if it is valid as a whole."""
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as err:
+            # An expected outcome, not a bug: the reasons, without a traceback.
+            _LOGGER.error("configuration not reloaded, keeping the one in force:\n%s", err)  # noqa: TRY400
+            return
+        self.runtime.config = config
+        set_level(config.daemon.log_level)
+        files = tuple(str(p) for p in config_files(self.config_path))
+        self.bus.publish(ConfigReloaded(files))
+        _LOGGER.info("configuration reloaded from %s", ", ".join(files))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_health(self, _event: ServiceHealthChanged) -> None:
+        self.notifier.notify("STATUS=" + self.supervisor.summary())
+
+    async def _watchdog(self, interval: float) -> None:
+        # Runs on the event loop, so a blocked loop stops the pings and systemd acts.
+        while True:
+            self.notifier.notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="govkioskd", description="the govkiosk kiosk daemon")
+    parser.add_argument("--config", type=Path, default=DEFAULT_PATH, help="main configuration file")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    parser.add_argument("--bus", help='D-Bus to serve on: "system", "session" or an address')
+    parser.add_argument(
+        "--check-config", action="store_true", help="validate the configuration and exit"
+    )
+    parser.add_argument("--version", action="version", version=f"govkioskd {__version__}")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"govkioskd: invalid configuration:\n{err}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.check_config:
+        files = ", ".join(str(p) for p in config_files(args.config))
+        print(f"configuration is valid: {files}")
+        return 0
+    setup_logging(config.daemon.log_level)
+    return asyncio.run(_serve(args, config))
+
+
+async def _serve(args: argparse.Namespace, config: Config) -> int:
+    # Built inside the running loop: on Python 3.8 asyncio primitives bind to the
+    # loop current at construction.
+    return await Daemon(args.config, config, args.state_dir, bus_address=args.bus).run()

@@ -1,0 +1,121 @@
+"""``govkioskctl``: look at and drive the local daemon over D-Bus."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from dbus_next import DBusError, Variant
+from dbus_next.aio import MessageBus
+from dbus_next.errors import AuthError, InvalidAddressError
+
+from . import simctl
+from .dbus import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH, connect
+
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Variant):
+        return _plain(value.value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [list(headers)] + [[str(c) for c in row] for row in rows]
+    widths = [max(_width(r[i]) for r in cells) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths)).rstrip() for row in cells
+    )
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns in a terminal."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
+
+
+async def _kiosk(bus: MessageBus) -> Any:
+    introspection = await bus.introspect(BUS_NAME, OBJECT_PATH)
+    proxy = bus.get_proxy_object(BUS_NAME, OBJECT_PATH, introspection)
+    return proxy.get_interface(KIOSK_INTERFACE)
+
+
+async def cmd_status(kiosk: Any, args: argparse.Namespace) -> str:
+    info = _plain(await kiosk.call_get_info())
+    services = await kiosk.call_get_services()
+    if args.json:
+        rows = [dict(zip(("name", "state", "detail", "restarts"), s)) for s in services]
+        return json.dumps({"kiosk": info, "services": rows}, ensure_ascii=False, indent=2)
+    head = f"{info['kiosk_id']}  {info['name']}  version {info['version']}"
+    return (
+        head
+        + "\n\n"
+        + _table(
+            ("SERVICE", "STATE", "RESTARTS", "DETAIL"), [(s[0], s[1], s[3], s[2]) for s in services]
+        )
+    )
+
+
+async def cmd_devices(kiosk: Any, args: argparse.Namespace) -> str:
+    devices: List[Dict[str, Any]] = _plain(await kiosk.call_list_devices())
+    if args.json:
+        return json.dumps(devices, ensure_ascii=False, indent=2)
+    if not devices:
+        return "no devices"
+    columns = ("id", "role", "port", "state", "driver")
+    return _table([c.upper() for c in columns], [[d.get(c, "") for c in columns] for d in devices])
+
+
+COMMANDS: Dict[str, Callable[[Any, argparse.Namespace], Any]] = {
+    "status": cmd_status,
+    "devices": cmd_devices,
+}
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="govkioskctl", description="control the govkiosk daemon")
+    parser.add_argument(
+        "--bus",
+        default=os.environ.get("GOVKIOSK_BUS", "system"),
+        help='"system" (default), "session" or a D-Bus address; or set GOVKIOSK_BUS',
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("status", help="the kiosk and the health of its services")
+    sub.add_parser("devices", help="attached devices with role, port, state and driver health")
+    sim = sub.add_parser("sim", help="run a device simulator: govkioskctl sim <family> --help")
+    sim.add_argument("family")
+    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
+    return parser.parse_args(argv)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    try:
+        bus = await connect(args.bus)
+    except (OSError, ValueError, AuthError, InvalidAddressError) as err:
+        print(f"govkioskctl: cannot reach the {args.bus} bus: {err}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        kiosk = await _kiosk(bus)
+        print(await COMMANDS[args.command](kiosk, args))
+    except DBusError as err:
+        print(f"govkioskctl: {err.text}", file=sys.stderr)
+        return EXIT_UNAVAILABLE if err.type.startswith("org.freedesktop") else 1
+    finally:
+        bus.disconnect()
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.command == "sim":
+        return simctl.run(args.family, args.sim_args)
+    return asyncio.run(_run(args))

@@ -1,0 +1,60 @@
+"""The supervised service that owns the D-Bus connection and exports the interfaces."""
+
+from __future__ import annotations
+
+import logging
+from typing import List, Optional
+
+from dbus_next import RequestNameReply
+from dbus_next.aio import MessageBus
+from dbus_next.errors import AuthError, InvalidAddressError
+from dbus_next.service import ServiceInterface
+
+from ..errors import GovkioskError
+from ..supervisor import Service
+from . import BUS_NAME, OBJECT_PATH, connect
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class DBusUnavailableError(GovkioskError):
+    """The bus cannot be reached, or our name is taken."""
+
+
+class DBusService(Service):
+    name = "dbus"
+
+    def __init__(self, address: str, bus_name: str = BUS_NAME) -> None:
+        self._address = address
+        self._bus_name = bus_name
+        self._interfaces: List[ServiceInterface] = []
+        self._bus: Optional[MessageBus] = None
+
+    def export(self, interface: ServiceInterface) -> None:
+        """Serve ``interface`` at the kiosk's object path, now and after every reconnect."""
+        self._interfaces.append(interface)
+        if self._bus is not None:
+            self._bus.export(OBJECT_PATH, interface)
+
+    async def start(self) -> None:
+        try:
+            bus = await connect(self._address)
+        except (OSError, ValueError, AuthError, InvalidAddressError) as err:
+            raise DBusUnavailableError(f"cannot connect to the {self._address} bus: {err}") from err
+        self._bus = bus
+        for interface in self._interfaces:
+            bus.export(OBJECT_PATH, interface)
+        reply = await bus.request_name(self._bus_name)
+        if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
+            raise DBusUnavailableError(f"the name {self._bus_name} is already owned on the bus")
+        _LOGGER.info("serving %s on the %s bus", self._bus_name, self._address)
+
+    async def serve(self) -> None:
+        assert self._bus is not None
+        await self._bus.wait_for_disconnect()
+        raise DBusUnavailableError("disconnected from the bus")
+
+    async def stop(self) -> None:
+        if self._bus is not None:
+            self._bus.disconnect()
+            self._bus = None

@@ -1,0 +1,1 @@
+"""Real components for tests, started on loopback by the tests themselves."""
