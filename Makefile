@@ -59,7 +59,7 @@ run: setup
 	$(BIN)/python -m govkiosk.demo
 
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

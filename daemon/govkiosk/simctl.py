@@ -1,17 +1,17 @@
 """``govkioskctl sim <family> …``: run a device simulator by hand.
 
-Each family's ``sim`` module provides ``main(argv) -> int`` with its own options
-(where to listen, what to script); this table finds it by family name.
+Each family's ``sim`` module provides ``main(argv: List[str]) -> int`` with its own
+options (where to listen, what to script). Modules are imported only when asked for,
+so ``govkioskctl status`` stays quick.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List
+import importlib
+from typing import Callable, Dict, List, cast
 
-SimMain = Callable[[List[str]], int]
-
-#: Family name → its simulator's command-line entry point.
-SIMULATORS: Dict[str, SimMain] = {}
+#: Family name → the module whose ``main(argv)`` runs its simulator.
+SIMULATORS: Dict[str, str] = {}
 
 
 def run(family: str, argv: List[str]) -> int:
@@ -19,4 +19,5 @@ def run(family: str, argv: List[str]) -> int:
         known = ", ".join(sorted(SIMULATORS)) or "none yet"
         print(f"govkioskctl sim: unknown device family {family!r} (known: {known})")
         return 2
-    return SIMULATORS[family](argv)
+    module = importlib.import_module(SIMULATORS[family])
+    return cast(Callable[[List[str]], int], module.main)(argv)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from ..runtime import Runtime
-from .drivers import DRIVERS, DeviceSpec
+from .drivers import DRIVERS
+from .spec import DeviceSpec
 
 _LOGGER = logging.getLogger(__name__)
 
