@@ -19,8 +19,13 @@ from .bus import ConfigReloaded, EventBus, ServiceHealthChanged
 from .config import DEFAULT_PATH, Config, ConfigError, config_files, load_config
 from .dbus.kiosk import KioskInterface
 from .dbus.service import DBusService
-from .devices import static as static_devices
+from .devices.idcard import subsystem as idcard
+from .devices.layer import DeviceLayer
+from .devices.presence import subsystem as presence
+from .devices.qrscanner import subsystem as qrscanner
+from .devices.receipt import subsystem as receipt
 from .logs import set_level, setup_logging
+from .power import subsystem as power
 from .runtime import Runtime
 from .sdnotify import Notifier
 from .store import Store
@@ -32,7 +37,13 @@ DEFAULT_STATE_DIR = Path("/var/lib/govkiosk")
 EXIT_CONFIG = 2
 
 #: Each subsystem adds its services and D-Bus interfaces to the runtime, in this order.
-SUBSYSTEMS: Tuple[Callable[[Runtime], None], ...] = (static_devices.install,)
+SUBSYSTEMS: Tuple[Callable[[Runtime], None], ...] = (
+    presence.install,
+    qrscanner.install,
+    receipt.install,
+    idcard.install,
+    power.install,
+)
 
 
 class Daemon:
@@ -65,7 +76,10 @@ class Daemon:
         )
         self.bus = bus
         self.supervisor = supervisor
-        self.kiosk_interface = KioskInterface(config.kiosk, supervisor, bus)
+        self.devices = DeviceLayer(self.runtime)
+        self.kiosk_interface = KioskInterface(
+            config.kiosk, supervisor, bus, devices=self.devices.dbus_rows
+        )
         self.runtime.dbus.export(self.kiosk_interface)
         supervisor.add(self.runtime.dbus)
         for install in SUBSYSTEMS:
@@ -93,8 +107,11 @@ class Daemon:
             unsubscribe()
             for task in self._tasks:
                 task.cancel()
-            await self.supervisor.stop_all()
+            # No more signals: the bus connection goes down with the other services.
             self.kiosk_interface.close()
+            self.devices.interface.close()
+            await self.supervisor.stop_all()
+            await self.devices.close()
             await self.runtime.store.close()
             self.notifier.close()
         return 0

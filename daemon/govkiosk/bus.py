@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from enum import Enum
 from typing import (
     AsyncIterator,
     Callable,
@@ -58,6 +59,26 @@ class ConfigReloaded(Event):
     """A new configuration was validated and is now in force."""
 
     files: Tuple[str, ...]
+
+
+class Severity(str, Enum):
+    INFO = "info"  #: a condition ended, or something ops may want to know
+    WARNING = "warning"  #: needs attention; the kiosk still serves
+    CRITICAL = "critical"  #: the kiosk cannot serve, or is about to stop
+
+
+@dataclass(frozen=True)
+class Alarm(Event):
+    """Something ops must hear about (§5.2 运维监控系统), from any component.
+
+    ``code`` is stable and machine-readable (``on_battery``); ``message`` is for people.
+    Never personal data: alarms leave the kiosk.
+    """
+
+    source: str
+    code: str
+    severity: Severity
+    message: str
 
 
 class EventStream(Generic[E]):

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
     Any,
-    Callable,
     Dict,
     List,
     Literal,
@@ -38,7 +36,14 @@ from typing import (
     get_type_hints,
 )
 
+from .devices.idcard.settings import IdCardSettings
+from .devices.presence.settings import PresenceSettings
+from .devices.qrscanner.settings import QrScannerSettings
+from .devices.receipt.settings import ReceiptSettings
+from .devices.ups.settings import CONSISTENT, UpsSettings, consistent
+from .devices.usbseal.settings import UsbSection
 from .errors import GovkioskError
+from .fields import BUS_ADDRESS, matches, positive, required, setting
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -76,26 +81,6 @@ class ConfigError(GovkioskError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def setting(default: Any, *, expect: str, check: Callable[[Any], bool]) -> Any:
-    """A dataclass field whose value must pass ``check``; ``expect`` says what it should be."""
-    return field(default=default, metadata={"expect": expect, "check": check})
-
-
-def required(*, expect: str, check: Callable[[Any], bool]) -> Any:
-    """A field the files must set."""
-    return field(metadata={"expect": expect, "check": check})
-
-
-def positive(value: float) -> bool:
-    return value > 0
-
-
-def matches(pattern: str) -> Callable[[str], bool]:
-    compiled = re.compile(pattern)
-    return lambda value: compiled.fullmatch(value) is not None
-
-
-BUS_ADDRESS = re.compile(r"system|session|[a-z]+:.+")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -147,6 +132,7 @@ class StaticDevice:
 @dataclass(frozen=True)
 class DevicesSection:
     static: Tuple[StaticDevice, ...] = ()
+    usb: UsbSection = field(default_factory=UsbSection)
 
 
 @dataclass(frozen=True)
@@ -156,6 +142,13 @@ class Config:
     kiosk: KioskSection
     daemon: DaemonSection = field(default_factory=DaemonSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
+    receipt: ReceiptSettings = field(default_factory=ReceiptSettings)
+    presence: PresenceSettings = field(default_factory=PresenceSettings)
+    qrscanner: QrScannerSettings = field(default_factory=QrScannerSettings)
+    ups: UpsSettings = field(
+        default_factory=UpsSettings, metadata={"expect": CONSISTENT, "check": consistent}
+    )
+    idcard: IdCardSettings = field(default_factory=IdCardSettings)
 
 
 def config_files(path: Path) -> List[Path]:
@@ -274,6 +267,13 @@ class _Builder:
 
     def convert(self, value: Any, hint: Any, key: KeyPath, meta: Mapping[str, Any]) -> Any:
         expect = meta.get("expect")
+        parse = meta.get("parse")
+        if parse is not None:  # a field from fields.parsed(): the parser gives the reason
+            try:
+                return parse(value)
+            except ValueError as err:
+                self.fail(key, str(err))
+                return None
         converted = self._typed(value, hint, key, expect)
         if converted is _INVALID:
             return None

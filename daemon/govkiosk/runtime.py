@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .activity import Activity
 from .bus import EventBus
 from .config import Config
 from .dbus.service import DBusService
@@ -22,3 +23,5 @@ class Runtime:
     store: Store
     supervisor: Supervisor
     dbus: DBusService
+    #: Work in progress that a shutdown must let finish (a print).
+    activity: Activity = field(default_factory=Activity)

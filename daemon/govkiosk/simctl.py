@@ -11,7 +11,13 @@ import importlib
 from typing import Callable, Dict, List, cast
 
 #: Family name → the module whose ``main(argv)`` runs its simulator.
-SIMULATORS: Dict[str, str] = {}
+SIMULATORS: Dict[str, str] = {
+    "receipt": "govkiosk.devices.receipt.sim",
+    "presence": "govkiosk.devices.presence.sim",
+    "qrscanner": "govkiosk.devices.qrscanner.sim",
+    "idcard": "govkiosk.devices.idcard.sim",
+    "ups": "govkiosk.devices.ups.sim",
+}
 
 
 def run(family: str, argv: List[str]) -> int:

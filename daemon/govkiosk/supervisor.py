@@ -16,7 +16,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Set
 
 from .bus import EventBus, ServiceHealthChanged
 from .errors import GovkioskError
@@ -95,6 +95,7 @@ class Supervisor:
         self._health: Dict[str, ServiceHealth] = {}
         self._tasks: Dict[str, asyncio.Task[None]] = {}
         self._attempted: Dict[str, asyncio.Event] = {}
+        self._stopping: Set[asyncio.Future[None]] = set()
 
     def add(self, service: Service) -> None:
         if service.name in self._services:
@@ -212,9 +213,15 @@ class Supervisor:
             raise
 
     async def _stop_quietly(self, service: Service, log: logging.Logger) -> None:
-        try:
-            await asyncio.wait_for(asyncio.shield(service.stop()), self._stop_timeout / 2)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s: stop failed", service.name)
+        # asyncio.wait, unlike wait_for, never swallows our own cancellation when the
+        # awaited stop() happens to finish at the same moment. If we are cancelled,
+        # stop() still runs to its end in the background.
+        stopping = asyncio.ensure_future(service.stop())
+        self._stopping.add(stopping)
+        stopping.add_done_callback(self._stopping.discard)
+        done, _pending = await asyncio.wait({stopping}, timeout=self._stop_timeout / 2)
+        if not done:
+            log.warning("%s: stop did not finish in %g s", service.name, self._stop_timeout / 2)
+            stopping.cancel()
+        elif stopping.exception() is not None:
+            log.error("%s: stop failed", service.name, exc_info=stopping.exception())

@@ -46,6 +46,16 @@ class Proc:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def wait_ready(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        """``wait_until``, failing at once with the log if the process exits before it is ready."""
+
+        def ready() -> bool:
+            if not self.alive():
+                raise RuntimeError(f"{what} exited ({self.popen.returncode}):\n{self.output()}")
+            return condition()
+
+        wait_until(ready, timeout, what)
+
     def stop(self, timeout: float = 5.0) -> Optional[int]:
         if self.alive():
             self.popen.terminate()

@@ -30,15 +30,41 @@ INTERNAL_ERROR = ERROR_PREFIX + "Internal"
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
+class _ClosingMessageBus(MessageBus):
+    """dbus-next 0.2.3 leaves its socket open when the bus cannot be reached."""
+
+    def _setup_socket(self) -> None:
+        try:
+            super()._setup_socket()
+        except BaseException:
+            release(self)
+            raise
+
+
 async def connect(address: str) -> MessageBus:
     """Connect to ``"system"``, ``"session"`` or an explicit bus address."""
     if address == "system":
-        bus = MessageBus(bus_type=BusType.SYSTEM)
+        bus = _ClosingMessageBus(bus_type=BusType.SYSTEM)
     elif address == "session":
-        bus = MessageBus(bus_type=BusType.SESSION)
+        bus = _ClosingMessageBus(bus_type=BusType.SESSION)
     else:
-        bus = MessageBus(bus_address=address)
-    return await bus.connect()
+        bus = _ClosingMessageBus(bus_address=address)
+    try:
+        return await bus.connect()
+    except BaseException:
+        release(bus)
+        raise
+
+
+def release(bus: MessageBus) -> None:
+    """Close the socket of a bus that is no longer connected.
+
+    dbus-next 0.2.3 shuts its socket down on disconnect but never closes it (nor when
+    ``connect()`` fails): a client that reconnects would leak a descriptor each time.
+    """
+    for resource in (getattr(bus, "_stream", None), getattr(bus, "_sock", None)):
+        if resource is not None:
+            resource.close()
 
 
 def error_name(err: GovkioskError) -> str:

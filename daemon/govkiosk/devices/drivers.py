@@ -13,9 +13,20 @@ from typing import Callable, Dict
 
 from ..runtime import Runtime
 from ..supervisor import Service
+from .idcard import driver as idcard
+from .presence import driver as presence
+from .qrscanner import driver as qrscanner
+from .receipt import driver as receipt
 from .spec import DeviceSpec
+from .ups import driver as ups
 
 DriverFactory = Callable[[DeviceSpec, Runtime], Service]
 
 #: Role → driver factory.
-DRIVERS: Dict[str, DriverFactory] = {}
+DRIVERS: Dict[str, DriverFactory] = {
+    "receipt_printer": receipt.create,
+    "presence": presence.create,
+    "qrscanner": qrscanner.create,
+    "idcard": idcard.create,
+    "ups": ups.create,
+}

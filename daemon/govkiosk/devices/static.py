@@ -1,21 +1,14 @@
-"""Devices listed in ``[[devices.static]]``: started at boot, each under its role's driver."""
+"""Devices listed in ``[[devices.static]]``: in the registry, each under its role's driver."""
 
 from __future__ import annotations
 
-import logging
-
 from ..runtime import Runtime
-from .drivers import DRIVERS
+from .registry import STATIC, DeviceRecord, DeviceRegistry
 from .spec import DeviceSpec
 
-_LOGGER = logging.getLogger(__name__)
 
-
-def install(runtime: Runtime) -> None:
+def install(runtime: Runtime, registry: DeviceRegistry) -> None:
+    """Record every static device; their drivers start with the other services."""
     for entry in runtime.config.devices.static:
-        factory = DRIVERS.get(entry.role)
-        if factory is None:
-            _LOGGER.error("%s@%s: no driver for role %r", entry.role, entry.port, entry.role)
-            continue
         spec = DeviceSpec(id=f"{entry.role}@{entry.port}", role=entry.role, port=entry.port)
-        runtime.supervisor.add(factory(spec, runtime))
+        registry.put(DeviceRecord(spec.id, spec, STATIC, "static"), launch=False)

@@ -1,0 +1,7 @@
+"""``python -m govkiosk`` runs the daemon, like ``govkioskd``."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

@@ -1,0 +1,184 @@
+"""The presence driver: a supervised service from the sensor's port to arrival events.
+
+It opens the port through :func:`~govkiosk.devices.link.open_link` (so a simulator on
+a pty or TCP port stands in for the sensor), turns each reading into present/absent,
+debounces it and publishes :class:`PersonArrived` / :class:`PersonLeft`. A sensor that
+falls silent for ``silence_timeout`` fails the service, so its health shows it and the
+supervisor reopens the port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import time
+from typing import Callable, List, Optional
+
+from ...bus import EventBus
+from ...errors import GovkioskError
+from ...runtime import Runtime
+from ...supervisor import Service
+from ..lines import LineTooLong
+from ..link import open_link
+from ..spec import DeviceSpec
+from . import ld2410
+from .debounce import Debouncer
+from .events import PersonArrived, PersonLeft
+from .settings import PresenceSettings
+from .tokens import TokenDecoder
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class PresenceError(GovkioskError):
+    """The presence sensor cannot be used."""
+
+
+class _Link(asyncio.Protocol):
+    """Hands every chunk to the driver and tells it when the port goes away."""
+
+    def __init__(self, on_data: Callable[[bytes], None], on_lost: Callable[[], None]) -> None:
+        self._on_data = on_data
+        self._on_lost = on_lost
+
+    def data_received(self, data: bytes) -> None:
+        self._on_data(data)
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        self._on_lost()
+
+
+class PresenceDriver(Service):
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        bus: EventBus,
+        settings: PresenceSettings,
+        *,
+        command_timeout: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = spec.id
+        self.firmware = ""  #: the LD2410's firmware version, read at start
+        self._spec = spec
+        self._bus = bus
+        self._settings = settings
+        self._command_timeout = command_timeout
+        self._clock = clock
+        # Kept across restarts: a reopened port must not announce the same person twice.
+        self._debouncer = Debouncer(settings.arrive_after, settings.leave_after)
+        self._transport: Optional[asyncio.BaseTransport] = None
+        self._readings: asyncio.Queue[Optional[bool]] = asyncio.Queue()
+        self._frames = ld2410.Decoder()
+        self._tokens = TokenDecoder(settings.present_tokens, settings.absent_tokens)
+        self._ack: Optional[asyncio.Future[ld2410.Ack]] = None
+
+    @property
+    def present(self) -> bool:
+        return self._debouncer.present
+
+    async def start(self) -> None:
+        self._readings = asyncio.Queue()
+        self._frames = ld2410.Decoder()
+        self._tokens = TokenDecoder(self._settings.present_tokens, self._settings.absent_tokens)
+        on_data = self._on_frames if self._settings.kind == "ld2410" else self._on_lines
+        self._transport, _ = await open_link(
+            self._spec.port,
+            lambda: _Link(on_data, lambda: self._readings.put_nowait(None)),
+            baudrate=self._settings.baudrate,
+        )
+        if self._settings.kind == "ld2410":
+            self.firmware = await self._read_firmware()
+            _LOGGER.info("%s: LD2410 firmware %s", self.name, self.firmware)
+
+    async def serve(self) -> None:
+        silence = self._settings.silence_timeout
+        heard_at = self._clock()
+        while True:
+            now = self._clock()
+            waits: List[float] = [silence - (now - heard_at)] if silence else []
+            deadline = self._debouncer.deadline()
+            if deadline is not None:
+                waits.append(deadline - now)
+            try:
+                raw = await asyncio.wait_for(
+                    self._readings.get(), max(0.0, min(waits, default=3600))
+                )
+            except asyncio.TimeoutError:
+                self._publish(self._debouncer.poll(self._clock()))
+                if silence and self._clock() - heard_at >= silence:
+                    raise PresenceError(f"{self.name}: no reading for {silence:g} s") from None
+                continue
+            if raw is None:
+                raise PresenceError(f"{self.name}: the port was closed")
+            heard_at = self._clock()
+            self._publish(self._debouncer.update(raw, heard_at))
+
+    async def stop(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def _publish(self, change: Optional[bool]) -> None:
+        if change is None:
+            return
+        _LOGGER.debug("%s: person %s", self.name, "arrived" if change else "left")
+        self._bus.publish(PersonArrived(self.name) if change else PersonLeft(self.name))
+
+    def _on_frames(self, data: bytes) -> None:
+        for frame in self._frames.feed(data):
+            if isinstance(frame, ld2410.Report):
+                self._readings.put_nowait(self._near(frame))
+            elif isinstance(frame, ld2410.Ack):
+                if self._ack is not None and not self._ack.done():
+                    self._ack.set_result(frame)
+            elif isinstance(frame, ld2410.Malformed):
+                _LOGGER.debug("%s: ignored frame: %s", self.name, frame.reason)
+
+    def _near(self, report: ld2410.Report) -> bool:
+        nearest = report.nearest_cm()
+        limit = self._settings.max_distance_cm
+        return nearest is not None and (limit == 0 or nearest <= limit)
+
+    def _on_lines(self, data: bytes) -> None:
+        for reading in self._tokens.feed(data):
+            if isinstance(reading, bool):
+                self._readings.put_nowait(reading)
+            elif isinstance(reading, LineTooLong):
+                _LOGGER.debug("%s: ignored a %d-byte line", self.name, reading.length)
+            else:
+                _LOGGER.debug("%s: ignored unknown token %r", self.name, reading.line[:16])
+
+    async def _read_firmware(self) -> str:
+        """Enter configuration mode, read the version, leave: proves an LD2410 is there."""
+        await self._command(ld2410.CMD_ENABLE_CONFIG, struct.pack("<H", 1))
+        try:
+            ack = await self._command(ld2410.CMD_READ_FIRMWARE)
+        finally:
+            await self._command(ld2410.CMD_END_CONFIG)
+        try:
+            return ld2410.firmware_version(ack)
+        except ValueError as err:
+            raise PresenceError(f"{self.name}: {err}") from err
+
+    async def _command(self, command: int, value: bytes = b"") -> ld2410.Ack:
+        assert isinstance(self._transport, asyncio.WriteTransport)
+        self._ack = asyncio.get_running_loop().create_future()
+        self._transport.write(ld2410.encode_command(command, value))
+        try:
+            ack = await asyncio.wait_for(self._ack, self._command_timeout)
+        except asyncio.TimeoutError:
+            raise PresenceError(
+                f"{self.name}: no answer to command 0x{command:04x} within "
+                f"{self._command_timeout:g} s (is it an LD2410 at {self._settings.baudrate} baud?)"
+            ) from None
+        finally:
+            self._ack = None
+        if ack.command != command or not ack.ok:
+            raise PresenceError(f"{self.name}: command 0x{command:04x} refused")
+        return ack
+
+
+def create(spec: DeviceSpec, runtime: Runtime) -> Service:
+    return PresenceDriver(spec, runtime.bus, runtime.config.presence)

@@ -1,0 +1,41 @@
+"""``[receipt]``: how receipt printers are driven (§6.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ...fields import positive, setting
+
+SECONDS = "a number of seconds > 0"
+
+
+@dataclass(frozen=True)
+class ReceiptSettings:
+    """Timeouts, paper and encoding for every receipt printer."""
+
+    #: Each ``DLE EOT`` request must be answered within this time.
+    status_timeout: float = setting(1.0, expect=SECONDS, check=positive)
+    #: A job must be confirmed (``GS r 1`` answered) within this time after it was sent.
+    job_timeout: float = setting(30.0, expect=SECONDS, check=positive)
+    #: While a job prints, the status is polled this often to catch paper out or an open cover.
+    poll_interval: float = setting(0.5, expect=SECONDS, check=positive)
+    #: When idle, the status is polled this often so health stays current.
+    idle_poll_interval: float = setting(5.0, expect=SECONDS, check=positive)
+    #: Opening the port (serial, USB node, TCP) must succeed within this time.
+    connect_timeout: float = setting(5.0, expect=SECONDS, check=positive)
+    #: Characters per line at normal size: 48 on 80 mm paper, 32 on 58 mm.
+    paper_width_chars: int = setting(
+        48, expect="a whole number between 16 and 96", check=lambda v: 16 <= v <= 96
+    )
+    #: Chinese-mode encoding: ``gb18030``, or ``gbk`` for printers without 4-byte GB18030.
+    codepage: Literal["gb18030", "gbk"] = "gb18030"
+    baudrate: int = setting(
+        115200,
+        expect="a serial speed: 9600, 19200, 38400, 57600 or 115200",
+        check=lambda v: v in (9600, 19200, 38400, 57600, 115200),
+    )
+    #: Jobs waiting beyond this many are refused rather than queued.
+    max_queued_jobs: int = setting(
+        8, expect="a whole number between 1 and 100", check=lambda v: 1 <= v <= 100
+    )

@@ -1,0 +1,70 @@
+"""``[ups]``: how the UPS is read and how the staged shutdown behaves (§6.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ...fields import BUS_ADDRESS, matches, positive, setting
+
+SECONDS = "a number of seconds > 0"
+VOLTS = "a battery voltage in volts > 0, as the UPS reports it (per cell or whole pack)"
+
+
+def _at_least_zero(value: float) -> bool:
+    return value >= 0
+
+
+@dataclass(frozen=True)
+class UpsSettings:
+    """Defaults follow upsmon where it has one (poll every 5 s, FINALDELAY 5 s)."""
+
+    poll_interval: float = setting(5.0, expect=SECONDS, check=positive)
+    timeout: float = setting(3.0, expect=SECONDS, check=positive)
+    # Megatec/Q1 gives neither charge nor runtime: they are estimated from these.
+    battery_voltage_low: float = setting(20.4, expect=VOLTS, check=positive)
+    battery_voltage_high: float = setting(27.0, expect=VOLTS, check=positive)
+    full_load_runtime: float = setting(300.0, expect=SECONDS, check=positive)
+    # The staged shutdown (govkiosk.power).
+    grace_period: float = setting(
+        60.0,
+        expect="a number of seconds >= 0 on battery before shutting down",
+        check=_at_least_zero,
+    )
+    low_runtime: float = setting(
+        120.0, expect="a runtime in seconds >= 0 below which to shut down", check=_at_least_zero
+    )
+    mains_hysteresis: float = setting(
+        10.0, expect="seconds >= 0 mains must stay back to cancel a shutdown", check=_at_least_zero
+    )
+    drain_timeout: float = setting(
+        120.0, expect="seconds >= 0 to let a print in progress finish", check=_at_least_zero
+    )
+    final_delay: float = setting(
+        5.0, expect="seconds >= 0 out of service before power-off", check=_at_least_zero
+    )
+    dry_run: bool = False  #: log and publish the power-off instead of asking logind
+    logind_bus: str = setting(
+        "system",
+        expect='"system" or a D-Bus address such as "unix:path=/run/dbus/system_bus_socket"',
+        check=lambda value: BUS_ADDRESS.fullmatch(value) is not None,
+    )
+    # NUT account (upsd.users); the port may carry them too: nut://user:pass@host/ups.
+    user: Optional[str] = setting(
+        None, expect="a NUT user name without spaces", check=matches(r"[^\s\"]{1,64}")
+    )
+    password: Optional[str] = setting(
+        None, expect="a NUT password without line breaks", check=matches(r"[^\r\n]{1,128}")
+    )
+
+
+#: What a whole ``[ups]`` section must satisfy beyond each key (checked by config.py).
+CONSISTENT = "battery_voltage_high above battery_voltage_low, and a password only with a user"
+
+
+def consistent(settings: Optional[UpsSettings]) -> bool:
+    if settings is None:  # its keys had problems, reported already
+        return True
+    return settings.battery_voltage_high > settings.battery_voltage_low and (
+        settings.password is None or settings.user is not None
+    )

@@ -1,0 +1,101 @@
+"""Maintenance windows: an engineer's USB stick on one named port, for a limited time.
+
+Only an operator role from the configuration, proving itself with that role's token,
+may open or close a window; every opening and closing is audited. Windows live in
+SQLite so a restart does not extend or forget them. The same operation serves D-Bus
+now and remote ops later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Callable, Dict, FrozenSet, Optional, Tuple
+
+from ...errors import GovkioskError
+from ...store import Store
+from .audit import AuditLog
+
+
+class MaintenanceError(GovkioskError):
+    """A maintenance window cannot be opened or closed."""
+
+
+class MaintenanceDeniedError(MaintenanceError):
+    """The role is not an operator role, or its token is wrong."""
+
+
+class MaintenanceWindows:
+    def __init__(
+        self,
+        store: Store,
+        audit: AuditLog,
+        operators: Tuple[str, ...],
+        max_minutes: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._audit = audit
+        self._digests = dict(entry.split(":", 1) for entry in operators)
+        self._max_minutes = max_minutes
+        self._clock = clock
+        self._windows: Dict[str, Tuple[float, str]] = {}  # port → (expires_at, role)
+        self.eligible: FrozenSet[str] = frozenset()  # ports with a maintenance rule
+
+    async def load(self) -> None:
+        rows = await self._store.fetchall("SELECT port, expires_at, role FROM usbseal_window")
+        self._windows = {port: (expires, role) for port, expires, role in rows}
+
+    def open_ports(self) -> FrozenSet[str]:
+        now = self._clock()
+        return frozenset(port for port, (expires, _r) in self._windows.items() if expires > now)
+
+    def windows(self) -> Dict[str, Tuple[float, str]]:
+        return dict(self._windows)
+
+    def seconds_left(self) -> Optional[float]:
+        """Until the next window closes, or ``None`` when none is open."""
+        due = min((expires for expires, _r in self._windows.values()), default=None)
+        return None if due is None else max(0.0, due - self._clock())
+
+    async def open(self, port: str, minutes: int, role: str, token: str) -> float:
+        """Open (or extend) the window on ``port``; return when it closes (Unix time)."""
+        self._authorise(role, token)
+        if port not in self.eligible:
+            raise MaintenanceError(f"port {port}: no maintenance rule names this port")
+        if not 0 < minutes <= self._max_minutes:
+            raise MaintenanceError(f"minutes: expected 1 to {self._max_minutes}, got {minutes}")
+        now = self._clock()
+        expires = now + minutes * 60.0
+        await self._store.execute(
+            "INSERT OR REPLACE INTO usbseal_window VALUES (?, ?, ?, ?)", (port, now, expires, role)
+        )
+        self._windows[port] = (expires, role)
+        self._audit.record(port, "", "", "window-opened", f"role {role}, {minutes} min")
+        return expires
+
+    async def close(self, port: str, role: str, token: str) -> None:
+        self._authorise(role, token)
+        await self._forget(port, f"role {role}")
+
+    async def expire(self) -> FrozenSet[str]:
+        """Close windows whose time is up; return their ports."""
+        now = self._clock()
+        due = frozenset(p for p, (expires, _r) in self._windows.items() if expires <= now)
+        for port in due:
+            await self._forget(port, "expired")
+        return due
+
+    async def _forget(self, port: str, why: str) -> None:
+        if self._windows.pop(port, None) is None:
+            raise MaintenanceError(f"port {port}: no maintenance window is open")
+        await self._store.execute("DELETE FROM usbseal_window WHERE port = ?", (port,))
+        self._audit.record(port, "", "", "window-closed", why)
+
+    def _authorise(self, role: str, token: str) -> None:
+        expected = self._digests.get(role)
+        given = hashlib.sha256(token.encode()).hexdigest()
+        if expected is None or not hmac.compare_digest(expected, given):
+            self._audit.record("", "", "", "window-refused", f"role {role}")
+            raise MaintenanceDeniedError(f"role {role!r} may not open maintenance windows")

@@ -1,0 +1,48 @@
+"""Kivy's process-wide settings for a kiosk, applied before Kivy opens its window.
+
+Kivy reads its configuration when ``kivy.core.window`` is first imported, so
+:func:`prepare` must run before anything imports the app or a widget. Nothing is
+written back to ``config.ini``: the kiosk's settings are the program's, not the user's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Tuple
+
+#: The development window; the common kiosk panels are 1280×800 and 1920×1080.
+WINDOWED_SIZE: Tuple[int, int] = (1280, 800)
+
+
+def prepare(*, windowed: bool, debug: bool = False) -> None:
+    # No Kivy argument parsing (ours is argparse), no log files in ~/.kivy: the kiosk
+    # logs to journald through our handler, which also guards against personal data.
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    if not debug:
+        # A filter, not a level: importing Kivy sets its logger's level from config.ini.
+        logging.getLogger("kivy").addFilter(_warnings_only)
+
+    from kivy.config import Config  # noqa: PLC0415 - the environment must be set first
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("graphics", "allow_screensaver", "0")
+    # Right-click must not leave a multitouch-emulation dot on a touch panel.
+    Config.set("input", "mouse", "mouse,multitouch_on_demand")
+    if windowed:
+        Config.set("graphics", "fullscreen", "0")
+        Config.set("graphics", "borderless", "0")
+        Config.set("graphics", "show_cursor", "1")
+        Config.set("graphics", "width", str(WINDOWED_SIZE[0]))
+        Config.set("graphics", "height", str(WINDOWED_SIZE[1]))
+    else:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "borderless", "1")
+        Config.set("graphics", "show_cursor", "0")
+
+
+def _warnings_only(record: logging.LogRecord) -> bool:
+    """Kivy's start-up banner and GL details are noise in the kiosk's journal."""
+    return record.levelno >= logging.WARNING

@@ -1,0 +1,54 @@
+"""The real daemon, ``govkioskd``, as a child process on a test's private bus."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+from .process import Proc
+
+BIN = Path(sys.executable).parent
+
+#: A kiosk whose services restart quickly, so tests see failures and recoveries fast.
+CONFIG = """[kiosk]
+id = "test-hlj-0001"
+name = "测试政务服务中心 1号机"
+
+[daemon]
+restart_initial = 0.1
+restart_max = 0.5
+"""
+
+
+class Govkioskd:
+    """Start with :meth:`start`, stop with :meth:`stop`; start again for a new process."""
+
+    def __init__(self, directory: Path, bus_address: str, extra_config: str = "") -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.bus_address = bus_address
+        self.config = directory / "govkiosk.toml"
+        self.config.write_text(CONFIG + extra_config, encoding="utf-8")
+        self.proc: Optional[Proc] = None
+        self.runs = 0
+
+    def start(self) -> None:
+        self.runs += 1
+        self.proc = Proc(
+            [
+                str(BIN / "govkioskd"),
+                "--config",
+                str(self.config),
+                "--state-dir",
+                str(self.directory / "state"),
+                "--bus",
+                self.bus_address,
+            ],
+            self.directory / f"govkioskd-{self.runs}.log",
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+            self.proc = None

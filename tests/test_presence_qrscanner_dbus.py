@@ -1,0 +1,55 @@
+"""``cn.govkiosk.Presence1`` and ``cn.govkiosk.QrScanner1`` on a private bus."""
+
+from __future__ import annotations
+
+import asyncio
+
+from dbus_next.aio import MessageBus
+
+from govkiosk.bus import EventBus, ServiceHealthChanged
+from govkiosk.dbus import BUS_NAME, OBJECT_PATH
+from govkiosk.dbus.presence import PRESENCE_INTERFACE, PresenceInterface
+from govkiosk.dbus.qrscanner import QRSCANNER_INTERFACE, QrScannerInterface
+from govkiosk.dbus.service import DBusService
+from govkiosk.devices.presence.events import PersonArrived, PersonLeft
+from harness.dbus import PrivateBus
+
+
+async def test_presence_flag_signals_and_scanner_state(private_bus: PrivateBus) -> None:
+    bus = EventBus()
+    service = DBusService(private_bus.address)
+    service.export(PresenceInterface(bus))
+    service.export(QrScannerInterface(bus))
+    await service.start()
+    client = await MessageBus(bus_address=private_bus.address).connect()
+    try:
+        introspection = await client.introspect(BUS_NAME, OBJECT_PATH)
+        proxy = client.get_proxy_object(BUS_NAME, OBJECT_PATH, introspection)
+        presence = proxy.get_interface(PRESENCE_INTERFACE)
+        scanner = proxy.get_interface(QRSCANNER_INTERFACE)
+        signals: asyncio.Queue[str] = asyncio.Queue()
+        presence.on_person_arrived(lambda: signals.put_nowait("arrived"))
+        presence.on_person_left(lambda: signals.put_nowait("left"))
+
+        assert await presence.get_present() is False
+        bus.publish(PersonArrived("presence@x"))
+        assert await asyncio.wait_for(signals.get(), 3) == "arrived"
+        assert await presence.get_present() is True
+        bus.publish(PersonLeft("presence@x"))
+        assert await asyncio.wait_for(signals.get(), 3) == "left"
+        assert await presence.get_present() is False
+
+        assert await scanner.get_state() == "absent"
+        bus.publish(ServiceHealthChanged("qrscanner@/dev/ttyS1", "running", "", 0))
+        assert await scanner.get_state() == "ready"
+        bus.publish(ServiceHealthChanged("qrscanner@/dev/ttyS1", "failed", "gone", 1))
+        assert await scanner.get_state() == "failed"
+    finally:
+        server_side = service._bus
+        client.disconnect()
+        await service.stop()
+        for connection in (client, server_side):
+            # dbus-next shuts its socket down but never closes it (a ResourceWarning).
+            if connection is not None:
+                await connection.wait_for_disconnect()
+                connection._sock.close()
