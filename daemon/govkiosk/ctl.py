@@ -14,7 +14,7 @@ from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
 from . import simctl
-from .dbus import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH, connect
+from .dbus import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH, close, connect
 
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE
 
@@ -110,7 +110,7 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"govkioskctl: {err.text}", file=sys.stderr)
         return EXIT_UNAVAILABLE if err.type.startswith("org.freedesktop") else 1
     finally:
-        bus.disconnect()
+        await close(bus)
     return 0
 
 

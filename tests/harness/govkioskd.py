@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 from .process import Proc
 
@@ -31,9 +31,10 @@ class Govkioskd:
         self.config = directory / "govkiosk.toml"
         self.config.write_text(CONFIG + extra_config, encoding="utf-8")
         self.proc: Optional[Proc] = None
+        self.bin = BIN
         self.runs = 0
 
-    def start(self) -> None:
+    def start(self, env: Optional[Dict[str, str]] = None) -> None:
         self.runs += 1
         self.proc = Proc(
             [
@@ -46,6 +47,7 @@ class Govkioskd:
                 self.bus_address,
             ],
             self.directory / f"govkioskd-{self.runs}.log",
+            env=env,
         )
 
     def stop(self) -> None:

@@ -10,6 +10,7 @@ dbus-next reads the D-Bus signatures (``'a(ssus)'``) from the annotations themse
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
@@ -65,6 +66,20 @@ def release(bus: MessageBus) -> None:
     for resource in (getattr(bus, "_stream", None), getattr(bus, "_sock", None)):
         if resource is not None:
             resource.close()
+
+
+async def close(bus: MessageBus, timeout: float = 1.0) -> None:
+    """Disconnect, wait (bounded) for the connection to end, and close the socket.
+
+    ``asyncio.wait`` does not raise what the disconnect future ends with (an error, or
+    a cancellation by whoever awaited it before); only our own cancellation propagates,
+    and the socket is closed either way.
+    """
+    bus.disconnect()
+    try:
+        await asyncio.wait({asyncio.ensure_future(bus.wait_for_disconnect())}, timeout=timeout)
+    finally:
+        release(bus)
 
 
 def error_name(err: GovkioskError) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import List, Optional
 
@@ -12,7 +13,7 @@ from dbus_next.service import ServiceInterface
 
 from ..errors import GovkioskError
 from ..supervisor import Service
-from . import BUS_NAME, OBJECT_PATH, connect
+from . import BUS_NAME, OBJECT_PATH, close, connect
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,10 +52,12 @@ class DBusService(Service):
 
     async def serve(self) -> None:
         assert self._bus is not None
-        await self._bus.wait_for_disconnect()
+        # Shielded: cancelling this wait must not cancel the bus's own disconnect
+        # future, which stop() still waits on.
+        await asyncio.shield(self._bus.wait_for_disconnect())
         raise DBusUnavailableError("disconnected from the bus")
 
     async def stop(self) -> None:
         if self._bus is not None:
-            self._bus.disconnect()
-            self._bus = None
+            bus, self._bus = self._bus, None
+            await close(bus)

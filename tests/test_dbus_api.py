@@ -1,0 +1,151 @@
+"""The D-Bus API: answers while a service crashes; bad calls get clear errors, not tracebacks."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, AsyncIterator, List, Tuple
+
+import pytest
+from dbus_next import DBusError, Message, MessageType
+
+from govkiosk.app import Daemon
+from govkiosk.config import load_config
+from govkiosk.dbus import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH, close, connect
+from govkiosk.errors import GovkioskError
+from govkiosk.supervisor import Service
+from harness.dbus import PrivateBus
+from harness.govkioskd import CONFIG
+
+
+class Flaky(Service):
+    """Fails three times, then runs."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.starts = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        if self.starts <= 3:
+            raise GovkioskError(f"device not answering (attempt {self.starts})")
+
+
+@pytest.fixture
+async def running(tmp_path: Path, private_bus: PrivateBus) -> AsyncIterator[Tuple[Daemon, Any]]:
+    config_path = tmp_path / "govkiosk.toml"
+    config_path.write_text(CONFIG.replace("restart_initial = 0.1", "restart_initial = 0.05"))
+    daemon = Daemon(
+        config_path, load_config(config_path), tmp_path / "state", bus_address=private_bus.address
+    )
+    daemon.supervisor.add(Flaky())
+    task = asyncio.ensure_future(daemon.run())
+    client = await connect(private_bus.address)
+    for _ in range(200):
+        if await name_has_owner(client):
+            break
+        await asyncio.sleep(0.02)
+    introspection = await client.introspect(BUS_NAME, OBJECT_PATH)
+    kiosk = client.get_proxy_object(BUS_NAME, OBJECT_PATH, introspection).get_interface(
+        KIOSK_INTERFACE
+    )
+    yield daemon, kiosk
+    await close(client)
+    daemon.request_stop()
+    assert await asyncio.wait_for(task, 5) == 0
+
+
+async def name_has_owner(client: Any) -> bool:
+    reply = await client.call(
+        Message(
+            destination="org.freedesktop.DBus",
+            path="/org/freedesktop/DBus",
+            interface="org.freedesktop.DBus",
+            member="NameHasOwner",
+            signature="s",
+            body=[BUS_NAME],
+        )
+    )
+    return bool(reply.body[0])
+
+
+async def test_api_answers_while_a_service_crashes_and_recovers(
+    running: Tuple[Daemon, Any],
+) -> None:
+    daemon, kiosk = running
+    changes: List[List[Any]] = []
+    kiosk.on_service_health_changed(lambda n, s, d, r: changes.append([n, s, d, r]))
+    answers = 0
+    for _ in range(400):
+        services = {row[0]: row for row in await kiosk.call_get_services()}
+        answers += 1
+        if services["flaky"][1] == "running" and services["flaky"][3] == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert services["flaky"][1:] == ["running", "", 3]
+    assert services["dbus"][1] == "running"
+    assert answers > 3  # the API answered all along
+    assert await kiosk.get_kiosk_id() == "test-hlj-0001"
+    info = await kiosk.call_get_info()
+    assert info["name"].value == "测试政务服务中心 1号机"
+    flaky = [c for c in changes if c[0] == "flaky" and c[1] == "failed"]
+    # Backoff doubles: 0.05, 0.1, 0.2 s (the signals show what ops and the UI see).
+    assert [c[2].rsplit("retry in ", 1)[1] for c in flaky][-2:] == ["0.1 s", "0.2 s"]
+    assert (await kiosk.call_get_service("flaky"))[1] == "running"
+    assert daemon.supervisor.health("flaky")[0].restarts == 3
+
+
+async def test_unknown_ids_and_wrong_types_get_clear_errors(
+    running: Tuple[Daemon, Any], private_bus: PrivateBus
+) -> None:
+    _daemon, kiosk = running
+    with pytest.raises(DBusError) as unknown:
+        await kiosk.call_get_service("no-such-service")
+    assert unknown.value.type == "cn.govkiosk.Error.UnknownService"
+    assert unknown.value.text == "no service named 'no-such-service'"
+
+    raw = await connect(private_bus.address)
+    try:
+        reply = await raw.call(
+            Message(
+                destination=BUS_NAME,
+                path=OBJECT_PATH,
+                interface=KIOSK_INTERFACE,
+                member="GetService",
+                signature="u",
+                body=[7],
+            )
+        )
+        assert reply.message_type is MessageType.ERROR
+        assert reply.error_name == "org.freedesktop.DBus.Error.UnknownMethod"
+        assert "Traceback" not in str(reply.body)
+        reply = await raw.call(
+            Message(
+                destination=BUS_NAME,
+                path=OBJECT_PATH,
+                interface=KIOSK_INTERFACE,
+                member="Nope",
+            )
+        )
+        assert reply.message_type is MessageType.ERROR
+    finally:
+        await close(raw)
+    # Still serving after all of that.
+    assert await kiosk.get_version()
+
+
+async def test_a_bug_behind_a_method_is_an_internal_error_without_traceback(
+    running: Tuple[Daemon, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    daemon, kiosk = running
+
+    def broken(name: Any = None) -> Any:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(daemon.supervisor, "health", broken)
+    with pytest.raises(DBusError) as err:
+        await kiosk.call_get_services()
+    assert err.value.type == "cn.govkiosk.Error.Internal"
+    assert "Traceback" not in err.value.text and "KeyError" not in err.value.text
+    assert "D-Bus method GetServices failed" in caplog.text  # the details stay in the log
