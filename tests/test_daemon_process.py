@@ -68,7 +68,8 @@ def test_ready_within_2s_then_watchdog_and_clean_sigterm(
     assert daemon.proc is not None
     assert notify.wait_for("READY=1", timeout=2.0) < 2.0
     ready = next(m for m in notify.messages if "READY=1" in m)
-    assert "STATUS=" in ready and "services running" in ready
+    assert "STATUS=" in ready
+    assert "services running" in ready
     notify.wait_for("WATCHDOG=1", timeout=1.0)
     notify.wait_for("WATCHDOG=1", timeout=1.0)  # and it keeps coming
 
