@@ -18,6 +18,9 @@ name = "测试政务服务中心 1号机"
 [daemon]
 restart_initial = 0.1
 restart_max = 0.5
+
+[devices.usb]
+seal = false  # tests run as root: never touch the machine's own USB
 """
 
 
