@@ -51,12 +51,37 @@ class Simulator:
     args: Tuple[str, ...] = ()
 
 
-#: The demo kiosk's simulated hardware — a device family adds its entry here when its
-#: simulator lands, e.g. ``Simulator("receipt", "receipt_printer", ("--tcp",
-#: "127.0.0.1:{port}"))``. Each is started on a free port and reaches the daemon as
+#: The demo's simulated hardware (§6.2, §6.3, §6.1). Each is started with
+#: ``govkioskctl sim <family> <args>`` — ``{port}`` becomes a free TCP port and
+#: ``{state}`` the demo's state directory — and reaches the daemon as
 #: ``[[devices.static]] role = "<role>", port = "socket://127.0.0.1:<port>"`` in the
 #: generated drop-in ``<state dir>/etc/conf.d/50-demo-devices.toml``.
-SIMULATORS: Tuple[Simulator, ...] = ()
+SIMULATORS: Tuple[Simulator, ...] = (
+    # A synthetic resident card lies on the reader for 15 s of every 30 s.
+    Simulator("idcard", "idcard", ("--tcp", "127.0.0.1:{port}", "--every", "30", "--seed", "7")),
+    # Printed slips are saved as text and PNG for a person to look at.
+    Simulator(
+        "receipt", "receipt_printer", ("--tcp", "127.0.0.1:{port}", "--out", "{state}/receipts")
+    ),
+    # Someone stands in front of the kiosk, so it does not fall back to the attract screen.
+    Simulator("presence", "presence", ("--tcp", "127.0.0.1:{port}", "--script", "arrive 80")),
+    Simulator(
+        "qrscanner",
+        "qrscanner",
+        (
+            "--tcp",
+            "127.0.0.1:{port}",
+        ),
+    ),
+    Simulator(
+        "ups",
+        "ups",
+        (
+            "--tcp",
+            "127.0.0.1:{port}",
+        ),
+    ),
+)
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -338,7 +363,7 @@ class Demo:
         devices: List[Tuple[str, str]] = []
         for sim in SIMULATORS:
             port = free_port()
-            args = [a.format(port=port) for a in sim.args]
+            args = [a.format(port=port, state=self.state_dir) for a in sim.args]
             child = await self._spawn(
                 f"sim-{sim.family}", [command("govkioskctl"), "sim", sim.family, *args]
             )

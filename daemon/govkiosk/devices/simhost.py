@@ -7,11 +7,12 @@ a serial port; :func:`serve_tcp` gives it a listening socket for ``socket://`` p
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import errno
 import os
 import tty
-from typing import Any, Callable
+from typing import Any, Callable, Tuple
 
 
 class PtyTransport(asyncio.Transport):
@@ -81,6 +82,23 @@ async def serve_tcp(
 ) -> asyncio.Server:
     """Listen for drivers on ``host:port`` (0 picks a free port: see ``server.sockets``)."""
     return await asyncio.get_running_loop().create_server(protocol_factory, host, port)
+
+
+def tcp_address(value: str) -> Tuple[str, int]:
+    """``--tcp [HOST:]PORT`` for every simulator; the host defaults to loopback."""
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected [HOST:]PORT, e.g. 127.0.0.1:9100")
+    return host or "127.0.0.1", int(port)
+
+
+def add_tcp_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tcp",
+        type=tcp_address,
+        metavar="[HOST:]PORT",
+        help="listen on TCP instead of a pty (PORT 0: any free port)",
+    )
 
 
 def socket_url(server: asyncio.Server) -> str:

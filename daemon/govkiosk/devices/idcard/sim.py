@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import signal
+import stat
 import sys
 import time
 from collections import defaultdict, deque
 from typing import Callable, DefaultDict, Deque, List, Optional, Set, Tuple
 
-from ..simhost import serve_pty, serve_tcp, socket_url
+from ..simhost import add_tcp_option, serve_pty, serve_tcp, socket_url
 from .cardtext import CardKind, Identity
 from .errors import ChecksumError, FrameError
 from .protocol import Command, FrameDecoder, Request, Response, Status, read_reply
@@ -248,9 +250,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         epilog=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--tcp", metavar="[HOST:]PORT", help="listen on TCP instead of a pty (PORT 0: any)"
-    )
+    add_tcp_option(parser)
     parser.add_argument(
         "--every",
         type=float,
@@ -260,6 +260,11 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--kind", choices=sorted(KINDS), default="resident")
     parser.add_argument("--seed", type=int, help="make the synthetic cards repeatable")
     return parser.parse_args(argv)
+
+
+def _pollable(fd: int) -> bool:
+    mode = os.fstat(fd).st_mode
+    return (stat.S_ISCHR(mode) and os.isatty(fd)) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 async def _cycle(console: Console, every: float) -> None:
@@ -279,10 +284,7 @@ async def _serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, quit_.set)
     if args.tcp is not None:
-        host, _, port = args.tcp.rpartition(":")
-        server = await serve_tcp(
-            lambda: SimulatedReaderProtocol(reader), host or "127.0.0.1", int(port)
-        )
+        server = await serve_tcp(lambda: SimulatedReaderProtocol(reader), *args.tcp)
         where = socket_url(server)
     else:
         pty = serve_pty(SimulatedReaderProtocol(reader))
@@ -298,7 +300,8 @@ async def _serve(args: argparse.Namespace) -> int:
         else:
             print(console.execute(line), flush=True)
 
-    loop.add_reader(sys.stdin.fileno(), on_line)
+    if _pollable(sys.stdin.fileno()):  # not /dev/null or a file: nobody to type
+        loop.add_reader(sys.stdin.fileno(), on_line)
     cycle = asyncio.ensure_future(_cycle(console, args.every)) if args.every else None
     started = time.monotonic()
     try:

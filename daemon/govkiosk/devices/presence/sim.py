@@ -6,7 +6,7 @@ arrives at a distance, leaves, or the reading flickers. The LD2410 simulator als
 answers the configuration commands the driver sends at start.
 
 ``govkioskctl sim presence --kind ld2410 --script "arrive 80; wait 5; leave"`` serves
-one on a pty (or ``--tcp PORT``) and prints the port to give the driver.
+one on a pty (or ``--tcp [HOST:]PORT``) and prints the port to give the driver.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import struct
 from abc import ABC, abstractmethod
 from typing import List, Optional, Set
 
-from ..simhost import serve_pty, serve_tcp, socket_url
+from ..simhost import add_tcp_option, serve_pty, serve_tcp, socket_url
 from . import ld2410
 
 #: What the simulated LD2410 reports as its firmware (V1.07.22091516).
@@ -140,7 +140,7 @@ async def run_script(simulators: List[PresenceSimulator], script: str) -> None:
 def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="govkioskctl sim presence")
     parser.add_argument("--kind", choices=("ld2410", "lines"), default="ld2410")
-    parser.add_argument("--tcp", type=int, metavar="PORT", help="listen on TCP instead of a pty")
+    add_tcp_option(parser)
     parser.add_argument("--engineering", action="store_true", help="LD2410 engineering frames")
     parser.add_argument(
         "--script", default="", help='e.g. "arrive 80; wait 5; leave; wait 3; flicker 10 0.1"'
@@ -161,7 +161,7 @@ async def _serve(args: argparse.Namespace) -> None:
         return sim
 
     if args.tcp is not None:
-        server = await serve_tcp(make, port=args.tcp)
+        server = await serve_tcp(make, *args.tcp)
         print(f"presence simulator ({args.kind}) at {socket_url(server)}", flush=True)
     else:
         pty = serve_pty(make())

@@ -1,7 +1,7 @@
 """A serial QR/barcode scanner simulator: it "scans" codes and sends them as lines.
 
 ``govkioskctl sim qrscanner --code 'https://example.invalid/hc?id=TEST' --interval 3``
-serves one on a pty (or ``--tcp PORT``), prints the port, and sends the codes in turn.
+serves one on a pty (or ``--tcp [HOST:]PORT``), prints the port, and sends the codes in turn.
 Codes are synthetic; never script a real citizen's code.
 """
 
@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from typing import List, Optional
 
-from ..simhost import serve_pty, serve_tcp, socket_url
+from ..simhost import add_tcp_option, serve_pty, serve_tcp, socket_url
 
 TERMINATORS = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}
 
@@ -41,7 +41,7 @@ class ScannerSimulator(asyncio.Protocol):
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="govkioskctl sim qrscanner")
-    parser.add_argument("--tcp", type=int, metavar="PORT", help="listen on TCP instead of a pty")
+    add_tcp_option(parser)
     parser.add_argument("--code", action="append", default=[], help="a code to scan (repeat)")
     parser.add_argument("--interval", type=float, default=3.0, help="seconds between scans")
     parser.add_argument("--terminator", choices=sorted(TERMINATORS), default="crlf")
@@ -57,7 +57,7 @@ async def _serve(args: argparse.Namespace) -> None:
         return simulators[-1]
 
     if args.tcp is not None:
-        server = await serve_tcp(make, port=args.tcp)
+        server = await serve_tcp(make, *args.tcp)
         print(f"scanner simulator at {socket_url(server)}", flush=True)
     else:
         print(f"scanner simulator at {serve_pty(make()).path}", flush=True)

@@ -22,7 +22,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable, Deque, List, Optional, Set
 
-from ..simhost import serve_pty, serve_tcp, socket_url
+from ..simhost import add_tcp_option, serve_pty, serve_tcp, socket_url
 from .escpos import GS
 from .printout import Command, PrintedReceipt, Printout, StreamParser
 from .render import render_png
@@ -215,9 +215,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="govkioskctl sim receipt", description=__doc__.split("\n")[0]
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--tcp", metavar="HOST:PORT", help="listen here (e.g. 127.0.0.1:9100)")
-    where.add_argument("--pty", action="store_true", help="serve on a new pty (the default)")
+    add_tcp_option(parser)
     parser.add_argument("--out", type=Path, help="save each receipt here as NNN.txt and NNN.png")
     parser.add_argument("--encoding", choices=("gb18030", "gbk"), default="gb18030")
     parser.add_argument(
@@ -252,9 +250,8 @@ async def _run(args: argparse.Namespace) -> None:
     printer.set_cover_open(args.cover_open)
     printer.set_offline(args.offline)
     printer.delay = args.delay
-    if args.tcp:
-        host, _, port = args.tcp.rpartition(":")
-        server = await serve_tcp(lambda: SimConnection(printer), host or "127.0.0.1", int(port))
+    if args.tcp is not None:
+        server = await serve_tcp(lambda: SimConnection(printer), *args.tcp)
         print(f"receipt printer listening on {socket_url(server)}", flush=True)
         async with server:
             await server.serve_forever()

@@ -1,4 +1,4 @@
-"""A Megatec/Q1 UPS on a pty or TCP port: ``govkioskctl sim ups [--tcp PORT] [--script …]``.
+"""A Megatec/Q1 UPS on a pty or TCP port: ``govkioskctl sim ups [--tcp [HOST:]PORT] [--script …]``.
 
 The device end of :mod:`.megatec`. Its :class:`UpsModel` is the UPS's physics: mains
 present or not, a battery whose voltage falls at ``discharge_rate`` volts a second
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
 
-from ..simhost import serve_pty, serve_tcp, socket_url
+from ..simhost import add_tcp_option, serve_pty, serve_tcp, socket_url
 from .megatec import (
     BATTERY_LOW,
     BEEPER_ON,
@@ -170,7 +170,7 @@ async def run_script(model: UpsModel, steps: List[Step]) -> None:
 
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(prog="govkioskctl sim ups", description=__doc__.split("\n")[0])
-    parser.add_argument("--tcp", type=int, metavar="PORT", help="listen on TCP (0: any free port)")
+    add_tcp_option(parser)
     parser.add_argument("--script", default="", help='steps such as "OL:5,OB:10,OB LB"')
     parser.add_argument("--voltage", type=float, default=27.0, help="battery voltage at start")
     parser.add_argument("--discharge", type=float, default=0.05, help="volts/s lost on battery")
@@ -188,12 +188,12 @@ def main(argv: List[str]) -> int:
     return 0
 
 
-async def _serve(model: UpsModel, tcp: Optional[int], steps: List[Step]) -> None:
+async def _serve(model: UpsModel, tcp: Optional[Tuple[str, int]], steps: List[Step]) -> None:
     if tcp is None:
         pty = serve_pty(MegatecSimulator(model))
         print(f"ups sim: Megatec/Q1 UPS on {pty.path}", flush=True)
     else:
-        server = await serve_tcp(lambda: MegatecSimulator(model), port=tcp)
+        server = await serve_tcp(lambda: MegatecSimulator(model), *tcp)
         print(f"ups sim: Megatec/Q1 UPS on {socket_url(server)}", flush=True)
     await run_script(model, steps)
     await asyncio.Event().wait()
