@@ -13,6 +13,7 @@ from typing import Dict
 import pytest
 from PIL import Image
 
+from govkiosk.demo import SIMULATORS
 from govkiosk_ui import fonts, i18n, theme
 from govkiosk_ui.errors import FontNotFoundError
 from govkiosk_ui.i18n import clock_text
@@ -103,10 +104,10 @@ def test_demo_once_without_a_display_writes_a_screenshot(tmp_path: Path) -> None
     assert {"govkioskd.log", "govkiosk-ui.log", "dbus-daemon.log", "xvfb.log"} <= {
         p.name for p in logs.iterdir()
     }
-    assert (
-        "[[devices.static]]"
-        not in (tmp_path / "state" / "etc" / "conf.d" / "50-demo-devices.toml").read_text()
-    ), "no simulators are listed yet"
+    devices = (tmp_path / "state" / "etc" / "conf.d" / "50-demo-devices.toml").read_text()
+    for sim in SIMULATORS:
+        assert f'role = "{sim.role}"' in devices
+        assert (logs / f"sim-{sim.family}.log").exists()
 
 
 def test_missing_font_is_a_clear_error(tmp_path: Path) -> None:
