@@ -6,10 +6,8 @@ import asyncio
 import random
 from typing import Any, List
 
-from dbus_next.aio import MessageBus
-
 from govkiosk.bus import EventBus
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH
+from govkiosk.dbus import BUS_NAME, OBJECT_PATH, close, connect
 from govkiosk.dbus.idcard import IDCARD_INTERFACE, IdCardInterface
 from govkiosk.dbus.service import DBusService
 from govkiosk.devices.idcard import synthetic
@@ -32,7 +30,7 @@ async def test_reader_state_and_card_presence_but_never_identity(private_bus: Pr
     sim = SimulatedReader()
     pty = serve_pty(SimulatedReaderProtocol(sim))
     driver = IdCardReader(DeviceSpec("idcard@sim", "idcard", pty.path), bus, FAST)
-    client = await MessageBus(bus_address=private_bus.address).connect()
+    client = await connect(private_bus.address)
     task = None
     try:
         introspection = await client.introspect(BUS_NAME, OBJECT_PATH)
@@ -66,11 +64,5 @@ async def test_reader_state_and_card_presence_but_never_identity(private_bus: Pr
         await driver.stop()
         pty.close()
         interface.close()
-        server_side = service._bus
-        client.disconnect()
+        await close(client)
         await service.stop()
-        for connection in (client, server_side):
-            # dbus-next shuts its socket down but never closes it (a ResourceWarning).
-            if connection is not None:
-                await connection.wait_for_disconnect()
-                connection._sock.close()

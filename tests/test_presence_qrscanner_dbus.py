@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from dbus_next.aio import MessageBus
-
 from govkiosk.bus import EventBus, ServiceHealthChanged
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH
+from govkiosk.dbus import BUS_NAME, OBJECT_PATH, close, connect
 from govkiosk.dbus.presence import PRESENCE_INTERFACE, PresenceInterface
 from govkiosk.dbus.qrscanner import QRSCANNER_INTERFACE, QrScannerInterface
 from govkiosk.dbus.service import DBusService
@@ -21,7 +19,7 @@ async def test_presence_flag_signals_and_scanner_state(private_bus: PrivateBus) 
     service.export(PresenceInterface(bus))
     service.export(QrScannerInterface(bus))
     await service.start()
-    client = await MessageBus(bus_address=private_bus.address).connect()
+    client = await connect(private_bus.address)
     try:
         introspection = await client.introspect(BUS_NAME, OBJECT_PATH)
         proxy = client.get_proxy_object(BUS_NAME, OBJECT_PATH, introspection)
@@ -45,11 +43,5 @@ async def test_presence_flag_signals_and_scanner_state(private_bus: PrivateBus) 
         bus.publish(ServiceHealthChanged("qrscanner@/dev/ttyS1", "failed", "gone", 1))
         assert await scanner.get_state() == "failed"
     finally:
-        server_side = service._bus
-        client.disconnect()
+        await close(client)
         await service.stop()
-        for connection in (client, server_side):
-            # dbus-next shuts its socket down but never closes it (a ResourceWarning).
-            if connection is not None:
-                await connection.wait_for_disconnect()
-                connection._sock.close()

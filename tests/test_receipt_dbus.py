@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import List
 
 import pytest
-from dbus_next.aio import MessageBus
 from dbus_next.errors import DBusError
 
 from govkiosk.bus import EventBus
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH
+from govkiosk.dbus import BUS_NAME, OBJECT_PATH, close, connect
 from govkiosk.dbus.receipt import RECEIPT_INTERFACE, ReceiptInterface
 from govkiosk.dbus.service import DBusService
 from govkiosk.devices.receipt.driver import ReceiptPrinter
@@ -39,7 +38,7 @@ async def test_print_test_state_and_outcome_signal(private_bus: PrivateBus) -> N
     driver = ReceiptPrinter(
         DeviceSpec("receipt_printer@sim", "receipt_printer", pty.path), bus, SETTINGS
     )
-    client = await MessageBus(bus_address=private_bus.address).connect()
+    client = await connect(private_bus.address)
     serving = None
     try:
         proxy = client.get_proxy_object(
@@ -85,11 +84,5 @@ async def test_print_test_state_and_outcome_signal(private_bus: PrivateBus) -> N
         await driver.stop()
         pty.close()
         interface.close()
-        server_side = service._bus
-        client.disconnect()
+        await close(client)
         await service.stop()
-        for connection in (client, server_side):
-            # dbus-next shuts its socket down but never closes it (a ResourceWarning).
-            if connection is not None:
-                await connection.wait_for_disconnect()
-                connection._sock.close()
