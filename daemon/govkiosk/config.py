@@ -43,7 +43,8 @@ from .devices.receipt.settings import ReceiptSettings
 from .devices.ups.settings import CONSISTENT, UpsSettings, consistent
 from .devices.usbseal.settings import UsbSection
 from .errors import GovkioskError
-from .fields import BUS_ADDRESS, matches, positive, required, setting
+from .fields import BUS_ADDRESS, matches, required, seconds, setting
+from .maintenance.settings import MaintenanceSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -109,8 +110,8 @@ class DaemonSection:
         expect='"system", "session" or a D-Bus address such as "unix:path=/run/bus"',
         check=lambda value: BUS_ADDRESS.fullmatch(value) is not None,
     )
-    restart_initial: float = setting(1.0, expect="a number of seconds > 0", check=positive)
-    restart_max: float = setting(60.0, expect="a number of seconds > 0", check=positive)
+    restart_initial: float = seconds(1.0)
+    restart_max: float = seconds(60.0)
     stop_timeout: float = setting(
         4.0, expect="a number of seconds between 0 and 5", check=lambda v: 0 < v <= 5
     )
@@ -149,6 +150,7 @@ class Config:
         default_factory=UpsSettings, metadata={"expect": CONSISTENT, "check": consistent}
     )
     idcard: IdCardSettings = field(default_factory=IdCardSettings)
+    maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
 
 
 def config_files(path: Path) -> List[Path]:

@@ -35,6 +35,11 @@ def positive(value: float) -> bool:
     return value > 0
 
 
+def seconds(default: float) -> Any:
+    """A duration setting: a number of seconds > 0."""
+    return setting(default, expect="a number of seconds > 0", check=positive)
+
+
 def matches(pattern: str) -> Callable[[str], bool]:
     compiled = re.compile(pattern)
     return lambda value: compiled.fullmatch(value) is not None

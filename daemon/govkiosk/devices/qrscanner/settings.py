@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Tuple
 
-from ...fields import positive, setting
+from ...fields import positive, seconds, setting
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,6 @@ class QrScannerSettings:
     #: Keyboard-wedge scanners: the layout the scanner types in.
     layout: Literal["us", "fr"] = "us"
     #: Keyboard-wedge scanners: a scan without Enter for this long is dropped.
-    scan_timeout: float = setting(0.5, expect="a number of seconds > 0", check=positive)
+    scan_timeout: float = seconds(0.5)
     #: Input devices never grabbed: the kiosk's own keyboard, by name, phys path or VID:PID.
     keep_keyboards: Tuple[str, ...] = ()

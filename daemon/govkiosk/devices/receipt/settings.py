@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ...fields import positive, setting
-
-SECONDS = "a number of seconds > 0"
+from ...fields import seconds, setting
 
 
 @dataclass(frozen=True)
@@ -15,15 +13,15 @@ class ReceiptSettings:
     """Timeouts, paper and encoding for every receipt printer."""
 
     #: Each ``DLE EOT`` request must be answered within this time.
-    status_timeout: float = setting(1.0, expect=SECONDS, check=positive)
+    status_timeout: float = seconds(1.0)
     #: A job must be confirmed (``GS r 1`` answered) within this time after it was sent.
-    job_timeout: float = setting(30.0, expect=SECONDS, check=positive)
+    job_timeout: float = seconds(30.0)
     #: While a job prints, the status is polled this often to catch paper out or an open cover.
-    poll_interval: float = setting(0.5, expect=SECONDS, check=positive)
+    poll_interval: float = seconds(0.5)
     #: When idle, the status is polled this often so health stays current.
-    idle_poll_interval: float = setting(5.0, expect=SECONDS, check=positive)
+    idle_poll_interval: float = seconds(5.0)
     #: Opening the port (serial, USB node, TCP) must succeed within this time.
-    connect_timeout: float = setting(5.0, expect=SECONDS, check=positive)
+    connect_timeout: float = seconds(5.0)
     #: Characters per line at normal size: 48 on 80 mm paper, 32 on 58 mm.
     paper_width_chars: int = setting(
         48, expect="a whole number between 16 and 96", check=lambda v: 16 <= v <= 96

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ...fields import BUS_ADDRESS, matches, positive, setting
+from ...fields import BUS_ADDRESS, matches, positive, seconds, setting
 
-SECONDS = "a number of seconds > 0"
 VOLTS = "a battery voltage in volts > 0, as the UPS reports it (per cell or whole pack)"
 
 
@@ -19,12 +18,12 @@ def _at_least_zero(value: float) -> bool:
 class UpsSettings:
     """Defaults follow upsmon where it has one (poll every 5 s, FINALDELAY 5 s)."""
 
-    poll_interval: float = setting(5.0, expect=SECONDS, check=positive)
-    timeout: float = setting(3.0, expect=SECONDS, check=positive)
+    poll_interval: float = seconds(5.0)
+    timeout: float = seconds(3.0)
     # Megatec/Q1 gives neither charge nor runtime: they are estimated from these.
     battery_voltage_low: float = setting(20.4, expect=VOLTS, check=positive)
     battery_voltage_high: float = setting(27.0, expect=VOLTS, check=positive)
-    full_load_runtime: float = setting(300.0, expect=SECONDS, check=positive)
+    full_load_runtime: float = seconds(300.0)
     # The staged shutdown (govkiosk.power).
     grace_period: float = setting(
         60.0,

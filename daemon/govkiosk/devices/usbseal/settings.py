@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Tuple
 
-from ...fields import parsed, positive, setting
+from ...fields import parsed, seconds, setting
 from .rules import EMPTY, RuleSet, load_rules
 
 _OPERATOR = re.compile(r"[a-z][a-z0-9_]{0,31}:[0-9a-f]{64}")
@@ -23,7 +23,7 @@ class UsbSection:
         "/sys", expect="an absolute path", check=lambda value: value.startswith("/")
     )
     #: Every device is checked again this often, besides on every uevent.
-    reconcile_interval: float = setting(30.0, expect="a number of seconds > 0", check=positive)
+    reconcile_interval: float = seconds(30.0)
     #: Who may open a maintenance window: ``"role:<sha256 of the role's token, hex>"``.
     operators: Tuple[str, ...] = setting(
         (),
