@@ -10,17 +10,23 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 APT_PACKAGES := python3 python3-venv python3-dev python3-gi gcc pkg-config \
 	dbus-daemon mosquitto mosquitto-clients cups cups-client libcups2-dev \
 	nut-server nut-client umockdev gir1.2-umockdev-1.0 socat \
-	xvfb xauth fonts-wqy-zenhei poppler-utils libmtdev1
+	xvfb xauth fonts-wqy-zenhei poppler-utils libmtdev1 gettext espeak-ng
 
 XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
 PYTEST := $(BIN)/pytest
 
-.PHONY: setup system-packages venv check format test test-umockdev run bench clean
+.PHONY: setup system-packages venv check format test test-umockdev run bench clean \
+	locale pot screenshots \
+	packaging-packages stage deb rpm package-test
 
-setup: system-packages venv
+setup: system-packages venv locale
 
 system-packages:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	@$(call apt_install,$(APT_PACKAGES))
+
+# Installs the Debian packages named in $(1) that are missing.
+define apt_install
+	missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 		| grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:" $$missing; \
@@ -28,13 +34,14 @@ system-packages:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv --system-site-packages $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[ui,dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[ui,dev,demo]'
 	touch $@
 
 check: venv
@@ -49,8 +56,9 @@ format: venv
 
 # Tests that need umockdev's LD_PRELOAD run in a process of their own.
 test: setup check
-	$(XVFB) $(PYTEST) -m "not umockdev"
+	$(XVFB) $(PYTEST) -m "not umockdev and not packaging"
 	$(MAKE) test-umockdev
+	$(MAKE) package-test
 
 test-umockdev: venv
 	umockdev-wrapper $(PYTEST) -m umockdev
@@ -61,5 +69,67 @@ run: setup
 bench: setup
 	$(BIN)/python -m bench $(BENCH)
 
+# The UI's translations (kivy_ui/govkiosk_ui/locale): `make pot` after changing messages,
+# then translate what is new in each .po; `make locale` compiles them (setup does).
+UI_LOCALE := kivy_ui/govkiosk_ui/locale
+UI_MO := $(patsubst %.po,%.mo,$(wildcard $(UI_LOCALE)/*/LC_MESSAGES/govkiosk_ui.po))
+
+locale: $(UI_MO)
+
+$(UI_LOCALE)/%.mo: $(UI_LOCALE)/%.po
+	msgfmt --check-format --check-domain -o $@ $<
+
+pot:
+	cd kivy_ui/govkiosk_ui && xgettext -L Python -k_ -kN_ --from-code=UTF-8 \
+		--add-comments=xgettext: --add-location=file --sort-output --no-wrap \
+		--package-name=govkiosk_ui --msgid-bugs-address=ops@govkiosk.invalid \
+		-o locale/govkiosk_ui.pot $$(find . -name '*.py' -o -name '*.kv' | sort)
+	for po in $(UI_LOCALE)/*/LC_MESSAGES/govkiosk_ui.po; do \
+		msgmerge --quiet --update --backup=none --no-wrap --sort-output $$po $(UI_LOCALE)/govkiosk_ui.pot; done
+
+# Every screen in both languages, as PNGs to look through: screenshots/<lang>/<screen>.png.
+screenshots: setup
+	GOVKIOSK_SCREENSHOTS=$(CURDIR)/screenshots $(XVFB) $(PYTEST) -q tests/test_ui_screens.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# --- Packages: deb and rpm (docs/install.md; tests/test_packaging.py) -------------------
+# Tools to build, check and install-test them; installed only by the targets below.
+PACKAGING_APT_PACKAGES := debhelper dh-python dpkg-dev fakeroot lintian rpm rpmlint \
+	python3-pip python3-setuptools python3-wheel systemd dbus-daemon
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' daemon/govkiosk/__init__.py)
+STAGE := build/stage/govkiosk-$(VERSION)
+# Package builds see the system's tools, not the virtualenv's.
+SYSTEM_PATH := /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+packaging-packages:
+	@$(call apt_install,$(PACKAGING_APT_PACKAGES))
+
+# The source as it is in the work tree (tracked and new files, not ignored ones) plus the
+# vendored libraries: what both package builds start from.
+stage: packaging-packages
+	rm -rf build/stage && mkdir -p $(STAGE)
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -f "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -xf - -C $(STAGE)
+	packaging/vendor.sh fill $(STAGE)/vendor
+
+deb: stage
+	cp -a packaging/debian $(STAGE)/debian
+	cd $(STAGE) && PATH=$(SYSTEM_PATH) dpkg-buildpackage -b -us -uc
+	mkdir -p dist && mv build/stage/govkiosk*_$(VERSION)_all.deb dist/
+
+rpm: stage
+	rm -rf build/rpm && mkdir -p build/rpm/SOURCES dist
+	tar -C build/stage --exclude=govkiosk-$(VERSION)/debian \
+		-czf build/rpm/SOURCES/govkiosk-$(VERSION).tar.gz govkiosk-$(VERSION)
+	cp packaging/depends.py packaging/depends.txt build/rpm/SOURCES/
+	cp packaging/sysusers/govkiosk.conf build/rpm/SOURCES/govkiosk.sysusers
+	# --nodeps: on a Debian host the build tools are debs, unknown to the (empty) rpm database.
+	PATH=$(SYSTEM_PATH) rpmbuild -bb --nodeps --define "_topdir $(CURDIR)/build/rpm" packaging/rpm/govkiosk.spec
+	cp build/rpm/RPMS/noarch/govkiosk*-$(VERSION)-*.rpm dist/
+
+# Builds both packages, checks them, installs the deb on this machine and purges it.
+package-test: venv packaging-packages
+	$(PYTEST) -m packaging

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
+from typing import AsyncIterator, Callable, Iterator, List, Optional
 
 import pytest
+import pytest_asyncio
 
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
+from harness.kivy_ui import Driver, running_ui
 from harness.mosquitto import Broker, BrokerTls
 from harness.nut import NutServer
 
@@ -62,3 +64,18 @@ def nut(tmp_path: Path) -> Iterator[NutServer]:
     server = NutServer(tmp_path / "nut")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def ui_bus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBus]:
+    """The bus the in-process UI follows; each UI test brings its daemon onto it."""
+    bus = PrivateBus(tmp_path_factory.mktemp("ui-bus"))
+    yield bus
+    bus.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def ui(tmp_path_factory: pytest.TempPathFactory, ui_bus: PrivateBus) -> AsyncIterator[Driver]:
+    """The real Kivy UI in this process (one window per process: shared by the UI tests)."""
+    async with running_ui(tmp_path_factory.mktemp("ui"), ui_bus.address) as driver:
+        yield driver

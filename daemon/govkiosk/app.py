@@ -25,15 +25,18 @@ from .devices.presence import subsystem as presence
 from .devices.qrscanner import subsystem as qrscanner
 from .devices.receipt import subsystem as receipt
 from .logs import set_level, setup_logging
+from .items import session_subsystem as sessions
+from .items import subsystem as items
+from .maintenance import subsystem as maintenance
+from .ops import subsystem as ops
 from .power import subsystem as power
 from .runtime import Runtime
 from .sdnotify import Notifier
-from .store import Store
+from .store import DEFAULT_STATE_DIR, Store
 from .supervisor import Backoff, Supervisor
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_STATE_DIR = Path("/var/lib/govkiosk")
 EXIT_CONFIG = 2
 
 #: Each subsystem adds its services and D-Bus interfaces to the runtime, in this order.
@@ -43,6 +46,10 @@ SUBSYSTEMS: Tuple[Callable[[Runtime], None], ...] = (
     receipt.install,
     idcard.install,
     power.install,
+    maintenance.install,
+    items.install,
+    sessions.install,
+    ops.install,
 )
 
 
@@ -73,7 +80,11 @@ class Daemon:
             store=Store(state_dir),
             supervisor=supervisor,
             dbus=DBusService(bus_address or config.daemon.bus),
+            config_path=config_path,
         )
+        self.runtime.reload = self.reload
+        self.runtime.exit = self.request_exit
+        self._exit_status = 0
         self.bus = bus
         self.supervisor = supervisor
         self.devices = DeviceLayer(self.runtime)
@@ -114,24 +125,30 @@ class Daemon:
             await self.devices.close()
             await self.runtime.store.close()
             self.notifier.close()
-        return 0
+        return self._exit_status
 
     def request_stop(self) -> None:
         self._stopping.set()
 
-    def reload(self) -> None:
+    def request_exit(self, status: int) -> None:
+        """Stop, then exit with ``status``: non-zero, and ``Restart=on-failure`` restarts us."""
+        self._exit_status = status
+        self._stopping.set()
+
+    def reload(self) -> bool:
         """SIGHUP: take a new configuration only if it is valid as a whole."""
         try:
             config = load_config(self.config_path)
         except ConfigError as err:
             # An expected outcome, not a bug: the reasons, without a traceback.
             _LOGGER.error("configuration not reloaded, keeping the one in force:\n%s", err)  # noqa: TRY400
-            return
+            return False
         self.runtime.config = config
         set_level(config.daemon.log_level)
         files = tuple(str(p) for p in config_files(self.config_path))
         self.bus.publish(ConfigReloaded(files))
         _LOGGER.info("configuration reloaded from %s", ", ".join(files))
+        return True
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

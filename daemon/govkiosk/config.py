@@ -36,6 +36,8 @@ from typing import (
     get_type_hints,
 )
 
+from .backends.settings import BackendsSettings
+from .backup.settings import BackupSettings
 from .devices.idcard.settings import IdCardSettings
 from .devices.presence.settings import PresenceSettings
 from .devices.qrscanner.settings import QrScannerSettings
@@ -44,7 +46,10 @@ from .devices.ups.settings import CONSISTENT, UpsSettings, consistent
 from .devices.usbseal.settings import UsbSection
 from .errors import GovkioskError
 from .fields import BUS_ADDRESS, matches, required, seconds, setting
+from .items.session_settings import SessionSettings
 from .maintenance.settings import MaintenanceSettings
+from .ops.settings import COMPLETE, OpsSettings, complete
+from .security.settings import SealSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -150,7 +155,14 @@ class Config:
         default_factory=UpsSettings, metadata={"expect": CONSISTENT, "check": consistent}
     )
     idcard: IdCardSettings = field(default_factory=IdCardSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
+    backends: BackendsSettings = field(default_factory=BackendsSettings)
+    seal: SealSettings = field(default_factory=SealSettings)
+    ops: OpsSettings = field(
+        default_factory=OpsSettings, metadata={"expect": COMPLETE, "check": complete}
+    )
+    session: SessionSettings = field(default_factory=SessionSettings)
 
 
 def config_files(path: Path) -> List[Path]:

@@ -14,7 +14,9 @@ from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
 from . import simctl
+from .backup import command as backup
 from .dbus import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH, close, connect
+from .items import cli as items
 
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE
 
@@ -77,6 +79,7 @@ async def cmd_devices(kiosk: Any, args: argparse.Namespace) -> str:
 COMMANDS: Dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "status": cmd_status,
     "devices": cmd_devices,
+    "items": items.command,
 }
 
 
@@ -91,9 +94,12 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("status", help="the kiosk and the health of its services")
     sub.add_parser("devices", help="attached devices with role, port, state and driver health")
+    backup.add_parser(sub)
+    items.add_parser(sub)
     sim = sub.add_parser("sim", help="run a device simulator: govkioskctl sim <family> --help")
     sim.add_argument("family")
     sim.add_argument("sim_args", nargs=argparse.REMAINDER)
+    sub.add_parser("fleet", help="remote operations: govkioskctl fleet --help")
     return parser.parse_args(argv)
 
 
@@ -108,14 +114,23 @@ async def _run(args: argparse.Namespace) -> int:
         print(await COMMANDS[args.command](kiosk, args))
     except DBusError as err:
         print(f"govkioskctl: {err.text}", file=sys.stderr)
-        return EXIT_UNAVAILABLE if err.type.startswith("org.freedesktop") else 1
+        if err.type.startswith("org.freedesktop"):
+            return EXIT_UNAVAILABLE
+        return items.EXIT_CODES.get(err.type, 1)
     finally:
         await close(bus)
     return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["fleet"]:  # its own parser, --help included
+        from .ops import fleet  # ops staff's tool: MQTT and crypto load only when asked
+
+        return fleet.main(argv[1:])
     args = parse_args(argv)
+    if args.command == "backup":
+        return backup.run(args)
     if args.command == "sim":
         return simctl.run(args.family, args.sim_args)
     return asyncio.run(_run(args))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from . import demo_department
 from .errors import GovkioskError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -290,6 +291,7 @@ class Demo:
         address = await self._start_bus(bus_dir)
         devices = await self._start_simulators()
         config = write_config(self.state_dir, devices)
+        await self._start_department()
         await self._spawn(
             "govkioskd",
             [
@@ -358,6 +360,18 @@ class Demo:
         finally:
             os.close(write_end)
         return await read_line_from(read_end, READY_TIMEOUT, "dbus-daemon")
+
+    async def _start_department(self) -> None:
+        """The demo department service, and the daemon's drop-in that reaches it."""
+        port = free_port()
+        argv, dropin = demo_department.department(self.state_dir, port)
+        child = await self._spawn("department", argv)
+        await wait_for(
+            Condition(functools.partial(_port_open, port), [child]),
+            READY_TIMEOUT,
+            f"the demo department service did not listen on port {port}",
+        )
+        (self.state_dir / "etc" / "conf.d" / "60-demo-department.toml").write_text(dropin)
 
     async def _start_simulators(self) -> List[Tuple[str, str]]:
         devices: List[Tuple[str, str]] = []

@@ -12,13 +12,15 @@ import functools
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence, TypeVar
+from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from .errors import GovkioskError
 
 T = TypeVar("T")
 
 DB_NAME = "govkiosk.sqlite3"
+#: Where the packaged daemon keeps its state (``--state-dir``).
+DEFAULT_STATE_DIR = Path("/var/lib/govkiosk")
 
 _CORE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -76,6 +78,22 @@ class Store:
                 return conn.execute(sql, params).lastrowid or 0
 
         return await self._run(run)
+
+    async def transaction(self, statements: Sequence[Tuple[str, Sequence[Any]]]) -> None:
+        """Run ``(sql, params)`` statements all or none: a crash never leaves half a change."""
+
+        def run() -> None:
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                for sql, params in statements:
+                    conn.execute(sql, params)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        await self._run(run)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> List[sqlite3.Row]:
         def run() -> List[sqlite3.Row]:

@@ -12,7 +12,10 @@ so no polling is needed while the bus is up. Calls go to the owner's unique name
 health signals are accepted only from it: a daemon that restarts is a new peer, and a
 late signal from the old one cannot overwrite the new one's state.
 
-Every change is handed to ``on_status`` as a :class:`~govkiosk_ui.status.DaemonStatus`.
+Every change is handed to ``on_status`` as a :class:`~govkiosk_ui.status.DaemonStatus`;
+every other signal the daemon sends on its object (session, power, printer, presence,
+card reader) goes to ``on_signal`` as ``(interface, member, body)``, and :meth:`call`
+calls any of its methods — the screens never see a D-Bus object.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ import asyncio
 import logging
 from typing import Any, Callable, Dict, List, Optional, Set
 
-from dbus_next import DBusError, Message, MessageType
+from dbus_next import DBusError, Message, MessageType, Variant
 from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
 from govkiosk.dbus import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH, connect, release
 from govkiosk.supervisor import Backoff
 
+from .errors import UiError
 from .status import DaemonStatus, ServiceRow
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,13 +45,30 @@ OWNER_RULE = (
     f"type='signal',sender='{DBUS_NAME}',interface='{DBUS_NAME}',"
     f"member='NameOwnerChanged',arg0='{BUS_NAME}'"
 )
-#: Health changes; the sender is checked against the current owner on arrival.
-HEALTH_RULE = (
-    f"type='signal',interface='{KIOSK_INTERFACE}',path='{OBJECT_PATH}',"
-    "member='ServiceHealthChanged'"
-)
+#: Every signal on the kiosk's object; the sender is checked against the current owner.
+SIGNALS_RULE = f"type='signal',path='{OBJECT_PATH}'"
 
 StatusCallback = Callable[[DaemonStatus], None]
+SignalCallback = Callable[[str, str, List[Any]], None]
+
+
+class DaemonAwayError(UiError):
+    """A call while the daemon is not on the bus; the screens show "unavailable" meanwhile."""
+
+
+def plain(value: Any) -> Any:
+    """D-Bus values without their ``Variant`` wrappers, at any depth (``a{sv}`` → dict)."""
+    if isinstance(value, Variant):
+        return plain(value.value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _ignore_signal(_interface: str, _member: str, _body: List[Any]) -> None:
+    pass
 
 
 class DaemonClient:
@@ -57,12 +78,14 @@ class DaemonClient:
         self,
         address: str,
         on_status: StatusCallback,
+        on_signal: SignalCallback = _ignore_signal,
         *,
         backoff: Backoff = Backoff(0.5, 10.0),  # noqa: B008 - frozen, shared safely
         call_timeout: float = 5.0,
     ) -> None:
         self._address = address
         self._on_status = on_status
+        self._on_signal = on_signal
         self._backoff = backoff
         self._call_timeout = call_timeout
         self._bus: Optional[MessageBus] = None
@@ -102,7 +125,7 @@ class DaemonClient:
         self._bus = bus
         bus.add_message_handler(self._on_message)
         try:
-            for rule in (OWNER_RULE, HEALTH_RULE):
+            for rule in (OWNER_RULE, SIGNALS_RULE):
                 await self._bus_call(bus, "AddMatch", rule)
             try:
                 reply = await self._bus_call(bus, "GetNameOwner", BUS_NAME)
@@ -150,11 +173,15 @@ class DaemonClient:
             else:
                 _LOGGER.warning("%s: left the bus", BUS_NAME)
             self._publish()
-        elif msg.member == "ServiceHealthChanged" and msg.sender == self._owner:
+        elif msg.sender != self._owner or msg.path != OBJECT_PATH:
+            return
+        elif msg.member == "ServiceHealthChanged" and msg.interface == KIOSK_INTERFACE:
             name, state, detail, restarts = msg.body
             self._services[name] = ServiceRow(name, state, detail, int(restarts))
             if self._loaded:
                 self._publish()
+        elif self._loaded:
+            self._on_signal(msg.interface or "", msg.member or "", plain(list(msg.body)))
 
     def _daemon_appeared(self, owner: str) -> None:
         if self._bus is None:
@@ -193,6 +220,24 @@ class DaemonClient:
             self._loaded = True
             self._publish()
             return
+
+    async def call(self, interface: str, member: str, signature: str = "", *body: Any) -> List[Any]:
+        """Call a method on the daemon's object; :class:`DaemonAwayError` while it is away.
+
+        D-Bus errors (``cn.govkiosk.Error.*``) arrive as ``DBusError`` with their name.
+        """
+        bus, owner = self._bus, self._owner
+        if bus is None or owner is None or not self._loaded:
+            raise DaemonAwayError(f"{BUS_NAME} is not on the bus")
+        message = Message(
+            destination=owner,
+            path=OBJECT_PATH,
+            interface=interface,
+            member=member,
+            signature=signature,
+            body=list(body),
+        )
+        return plain(await self._call(bus, message))  # type: ignore[no-any-return]
 
     async def _kiosk_call(self, bus: MessageBus, owner: str, member: str) -> List[Any]:
         message = Message(

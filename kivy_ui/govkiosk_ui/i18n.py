@@ -1,65 +1,96 @@
-"""Translations in the gettext manner: ``_("English text")`` returns the current language's.
+"""Translations with gettext, switchable while the UI runs (zh_CN by default, en).
 
-Chinese (zh_CN) is the default: the kiosks serve Chinese-speaking citizens first. The
-message ids are English, so a missing translation degrades to readable English rather
-than to a key. Catalogues are Python dictionaries while the UI is small; when the
-citizen screens grow, they move to ``locale/<lang>/LC_MESSAGES/govkiosk_ui.po`` files
-with the same ids, and only this module changes.
+The message ids are English, so a missing translation degrades to readable English
+rather than to a key. Catalogues are ``locale/<lang>/LC_MESSAGES/govkiosk_ui.po``,
+compiled to ``.mo`` by ``make locale`` (part of ``make setup``).
+
+No Kivy here: the command line and the tests use this module before Kivy may be
+imported. kv rules bind through :mod:`.translator`; Python code calls :func:`_` and
+re-renders from :func:`on_language_change`.
 """
 
 from __future__ import annotations
 
 import datetime
-from typing import Dict, Tuple
+import gettext
+import logging
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
 
+from .errors import UiError
+
+_LOGGER = logging.getLogger(__name__)
+
+DOMAIN = "govkiosk_ui"
+LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: Tuple[str, ...] = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
 
-_CATALOGUES: Dict[str, Dict[str, str]] = {
-    "zh_CN": {
-        "Government Service Kiosk": "政务服务一体机",
-        "Welcome": "欢迎使用",
-        "Self-service items will be available here soon": "自助办理事项即将在此开放",
-        "For help, please ask the staff on site": "如需帮助，请联系现场工作人员",
-        "Kiosk {kiosk_id}": "终端编号 {kiosk_id}",
-        "{running}/{total} services running": "{running}/{total} 项服务运行中",
-        "Connecting…": "正在连接服务…",
-        "Service unavailable": "服务暂不可用",
-        "Service temporarily unavailable": "服务暂不可用",
-        "The system is recovering by itself. Please wait a moment.": "系统正在自动恢复，请稍候",
-        "If this lasts, please ask the staff on site for help.": (
-            "如长时间未恢复，请联系现场工作人员"
-        ),
-        "Monday": "星期一",
-        "Tuesday": "星期二",
-        "Wednesday": "星期三",
-        "Thursday": "星期四",
-        "Friday": "星期五",
-        "Saturday": "星期六",
-        "Sunday": "星期日",
-        "{year}-{month:02d}-{day:02d}": "{year}年{month}月{day}日",
-    },
-    "en": {},
-}
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-_language = DEFAULT_LANGUAGE
+def N_(msgid: str) -> str:
+    """Marks a message id translated later (where it is shown), so ``make pot`` finds it."""
+    return msgid
 
 
-def set_language(language: str) -> None:
-    global _language  # noqa: PLW0603 - one UI language per process, chosen at start
-    if language not in _CATALOGUES:
+WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
+
+
+class CatalogueMissingError(UiError):
+    """A language's compiled catalogue is not installed."""
+
+
+def load_catalogue(language: str) -> gettext.NullTranslations:
+    if language not in LANGUAGES:
         raise ValueError(f"unsupported language {language!r}; choose one of {LANGUAGES}")
-    _language = language
+    try:
+        return gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[language])
+    except OSError as err:
+        raise CatalogueMissingError(
+            f"no compiled catalogue for {language} in {LOCALE_DIR}; run `make locale`"
+        ) from err
 
 
-def language() -> str:
-    return _language
+#: One UI language per process, switched at the citizen's request; loaded on first use.
+_current: Dict[str, gettext.NullTranslations] = {}
+_LISTENERS: List[Callable[[str], None]] = []
+
+
+def _catalogue() -> gettext.NullTranslations:
+    if not _current:
+        _current[DEFAULT_LANGUAGE] = load_catalogue(DEFAULT_LANGUAGE)
+    return next(iter(_current.values()))
 
 
 def _(msgid: str) -> str:
-    return _CATALOGUES[_language].get(msgid, msgid)
+    return _catalogue().gettext(msgid)
+
+
+def language() -> str:
+    return next(iter(_current), DEFAULT_LANGUAGE)
+
+
+def set_language(name: str) -> None:
+    catalogue = load_catalogue(name)
+    changed = name != language()
+    _current.clear()
+    _current[name] = catalogue
+    if changed:
+        _LOGGER.info("language: %s", name)
+        for listener in list(_LISTENERS):
+            listener(name)
+
+
+def on_language_change(listener: Callable[[str], None]) -> None:
+    """Call ``listener(language)`` after every switch."""
+    _LISTENERS.append(listener)
 
 
 def in_english(msgid: str) -> str:
@@ -67,10 +98,11 @@ def in_english(msgid: str) -> str:
 
     Notices a foreign visitor must understand too (the service is down) are bilingual.
     """
-    return "" if _language == "en" else msgid
+    return "" if language() == "en" else msgid
 
 
 def clock_text(now: datetime.datetime) -> str:
-    """Date, weekday and time as the status bar shows them: 2025年3月7日  星期五  09:05."""
+    """Date, weekday and time as the navigation bar shows them: 2025年3月7日  星期五  09:05."""
+    # xgettext: no-python-brace-format (the Chinese date drops the zero padding)
     date = _("{year}-{month:02d}-{day:02d}").format(year=now.year, month=now.month, day=now.day)
     return f"{date}  {_(WEEKDAYS[now.weekday()])}  {now:%H:%M}"

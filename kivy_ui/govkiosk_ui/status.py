@@ -7,7 +7,9 @@ tested without a display and the screens without a daemon.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Dict, List, Tuple
+
+from .i18n import N_
 
 RUNNING = "running"
 
@@ -46,3 +48,73 @@ class DaemonStatus:
     @property
     def healthy(self) -> bool:
         return self.available and self.running == len(self.services)
+
+
+#: Indicator levels; each is drawn with its own mark as well as its colour (never colour alone).
+OK = "ok"
+WARN = "warn"
+ALERT = "alert"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One status-bar entry: a level and an English message id with its parameters.
+
+    Kept untranslated so that a language switch re-renders it.
+    """
+
+    level: str
+    msgid: str
+    params: Tuple[Tuple[str, object], ...] = ()
+
+
+NOT_REPORTED = Indicator(UNKNOWN, N_("unknown"))
+
+#: Power stages (``cn.govkiosk.Power1.Stage``) in which the kiosk takes no new citizen.
+NOT_ACCEPTING_STAGES = ("draining", "out_of_service", "powering_off")
+OUT_OF_SERVICE_STAGES = ("out_of_service", "powering_off")
+
+
+def ups_indicator(stage: str, ups: Dict[str, object]) -> Indicator:
+    charge = ups.get("charge")
+    params: Tuple[Tuple[str, object], ...] = (
+        (("charge", round(float(charge))),) if isinstance(charge, (int, float)) else ()
+    )
+    if stage in NOT_ACCEPTING_STAGES:
+        return Indicator(ALERT, N_("battery low"), params)
+    if stage == "on_battery" or ups.get("on_battery") is True:
+        return Indicator(WARN, N_("on battery {charge}%") if params else N_("on battery"), params)
+    if not ups or ups.get("stale") is True:
+        return NOT_REPORTED
+    return Indicator(OK, N_("mains power"))
+
+
+def paper_indicator(printers: List[Tuple[str, str, str]]) -> Indicator:
+    """The receipt printers' paper (``Receipt1.GetPrinters``): the worst one counts."""
+    states = {state for _device, state, _detail in printers}
+    if not states:
+        return NOT_REPORTED
+    if "paper_out" in states:
+        return Indicator(ALERT, N_("paper out"))
+    if states - {"ready", "paper_low"}:
+        return Indicator(ALERT, N_("printer fault"))
+    if "paper_low" in states:
+        return Indicator(WARN, N_("paper low"))
+    return Indicator(OK, N_("paper ok"))
+
+
+def devices_indicator(status: DaemonStatus, devices: List[Dict[str, str]]) -> Indicator:
+    """Services and device drivers (``ListDevices``' ``driver`` column) that are not running."""
+    if not status.available:
+        return Indicator(ALERT, N_("service unavailable"))
+    faults = len(status.services) - status.running
+    faults += sum(
+        1
+        for d in devices
+        if d.get("driver", "") not in ("", "none", "stopped")
+        and not d.get("driver", "").startswith(RUNNING)
+    )
+    if faults:
+        return Indicator(WARN, N_("{count} faults"), (("count", faults),))
+    return Indicator(OK, N_("devices ok"))

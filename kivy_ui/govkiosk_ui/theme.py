@@ -1,9 +1,10 @@
 """Colours and sizes shared by the kv rules.
 
-Sized for a kiosk read standing at ~50 cm: body text ≥ 30 sp and controls ≥ 60 dp meet
-the MIIT elderly-friendly numbers by default, not only in a special mode; every text
-colour has a contrast of at least 4.5:1 on its background (WCAG 2.2 AA), and colour is
-never the only cue (a health dot always comes with words).
+Sized for a kiosk read standing at ~50 cm: the MIIT elderly-friendly numbers hold by
+default, not only in a special mode (primary targets ≥ 60 dp, others ≥ 44 dp, body
+text ≥ 18 sp, ≥ 30 sp in large-text mode); every text colour has a contrast of at
+least 4.5:1 on its background (WCAG 2.2 AA), and colour is never the only cue (every
+status mark comes with words). ``tests/test_ui_screens.py`` measures all of it.
 """
 
 from __future__ import annotations
@@ -32,8 +33,32 @@ WARN = rgb("#F2A93B")
 ALERT = rgb("#B3261E")  # 6.5:1 on white
 ALERT_SOFT = rgb("#FCEDEC")
 
-STATUS_BAR_HEIGHT = 76  # dp
-TEXT_STATUS = 24  # sp
-TEXT_BODY = 30
-TEXT_SUBTITLE = 38
-TEXT_TITLE = 64
+WARN_TEXT = rgb("#5C3A00")  # on WARN_SOFT: 9:1
+WARN_SOFT = rgb("#FFF1D6")
+OK_TEXT = rgb("#16613B")  # 7:1 on white
+DISABLED = rgb("#8A94A3")
+SCRIM = (0.05, 0.09, 0.16, 0.6)
+
+# Sizes in dp (widgets) and sp (text). The kiosk meets the elderly-friendly numbers by
+# default: primary targets ≥ 60 dp, others ≥ 44 dp, body text ≥ 18 sp; large-text mode
+# multiplies text by LARGE_TEXT so body text reaches ≥ 30 sp.
+NAV_BAR_HEIGHT = 84
+STATUS_BAR_HEIGHT = 52
+QUICK_MENU_WIDTH = 168
+BANNER_HEIGHT = 56
+TARGET_PRIMARY = 76
+TARGET_SECONDARY = 60
+MIN_PRIMARY = 60
+MIN_SECONDARY = 44
+MIN_TEXT = 18
+MIN_LARGE_TEXT = 30
+LINE_HEIGHT = 1.3
+LARGE_TEXT = 1.3
+
+TEXT_STATUS = 18
+TEXT_SMALL = 20
+TEXT_BODY = 24
+TEXT_BUTTON = 26
+TEXT_SUBTITLE = 30
+TEXT_TITLE = 44
+TEXT_HERO = 60

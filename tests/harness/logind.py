@@ -1,4 +1,4 @@
-"""A stand-in for systemd-logind on a private bus: records PowerOff instead of doing it.
+"""A stand-in for systemd-logind on a private bus: records PowerOff and Reboot instead of doing them.
 
 The only fake in the power tests: the real logind would power the machine off.
 (No ``from __future__ import annotations``: dbus-next reads signatures from them.)
@@ -16,10 +16,15 @@ class FakeLogind(ServiceInterface):
     def __init__(self) -> None:
         super().__init__(MANAGER)
         self.power_off_calls: List[bool] = []
+        self.reboot_calls: List[bool] = []
 
     @method()
     def PowerOff(self, interactive: "b") -> None:  # noqa: F821
         self.power_off_calls.append(interactive)
+
+    @method()
+    def Reboot(self, interactive: "b") -> None:  # noqa: F821
+        self.reboot_calls.append(interactive)
 
 
 async def serve_logind(address: str) -> Tuple[MessageBus, FakeLogind]:

@@ -31,6 +31,11 @@ class DBusService(Service):
         self._interfaces: List[ServiceInterface] = []
         self._bus: Optional[MessageBus] = None
 
+    @property
+    def address(self) -> str:
+        """The bus the daemon serves on, for in-daemon clients of its own API (ops)."""
+        return self._address
+
     def export(self, interface: ServiceInterface) -> None:
         """Serve ``interface`` at the kiosk's object path, now and after every reconnect."""
         self._interfaces.append(interface)

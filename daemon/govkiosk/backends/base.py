@@ -1,0 +1,130 @@
+"""The interface between the flow engine and a department's system.
+
+The flow engine builds a :class:`DocumentRequest` once the citizen has proved who they
+are and consented, asks :class:`~govkiosk.backends.routing.Router` for the backend that
+serves the item in the applicant's region, and awaits
+:meth:`Backend.fetch_document`. The answer is a :class:`DocumentResult`: the sealed PDF
+(still to be verified by :mod:`govkiosk.security.seal` before it is printed, §7.2 a) and
+a ``summary`` of non-personal facts for the receipt slip (§7.2 b).
+
+Applicants, requests and results hold personal data (§8 d): they live in the session's
+memory only and their ``repr`` withholds the content, so a stray log line or traceback
+cannot leak it.
+
+Errors: every failure is a :class:`BackendError` with a stable ``code`` for ops
+(``backend.timeout``, ``backend.unavailable``, ``backend.refused``, ``backend.protocol``):
+
+- :class:`BackendUnavailableError` — network, 5xx, timeout; worth trying again later.
+- :class:`BackendRefusedError` — the department said no (no record, not eligible, the
+  request's signature was not accepted); ``message`` is fit to show the citizen and
+  ``reason`` is the department's own code.
+- :class:`BackendProtocolError` — the answer could not be understood.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Dict
+
+from ..errors import GovkioskError
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """Who the document is for, as read from the ID card. Personal: ``repr`` withholds it."""
+
+    id_number: str
+    name: str
+
+    def __repr__(self) -> str:
+        return "Applicant(<withheld>)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class DocumentRequest:
+    """One document for one applicant; ``consent_id`` names the consent the citizen gave.
+
+    ``region`` is the six-digit division code whose platform must answer (the applicant's
+    region when the item is handled across provinces, else the kiosk's).
+    """
+
+    item_code: str
+    region: str
+    applicant: Applicant
+    language: str = "zh_CN"
+    consent_id: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"DocumentRequest(item_code={self.item_code!r}, region={self.region!r}, "
+            "applicant=<withheld>)"
+        )
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """The department's answer: a sealed PDF and non-personal facts for the receipt.
+
+    ``reference`` is the department's number for this issuance (the same on a retried
+    request); ``summary`` holds facts such as ``证明编号`` that may appear on a receipt.
+    """
+
+    pdf: bytes = field(repr=False)
+    reference: str
+    pages: int
+    summary: Dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"DocumentResult(reference={self.reference!r}, pages={self.pages}, "
+            f"pdf=<{len(self.pdf)} bytes withheld>)"
+        )
+
+
+class BackendError(GovkioskError):
+    """A department backend could not deliver the document."""
+
+    code = "backend.error"
+
+
+class BackendUnavailableError(BackendError):
+    """The department's system could not be reached or failed (network, 5xx)."""
+
+    code = "backend.unavailable"
+
+
+class BackendTimeoutError(BackendUnavailableError):
+    """The department's system did not answer in time."""
+
+    code = "backend.timeout"
+
+
+class BackendRefusedError(BackendError):
+    """The department answered no; ``message`` can be shown to the citizen as it is."""
+
+    code = "backend.refused"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class BackendProtocolError(BackendError):
+    """The department's answer could not be understood."""
+
+    code = "backend.protocol"
+
+
+class Backend(abc.ABC):
+    """A department's system as the flow engine sees it."""
+
+    @abc.abstractmethod
+    async def fetch_document(self, request: DocumentRequest) -> DocumentResult:
+        """Fetch the sealed document; raise a :class:`BackendError` on any failure."""
+
+    async def close(self) -> None:  # noqa: B027 - optional: most backends hold nothing
+        """Release connections; the router calls it on shutdown."""

@@ -1,0 +1,292 @@
+"""A demo department service: the other end of :mod:`.http`, for the demo and the tests.
+
+``python -m govkiosk.backends.demo_service --port 8470 --seal-dir DIR --kiosk-key ID=PUB.pem``
+
+answers ``POST /v1/documents`` for the seven Table 1 items with synthetic records
+(:mod:`.demo_data`) as certificate PDFs (:mod:`.certificate`) sealed by the demo seal
+authority in ``DIR`` (:mod:`.demo_authority`; a kiosk trusts ``DIR/ca.pem``). It checks
+each request's signature against the enrolled kiosk keys (401 otherwise) and keeps the
+answer for each idempotency key, so a retried request returns the certificate already
+issued: ``GET /_demo/stats`` reports issuances and requests, which tests compare.
+``--region 22`` makes it one province's platform: requests for other regions are refused.
+
+Misbehaviour for tests (flags, or :class:`Misbehaviour` fields in process): a delay
+before answering, HTTP 500 for the next N requests, HTTP 503 after issuing (the answer
+is lost, the certificate exists), refusing every request, an unsigned PDF, a PDF
+changed after sealing, a seal from an authority no kiosk trusts.
+
+Nothing personal is logged: only item, status and the certificate number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import collections
+import datetime
+import hashlib
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from aiohttp import web
+
+from .base import Applicant
+from .certificate import Certificate, render
+from .demo_authority import SealAuthority
+from .demo_data import Refusal, certificate_for, item_names
+from .http import DOCUMENTS_PATH, IDEMPOTENCY_KEY
+from .signing import RequestVerifier, SigningError, load_public_key
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Answers kept for idempotent replay; the oldest are forgotten first.
+REMEMBERED = 1000
+
+
+@dataclass
+class Misbehaviour:
+    """Switches a test flips to make the service fail on purpose (mutable by design)."""
+
+    delay: float = 0.0
+    fail_next: int = 0
+    lose_next_answer: int = 0
+    refuse: bool = False
+    unsigned: bool = False
+    tampered: bool = False
+    untrusted: bool = False
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: bytes
+
+
+class DemoDepartment:
+    """The service's state: seal authorities, enrolled kiosks, issued answers."""
+
+    def __init__(
+        self,
+        seal_dir: Path,
+        kiosk_keys: Mapping[str, Any],
+        *,
+        region: str = "",
+        misbehaviour: Optional[Misbehaviour] = None,
+        today: Optional[datetime.date] = None,
+    ) -> None:
+        self.authority = SealAuthority(seal_dir)
+        self._rogue = SealAuthority(seal_dir, rogue=True)
+        self._verifier = RequestVerifier(kiosk_keys)
+        self._region = region
+        self._today = today
+        self._names = item_names()
+        self.misbehaviour = misbehaviour or Misbehaviour()
+        self._answers: Dict[str, _Answer] = collections.OrderedDict()
+        self._pending: Dict[str, asyncio.Future[_Answer]] = {}  # issuing, by key
+        self.issued = 0
+        self.requests = 0
+
+    @property
+    def issuing(self) -> int:
+        """Certificates being issued right now."""
+        return len(self._pending)
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024)
+        app.router.add_post("/" + DOCUMENTS_PATH, self._documents)
+        app.router.add_get("/_demo/stats", self._stats)
+        return app
+
+    async def _stats(self, _request: web.Request) -> web.Response:
+        return web.json_response({"issued": self.issued, "requests": self.requests})
+
+    async def _documents(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        body = await request.read()
+        try:
+            key_id = self._verifier.verify("POST", request.raw_path, request.headers, body)
+        except SigningError as err:
+            _LOGGER.warning("demo department: request refused: %s", err)
+            return _json(401, {"code": "unauthorised", "message": "请求签名无效"})
+        mis = self.misbehaviour
+        if mis.fail_next > 0:
+            mis.fail_next -= 1
+            return _json(500, {"code": "internal", "message": "系统繁忙"})
+        idempotency = request.headers.get(IDEMPOTENCY_KEY, "")
+        if not 16 <= len(idempotency) <= 64:
+            return _json(400, {"code": "bad_request", "message": "缺少幂等键"})
+        answer = await self._answer(f"{key_id}/{idempotency}", body)
+        if mis.lose_next_answer > 0:
+            mis.lose_next_answer -= 1
+            return _json(503, {"code": "unavailable", "message": "网关超时"})
+        return web.Response(status=answer.status, body=answer.body, content_type="application/json")
+
+    async def _answer(self, key: str, body: bytes) -> _Answer:
+        """The answer for this idempotency key: issued once, replayed afterwards.
+
+        Issuing runs as a task of its own, like a department's transaction: a client that
+        gives up (a timeout) does not undo it, and its retry joins or replays it.
+        """
+        if key in self._answers:
+            return self._answers[key]
+        task = self._pending.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._issue(key, body))
+            self._pending[key] = task
+            task.add_done_callback(lambda done: self._settle(key, done))
+        return await asyncio.shield(task)
+
+    def _settle(self, key: str, task: asyncio.Future[_Answer]) -> None:
+        del self._pending[key]
+        if task.cancelled() or task.exception() is not None:
+            return
+        self._answers[key] = task.result()
+        while len(self._answers) > REMEMBERED:
+            self._answers.pop(next(iter(self._answers)))
+
+    async def _issue(self, key: str, body: bytes) -> _Answer:
+        await asyncio.sleep(self.misbehaviour.delay)  # the department's own processing time
+        try:
+            name, department, cert = self._certificate(key, body)
+        except Refusal as refusal:
+            _LOGGER.info("demo department: refused (%s)", refusal.reason)
+            return _Answer(422, _dump({"code": refusal.reason, "message": refusal.message}))
+        number = cert.number
+        loop = asyncio.get_running_loop()
+        pdf = await loop.run_in_executor(None, self._seal, cert, department)
+        self.issued += 1
+        _LOGGER.info("demo department: issued %s %s", name, number)
+        return _Answer(
+            200,
+            _dump(
+                {
+                    "reference": number,
+                    "pages": pdf[1],
+                    "summary": {
+                        "证明编号": number,
+                        "出具单位": cert.authority,
+                        "出具日期": cert.issued,
+                    },
+                    "pdf": base64.b64encode(pdf[0]).decode("ascii"),
+                }
+            ),
+        )
+
+    def _certificate(self, key: str, body: bytes) -> Tuple[str, str, Certificate]:
+        """(item name, sealing department, certificate), or the department's refusal."""
+        request = _parse(body)
+        if self.misbehaviour.refuse:
+            raise Refusal("no_record", "未查询到您的相关记录")
+        region = request["region"]
+        if not region.startswith(self._region):
+            raise Refusal("wrong_region", "本平台不受理该地区的事项")
+        name = self._names.get(request["item_code"], "")
+        number = _number(name, region, key, self._day())
+        department, cert = certificate_for(name, request["applicant"], region, number, self._day())
+        return name, department, cert
+
+    def _seal(self, cert: Certificate, department: str) -> Tuple[bytes, int]:
+        unsealed, pages = render(cert)
+        mis = self.misbehaviour
+        if mis.unsigned:
+            return unsealed, pages
+        authority = self._rogue if mis.untrusted else self.authority
+        sealed = authority.seal(unsealed, department, reason=cert.title)
+        return (tamper(sealed) if mis.tampered else sealed), pages
+
+    def _day(self) -> datetime.date:
+        return self._today or datetime.date.today()
+
+
+def tamper(pdf: bytes) -> bytes:
+    """``pdf`` with one byte of its first content stream changed (length unchanged)."""
+    changed = bytearray(pdf)
+    changed[pdf.index(b"stream") + 24] ^= 0x01
+    return bytes(changed)
+
+
+def _parse(body: bytes) -> Dict[str, Any]:
+    try:
+        document = json.loads(body.decode("utf-8"))
+        applicant = document["applicant"]
+        return {
+            "item_code": str(document["item_code"]),
+            "region": str(document["region"]),
+            "applicant": Applicant(str(applicant["id_number"]), str(applicant["name"])),
+        }
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise Refusal("bad_request", "请求格式不正确") from err
+
+
+def _number(name: str, region: str, key: str, day: datetime.date) -> str:
+    """A certificate number: item prefix, region, date, a serial from the request."""
+    prefix = "GA" if name in ("无犯罪记录证明", "身份证打印", "户口本打印") else "RS"
+    serial = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % 1000000
+    return f"{prefix}{region[:6]}{day:%Y%m%d}{serial:06d}"
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def _json(status: int, value: Any) -> web.Response:
+    return web.Response(status=status, body=_dump(value), content_type="application/json")
+
+
+def _kiosk_keys(pairs: Sequence[str]) -> Dict[str, Any]:
+    keys = {}
+    for pair in pairs:
+        key_id, sep, path = pair.partition("=")
+        if not sep or not key_id:
+            raise SigningError(f"--kiosk-key {pair!r}: expected KEY_ID=PATH")
+        keys[key_id] = load_public_key(Path(path))
+    return keys
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m govkiosk.backends.demo_service")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8470)
+    parser.add_argument(
+        "--seal-dir", type=Path, required=True, help="demo seal authority (created)"
+    )
+    parser.add_argument(
+        "--kiosk-key", action="append", default=[], metavar="ID=PEM", help="an enrolled kiosk"
+    )
+    parser.add_argument("--region", default="", help="division-code prefix this platform serves")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--fail-next", type=int, default=0, help="answer HTTP 500 N times")
+    parser.add_argument("--lose-next-answer", type=int, default=0, help="issue, answer 503 N times")
+    for switch in ("refuse", "unsigned", "tampered", "untrusted"):
+        parser.add_argument(f"--{switch}", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    try:
+        department = DemoDepartment(
+            args.seal_dir,
+            _kiosk_keys(args.kiosk_key),
+            region=args.region,
+            misbehaviour=Misbehaviour(
+                delay=args.delay,
+                fail_next=args.fail_next,
+                lose_next_answer=args.lose_next_answer,
+                refuse=args.refuse,
+                unsigned=args.unsigned,
+                tampered=args.tampered,
+                untrusted=args.untrusted,
+            ),
+        )
+    except SigningError as err:
+        print(f"demo_service: {err}", file=sys.stderr)
+        return 2
+    web.run_app(department.app(), host=args.host, port=args.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The department adapter over HTTP: signed JSON requests, sealed PDFs back.
+
+``POST <url>/v1/documents`` with the JSON body::
+
+    {"item_code": "…", "region": "230103", "language": "zh_CN", "consent_id": "…",
+     "applicant": {"id_number": "…", "name": "…"}}
+
+and the headers of :mod:`.signing` plus ``Idempotency-Key``. The answers:
+
+- ``200`` ``{"reference", "pages", "summary": {…}, "pdf": base64}``
+- ``4xx`` ``{"code", "message"}`` — the department refuses (no record, not eligible);
+  ``401``/``403`` — the kiosk's signature was not accepted. Both become
+  :class:`~.base.BackendRefusedError` (``message`` shown to the citizen).
+- ``5xx``/``429``, a network failure or a timeout — :class:`~.base.BackendUnavailableError`.
+
+Retries only where safe: a document request carries an idempotency key generated once
+per :meth:`HttpBackend.fetch_document` call and resent unchanged on every attempt, so a
+retry after a lost answer returns the certificate already issued instead of issuing a
+second one. Refusals and unreadable answers are never retried. Every attempt has a
+connect and a total timeout.
+
+Bodies carry personal data (§8 d): they are never logged, only item, status and attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import uuid
+from typing import Any, Dict, Optional
+
+import aiohttp
+from yarl import URL
+
+from .base import (
+    Backend,
+    BackendError,
+    BackendProtocolError,
+    BackendRefusedError,
+    BackendTimeoutError,
+    BackendUnavailableError,
+    DocumentRequest,
+    DocumentResult,
+)
+from .signing import RequestSigner
+
+_LOGGER = logging.getLogger(__name__)
+
+DOCUMENTS_PATH = "v1/documents"
+IDEMPOTENCY_KEY = "Idempotency-Key"
+#: A certificate is a few hundred kilobytes; anything far larger is not an answer.
+MAX_RESPONSE = 16 * 1024 * 1024
+#: Shown when the department does not say why it refused.
+REFUSED = "部门系统未能出具该证明，请到窗口咨询办理"
+UNAUTHORISED = "本机暂不能办理该事项，请联系工作人员"
+
+
+class HttpBackend(Backend):
+    """A department platform at ``url``, reached with signed requests."""
+
+    def __init__(
+        self,
+        url: str,
+        signer: RequestSigner,
+        *,
+        connect_timeout: float = 3.0,
+        timeout: float = 20.0,
+        retries: int = 2,
+        retry_backoff: float = 0.5,
+    ) -> None:
+        self._endpoint = URL(url.rstrip("/") + "/" + DOCUMENTS_PATH)
+        self._signer = signer
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
+        self._retries = retries
+        self._retry_backoff = retry_backoff
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def fetch_document(self, request: DocumentRequest) -> DocumentResult:
+        body = json.dumps(
+            {
+                "item_code": request.item_code,
+                "region": request.region,
+                "language": request.language,
+                "consent_id": request.consent_id,
+                "applicant": {
+                    "id_number": request.applicant.id_number,
+                    "name": request.applicant.name,
+                },
+            },
+            ensure_ascii=False,
+        ).encode("utf-8")
+        idempotency_key = uuid.uuid4().hex  # the same on every attempt of this request
+        delay = self._retry_backoff
+        for attempt in range(self._retries + 1):
+            try:
+                answer = await self._post(body, idempotency_key)
+            except BackendUnavailableError as err:
+                if attempt == self._retries:
+                    raise
+                _LOGGER.warning(
+                    "backends: %s item %s attempt %d failed (%s), retrying in %.1f s",
+                    self._endpoint.host,
+                    request.item_code,
+                    attempt + 1,
+                    err.code,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay *= 2
+                continue
+            return _result(answer)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _post(self, body: bytes, idempotency_key: str) -> Dict[str, Any]:
+        headers = self._signer.headers("POST", self._endpoint.raw_path, body)
+        headers["Content-Type"] = "application/json; charset=utf-8"
+        headers[IDEMPOTENCY_KEY] = idempotency_key
+        try:
+            async with self._client().post(self._endpoint, data=body, headers=headers) as reply:
+                payload = await reply.content.read(MAX_RESPONSE + 1)
+                status = reply.status
+        except asyncio.TimeoutError as err:
+            raise BackendTimeoutError(f"{self._endpoint.host} did not answer in time") from err
+        except (aiohttp.ClientError, OSError) as err:
+            raise BackendUnavailableError(f"{self._endpoint.host} unreachable: {err}") from err
+        _LOGGER.debug("backends: %s answered %d", self._endpoint.host, status)
+        if len(payload) > MAX_RESPONSE:
+            raise BackendProtocolError(
+                f"{self._endpoint.host} answered more than {MAX_RESPONSE} bytes"
+            )
+        if status >= 500 or status == 429:
+            raise BackendUnavailableError(f"{self._endpoint.host} answered HTTP {status}")
+        answer = _json(payload)
+        if status in (401, 403):
+            _LOGGER.error("backends: %s refused this kiosk's signature", self._endpoint.host)
+            raise BackendRefusedError("unauthorised", UNAUTHORISED)
+        if 400 <= status < 500:
+            raise _refusal(answer)
+        if status != 200:
+            raise BackendProtocolError(f"{self._endpoint.host} answered HTTP {status}")
+        return answer
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, raise_for_status=False)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _json(payload: bytes) -> Dict[str, Any]:
+    try:
+        answer = json.loads(payload.decode("utf-8")) if payload else {}
+    except (UnicodeDecodeError, ValueError) as err:
+        raise BackendProtocolError("the answer is not JSON") from err
+    if not isinstance(answer, dict):
+        raise BackendProtocolError("the answer is not a JSON object")
+    return answer
+
+
+def _refusal(answer: Dict[str, Any]) -> BackendError:
+    reason, message = answer.get("code"), answer.get("message")
+    if not isinstance(reason, str) or not reason:
+        return BackendProtocolError("a refusal without a code")
+    if not isinstance(message, str) or not message.strip() or len(message) > 200:
+        message = REFUSED
+    return BackendRefusedError(reason, message)
+
+
+def _result(answer: Dict[str, Any]) -> DocumentResult:
+    reference, pages, summary, pdf = (
+        answer.get("reference"),
+        answer.get("pages"),
+        answer.get("summary", {}),
+        answer.get("pdf"),
+    )
+    if not isinstance(reference, str) or not reference:
+        raise BackendProtocolError("the answer has no reference")
+    if not isinstance(pages, int) or isinstance(pages, bool) or not 1 <= pages <= 50:
+        raise BackendProtocolError("the answer's page count is missing or implausible")
+    if not isinstance(summary, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in summary.items()
+    ):
+        raise BackendProtocolError("the answer's summary is not a table of texts")
+    if not isinstance(pdf, str):
+        raise BackendProtocolError("the answer has no document")
+    try:
+        document = base64.b64decode(pdf, validate=True)
+    except binascii.Error as err:
+        raise BackendProtocolError("the answer's document is not base64") from err
+    if not document.startswith(b"%PDF-"):
+        raise BackendProtocolError("the answer's document is not a PDF")
+    return DocumentResult(pdf=document, reference=reference, pages=pages, summary=dict(summary))

@@ -1,0 +1,72 @@
+"""``[backends]``: the route table from (item, region) to a department platform (§5.2).
+
+::
+
+    [backends]
+    key_file = "/etc/govkiosk/backends/kiosk.key"   # this kiosk's Ed25519 key
+    key_id = "kiosk-hlj-0001"                       # "" = the kiosk id
+    default_url = "https://zwfw.hlj.example/api"    # items no route names
+
+    [[backends.routes]]            # 跨省通办: Jilin residents' items go to Jilin's platform
+    region = "22"                  # a prefix of the six-digit division code
+    url = "https://zwfw.jl.example/api"
+    key_id = "hlj-0001@jl"         # the id that platform enrolled this kiosk under
+
+    [[backends.routes]]
+    item = "…"                     # one item code ("*" = every item)
+    region = "2301"
+    url = "https://…"
+    timeout = 30.0                 # this platform is slow
+
+Routes without a ``timeout``/``connect_timeout``/``key_id`` use the section's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from ..fields import matches, positive, required, setting
+
+SECONDS = "a number of seconds > 0"
+URL = matches(r"https?://[^\s/]+(/\S*)?")
+URL_EXPECT = 'an http:// or https:// URL such as "https://zwfw.example/api"'
+
+
+def _optional_positive(value: Optional[float]) -> bool:
+    return value is None or value > 0
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which platform answers an item for a region."""
+
+    url: str = required(expect=URL_EXPECT, check=URL)
+    item: str = setting("*", expect='an item code or "*"', check=lambda v: bool(v.strip()))
+    region: str = setting(
+        "", expect="a prefix (0-6 digits) of a division code", check=matches(r"\d{0,6}")
+    )
+    key_id: str = ""
+    connect_timeout: Optional[float] = setting(None, expect=SECONDS, check=_optional_positive)
+    timeout: Optional[float] = setting(None, expect=SECONDS, check=_optional_positive)
+
+
+@dataclass(frozen=True)
+class BackendsSettings:
+    """How the kiosk reaches department platforms."""
+
+    #: This kiosk's Ed25519 private key (PEM, PKCS#8) that signs every request.
+    key_file: str = "/etc/govkiosk/backends/kiosk.key"
+    #: The id departments know the key by; "" means the kiosk id.
+    key_id: str = ""
+    #: Where items go that no route names; "" means such items have no backend.
+    default_url: str = setting("", expect=f'"" or {URL_EXPECT}', check=lambda v: not v or URL(v))
+    #: Establishing the connection must succeed within this time.
+    connect_timeout: float = setting(3.0, expect=SECONDS, check=positive)
+    #: One attempt (connect, send, answer) must finish within this time.
+    timeout: float = setting(20.0, expect=SECONDS, check=positive)
+    #: Further attempts after a network failure, 5xx or timeout (idempotent requests only).
+    retries: int = setting(2, expect="a whole number between 0 and 5", check=lambda v: 0 <= v <= 5)
+    #: Wait before the first retry; doubled for each further one.
+    retry_backoff: float = setting(0.5, expect=SECONDS, check=positive)
+    routes: Tuple[Route, ...] = ()

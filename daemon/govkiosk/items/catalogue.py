@@ -1,0 +1,327 @@
+"""The item catalogue: what a citizen can do at this kiosk, one ``Item`` per service item.
+
+Each item carries the standardised elements of §7.1.1 (name, conditions, materials,
+process, result format) and what the kiosk needs to run it: the ordered steps of its
+flow with any non-default timeouts, the print spec (§7.2) and the regions it serves
+(a cross-province item, 跨省通办, lists other provinces' division codes).
+
+A catalogue file is TOML, one ``[[items]]`` table per item (format: docs/items.md). It is
+read, checked as a whole and only then handed over, so a bad file is reported with
+every problem (file, item index and code, key, expectation) and never replaces a good
+catalogue. The default catalogue (``data/catalogue.toml``) is the seven items of the
+standard's Table 1, with their names exactly as published.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Tuple, get_args
+
+from ..fields import matches, positive, required, setting
+from .errors import CatalogueFileError, CatalogueProblem
+from .typed import build, choice
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on the kiosks' Python 3.8
+    import tomli as tomllib
+
+DEFAULT_CATALOGUE = Path(__file__).parent / "data" / "catalogue.toml"
+
+StepType = Literal[
+    "identity",
+    "consent",
+    "query",
+    "verify_seal",
+    "preview",
+    "print_a4",
+    "print_receipt",
+    "done",
+]
+#: The order steps take in every flow: who (identity, consent), what (query), whether
+#: the document is genuine (verify_seal, §7.2 a) — before the citizen sees it (preview)
+#: — the printing, the end.
+STEP_ORDER: Tuple[str, ...] = get_args(StepType)
+#: Steps every flow has.
+REQUIRED_STEPS = ("identity", "query", "done")
+
+ItemState = Literal["draft", "verified", "published"]
+
+CODE_EXPECT = "an item code of 1-64 letters, digits, '_', '.' or '-'"
+valid_code = matches(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _text(value: str) -> bool:
+    return bool(value.strip())
+
+
+def _texts(values: Tuple[str, ...]) -> bool:
+    return bool(values) and all(_text(v) for v in values)
+
+
+_DIVISION = matches(r"\d{6}")
+
+
+def _timeout() -> Any:
+    return setting(None, expect="a number of seconds > 0", check=positive)
+
+
+@dataclass(frozen=True)
+class StepTimeouts:
+    """Per-step time limits, in seconds, where the item needs other than the flow's defaults."""
+
+    identity: Optional[float] = _timeout()
+    consent: Optional[float] = _timeout()
+    query: Optional[float] = _timeout()
+    preview: Optional[float] = _timeout()
+    verify_seal: Optional[float] = _timeout()
+    print_a4: Optional[float] = _timeout()
+    print_receipt: Optional[float] = _timeout()
+
+    def get(self, step: str) -> Optional[float]:
+        """The item's limit for ``step``; ``None``: the flow's default applies."""
+        value: Optional[float] = getattr(self, step, None)
+        return value
+
+    def given(self) -> Dict[str, float]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class PrintSpec:
+    """What the result looks like on paper (§7.2 b: a receipt slip when the department asks)."""
+
+    a4_pages: int = setting(
+        1, expect="a whole number of A4 pages from 0 to 20", check=lambda v: 0 <= v <= 20
+    )
+    receipt: bool = True
+    receipt_template: str = setting(
+        "transaction",
+        expect="a receipt template name (lower-case letters, digits, '_')",
+        check=matches(r"[a-z][a-z0-9_]{0,31}"),
+    )
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The item in another UI language; empty fields fall back to the Chinese text."""
+
+    name: str = required(expect="the item's name in this language", check=_text)
+    department: str = ""
+    category: str = ""
+    conditions: Tuple[str, ...] = ()
+    materials: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemText:
+    """What a screen shows of an item, in one language."""
+
+    name: str
+    department: str
+    category: str
+    conditions: Tuple[str, ...]
+    materials: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One service item (§7.1.1). ``version`` counts its published revisions (§7.1.2)."""
+
+    code: str = required(expect=CODE_EXPECT, check=valid_code)
+    #: As published by the province (Table 1 names exactly).
+    name: str = required(expect="the item's published name", check=_text)
+    department: str = required(expect="the department that serves the item", check=_text)
+    category: str = required(expect="the item's category", check=_text)
+    applicant_type: Literal["natural_person", "legal_person"] = choice(
+        '"natural_person" or "legal_person"'
+    )
+    conditions: Tuple[str, ...] = required(
+        expect="a list of at least one condition (办理条件)", check=_texts
+    )
+    materials: Tuple[str, ...] = required(
+        expect="a list of at least one required material (材料)", check=_texts
+    )
+    steps: Tuple[StepType, ...] = required(
+        expect="a list of step types", check=lambda steps: len(steps) > 0
+    )
+    result_type: Literal["certificate_print", "elicence_print"] = choice(
+        '"certificate_print" or "elicence_print"'
+    )
+    regions: Tuple[str, ...] = required(
+        expect="a list of six-digit administrative division codes",
+        check=lambda codes: bool(codes) and all(_DIVISION(c) for c in codes),
+    )
+    printing: PrintSpec = field(default_factory=PrintSpec)
+    timeouts: StepTimeouts = field(default_factory=StepTimeouts)
+    en: Optional[Translation] = None
+    #: The row of the standard's Table 1 (1-5, 7, 8: row 6 is missing as published).
+    standard_row: Optional[int] = setting(None, expect="a row number >= 1", check=positive)
+    state: ItemState = "published"
+    version: int = setting(1, expect="a whole number >= 1", check=positive)
+
+    @property
+    def provinces(self) -> FrozenSet[str]:
+        """The provinces served, by the first two digits of each division code."""
+        return frozenset(code[:2] for code in self.regions)
+
+    @property
+    def cross_province(self) -> bool:
+        """Served for more than one province (跨省通办, §5.2)."""
+        return len(self.provinces) > 1
+
+    def text(self, language: str) -> ItemText:
+        """Name, department, category, conditions and materials for ``language`` (zh_CN, en)."""
+        zh = ItemText(self.name, self.department, self.category, self.conditions, self.materials)
+        if language == "zh_CN" or self.en is None:
+            return zh
+        en = self.en
+        return ItemText(
+            en.name,
+            en.department or zh.department,
+            en.category or zh.category,
+            en.conditions or zh.conditions,
+            en.materials or zh.materials,
+        )
+
+
+def item_problems(item: Item) -> List[Tuple[str, str]]:
+    """What is inconsistent between an item's fields: ``(key, message)`` pairs."""
+    problems: List[Tuple[str, str]] = []
+    steps = item.steps
+    if len(set(steps)) != len(steps) or list(steps) != sorted(steps, key=STEP_ORDER.index):
+        problems.append(("steps", f"expected each step once, in the order {', '.join(STEP_ORDER)}"))
+    missing = [s for s in REQUIRED_STEPS if s not in steps]
+    if missing:
+        problems.append(("steps", f"every flow needs the steps {', '.join(missing)}"))
+    if ("print_a4" in steps) != (item.printing.a4_pages > 0):
+        problems.append(
+            ("printing.a4_pages", "must be > 0 exactly when the steps include print_a4")
+        )
+    if "print_a4" in steps and "verify_seal" not in steps:
+        problems.append(("steps", "print_a4 needs verify_seal before it (§7.2 a: sealed results)"))
+    if ("print_receipt" in steps) != item.printing.receipt:
+        problems.append(
+            ("printing.receipt", "must be true exactly when the steps include print_receipt")
+        )
+    problems.extend(
+        (f"timeouts.{step}", f"the item has no {step} step")
+        for step in item.timeouts.given()
+        if step not in steps
+    )
+    return problems
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A checked list of items, in file order, with unique codes."""
+
+    items: Tuple[Item, ...]
+    source: str
+
+    def get(self, code: str) -> Optional[Item]:
+        return next((item for item in self.items if item.code == code), None)
+
+    @property
+    def codes(self) -> Tuple[str, ...]:
+        return tuple(item.code for item in self.items)
+
+
+def parse_catalogue(document: Mapping[str, Any], source: str) -> Catalogue:
+    """Check a whole catalogue document; :class:`CatalogueFileError` names every problem."""
+    problems: List[CatalogueProblem] = [
+        CatalogueProblem(source, None, None, key, "unknown key (known keys: items)")
+        for key in sorted(set(document) - {"items"})
+    ]
+    tables = document.get("items")
+    if not isinstance(tables, list) or not tables:
+        problems.append(
+            CatalogueProblem(source, None, None, "items", "expected a list of at least one item")
+        )
+        raise CatalogueFileError(problems)
+    items: List[Item] = []
+    first_index: Dict[str, int] = {}
+    for index, table in enumerate(tables):
+        code = table.get("code") if isinstance(table, dict) else None
+        item, found = _check_item(table, source)
+        if item is not None and item.code in first_index:
+            found = [("code", f"duplicate of items[{first_index[item.code]}]")]
+            item = None
+        if item is None:
+            shown = code if isinstance(code, str) else None
+            problems.extend(CatalogueProblem(source, index, shown, k, m) for k, m in found)
+            continue
+        first_index[item.code] = index
+        items.append(item)
+    if problems:
+        raise CatalogueFileError(problems)
+    return Catalogue(tuple(items), source)
+
+
+def _check_item(table: Any, source: str) -> Tuple[Optional[Item], List[Tuple[str, str]]]:
+    """The item in ``table``, or ``None`` and its ``(key, message)`` problems."""
+    if not isinstance(table, dict):
+        return None, [("", "expected a table")]
+    item, problems = build(Item, table, source)
+    if item is None:
+        return None, [(p.key, p.message) for p in problems]
+    found = item_problems(item)
+    return (None, found) if found else (item, [])
+
+
+def loads_catalogue(text: str, source: str) -> Catalogue:
+    """A catalogue from TOML text (a file's content, or a document ops sent)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise CatalogueFileError(
+            [CatalogueProblem(source, None, None, "", f"not valid TOML: {err}")]
+        ) from err
+    return parse_catalogue(document, source)
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    """A catalogue from a TOML file. Blocking: call it off the event loop."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise CatalogueFileError(
+            [CatalogueProblem(str(path), None, None, "", f"cannot be read: {err.strerror}")]
+        ) from err
+    except UnicodeDecodeError as err:
+        raise CatalogueFileError(
+            [CatalogueProblem(str(path), None, None, "", "not valid TOML: the file is not UTF-8")]
+        ) from err
+    return loads_catalogue(text, str(path))
+
+
+def default_catalogue() -> Catalogue:
+    """The seven items of the standard's Table 1 (§7.1.1), shipped with the daemon."""
+    return load_catalogue(DEFAULT_CATALOGUE)
+
+
+def item_document(item: Item) -> Dict[str, Any]:
+    """The item as a JSON-ready table (the catalogue format), unset optional keys left out."""
+    document: Dict[str, Any] = _without_none(dataclasses.asdict(item))
+    return document
+
+
+def item_json(item: Item) -> str:
+    return json.dumps(item_document(item), ensure_ascii=False, sort_keys=True)
+
+
+def item_from_document(document: Mapping[str, Any], source: str) -> Item:
+    """The inverse of :func:`item_document`, checked like a catalogue entry."""
+    return parse_catalogue({"items": [document]}, source).items[0]
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_without_none(v) for v in value]
+    return value

@@ -1,0 +1,155 @@
+"""One citizen's session: what the UI may see of it, and what it holds that is personal.
+
+:class:`Session` is the state the D-Bus API publishes (``docs/session-api.md``): step,
+prompt, choices, time left, progress, the masked holder, the failure code and message.
+:class:`Personal` holds everything about the citizen — the card's identity, the
+applicant, the department's answer, the PDF, the rendered previews, the print job —
+in this process's memory only (§8 d). :meth:`Personal.wipe` zeroes the buffers it owns
+and drops every reference when the session ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..backends.base import Applicant, DocumentResult
+from ..bus import Event
+from ..devices.idcard.cardtext import Identity
+from ..printing.a4 import A4Job
+
+
+class State(str, enum.Enum):
+    RUNNING = "running"  #: the kiosk is working
+    WAITING = "waiting"  #: for the citizen
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Outcome(str, enum.Enum):
+    """How a session ended, for ops counts (``SessionEnded``)."""
+
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  #: the citizen cancelled or declined
+    EXPIRED = "expired"  #: a step or the session ran out of time
+    WALKED_AWAY = "walked_away"
+    HOME = "home"  #: the UI went back to the home screen
+
+    @property
+    def final_state(self) -> State:
+        return _FINAL_STATES[self]
+
+
+_FINAL_STATES = {
+    Outcome.DONE: State.DONE,
+    Outcome.FAILED: State.FAILED,
+    Outcome.CANCELLED: State.CANCELLED,
+    Outcome.HOME: State.CANCELLED,
+    Outcome.EXPIRED: State.EXPIRED,
+    Outcome.WALKED_AWAY: State.EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class SessionEnded(Event):
+    """Non-personal facts about a finished session, for ops counts and telemetry."""
+
+    item_code: str
+    outcome: str
+    error_code: str
+    duration: float
+
+
+def _zero(buffer: Optional[bytearray]) -> None:
+    if buffer is not None:
+        buffer[:] = bytes(len(buffer))
+
+
+@dataclass
+class Personal:
+    """The citizen's data for this session; never logged, stored or sent on."""
+
+    identity: Optional[Identity] = None
+    applicant: Optional[Applicant] = None
+    result: Optional[DocumentResult] = None
+    #: The document as this process holds it: a buffer it can zero.
+    document: Optional[bytearray] = None
+    previews: List[bytearray] = field(default_factory=list)
+    a4_job: Optional[A4Job] = None
+    masked_id: str = ""
+
+    def __repr__(self) -> str:
+        return "Personal(<withheld>)"
+
+    def wipe(self) -> None:
+        """Zero the buffers this session owns and drop every reference.
+
+        ``bytes`` from the card driver and the backend cannot be overwritten in Python;
+        dropping the last reference is all that can be done for them.
+        """
+        _zero(self.document)
+        for page in self.previews:
+            _zero(page)
+        if self.a4_job is not None:
+            _zero(self.a4_job.document)
+        self.identity = self.applicant = self.result = None
+        self.document = self.a4_job = None
+        self.previews = []
+        self.masked_id = ""
+
+
+@dataclass
+class Session:
+    """The state the UI renders, and the personal data behind it."""
+
+    item_code: str
+    language: str
+    step_count: int
+    started: float  #: loop time
+    id: str = field(default_factory=lambda: secrets.token_hex(16))
+    state: State = State.RUNNING
+    step: str = ""
+    step_index: int = 0
+    prompt: str = ""
+    choices: Tuple[str, ...] = ()
+    #: Loop time at which the current step expires; ``None``: no limit shown.
+    deadline: Optional[float] = None
+    extendable: bool = False
+    progress: float = 0.0
+    pages: int = 0
+    holder: str = ""
+    error_code: str = ""
+    message: str = ""
+    extensions: int = 0
+    consent_id: str = ""  #: names the consent given; not personal
+    reference: str = ""  #: the department's number for the document; not personal
+    receipt_attempts: int = 0
+    personal: Personal = field(default_factory=Personal)
+
+    def __repr__(self) -> str:
+        return f"Session({self.id[:8]}, {self.item_code}, {self.state.value}, {self.step})"
+
+    def view(self, now: float) -> Dict[str, Any]:
+        """The state as the D-Bus API describes it: nothing personal but ``holder``."""
+        return {
+            "session_id": self.id,
+            "item_code": self.item_code,
+            "state": self.state.value,
+            "step": self.step,
+            "step_index": self.step_index,
+            "step_count": self.step_count,
+            "prompt": self.prompt,
+            "choices": list(self.choices),
+            "seconds_left": -1.0 if self.deadline is None else max(0.0, self.deadline - now),
+            "extendable": self.extendable,
+            "progress": self.progress,
+            "pages": self.pages,
+            "holder": self.holder,
+            "error_code": self.error_code,
+            "message": self.message,
+        }

@@ -1,0 +1,264 @@
+"""The signed command envelope and the kiosk's signed replies (pure: no I/O).
+
+A command (ops → kiosk, on ``kiosk/v1/{kiosk}/cmd/req``)::
+
+    {v, cmd_id, kiosk_id, method, params, issued_at, not_before, expires_at,
+     nonce, issuer, role, key_id, preconditions, sig}
+
+``sig`` is Ed25519 by the operator's key over :func:`signed_bytes`: the topic, a line
+feed, and the canonical JSON (sorted keys, no spaces, UTF-8) of every other field. The
+topic is inside the signature so a command cannot be moved to another kiosk's topic.
+
+A reply (kiosk → ops, on ``…/cmd/res/{cmd_id}``) is signed the same way with the
+kiosk's certificate key (ECDSA P-256, SHA-256): ops checks it against the kiosk's
+certificate, which the CA signed and whose CN is the kiosk id.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional
+
+from ..errors import GovkioskError
+
+VERSION = 1
+PREFIX = "kiosk/v1"
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+METHOD = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
+
+
+def topic(kiosk_id: str, *parts: str) -> str:
+    return "/".join((PREFIX, kiosk_id, *parts))
+
+
+class Reason(str, enum.Enum):
+    """Why a command was refused, in the order the checks run."""
+
+    OVERSIZED = "oversized"
+    MALFORMED = "malformed"
+    RETAINED = "retained"
+    WRONG_KIOSK = "wrong_kiosk"
+    UNKNOWN_KEY = "unknown_key"
+    BAD_SIGNATURE = "bad_signature"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    REPLAYED = "replayed"
+    CONFLICT = "conflict"  #: a known cmd_id with different content
+    UNKNOWN_METHOD = "unknown_method"
+    ROLE_DENIED = "role_denied"
+
+
+class Status(str, enum.Enum):
+    ACCEPTED = "ACCEPTED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+
+    @property
+    def final(self) -> bool:
+        return self is not Status.ACCEPTED
+
+
+class EnvelopeError(GovkioskError):
+    """A command refused before anything ran; ``reason`` says which check failed."""
+
+    def __init__(self, reason: Reason, message: str, cmd_id: Optional[str] = None) -> None:
+        super().__init__(f"{reason.value}: {message}")
+        self.reason = reason
+        self.detail = message
+        self.cmd_id = cmd_id
+
+
+@dataclass(frozen=True)
+class Command:
+    v: int
+    cmd_id: str
+    kiosk_id: str
+    method: str
+    params: Dict[str, Any]
+    issued_at: float
+    not_before: float
+    expires_at: float
+    nonce: str
+    issuer: str
+    role: str
+    key_id: str
+    sig: bytes
+    preconditions: Dict[str, Any] = field(default_factory=dict)
+
+    def body(self) -> Dict[str, Any]:
+        """Every field but ``sig``: what the signature covers."""
+        return {
+            "v": self.v,
+            "cmd_id": self.cmd_id,
+            "kiosk_id": self.kiosk_id,
+            "method": self.method,
+            "params": self.params,
+            "issued_at": self.issued_at,
+            "not_before": self.not_before,
+            "expires_at": self.expires_at,
+            "nonce": self.nonce,
+            "issuer": self.issuer,
+            "role": self.role,
+            "key_id": self.key_id,
+            "preconditions": self.preconditions,
+        }
+
+    def digest_source(self) -> bytes:
+        """What makes two deliveries "the same command" (idempotency by content)."""
+        return canonical(self.body())
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def signed_bytes(topic_name: str, body: Mapping[str, Any]) -> bytes:
+    return topic_name.encode("utf-8") + b"\n" + canonical(body)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+_FIELDS: Dict[str, Any] = {
+    "v": int,
+    "cmd_id": str,
+    "kiosk_id": str,
+    "method": str,
+    "params": dict,
+    "issued_at": (int, float),
+    "not_before": (int, float),
+    "expires_at": (int, float),
+    "nonce": str,
+    "issuer": str,
+    "role": str,
+    "key_id": str,
+    "sig": str,
+}
+_OPTIONAL = {"preconditions": dict}
+
+
+def parse_command(payload: bytes, max_size: int) -> Command:
+    """Bytes from the broker → :class:`Command`, or :class:`EnvelopeError` (oversized, malformed).
+
+    Only shape is checked here; who signed it and whether it is for us come after.
+    """
+    if len(payload) > max_size:
+        raise EnvelopeError(Reason.OVERSIZED, f"{len(payload)} bytes, limit {max_size}")
+    try:
+        document = json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise EnvelopeError(Reason.MALFORMED, f"not UTF-8 JSON: {err}") from None
+    if not isinstance(document, dict):
+        raise EnvelopeError(Reason.MALFORMED, "not a JSON object")
+    raw_id = document.get("cmd_id")
+    cmd_id = raw_id if isinstance(raw_id, str) and ID.fullmatch(raw_id) else None
+    problem = _shape_problem(document)
+    if problem:
+        raise EnvelopeError(Reason.MALFORMED, problem, cmd_id)
+    try:
+        canonical({k: v for k, v in document.items() if k != "sig"})
+    except ValueError:  # 1e999 reads as infinity, which has no canonical form
+        raise EnvelopeError(Reason.MALFORMED, "a number out of range", cmd_id) from None
+    try:
+        sig = base64.b64decode(document["sig"], validate=True)
+    except (binascii.Error, ValueError):
+        raise EnvelopeError(Reason.MALFORMED, "sig: not base64", cmd_id) from None
+    return Command(
+        v=document["v"],
+        cmd_id=document["cmd_id"],
+        kiosk_id=document["kiosk_id"],
+        method=document["method"],
+        params=document["params"],
+        issued_at=document["issued_at"],
+        not_before=document["not_before"],
+        expires_at=document["expires_at"],
+        nonce=document["nonce"],
+        issuer=document["issuer"],
+        role=document["role"],
+        key_id=document["key_id"],
+        sig=sig,
+        preconditions=document.get("preconditions", {}),
+    )
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _shape_problem(document: Dict[str, Any]) -> str:
+    unknown = sorted(set(document) - set(_FIELDS) - set(_OPTIONAL))
+    if unknown:
+        return f"unknown field(s): {', '.join(unknown)}"
+    for name, kind in {**_FIELDS, **_OPTIONAL}.items():
+        if name not in document:
+            if name in _FIELDS:
+                return f"{name}: missing"
+            continue
+        value = document[name]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            return f"{name}: wrong type"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{name}: not a finite number"
+    if document["v"] != VERSION:
+        return f"v: version {document['v']} not supported (this kiosk speaks {VERSION})"
+    for name in ("cmd_id", "kiosk_id", "key_id", "nonce"):
+        if not ID.fullmatch(document[name]):
+            return f"{name}: expected 1-64 letters, digits, '.', '_' or '-'"
+    if not METHOD.fullmatch(document["method"]):
+        return "method: not a method name"
+    if len(document["issuer"]) > 128 or len(document["role"]) > 32:
+        return "issuer or role: too long"
+    return ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The kiosk's answer to one command; ``sig`` fills in when signed."""
+
+    cmd_id: str
+    kiosk_id: str
+    status: Status
+    at: float
+    result: Dict[str, Any] = field(default_factory=dict)
+    reason: str = ""  #: a :class:`Reason` value for REJECTED
+    detail: str = ""  #: for people: why it failed or was refused
+    method: str = ""
+
+    def body(self) -> Dict[str, Any]:
+        return {
+            "v": VERSION,
+            "cmd_id": self.cmd_id,
+            "kiosk_id": self.kiosk_id,
+            "method": self.method,
+            "status": self.status.value,
+            "at": self.at,
+            "result": self.result,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Reply:
+        try:
+            return cls(
+                cmd_id=str(body["cmd_id"]),
+                kiosk_id=str(body["kiosk_id"]),
+                status=Status(body["status"]),
+                at=float(body["at"]),
+                result=dict(body.get("result") or {}),
+                reason=str(body.get("reason", "")),
+                detail=str(body.get("detail", "")),
+                method=str(body.get("method", "")),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise EnvelopeError(Reason.MALFORMED, f"reply: {err}") from None

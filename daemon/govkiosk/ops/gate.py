@@ -1,0 +1,101 @@
+"""The checks every command passes before anything runs, in this order (mqtt-ops.md):
+
+0. size and shape (:func:`~.envelope.parse_command`): oversized, malformed;
+1. not retained — the broker would replay a retained command on every reconnect;
+2. addressed to this kiosk, by the envelope's ``kiosk_id`` and by the topic;
+3. the signature, against the operator key pinned under ``key_id`` (an unknown key id
+   is its own reason: ops rotated a key the kiosk does not know yet);
+4. now within [not_before, expires_at], widened by the clock-skew allowance;
+5. the replay cache: a known ``cmd_id`` with the same content is a redelivery (the
+   stored reply is sent again, nothing runs); with other content it is a conflict; a
+   nonce seen under another ``cmd_id`` is a replay;
+6. the role: the key must be pinned for the role the command claims, and the role
+   must be allowed the method (§8 a).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, FrozenSet, Optional
+
+from .envelope import Command, EnvelopeError, Reason, parse_command, signed_bytes, topic
+from .ledger import Entry, Ledger, digest
+from .settings import OpsSettings
+from .signing import ed25519_valid
+
+Permissions = Callable[[str], Optional[FrozenSet[str]]]
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A command that passed every check; ``previous`` is set for a redelivery."""
+
+    command: Command
+    previous: Optional[Entry] = None
+
+
+class Gate:
+    def __init__(
+        self,
+        kiosk_id: str,
+        settings: Callable[[], OpsSettings],
+        ledger: Ledger,
+        permissions: Permissions,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.kiosk_id = kiosk_id
+        self.topic = topic(kiosk_id, "cmd", "req")
+        self._settings = settings
+        self._ledger = ledger
+        self._permissions = permissions
+        self._clock = clock
+
+    def check(self, topic_name: str, payload: bytes, retained: bool) -> Admitted:
+        """Raise :class:`EnvelopeError` naming the first check that failed."""
+        settings = self._settings()
+        command = parse_command(payload, settings.max_payload)
+
+        def refuse(reason: Reason, message: str) -> EnvelopeError:
+            return EnvelopeError(reason, message, command.cmd_id)
+
+        if retained:
+            raise refuse(Reason.RETAINED, "commands are never retained")
+        if command.kiosk_id != self.kiosk_id or topic_name != self.topic:
+            raise refuse(
+                Reason.WRONG_KIOSK,
+                f"for {command.kiosk_id!r} on {topic_name!r}; this is {self.kiosk_id!r}",
+            )
+        operator = settings.operator(command.key_id)
+        if operator is None:
+            raise refuse(Reason.UNKNOWN_KEY, f"no operator key pinned as {command.key_id!r}")
+        if not ed25519_valid(
+            operator.public_key, signed_bytes(topic_name, command.body()), command.sig
+        ):
+            raise refuse(Reason.BAD_SIGNATURE, f"does not verify with key {command.key_id!r}")
+        now = self._clock()
+        if now + settings.clock_skew < command.not_before:
+            raise refuse(
+                Reason.NOT_YET_VALID, f"valid from {command.not_before:.0f}, now {now:.0f}"
+            )
+        if now - settings.clock_skew > command.expires_at:
+            raise refuse(Reason.EXPIRED, f"expired at {command.expires_at:.0f}, now {now:.0f}")
+        previous = self._ledger.get(command.cmd_id)
+        if previous is not None:
+            if previous.digest != digest(command):
+                raise refuse(Reason.CONFLICT, "this cmd_id was used for a different command")
+            return Admitted(command, previous)
+        if self._ledger.nonce_used(command.nonce):
+            raise refuse(Reason.REPLAYED, "this nonce was already used")
+        allowed = self._permissions(command.method)
+        if allowed is None:
+            raise refuse(Reason.UNKNOWN_METHOD, f"no method {command.method!r}")
+        if command.role not in operator.roles:
+            raise refuse(
+                Reason.ROLE_DENIED, f"key {command.key_id!r} is not pinned for {command.role!r}"
+            )
+        if command.role not in allowed:
+            raise refuse(
+                Reason.ROLE_DENIED, f"role {command.role!r} may not call {command.method!r}"
+            )
+        return Admitted(command)

@@ -1,0 +1,243 @@
+"""The kiosk's MQTT connection as a visible state machine.
+
+    disabled                      no [ops] host: the kiosk runs without remote ops
+    connecting → connected        TLS with the kiosk's certificate; resubscribe, birth
+    connected  → waiting          the connection dropped, or failed: back off, retry
+    waiting    → connecting       after initial·2ⁿ (capped), with jitter so a site's
+                                  kiosks do not all return at the same second; after
+                                  the broker refused our identity, ``auth_retry``
+
+Each change is an :class:`OpsLinkChanged` event and a log line: WARNING for the first
+failure of a series, DEBUG for the ones after it, INFO when connected again. The
+kiosk never depends on the link: everything that must reach ops waits in the
+:class:`~.outbox.Outbox` until it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+import ssl
+from dataclasses import dataclass
+from typing import Awaitable, Callable, List, Optional, Tuple
+
+import aiomqtt
+
+from ..bus import Event, EventBus
+from ..errors import GovkioskError
+from .outbox import Outbox
+from .settings import OpsSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+#: CONNACK codes meaning "not you": MQTT 3.1.1 (4, 5) and MQTT 5 (134, 135).
+AUTH_REFUSED = (4, 5, 134, 135)
+PUBLISH_TIMEOUT = 10.0
+GOODBYE_TIMEOUT = 1.0
+FLUSH_BATCH = 50
+
+
+class LinkState(str, enum.Enum):
+    DISABLED = "disabled"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    WAITING = "waiting"
+
+
+@dataclass(frozen=True)
+class OpsLinkChanged(Event):
+    state: str
+    detail: str
+    failures: int
+
+
+class LinkError(GovkioskError):
+    """The broker cannot be reached or refused the kiosk."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential backoff with "equal jitter": half fixed, half random."""
+
+    initial: float
+    maximum: float
+    auth_retry: float
+
+    def delay(self, failures: int, auth_refused: bool, rng: Callable[[], float]) -> float:
+        if auth_refused:
+            base = self.auth_retry
+        else:
+            base = min(self.maximum, self.initial * 2 ** max(0, failures - 1))
+        return base / 2 + base / 2 * rng()
+
+
+def auth_refused(err: BaseException) -> bool:
+    """The broker (or its TLS layer) refused the kiosk's identity."""
+    if isinstance(err, aiomqtt.MqttCodeError):
+        rc = err.rc
+        value = getattr(rc, "value", rc)
+        if isinstance(value, int) and value in AUTH_REFUSED:
+            return True
+    cause = err.__cause__ or err.__context__
+    return isinstance(cause, ssl.SSLError) and not isinstance(cause, ssl.SSLEOFError)
+
+
+Handler = Callable[[aiomqtt.Message], Awaitable[None]]
+OnConnect = Callable[["Link"], Awaitable[None]]
+
+
+class Link:
+    """One kiosk's connection; :meth:`run` keeps it up until cancelled."""
+
+    def __init__(
+        self,
+        kiosk_id: str,
+        settings: OpsSettings,
+        bus: EventBus,
+        outbox: Outbox,
+        *,
+        will: Tuple[str, bytes],
+        goodbye: Tuple[str, bytes],
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.kiosk_id = kiosk_id
+        self.settings = settings
+        self._bus = bus
+        self._outbox = outbox
+        self._will = will
+        self._goodbye = goodbye
+        self._rng = rng
+        self._backoff = Backoff(
+            settings.reconnect_initial, settings.reconnect_max, settings.auth_retry
+        )
+        self._client: Optional[aiomqtt.Client] = None
+        self._flushing = asyncio.Lock()
+        self.state = LinkState.CONNECTING
+        self.failures = 0
+        self.connections = 0
+
+    @property
+    def connected(self) -> bool:
+        return self.state is LinkState.CONNECTED and self._client is not None
+
+    def _set(self, state: LinkState, detail: str = "") -> None:
+        self.state = state
+        self._bus.publish(OpsLinkChanged(state.value, detail, self.failures))
+
+    async def run(self, subscriptions: List[str], handler: Handler, on_connect: OnConnect) -> None:
+        """Connect, serve, reconnect — until cancelled."""
+        while True:
+            self._set(LinkState.CONNECTING)
+            refused = False
+            try:
+                await self._session(subscriptions, handler, on_connect)
+                detail = "the broker closed the connection"
+            except aiomqtt.MqttError as err:
+                refused = auth_refused(err)
+                detail = str(err) or type(err).__name__
+            except (OSError, ssl.SSLError) as err:
+                detail = str(err)
+            finally:
+                self._client = None
+            self.failures += 1
+            delay = self._backoff.delay(self.failures, refused, self._rng)
+            level = logging.WARNING if self.failures == 1 else logging.DEBUG
+            _LOGGER.log(
+                level,
+                "ops: %s:%d: %s%s; retry in %.1f s",
+                self.settings.host,
+                self.settings.port,
+                "identity refused: " if refused else "",
+                detail,
+                delay,
+            )
+            self._set(LinkState.WAITING, detail)
+            await asyncio.sleep(delay)
+
+    async def _session(
+        self, subscriptions: List[str], handler: Handler, on_connect: OnConnect
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        context = await loop.run_in_executor(None, self._tls)
+        will_topic, will_payload = self._will
+        client = aiomqtt.Client(
+            self.settings.host,
+            self.settings.port,
+            identifier=self.kiosk_id,
+            clean_session=False,  # QoS 1 commands sent while we were away still arrive
+            keepalive=self.settings.keepalive,
+            timeout=PUBLISH_TIMEOUT,
+            tls_context=context,
+            will=aiomqtt.Will(will_topic, will_payload, qos=1, retain=True),
+        )
+        async with client:
+            self._client = client
+            for name in subscriptions:
+                await client.subscribe(name, qos=1)
+            if self.failures:
+                _LOGGER.info(
+                    "ops: connected to %s:%d after %d failed attempt(s)",
+                    self.settings.host,
+                    self.settings.port,
+                    self.failures,
+                )
+            self.failures = 0
+            self.connections += 1
+            self._set(LinkState.CONNECTED)
+            await on_connect(self)
+            await self.flush()
+            try:
+                async for message in client.messages:
+                    await handler(message)
+            except asyncio.CancelledError:
+                await self._say_goodbye(client)
+                raise
+
+    async def _say_goodbye(self, client: aiomqtt.Client) -> None:
+        """A clean stop is not a lost kiosk: replace the Last Will's "lost" with "stopped"."""
+        name, payload = self._goodbye
+        try:
+            await client.publish(name, payload, qos=1, retain=True, timeout=GOODBYE_TIMEOUT)
+        except aiomqtt.MqttError:
+            _LOGGER.debug("ops: could not say goodbye; the Last Will will speak")
+
+    def _tls(self) -> ssl.SSLContext:
+        try:
+            context = ssl.create_default_context(cafile=self.settings.ca)
+            context.load_cert_chain(self.settings.cert, self.settings.key)
+        except (OSError, ssl.SSLError) as err:
+            raise LinkError(f"ops: TLS files: {err}") from err
+        return context
+
+    async def publish(self, topic_name: str, payload: bytes, retain: bool = False) -> bool:
+        """Publish now if connected; ``False`` if it could not go out."""
+        client = self._client
+        if client is None or not self.connected:
+            return False
+        try:
+            await client.publish(topic_name, payload, qos=1, retain=retain, timeout=PUBLISH_TIMEOUT)
+        except aiomqtt.MqttError:
+            return False
+        return True
+
+    async def send(self, topic_name: str, payload: bytes, retain: bool = False) -> None:
+        """Publish, or queue for later: results, alarms and rejections must reach ops."""
+        if self._outbox.size == 0 and await self.publish(topic_name, payload, retain):
+            return
+        await self._outbox.put(topic_name, payload, retain)
+        if self.connected:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Send what waited, oldest first; stop at the first failure."""
+        async with self._flushing:
+            while self._outbox.size and self.connected:
+                batch = await self._outbox.peek(FLUSH_BATCH)
+                if not batch:
+                    return
+                for message_id, topic_name, payload, retain in batch:
+                    if not await self.publish(topic_name, payload, retain):
+                        return
+                    await self._outbox.remove(message_id)

@@ -1,0 +1,215 @@
+"""The methods ops may call, each one line in :data:`METHODS`: roles, handler, whether
+it disrupts a citizen (then it waits until the kiosk is idle, at most until the
+command expires).
+
+Handlers return a JSON-able result or raise a :class:`~govkiosk.errors.GovkioskError`
+whose message becomes the FAILED reply's detail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional
+
+from ..bus import Event
+from ..dbus.devices import DEVICES_INTERFACE
+from ..dbus.power import POWER_INTERFACE
+from ..dbus.receipt import RECEIPT_INTERFACE
+from ..errors import GovkioskError
+from ..power.logind import LOGIND, LOGIND_PATH, MANAGER
+from ..runtime import Runtime
+from . import reconfigure, roles
+from .dbuscall import call
+from .envelope import Command
+from .oplog import OpsLog
+from .settings import OpsSettings
+from .ui import UI_BUS_NAME, UI_INTERFACE, UI_PATH
+from .view import KioskView
+
+_LOGGER = logging.getLogger(__name__)
+
+#: ``daemon.restart`` exits with EX_TEMPFAIL; the unit's ``Restart=on-failure`` restarts it.
+EXIT_RESTART = 75
+#: Time for the final reply to leave before the daemon stops.
+RESTART_DELAY = 0.5
+TAIL_MAX = 500
+
+
+class MethodError(GovkioskError):
+    """A method could not do what it was asked."""
+
+
+@dataclass(frozen=True)
+class RebootRequested(Event):
+    """ops asked for a reboot; with ``dry_run`` nothing more happens."""
+
+    cmd_id: str
+    dry_run: bool
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    view: KioskView
+    oplog: OpsLog
+    settings: Callable[[], OpsSettings]
+    clock: Callable[[], float] = time.time
+
+    @property
+    def daemon_bus(self) -> str:
+        return self.runtime.dbus.address
+
+
+Handler = Callable[[Context, Command], Awaitable[Dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Method:
+    roles: FrozenSet[str]
+    handler: Handler
+    disruptive: bool = False
+
+
+def _param(command: Command, name: str, kind: type, default: Any = None) -> Any:
+    value = command.params.get(name, default)
+    if value is None or isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+        raise MethodError(f"params.{name}: expected {kind.__name__}")
+    return value
+
+
+async def status(ctx: Context, _command: Command) -> Dict[str, Any]:
+    kiosk = ctx.runtime.config.kiosk
+    return {
+        "kiosk": {"id": kiosk.id, "name": kiosk.name, "region": kiosk.region},
+        "config_hash": reconfigure.config_hash(ctx.runtime),
+        **ctx.view.health(),
+    }
+
+
+async def devices(ctx: Context, _command: Command) -> Dict[str, Any]:
+    return {"devices": ctx.view.device_rows()}
+
+
+async def screenshot(ctx: Context, _command: Command) -> Dict[str, Any]:
+    # A citizen's screen may show personal data (§8 d): only an idle kiosk is pictured.
+    if not ctx.runtime.activity.idle:
+        raise MethodError("a citizen is being served; try again when the kiosk is idle")
+    settings = ctx.settings()
+    (png,) = await call(
+        settings.ui_bus,
+        UI_INTERFACE,
+        "Screenshot",
+        destination=UI_BUS_NAME,
+        path=UI_PATH,
+        timeout=settings.screenshot_timeout,
+    )
+    return {"png": base64.b64encode(bytes(png)).decode("ascii"), "bytes": len(png)}
+
+
+async def ops_log_tail(ctx: Context, command: Command) -> Dict[str, Any]:
+    lines = _param(command, "lines", int, 50)
+    if not 0 < lines <= TAIL_MAX:
+        raise MethodError(f"params.lines: expected 1 to {TAIL_MAX}")
+    return {"entries": await ctx.oplog.tail(lines, _param(command, "kind", str, ""))}
+
+
+async def ui_restart(ctx: Context, _command: Command) -> Dict[str, Any]:
+    await call(
+        ctx.settings().ui_bus, UI_INTERFACE, "Restart", destination=UI_BUS_NAME, path=UI_PATH
+    )
+    return {"restarted": "ui"}
+
+
+async def daemon_restart(ctx: Context, _command: Command) -> Dict[str, Any]:
+    asyncio.get_running_loop().call_later(RESTART_DELAY, ctx.runtime.exit, EXIT_RESTART)
+    return {"exit_status": EXIT_RESTART}
+
+
+async def reboot(ctx: Context, command: Command) -> Dict[str, Any]:
+    settings = ctx.settings()
+    ctx.runtime.bus.publish(RebootRequested(command.cmd_id, settings.dry_run))
+    if settings.dry_run:
+        _LOGGER.warning("ops: reboot requested by %s (dry run)", command.issuer)
+        return {"rebooting": False, "dry_run": True}
+    await call(
+        settings.logind_bus,
+        MANAGER,
+        "Reboot",
+        "b",
+        [False],
+        destination=LOGIND,
+        path=LOGIND_PATH,
+    )
+    _LOGGER.warning("ops: logind is rebooting the kiosk (asked by %s)", command.issuer)
+    return {"rebooting": True, "dry_run": False}
+
+
+async def config_set(ctx: Context, command: Command) -> Dict[str, Any]:
+    values = _param(command, "values", dict)
+    return await reconfigure.apply(ctx.runtime, values, ctx.settings().settle_time)
+
+
+async def usb_open(ctx: Context, command: Command) -> Dict[str, Any]:
+    (expires,) = await call(
+        ctx.daemon_bus,
+        DEVICES_INTERFACE,
+        "OpenMaintenanceWindow",
+        "suss",
+        [
+            _param(command, "port", str),
+            _param(command, "minutes", int),
+            _param(command, "role", str),
+            _param(command, "token", str),
+        ],
+    )
+    return {"port": command.params["port"], "closes_at": expires}
+
+
+async def usb_close(ctx: Context, command: Command) -> Dict[str, Any]:
+    await call(
+        ctx.daemon_bus,
+        DEVICES_INTERFACE,
+        "CloseMaintenanceWindow",
+        "sss",
+        [_param(command, "port", str), _param(command, "role", str), _param(command, "token", str)],
+    )
+    return {"port": command.params["port"], "closed": True}
+
+
+async def printer_test(ctx: Context, _command: Command) -> Dict[str, Any]:
+    ((job_id, outcome, reason),) = await call(
+        ctx.daemon_bus, RECEIPT_INTERFACE, "PrintTest", timeout=60.0
+    )
+    if outcome != "printed":
+        raise MethodError(f"test receipt {job_id} {outcome}: {reason}")
+    return {"job_id": job_id, "outcome": outcome}
+
+
+async def ups_selftest(ctx: Context, _command: Command) -> Dict[str, Any]:
+    await call(ctx.daemon_bus, POWER_INTERFACE, "SelfTest")
+    return {"self_test": "started"}
+
+
+METHODS: Dict[str, Method] = {
+    "status": Method(roles.READ, status),
+    "devices": Method(roles.WATCH, devices),
+    "screenshot": Method(roles.MAINTAIN, screenshot),
+    "ops_log.tail": Method(roles.AUDIT, ops_log_tail),
+    "ui.restart": Method(roles.MAINTAIN, ui_restart, disruptive=True),
+    "daemon.restart": Method(roles.CHANGE, daemon_restart, disruptive=True),
+    "reboot": Method(roles.MAINTAIN, reboot, disruptive=True),
+    "config.set": Method(roles.CHANGE, config_set, disruptive=True),
+    "usb.maintenance.open": Method(roles.MAINTAIN, usb_open),
+    "usb.maintenance.close": Method(roles.MAINTAIN, usb_close),
+    "printer.test": Method(roles.MAINTAIN, printer_test),
+    "ups.selftest": Method(roles.MAINTAIN, ups_selftest),
+}
+
+
+def permissions(name: str) -> Optional[FrozenSet[str]]:
+    method = METHODS.get(name)
+    return None if method is None else method.roles

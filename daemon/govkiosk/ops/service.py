@@ -1,0 +1,201 @@
+"""The supervised ``ops`` service: the link, commands, shadow, telemetry and alarms.
+
+Health: the service is ``running`` while it keeps the link going, connected or not —
+the link's own state (:class:`~.link.OpsLinkChanged`) says which; it fails only for
+what a retry cannot fix by itself (unreadable keys, a certificate for another kiosk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, Coroutine, Dict, List, Optional, Set, Tuple
+
+import aiomqtt
+
+from .. import __version__
+from ..bus import Alarm
+from ..errors import GovkioskError
+from ..runtime import Runtime
+from ..supervisor import Service
+from . import schema
+from .commander import Commander
+from .envelope import topic
+from .gate import Gate
+from .ledger import Ledger
+from .link import Link
+from .methods import Context, permissions
+from .oplog import OpsLog
+from .outbox import Outbox
+from .settings import OpsSettings
+from .shadow import Shadow
+from .signing import KioskSigner, common_name, load_certificate
+from .view import KioskView
+
+_LOGGER = logging.getLogger(__name__)
+
+PURGE_INTERVAL = 300.0
+
+
+class OpsConfigError(GovkioskError):
+    """The ops identity does not fit this kiosk."""
+
+
+class OpsService(Service):
+    name = "ops"
+
+    def __init__(self, runtime: Runtime, view: KioskView, oplog: OpsLog) -> None:
+        self._runtime = runtime
+        self._view = view
+        self._oplog = oplog
+        self.kiosk_id = runtime.config.kiosk.id
+        self.ledger = Ledger(runtime.store, self.settings.clock_skew)
+        self.outbox = Outbox(runtime.store, self.settings.queue_limit)
+        self.shadow = Shadow(runtime, view, lambda: self.settings)
+        self.link: Optional[Link] = None
+        self._commander: Optional[Commander] = None
+        self._cert_pem = ""
+        self._tasks: Set[asyncio.Task[None]] = set()
+        # Alarms raised before the tables exist wait here (a device fault at boot).
+        self._early: List[Alarm] = []
+        self._started = False
+        runtime.bus.subscribe(Alarm, self._on_alarm)
+
+    @property
+    def settings(self) -> OpsSettings:
+        return self._runtime.config.ops
+
+    async def start(self) -> None:
+        settings = self.settings
+        await self._runtime.store.migrate(schema.COMPONENT, schema.MIGRATIONS)
+        await self.ledger.load(time.time())
+        await self.outbox.load()
+        await self.shadow.load()
+        loop = asyncio.get_running_loop()
+        pem = await loop.run_in_executor(None, Path(settings.cert).read_bytes)
+        certificate = load_certificate(pem)
+        if common_name(certificate) != self.kiosk_id:
+            raise OpsConfigError(
+                f"ops: {settings.cert}: CN {common_name(certificate)!r} is not the kiosk id"
+                f" {self.kiosk_id!r}"
+            )
+        self._cert_pem = pem.decode("ascii")
+        signer = await loop.run_in_executor(None, KioskSigner, Path(settings.key))
+        self.link = Link(
+            self.kiosk_id,
+            settings,
+            self._runtime.bus,
+            self.outbox,
+            will=self._state(online=False, why="lost"),
+            goodbye=self._state(online=False, why="stopped"),
+        )
+        ctx = Context(self._runtime, self._view, self._oplog, lambda: self.settings)
+        gate = Gate(self.kiosk_id, lambda: self.settings, self.ledger, permissions)
+        self._commander = Commander(ctx, gate, self.ledger, signer, self.link.send)
+        self._started = True
+        early, self._early = self._early, []
+        for alarm in early:
+            self._spawn(self._forward(alarm))
+
+    async def serve(self) -> None:
+        assert self.link is not None
+        self._spawn(self._telemetry())
+        self._spawn(self._purge())
+        await self.link.run(
+            [topic(self.kiosk_id, "cmd", "req"), self.shadow.desired_topic],
+            self._on_message,
+            self._on_connect,
+        )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._commander is not None:
+            await self._commander.close()
+
+    def _state(self, *, online: bool, why: str = "") -> Tuple[str, bytes]:
+        # The certificate rides along even in the Last Will: ops can check replies a kiosk
+        # queued while offline as soon as they arrive.
+        document: Dict[str, Any] = {
+            "online": online,
+            "kiosk_id": self.kiosk_id,
+            "reason": why,
+            "cert": self._cert_pem,
+        }
+        if online:
+            document.update(
+                version=__version__,
+                since=time.time(),
+                outbox={"queued": self.outbox.size, "dropped": self.outbox.dropped},
+            )
+        return topic(self.kiosk_id, "state"), _json(document)
+
+    async def _on_connect(self, link: Link) -> None:
+        """The birth: retained ``state`` online (with the certificate ops checks replies
+        against) and a fresh ``shadow/reported``."""
+        await link.publish(*self._state(online=True, why="connected"), retain=True)
+        await link.publish(self.shadow.reported_topic, await self.shadow.reported(), retain=True)
+
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        assert self._commander is not None
+        assert self.link is not None
+        name = message.topic.value
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        if name == self.shadow.desired_topic:
+            if payload and await self.shadow.converge(payload):
+                await self.link.publish(
+                    self.shadow.reported_topic, await self.shadow.reported(), retain=True
+                )
+            return
+        if payload:  # an empty message only clears a retained one: nothing to answer
+            await self._commander.receive(name, payload, bool(message.retain))
+
+    async def _telemetry(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.telemetry_interval)
+            link = self.link
+            if link is None or not link.connected:
+                continue  # telemetry is about now: nothing is queued while offline
+            health = self._view.health()
+            health.update(
+                kiosk_id=self.kiosk_id,
+                at=time.time(),
+                outbox={"queued": self.outbox.size, "dropped": self.outbox.dropped},
+            )
+            await link.publish(topic(self.kiosk_id, "telemetry"), _json(health))
+
+    async def _purge(self) -> None:
+        while True:
+            await asyncio.sleep(PURGE_INTERVAL)
+            await self.ledger.purge(time.time())
+
+    def _on_alarm(self, alarm: Alarm) -> None:
+        if self._started:
+            self._spawn(self._forward(alarm))
+        else:
+            self._early.append(alarm)
+
+    async def _forward(self, alarm: Alarm) -> None:
+        document = {
+            "kiosk_id": self.kiosk_id,
+            "at": time.time(),
+            "source": alarm.source,
+            "code": alarm.code,
+            "severity": alarm.severity.value,
+            "message": alarm.message,
+        }
+        await self._oplog.append("alarm", alarm.code, document)
+        assert self.link is not None
+        await self.link.send(topic(self.kiosk_id, "evt", "alarm"), _json(document))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _json(document: Dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")

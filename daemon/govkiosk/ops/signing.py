@@ -1,0 +1,152 @@
+"""Signatures on both directions of the command channel.
+
+Operators sign commands with Ed25519 keys whose public halves are pinned in the kiosk's
+``[ops]`` configuration by key id. The kiosk signs its replies with the private key of
+its TLS client certificate (ECDSA P-256): ops already trusts the site CA that issued
+that certificate, so no second kiosk key has to be distributed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Union
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import NameOID
+
+from ..errors import GovkioskError
+from .envelope import EnvelopeError, Reason, Reply, b64, signed_bytes
+
+SIG_ALG = "ecdsa-p256-sha256"
+
+
+class SigningError(GovkioskError):
+    """A key or certificate cannot be read, or does not fit its use."""
+
+
+@dataclass(frozen=True)
+class OperatorSigner:
+    """An operator's Ed25519 key and the key id the kiosks pinned it under."""
+
+    key_id: str
+    key: ed25519.Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls, key_id: str) -> OperatorSigner:
+        return cls(key_id, ed25519.Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load(cls, path: Path) -> OperatorSigner:
+        key = _private_key(path)
+        if not isinstance(key, ed25519.Ed25519PrivateKey):
+            raise SigningError(f"{path}: not an Ed25519 private key")
+        return cls(path.stem, key)
+
+    def public_b64(self) -> str:
+        raw = self.key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return b64(raw)
+
+    def private_pem(self) -> bytes:
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def seal(self, topic_name: str, body: Dict[str, Any]) -> bytes:
+        """The command payload: ``body`` (which names this key id) plus its signature."""
+        signature = self.key.sign(signed_bytes(topic_name, body))
+        return json.dumps({**body, "sig": b64(signature)}, ensure_ascii=False).encode("utf-8")
+
+
+def ed25519_valid(public_b64: str, data: bytes, signature: bytes) -> bool:
+    """Whether an operator's pinned key signed ``data``."""
+    key = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+class KioskSigner:
+    """The kiosk's certificate key, signing replies."""
+
+    def __init__(self, key_path: Path) -> None:
+        key = _private_key(key_path)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise SigningError(f"{key_path}: not an EC private key (the CA issues P-256 keys)")
+        self._key = key
+
+    def seal(self, topic_name: str, reply: Reply) -> bytes:
+        body = reply.body()
+        signature = self._key.sign(signed_bytes(topic_name, body), ec.ECDSA(hashes.SHA256()))
+        return json.dumps(
+            {**body, "sig_alg": SIG_ALG, "sig": b64(signature)}, ensure_ascii=False
+        ).encode("utf-8")
+
+
+def open_reply(payload: bytes, topic_name: str, certificate: x509.Certificate) -> Reply:
+    """Check a kiosk's signed reply against its certificate; raise if it does not verify."""
+
+    try:
+        document = json.loads(payload.decode("utf-8"))
+        signature = base64.b64decode(document.pop("sig"), validate=True)
+        document.pop("sig_alg", None)
+    except (UnicodeDecodeError, ValueError, KeyError, AttributeError, TypeError) as err:
+        raise EnvelopeError(Reason.MALFORMED, f"reply: {err}") from None
+    public = certificate.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise EnvelopeError(Reason.BAD_SIGNATURE, "kiosk certificate is not an EC key")
+    try:
+        public.verify(signature, signed_bytes(topic_name, document), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise EnvelopeError(Reason.BAD_SIGNATURE, "reply signature does not verify") from None
+    return Reply.from_body(document)
+
+
+def load_certificate(data: Union[bytes, Path]) -> x509.Certificate:
+    pem = data.read_bytes() if isinstance(data, Path) else data
+    try:
+        return x509.load_pem_x509_certificate(pem)
+    except ValueError as err:
+        raise SigningError(f"not a PEM certificate: {err}") from err
+
+
+def common_name(certificate: x509.Certificate) -> str:
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+def issued_by(certificate: x509.Certificate, ca: x509.Certificate) -> bool:
+    """Whether ``ca`` signed ``certificate`` (works with cryptography 38, Debian 12's)."""
+    public = ca.public_key()
+    if certificate.issuer != ca.subject or not isinstance(public, ec.EllipticCurvePublicKey):
+        return False
+    hash_algorithm = certificate.signature_hash_algorithm
+    if hash_algorithm is None:
+        return False
+    try:
+        public.verify(
+            certificate.signature, certificate.tbs_certificate_bytes, ec.ECDSA(hash_algorithm)
+        )
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _private_key(path: Path) -> Any:
+    try:
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as err:
+        raise SigningError(f"{path}: cannot be read: {err.strerror}") from err
+    except (ValueError, TypeError) as err:
+        raise SigningError(f"{path}: not a PEM private key: {err}") from err

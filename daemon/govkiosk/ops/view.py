@@ -1,0 +1,108 @@
+"""What ops may know about the kiosk, gathered from the event bus.
+
+Reads for ``status``, ``devices``, telemetry and the shadow come from here rather than
+from the D-Bus API, so they keep working when D-Bus is down — exactly when ops needs
+them. Only non-personal events are subscribed (personal ones never reach ops anyway).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+from .. import __version__
+from ..bus import Alarm, EventBus
+from ..devices.receipt.events import ReceiptJobFinished, ReceiptPrinterStateChanged
+from ..devices.registry import DeviceChanged
+from ..devices.ups.state import UpsStateChanged
+from ..runtime import Runtime
+
+
+class KioskView:
+    def __init__(self, runtime: Runtime, clock: Callable[[], float] = time.monotonic) -> None:
+        self._runtime = runtime
+        self._clock = clock
+        self._started = clock()
+        self.devices: Dict[str, Dict[str, str]] = {}
+        self.ups: Dict[str, Any] = {}
+        self.printers: Dict[str, Dict[str, str]] = {}
+        self.prints: Counter[str] = Counter()
+        self.alarms: Counter[str] = Counter()
+        bus: EventBus = runtime.bus
+        self._unsubscribers = [
+            bus.subscribe(DeviceChanged, self._on_device),
+            bus.subscribe(UpsStateChanged, self._on_ups),
+            bus.subscribe(ReceiptPrinterStateChanged, self._on_printer),
+            bus.subscribe(ReceiptJobFinished, self._on_job),
+            bus.subscribe(Alarm, self._on_alarm),
+        ]
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribers:
+            unsubscribe()
+
+    def _on_device(self, event: DeviceChanged) -> None:
+        if event.action == "removed":
+            self.devices.pop(event.id, None)
+            return
+        self.devices[event.id] = {
+            "id": event.id,
+            "role": event.role,
+            "port": event.port,
+            "state": event.state,
+            "driver": event.driver,
+        }
+
+    def _on_ups(self, event: UpsStateChanged) -> None:
+        self.ups = {"device": event.device_id, **event.state.as_dict()}
+
+    def _on_printer(self, event: ReceiptPrinterStateChanged) -> None:
+        self.printers[event.device] = {"state": event.state, "detail": event.detail}
+
+    def _on_job(self, event: ReceiptJobFinished) -> None:
+        self.prints[event.outcome.value] += 1
+
+    def _on_alarm(self, event: Alarm) -> None:
+        self.alarms[event.severity.value] += 1
+
+    def services(self) -> List[Dict[str, Any]]:
+        return [
+            {"name": h.name, "state": h.state.value, "detail": h.detail, "restarts": h.restarts}
+            for h in self._runtime.supervisor.health()
+        ]
+
+    def device_rows(self) -> List[Dict[str, str]]:
+        return [self.devices[k] for k in sorted(self.devices)]
+
+    def health(self) -> Dict[str, Any]:
+        """Telemetry and ``status``: no personal data, only states and counts."""
+        services = self.services()
+        disk = _disk(self._runtime.state_dir)
+        activity = self._runtime.activity
+        return {
+            "version": __version__,
+            "uptime": round(self._clock() - self._started, 1),
+            "healthy": all(s["state"] == "running" for s in services),
+            "services": services,
+            "devices": self.device_rows(),
+            "ups": self.ups,
+            "printers": self.printers,
+            "paper": {d: p["state"] for d, p in self.printers.items()},
+            "disk": disk,
+            "idle": activity.idle,
+            "busy_with": list(activity.busy_with()),
+            "counts": {"prints": dict(self.prints), "alarms": dict(self.alarms)},
+            "load": list(os.getloadavg()),
+        }
+
+
+def _disk(path: Path) -> Dict[str, int]:
+    try:
+        usage = shutil.disk_usage(str(path))
+    except OSError:
+        return {}
+    return {"total": usage.total, "free": usage.free}

@@ -1,0 +1,29 @@
+"""What the session asks of an A4 printer, whichever prints: CUPS, or the demo's tray."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Protocol
+
+#: Told how far a job has come, 0..1.
+Progress = Callable[[float], None]
+
+
+@dataclass
+class A4Job:
+    """One document across attempts. ``title`` must say nothing about the holder."""
+
+    title: str
+    document: bytearray
+    cups_id: Optional[int] = None
+    printed: bool = False
+
+
+class A4Printer(Protocol):
+    async def print(self, job: A4Job, progress: Progress, timeout: float) -> None:
+        """Print ``job`` or finish printing it; a job already printed is not printed again."""
+
+    async def discard(self, job: A4Job) -> None:
+        """Forget ``job``: cancel it if unprinted and remove what the printer kept of it."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,196 @@
+"""The citizen's session as the UI follows it: ``cn.govkiosk.Session1`` (docs/session-api.md).
+
+The daemon runs the session; this class forwards the citizen's presses (start, a
+choice, more time, cancel), shows each state the daemon sends on its screen, speaks
+its prompt, and counts the step's time down. On timeout, walk-away or "home" it calls
+``EndSession`` so the daemon wipes everything it read — the UI never held any of it
+beyond the masked holder and the preview on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+
+from dbus_next import DBusError
+from kivy.clock import Clock, ClockEvent
+
+from .client import DaemonAwayError
+from .countdown import Countdown
+from .i18n import _, language
+from .model import Session, screen_for
+
+if TYPE_CHECKING:
+    from .app import KioskApp
+
+_LOGGER = logging.getLogger(__name__)
+
+SESSION_INTERFACE = "cn.govkiosk.Session1"
+ERROR = "cn.govkiosk.Error."
+#: A done screen the daemon set no limit for goes home after this long by itself.
+DONE_SECONDS = 30.0
+TICK = 0.25
+
+CallErrors = (DBusError, DaemonAwayError, asyncio.TimeoutError)
+
+
+class Journey:
+    def __init__(self, app: KioskApp, clock: Callable[[], float] = time.monotonic) -> None:
+        self._app = app
+        self._clock = clock
+        self.session: Optional[Session] = None
+        self._countdown = Countdown.start(-1, 0)
+        self._limit = 0.0
+        self._tick: Optional[ClockEvent] = None
+        self._warned = False
+        self._spoken = ""
+
+    @property
+    def active(self) -> bool:
+        return self.session is not None and bool(self.session.session_id)
+
+    async def _call(self, member: str, signature: str = "", *body: Any) -> Any:
+        reply = await self._app.client.call(SESSION_INTERFACE, member, signature, *body)
+        return reply[0] if reply else None
+
+    async def start(self, item_code: str) -> None:
+        try:
+            await self._call("StartSession", "ss", item_code, language())
+            state = await self._call("GetSession")
+        except DBusError as err:
+            if err.type == ERROR + "SessionActive":
+                await self.resume()
+                return
+            _LOGGER.warning("session: not started: %s", err.type)
+            self._app.show_problem(err.text or _("This item cannot be handled now"), err.type)
+            return
+        except (DaemonAwayError, asyncio.TimeoutError) as err:
+            _LOGGER.warning("session: not started: %s", err)
+            self._app.show_problem(_("The service is not answering. Please try again."), "")
+            return
+        self.on_changed(state or {})
+
+    async def resume(self) -> None:
+        """Show the daemon's session, if any (after a UI or daemon restart)."""
+        try:
+            state = await self._call("GetSession")
+        except CallErrors as err:
+            _LOGGER.debug("session: none to resume: %s", err)
+            return
+        if state:
+            self.on_changed(state)
+
+    def on_changed(self, state: Dict[str, Any]) -> None:
+        if not state:
+            if self.active:
+                self._finish()
+            return
+        session = Session.from_dbus(state)
+        previous, self.session = self.session, session
+        if session.finished:
+            self._finish()
+            return
+        same_step = (
+            previous is not None
+            and previous.session_id == session.session_id
+            and (previous.step, previous.state) == (session.step, session.state)
+        )
+        if not same_step or session.seconds_left != previous.seconds_left:
+            self._restart_countdown(session)
+        self._app.show_step(screen_for(session), session)
+        if session.prompt != self._spoken:
+            self._spoken = session.prompt
+            self._app.say(session.prompt or session.message)
+
+    def _restart_countdown(self, session: Session) -> None:
+        seconds = session.seconds_left
+        if seconds < 0 and session.state == "done":
+            seconds = DONE_SECONDS
+        self._countdown = Countdown.start(seconds, self._clock())
+        self._limit = max(seconds, 1.0)
+        self._warned = False
+        if self._tick is None:
+            self._tick = Clock.schedule_interval(self.tick, TICK)
+        self.tick()
+
+    def tick(self, *_args: Any) -> None:
+        now = self._clock()
+        countdown = self._countdown
+        warning = countdown.warning(now)
+        fraction = countdown.left(now) / self._limit if countdown.limited else 1.0
+        self._app.show_countdown(countdown.shown(now), fraction, warning)
+        if warning and not self._warned and self.session is not None and self.session.extendable:
+            self._warned = True
+            self._app.say(_("Time is almost up. Need more time?"))
+        if countdown.expired(now) and self.active:
+            _LOGGER.info("session: the step's time ran out")
+            self.end("timeout")
+
+    def choose(self, choice: str) -> None:
+        session = self.session
+        if choice == "home" or session is None or not session.session_id:
+            self._app.go_home(confirm=False)
+        elif choice == "cancel":
+            self._app.tasks.spawn(self._send("Cancel", "s", session.session_id), "cancel")
+        elif choice == "finish":
+            self.end("home")
+        else:
+            self._app.tasks.spawn(
+                self._send("Choose", "ss", session.session_id, choice), f"choice {choice}"
+            )
+
+    def more_time(self) -> None:
+        if self.active and self.session is not None:
+            self._app.tasks.spawn(self._extend(self.session.session_id), "more time")
+
+    async def _extend(self, session_id: str) -> None:
+        try:
+            seconds = await self._call("ExtendTime", "s", session_id)
+        except CallErrors as err:
+            _LOGGER.warning("session: more time refused: %s", err)
+            return
+        if self.session is not None and self.session.session_id == session_id:
+            self._countdown = Countdown.start(float(seconds), self._clock())
+            self._limit = max(float(seconds), 1.0)
+            self._warned = False
+            self.tick()
+
+    async def _send(self, member: str, signature: str, *body: Any) -> None:
+        try:
+            await self._call(member, signature, *body)
+        except DBusError as err:
+            _LOGGER.warning("session: %s refused: %s", member, err.type)
+            await self.resume()
+        except (DaemonAwayError, asyncio.TimeoutError) as err:
+            _LOGGER.warning("session: %s not sent: %s", member, err)
+
+    def end(self, reason: str) -> None:
+        """The UI ends the session (timeout, walked away, home): the daemon wipes it."""
+        session = self.session
+        self._finish()
+        if session is not None and session.session_id:
+            self._app.tasks.spawn(
+                self._send("EndSession", "ss", session.session_id, reason), f"end ({reason})"
+            )
+
+    def _finish(self) -> None:
+        self.session = None
+        self._spoken = ""
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+        self._app.session_over()
+
+    def load_preview(self, page: int) -> None:
+        if self.active and self.session is not None:
+            self._app.tasks.spawn(self._preview(self.session.session_id, page), "preview")
+
+    async def _preview(self, session_id: str, page: int) -> None:
+        try:
+            png = await self._call("GetPreview", "su", session_id, page)
+        except CallErrors as err:
+            _LOGGER.warning("session: no preview of page %d: %s", page + 1, err)
+            return
+        self._app.show_preview_page(page, bytes(png))

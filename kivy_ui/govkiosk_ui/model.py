@@ -1,0 +1,135 @@
+"""The daemon's answers as plain frozen values, and which screen shows them (no Kivy, no D-Bus).
+
+The session's ``a{sv}`` (docs/session-api.md) arrives already unpacked from its
+variants; these functions only read it. Deciding what the citizen may do is the
+daemon's business: the UI shows the ``choices`` it is given and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Tuple
+
+#: A session in one of these states is over; the daemon has wiped it.
+FINISHED = ("cancelled", "expired")
+
+#: Step → screen. A step the UI does not know yet (``face``) gets the generic step screen,
+#: which shows the prompt, the progress and the choices: new steps work before they look special.
+STEP_SCREENS = {
+    "identity": "card",  # until the card is read; then "confirm" (see screen_for)
+    "consent": "confirm",
+    "query": "progress",
+    "verify_seal": "progress",
+    "preview": "preview",
+    "print_a4": "printing",
+    "print_receipt": "printing",
+    "done": "done",
+}
+GENERIC_STEP_SCREEN = "progress"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One published item (``ListItems``)."""
+
+    code: str
+    name: str
+    department: str
+    conditions: Tuple[str, ...] = ()
+    materials: Tuple[str, ...] = ()
+    steps: Tuple[str, ...] = ()
+    result_type: str = ""
+    a4_pages: int = 0
+    receipt: bool = False
+
+    @classmethod
+    def from_dbus(cls, row: Mapping[str, Any]) -> Item:
+        return cls(
+            code=str(row["code"]),
+            name=str(row.get("name", row["code"])),
+            department=str(row.get("department", "")),
+            conditions=tuple(row.get("conditions", ())),
+            materials=tuple(row.get("materials", ())),
+            steps=tuple(row.get("steps", ())),
+            result_type=str(row.get("result_type", "")),
+            a4_pages=int(row.get("a4_pages", 0)),
+            receipt=bool(row.get("receipt", False)),
+        )
+
+
+def by_department(items: List[Item]) -> List[Tuple[str, List[Item]]]:
+    """Departments in the order the catalogue first names them, items in catalogue order."""
+    groups: Dict[str, List[Item]] = {}
+    for item in items:
+        groups.setdefault(item.department, []).append(item)
+    return list(groups.items())
+
+
+@dataclass(frozen=True)
+class Session:
+    """The session as the last ``SessionChanged`` / ``GetSession`` described it."""
+
+    session_id: str
+    item_code: str = ""
+    state: str = "running"
+    step: str = ""
+    step_index: int = 0
+    step_count: int = 0
+    prompt: str = ""
+    choices: Tuple[str, ...] = ()
+    seconds_left: float = -1.0
+    extendable: bool = False
+    progress: float = 0.0
+    pages: int = 0
+    holder: str = ""
+    error_code: str = ""
+    message: str = ""
+
+    @classmethod
+    def from_dbus(cls, state: Mapping[str, Any]) -> Session:
+        return cls(
+            session_id=str(state["session_id"]),
+            item_code=str(state.get("item_code", "")),
+            state=str(state.get("state", "running")),
+            step=str(state.get("step", "")),
+            step_index=int(state.get("step_index", 0)),
+            step_count=int(state.get("step_count", 0)),
+            prompt=str(state.get("prompt", "")),
+            choices=tuple(str(c) for c in state.get("choices", ())),
+            seconds_left=float(state.get("seconds_left", -1.0)),
+            extendable=bool(state.get("extendable", False)),
+            progress=min(1.0, max(0.0, float(state.get("progress", 0.0)))),
+            pages=int(state.get("pages", 0)),
+            holder=str(state.get("holder", "")),
+            error_code=str(state.get("error_code", "")),
+            message=str(state.get("message", "")),
+        )
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+    @property
+    def timed(self) -> bool:
+        return self.seconds_left >= 0
+
+
+def screen_for(session: Session) -> str:
+    """The screen that shows ``session``; ``home`` once it is over."""
+    if session.finished:
+        return "home"
+    if session.state == "failed":
+        return "error"
+    if session.state == "done":
+        return "done"
+    if session.step == "identity" and session.holder:
+        return "confirm"  # the card is read: the citizen confirms it is theirs
+    return STEP_SCREENS.get(session.step, GENERIC_STEP_SCREEN)
+
+
+def primary_choice(choices: Tuple[str, ...]) -> str:
+    """The choice drawn as the big primary button: the first that does not leave."""
+    for choice in choices:
+        if choice not in ("cancel", "disagree"):
+            return choice
+    return choices[0] if choices else ""

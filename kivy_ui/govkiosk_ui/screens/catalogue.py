@@ -1,0 +1,49 @@
+"""The home screen: the published items grouped by department (公安, 人社 …), and the
+quick menu's frequent items, which is the same list cut to the items started most here.
+"""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+from kivy.app import App
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from ..i18n import N_, _
+from ..model import Item
+from ..widgets.buttons import KioskButton
+
+RESULT_TYPES = {
+    "certificate_print": N_("Certificate print"),
+    "elicence_print": N_("E-licence print"),
+}
+
+
+class CatalogueScreen(Screen):
+    heading = StringProperty("")
+    empty = BooleanProperty(True)
+
+    def show_groups(self, groups: List[Tuple[str, List[Item]]]) -> None:
+        box = self.ids.groups
+        box.clear_widgets()
+        self.empty = not any(items for _department, items in groups)
+        for department, items in groups:
+            box.add_widget(Factory.DepartmentHeading(text=department))
+            grid = Factory.ItemGrid()
+            for item in items:
+                grid.add_widget(item_tile(item))
+            box.add_widget(grid)
+
+
+def item_tile(item: Item) -> KioskButton:
+    kind = RESULT_TYPES.get(item.result_type, "")
+    tile = Factory.ItemTile(value=item.code)
+    tile.text = f"{item.name}\n{_(kind)}" if kind else item.name
+    tile.bind(on_release=_open)
+    return tile
+
+
+def _open(tile: KioskButton) -> None:
+    App.get_running_app().open_item(tile.value)

@@ -1,0 +1,13 @@
+"""The right-side quick menu (§7.3): frequent items, help, voice, large text, language, home.
+
+Its buttons only call the app; what they switch lives in the app's properties, which
+the menu shows in words ("语音 开"), never by colour alone.
+"""
+
+from __future__ import annotations
+
+from .surface import Surface
+
+
+class QuickMenu(Surface):
+    pass

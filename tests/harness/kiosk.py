@@ -1,0 +1,258 @@
+"""The whole kiosk in the test's process, for citizen journeys over D-Bus.
+
+``govkioskd``'s :class:`~govkiosk.app.Daemon` serves a private bus; around it, on
+loopback: the simulated ID card reader and receipt printer (TCP, as
+``[[devices.static]]``), the demo department service sealing with its demo authority,
+and the test's private ``cupsd`` as the A4 queue. The UI's part is played by a
+dbus-next proxy of ``cn.govkiosk.Session1``. The daemon's log goes to a file through
+the same filter and format as in production, so a test can scan it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, List
+
+from dbus_next.aio import MessageBus
+from dbus_next.errors import DBusError
+
+from govkiosk.app import Daemon
+from govkiosk.bus import Event
+from govkiosk.config import load_config
+from govkiosk.dbus import BUS_NAME, OBJECT_PATH, close, connect
+from govkiosk.dbus.session import SESSION_INTERFACE
+from govkiosk.devices.idcard import synthetic
+from govkiosk.devices.idcard.cardtext import ResidentIdentity
+from govkiosk.devices.idcard.events import CardRemoved
+from govkiosk.devices.idcard.sim import SimulatedReader, SimulatedReaderProtocol
+from govkiosk.devices.receipt.events import ReceiptPrinterStateChanged
+from govkiosk.devices.receipt.sim import SimConnection, SimPrinter
+from govkiosk.devices.simhost import serve_tcp
+from govkiosk.logs import PersonalDataFilter, PrefixFormatter
+
+from .cups import CupsServer
+from .dbus import PrivateBus
+from .departments import KEY_ID, KioskKey, platform
+
+WAIT = 20.0
+
+CONFIG = """[kiosk]
+id = "test-hlj-0001"
+name = "测试政务服务中心 1号机"
+region = "230100"
+
+[daemon]
+restart_initial = 0.1
+restart_max = 0.5
+
+[devices.usb]
+seal = false
+
+[idcard]
+poll_interval = 0.05
+sam_check_interval = 5.0
+
+[receipt]
+status_timeout = 0.5
+job_timeout = 5.0
+poll_interval = 0.05
+idle_poll_interval = 0.5
+
+[backends]
+key_file = "{key}"
+key_id = "{key_id}"
+default_url = "{url}"
+retry_backoff = 0.01
+
+[seal]
+trusted = ["{ca}"]
+
+[session]
+cups_server = "{cups}"
+cups_queue = "{queue}"
+print_poll_interval = 0.05
+{session}
+
+[[devices.static]]
+role = "idcard"
+port = "socket://127.0.0.1:{idcard_port}"
+
+[[devices.static]]
+role = "receipt_printer"
+port = "socket://127.0.0.1:{receipt_port}"
+"""
+
+
+@dataclass
+class Kiosk:
+    daemon: Daemon
+    session: Any  #: the cn.govkiosk.Session1 proxy interface
+    reader: SimulatedReader
+    printer: SimPrinter
+    cups: CupsServer
+    department: Any  #: the DemoDepartment (its ``misbehaviour`` switches)
+    log: Path
+    state_dir: Path
+    changes: asyncio.Queue[Dict[str, Any]]
+    events: List[Event] = field(default_factory=list)
+    rng: random.Random = field(default_factory=lambda: random.Random(5))
+
+    async def card(self, born_before: int = 2100) -> ResidentIdentity:
+        """A fresh synthetic card on the reader (the previous one taken away first, and
+        its removal seen by the driver, which reads each presentation once)."""
+        identity = synthetic.resident(self.rng)
+        while identity.birth_date.year >= born_before:
+            identity = synthetic.resident(self.rng)
+        if self.reader.card is not None:
+            with self.daemon.bus.stream(CardRemoved) as removed:
+                self.reader.remove()
+                await asyncio.wait_for(removed.get(), WAIT)
+        self.reader.place(identity)
+        return identity
+
+    async def state(self) -> Dict[str, Any]:
+        return {k: v.value for k, v in (await self.session.call_get_session()).items()}
+
+    async def until(self, **expected: Any) -> Dict[str, Any]:
+        """Wait until the session's state has all of ``expected`` (by GetSession polling
+        and SessionChanged signals); the state."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT
+        state: Dict[str, Any] = {}
+        while loop.time() < deadline:
+            state = await self.state()
+            if all(state.get(k) == v for k, v in expected.items()):
+                return state
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.changes.get(), 0.05)
+        raise AssertionError(f"session never reached {expected}; last state {state}")
+
+    async def ended(self) -> Dict[str, Any]:
+        """The last SessionChanged, once GetSession says there is no session."""
+        last: Dict[str, Any] = {}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT
+        while loop.time() < deadline:
+            while not self.changes.empty():
+                last = self.changes.get_nowait()
+            if await self.state() == {}:
+                while not self.changes.empty():  # signals arrive before the reply
+                    last = self.changes.get_nowait()
+                if last:
+                    return last
+            with contextlib.suppress(asyncio.TimeoutError):
+                last = await asyncio.wait_for(self.changes.get(), 0.05)
+        raise AssertionError("the session did not end")
+
+
+def _log_to(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(PrefixFormatter(journald=False))
+    handler.addFilter(PersonalDataFilter())
+    handler.setLevel(logging.DEBUG)
+    return handler
+
+
+@contextlib.asynccontextmanager
+async def kiosk(
+    directory: Path, private_bus: PrivateBus, cups: CupsServer, session: str = ""
+) -> AsyncIterator[Kiosk]:
+    """The running kiosk; ``session`` adds lines to its ``[session]`` section."""
+    directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test setup, before the loop's work
+    key = KioskKey(directory)
+    seal_dir = directory / "seal"
+    department_platform = await platform(seal_dir, key)
+    reader, printer = SimulatedReader(), SimPrinter()
+    idcard_server = await serve_tcp(lambda: SimulatedReaderProtocol(reader), "127.0.0.1", 0)
+    receipt_server = await serve_tcp(lambda: SimConnection(printer), "127.0.0.1", 0)
+    config_path = directory / "govkiosk.toml"
+    config_path.write_text(
+        CONFIG.format(
+            key=key.private_path,
+            key_id=KEY_ID,
+            url=department_platform.url,
+            ca=seal_dir / "ca.pem",
+            cups=cups.socket,
+            queue=cups.queue,
+            session=session,
+            idcard_port=idcard_server.sockets[0].getsockname()[1],
+            receipt_port=receipt_server.sockets[0].getsockname()[1],
+        ),
+        encoding="utf-8",
+    )
+    state_dir = directory / "state"
+    log = directory / "govkioskd.log"
+    handler = _log_to(log)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    daemon = Daemon(
+        config_path, load_config(config_path), state_dir, bus_address=private_bus.address
+    )
+    events: List[Event] = []
+    daemon.bus.subscribe(Event, events.append)
+    printer_ready = _printer_ready(daemon)
+    running = asyncio.ensure_future(daemon.run())
+    client: MessageBus = await connect(private_bus.address)
+    try:
+        proxy = await _proxy(client)
+        interface = proxy.get_interface(SESSION_INTERFACE)
+        changes: asyncio.Queue[Dict[str, Any]] = asyncio.Queue()
+        interface.on_session_changed(
+            lambda state: changes.put_nowait({k: v.value for k, v in state.items()})
+        )
+        await asyncio.wait_for(printer_ready, WAIT)
+        yield Kiosk(
+            daemon,
+            interface,
+            reader,
+            printer,
+            cups,
+            department_platform.department,
+            log,
+            state_dir,
+            changes,
+            events,
+        )
+    finally:
+        await close(client)
+        daemon.request_stop()
+        await asyncio.wait({running}, timeout=WAIT)
+        idcard_server.close()
+        receipt_server.close()
+        await department_platform.close()
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+
+
+async def _proxy(client: MessageBus) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while True:
+        try:
+            introspection = await client.introspect(BUS_NAME, OBJECT_PATH)
+            if any(i.name == SESSION_INTERFACE for i in introspection.interfaces):
+                return client.get_proxy_object(BUS_NAME, OBJECT_PATH, introspection)
+        except DBusError:  # the daemon is still starting
+            if loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.05)
+
+
+def _printer_ready(daemon: Daemon) -> asyncio.Future[None]:
+    """Resolves once the receipt printer's driver says it is ready (it connects on its own)."""
+    ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_state(event: ReceiptPrinterStateChanged) -> None:
+        if event.state == "ready" and not ready.done():
+            ready.set_result(None)
+
+    daemon.bus.subscribe(ReceiptPrinterStateChanged, on_state)
+    return ready

@@ -1,0 +1,90 @@
+"""An ops site on loopback: site CA, mosquitto with TLS and the shipped ACL, operator keys,
+and a kiosk configuration pointing at it — for the ops tests and the benchmark."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Tuple
+
+from govkiosk.ops.fleetclient import Identity
+from govkiosk.ops.pki import CertificateAuthority
+from govkiosk.ops.signing import OperatorSigner
+
+from .mosquitto import Broker, BrokerTls
+
+REPO = Path(__file__).resolve().parents[2]
+ACL = REPO / "packaging" / "mosquitto" / "acl"
+
+#: One key per role; the ids are what the kiosk pins.
+ROLES = ("viewer", "operator", "admin", "auditor")
+
+
+@dataclass
+class Site:
+    directory: Path
+    ca: CertificateAuthority
+    broker: Broker
+    signers: Dict[str, OperatorSigner]
+
+    @classmethod
+    def create(cls, directory: Path) -> Site:
+        ca = CertificateAuthority()
+        pki = directory / "pki"
+        directory.mkdir(parents=True, exist_ok=True)
+        acl = directory / "acl"
+        shutil.copyfile(ACL, acl)
+        broker = Broker(directory / "broker", BrokerTls.issue(ca, pki, acl))
+        broker.start()
+        signers = {role: OperatorSigner.generate(f"{role}-key-1") for role in ROLES}
+        return cls(directory, ca, broker, signers)
+
+    def stop(self) -> None:
+        self.broker.stop()
+
+    def identity(self, name: str) -> Identity:
+        """An operator (or, for ACL tests, any CN) connecting to the TLS listener."""
+        cert, key = self.ca.issue_client(name).write(self.directory / "pki", name)
+        assert self.broker.tls_port is not None
+        return Identity(self.broker.host, self.broker.tls_port, self.ca_file, cert, key)
+
+    @property
+    def ca_file(self) -> Path:
+        return self.ca.write(self.directory / "pki")
+
+    def kiosk_files(self, kiosk_id: str) -> Tuple[Path, Path]:
+        return self.ca.issue_client(kiosk_id).write(self.directory / "pki", kiosk_id)
+
+    def ops_section(self, kiosk_id: str, **extra: object) -> str:
+        """``[ops]`` for a kiosk of this site, with every role's key pinned."""
+        cert, key = self.kiosk_files(kiosk_id)
+        settings: Dict[str, object] = {
+            "host": self.broker.host,
+            "port": self.broker.tls_port,
+            "ca": str(self.ca_file),
+            "cert": str(cert),
+            "key": str(key),
+            "reconnect_initial": 0.1,
+            "reconnect_max": 0.5,
+            "settle_time": 0.5,
+            **extra,
+        }
+        lines = ["[ops]"] + [f"{k} = {_toml(v)}" for k, v in settings.items()]
+        for role, signer in self.signers.items():
+            lines += [
+                "",
+                "[[ops.operators]]",
+                f'key_id = "{signer.key_id}"',
+                f'public_key = "{signer.public_b64()}"',
+                f'roles = ["{role}"]',
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return f'"{value}"'

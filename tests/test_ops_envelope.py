@@ -1,0 +1,139 @@
+"""The pure parts of ops: the envelope parser (fuzzed), signatures, the drop-in writer,
+the reconnect backoff."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, Dict, Optional
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from govkiosk.ops.confset import dumps
+from govkiosk.ops.envelope import (
+    Command,
+    EnvelopeError,
+    Reason,
+    Reply,
+    Status,
+    parse_command,
+    signed_bytes,
+    topic,
+)
+from govkiosk.ops.fleetclient import command_body, seal_command
+from govkiosk.ops.link import Backoff
+from govkiosk.ops.pki import CertificateAuthority
+from govkiosk.ops.signing import KioskSigner, OperatorSigner, ed25519_valid, issued_by, open_reply
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SIGNER = OperatorSigner.generate("ops-key-1")
+LIMIT = 65536
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def reason_of(payload: bytes) -> Optional[Reason]:
+    """The parser's refusal, or ``None`` when it returned a command."""
+    try:
+        command = parse_command(payload, LIMIT)
+    except EnvelopeError as err:
+        return err.reason
+    assert isinstance(command, Command)
+    return None
+
+
+def valid_body(**changes: Any) -> Dict[str, Any]:
+    body = command_body(SIGNER, "k-1", "status", {}, role="viewer", issuer="t", now=time.time())
+    body.update(changes)
+    return body
+
+
+@given(st.binary(max_size=2048))
+@settings(max_examples=300)
+def test_any_bytes_parse_or_refuse(data: bytes) -> None:
+    assert reason_of(data) in (None, Reason.MALFORMED, Reason.OVERSIZED)
+
+
+@given(st.dictionaries(st.sampled_from([*valid_body(), "sig", "extra"]), json_values))
+@settings(max_examples=300)
+def test_any_json_object_parses_or_is_malformed(document: Dict[str, Any]) -> None:
+    assert reason_of(json.dumps(document).encode()) in (None, Reason.MALFORMED)
+
+
+@given(st.sampled_from(sorted(valid_body())), json_values)
+@settings(max_examples=300)
+def test_one_field_changed_still_parses_or_is_malformed(name: str, value: Any) -> None:
+    try:
+        payload = SIGNER.seal(topic("k-1", "cmd", "req"), valid_body(**{name: value}))
+    except ValueError:  # infinity cannot even be signed
+        assume(False)
+        return
+    reason = reason_of(payload)
+    assert reason in (None, Reason.MALFORMED)
+    if reason is None:
+        assert parse_command(payload, LIMIT).body()[name] == value
+
+
+def test_sealed_command_verifies_only_on_its_topic() -> None:
+    body = valid_body()
+    command = parse_command(seal_command(SIGNER, body), LIMIT)
+    own = signed_bytes(topic("k-1", "cmd", "req"), command.body())
+    other = signed_bytes(topic("k-2", "cmd", "req"), command.body())
+    assert ed25519_valid(SIGNER.public_b64(), own, command.sig)
+    assert not ed25519_valid(SIGNER.public_b64(), other, command.sig)
+
+
+def test_out_of_range_numbers_are_malformed() -> None:
+    payload = seal_command(SIGNER, valid_body()).replace(b'"params": {}', b'"params": {"n": 1e999}')
+    assert reason_of(payload) is Reason.MALFORMED
+
+
+def test_oversized_is_refused_before_parsing() -> None:
+    assert reason_of(b"x" * (LIMIT + 1)) is Reason.OVERSIZED
+
+
+def test_replies_are_signed_by_the_kiosk_certificate(tmp_path: Any) -> None:
+    ca, other = CertificateAuthority(), CertificateAuthority()
+    credential = ca.issue_client("k-1")
+    _cert, key = credential.write(tmp_path, "k-1")
+    name = topic("k-1", "cmd", "res", "c1")
+    reply = Reply("c1", "k-1", Status.SUCCEEDED, 1.0, result={"ok": True}, method="status")
+    payload = KioskSigner(key).seal(name, reply)
+    assert open_reply(payload, name, credential.certificate) == reply
+    assert issued_by(credential.certificate, ca.credential.certificate)
+    assert not issued_by(credential.certificate, other.credential.certificate)
+    tampered = payload.replace(b"SUCCEEDED", b"FAILED")
+    for bad, where in ((tampered, name), (payload, topic("k-1", "cmd", "res", "c2"))):
+        with pytest.raises(EnvelopeError, match="bad_signature"):
+            open_reply(bad, where, credential.certificate)
+
+
+tables = st.recursive(
+    st.booleans() | st.integers() | st.text() | st.lists(st.integers(), max_size=3),
+    lambda inner: st.dictionaries(st.text(min_size=1), inner, min_size=1, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(min_size=1), tables, max_size=4))
+@settings(max_examples=200)
+def test_dropin_writer_round_trips_through_toml(document: Dict[str, Any]) -> None:
+    assert tomllib.loads(dumps(document)) == document
+
+
+def test_backoff_is_capped_jittered_and_longer_after_refusal() -> None:
+    backoff = Backoff(1.0, 60.0, 300.0)
+    assert [backoff.delay(n, False, lambda: 1.0) for n in (1, 2, 3, 10)] == [1.0, 2.0, 4.0, 60.0]
+    assert backoff.delay(3, False, lambda: 0.0) == 2.0
+    assert backoff.delay(1, True, lambda: 0.0) == 150.0

@@ -1,0 +1,206 @@
+"""Every refusal of the command gate, end to end over TLS and the shipped ACL: each one is
+answered with its reason and nothing runs (a dry-run reboot would publish RebootRequested)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, Iterator, List
+
+import aiomqtt
+import pytest
+
+from govkiosk.ops.envelope import Reply, Status, topic
+from govkiosk.ops.fleetclient import FleetClient, command_body, seal_command
+from govkiosk.ops.methods import RebootRequested
+from govkiosk.ops.signing import OperatorSigner
+from harness.dbus import PrivateBus
+from harness.opskiosk import KIOSK, Kiosk, running_kiosk
+from harness.opssite import Site
+
+TIMEOUT = 20.0
+MAX_PAYLOAD = 4096
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    site = Site.create(tmp_path / "site")
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+async def kiosk(site: Site, private_bus: PrivateBus, tmp_path: Path) -> AsyncIterator[Kiosk]:
+    async with running_kiosk(
+        site, tmp_path / "kiosk", private_bus.address, dry_run=True, max_payload=MAX_PAYLOAD
+    ) as kiosk:
+        await kiosk.connected()
+        yield kiosk
+
+
+@pytest.fixture
+async def fleet(site: Site) -> AsyncIterator[FleetClient]:
+    async with FleetClient(site.identity("ops-admin")) as client:
+        yield client
+
+
+def reboots(kiosk: Kiosk) -> List[RebootRequested]:
+    seen: List[RebootRequested] = []
+    kiosk.daemon.bus.subscribe(RebootRequested, seen.append)
+    return seen
+
+
+def body(site: Site, signer_role: str = "operator", **changes: Any) -> Dict[str, Any]:
+    document = command_body(
+        site.signers[signer_role],
+        KIOSK,
+        "reboot",
+        {},
+        role=signer_role,
+        issuer="t",
+        now=time.time(),
+    )
+    document.update(changes)
+    return document
+
+
+async def refused(fleet: FleetClient, payload: bytes, cmd_id: str, **kw: Any) -> Reply:
+    queue = await fleet.send_payload(KIOSK, cmd_id, payload, **kw)
+    reply = await fleet.final(queue, TIMEOUT)
+    assert reply.status is Status.REJECTED
+    return reply
+
+
+async def commands_logged(kiosk: Kiosk) -> int:
+    rows = await kiosk.runtime.store.fetchall("SELECT COUNT(*) FROM ops_log WHERE kind = 'command'")
+    return int(rows[0][0])
+
+
+async def test_forged_signature(site: Site, kiosk: Kiosk, fleet: FleetClient) -> None:
+    done = reboots(kiosk)
+    await fleet.follow([KIOSK])
+    forger = OperatorSigner.generate(site.signers["operator"].key_id)  # same id, other key
+    document = body(site)
+    reply = await refused(fleet, seal_command(forger, document), document["cmd_id"])
+    assert reply.reason == "bad_signature"
+    assert not done
+    assert await commands_logged(kiosk) == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"kiosk_id": "other-kiosk"}, "wrong_kiosk"),
+        ({"expires_at": time.time() - 3600}, "expired"),
+        ({"not_before": time.time() + 3600, "expires_at": time.time() + 7200}, "not_yet_valid"),
+        ({"key_id": "nobody-key-9"}, "unknown_key"),
+        ({"role": "admin"}, "role_denied"),  # the operator key is not pinned for admin
+        ({"method": "no.such.method"}, "unknown_method"),
+    ],
+)
+async def test_envelope_refusals(
+    site: Site, kiosk: Kiosk, fleet: FleetClient, changes: Dict[str, Any], reason: str
+) -> None:
+    done = reboots(kiosk)
+    await fleet.follow([KIOSK])
+    document = body(site, **changes)
+    # Signed for this kiosk's topic, whatever the envelope claims: only the check can refuse it.
+    payload = site.signers["operator"].seal(topic(KIOSK, "cmd", "req"), document)
+    reply = await refused(fleet, payload, document["cmd_id"])
+    assert reply.reason == reason, reply.detail
+    assert not done
+    assert await commands_logged(kiosk) == 0
+
+
+async def test_role_not_allowed_the_method(site: Site, kiosk: Kiosk, fleet: FleetClient) -> None:
+    done = reboots(kiosk)
+    await fleet.follow([KIOSK])
+    document = body(site, signer_role="viewer")
+    reply = await refused(fleet, seal_command(site.signers["viewer"], document), document["cmd_id"])
+    assert (reply.reason, reply.detail) == ("role_denied", "role 'viewer' may not call 'reboot'")
+    assert not done
+
+
+async def test_retained_command(
+    site: Site, fleet: FleetClient, private_bus: PrivateBus, tmp_path: Path
+) -> None:
+    # The broker sets the retain flag only when it replays a retained message to a new
+    # subscription — what happens at every reconnect, and what the check is there for.
+    document = body(site)
+    payload = seal_command(site.signers["operator"], document)
+    queue = await fleet.send_payload(KIOSK, document["cmd_id"], payload, retain=True)
+    try:
+        async with running_kiosk(site, tmp_path / "kiosk", private_bus.address, dry_run=True) as k:
+            done = reboots(k)
+            await fleet.follow([KIOSK])
+            reply = await fleet.final(queue, TIMEOUT)
+    finally:
+        await fleet.send_payload(KIOSK, "clear", b"", retain=True)
+    assert (reply.status, reply.reason) == (Status.REJECTED, "retained")
+    assert not done
+
+
+async def test_replayed_nonce_and_conflicting_cmd_id(
+    site: Site, kiosk: Kiosk, fleet: FleetClient
+) -> None:
+    done = reboots(kiosk)
+    await fleet.follow([KIOSK])
+    signer = site.signers["operator"]
+    first = body(site)
+    queue = await fleet.send_payload(KIOSK, first["cmd_id"], seal_command(signer, first))
+    assert (await fleet.final(queue, TIMEOUT)).status is Status.SUCCEEDED
+    assert len(done) == 1
+
+    replay = {**first, "cmd_id": "replay-1"}  # a new id, the old nonce
+    assert (await refused(fleet, seal_command(signer, replay), "replay-1")).reason == "replayed"
+    conflict = {**first, "params": {"changed": True}}  # the old id, other content
+    queue = await fleet.send_payload(KIOSK, first["cmd_id"], seal_command(signer, conflict))
+    assert (await fleet.final(queue, TIMEOUT)).reason == "conflict"
+    assert len(done) == 1
+
+
+async def test_redelivery_answers_again_and_runs_once(
+    site: Site, kiosk: Kiosk, fleet: FleetClient
+) -> None:
+    done = reboots(kiosk)
+    await fleet.follow([KIOSK])
+    document = body(site)
+    payload = seal_command(site.signers["operator"], document)
+    queue = await fleet.send_payload(KIOSK, document["cmd_id"], payload)
+    first = await fleet.final(queue, TIMEOUT)
+    await fleet.send_payload(KIOSK, document["cmd_id"], payload)
+    again = await fleet.final(queue, TIMEOUT)
+    assert first.status is again.status is Status.SUCCEEDED
+    assert again.at == first.at  # the stored reply, not a second run
+    assert len(done) == 1
+
+
+async def rejected_events(site: Site, send: Any) -> List[Dict[str, Any]]:
+    identity = site.identity("ops-watch")
+    async with aiomqtt.Client(
+        identity.host, identity.port, tls_context=identity.tls(), identifier="watch-test"
+    ) as watcher:
+        await watcher.subscribe(topic(KIOSK, "evt", "command_rejected"), qos=1)
+        await send()
+        message = await asyncio.wait_for(watcher.messages.__anext__(), TIMEOUT)
+    return [json.loads(bytes(message.payload))]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{not json", "malformed"),
+        (b"[]", "malformed"),
+        (b"{" + b" " * MAX_PAYLOAD + b"}", "oversized"),
+    ],
+)
+async def test_unreadable_payloads(
+    site: Site, kiosk: Kiosk, fleet: FleetClient, payload: bytes, reason: str
+) -> None:
+    done = reboots(kiosk)
+    events = await rejected_events(site, lambda: fleet.send_payload(KIOSK, "x", payload))
+    assert events[0]["reason"] == reason
+    assert not done
+    assert await commands_logged(kiosk) == 0

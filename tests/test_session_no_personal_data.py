@@ -1,0 +1,107 @@
+"""§8 d after 200 sessions: nothing of the simulated citizens is left on disk.
+
+One kiosk (harness.kiosk) serves 200 synthetic citizens: each reaches the confirm
+screen, consents or not, sees the preview, and mostly cancels; every 25th prints.
+Then every file that the run could have written is searched for every name, ID
+number and address, in every encoding a component might use (UTF-8, GB18030 as the
+receipt printer speaks, UTF-16 as PDF strings hold them):
+
+- the daemon's state directory (SQLite database, WAL, anything else in it),
+- the daemon's log (the production filter and format) and cupsd's logs,
+- CUPS's spool, cache and state directories (job files are purged after printing),
+- every file in the system temp directory written during the run.
+
+Excluded, and only these: the capture backend's ``job-N`` files, which are the printed
+paper itself, handed to the citizen.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator, List, Set
+
+import pytest
+
+from govkiosk.logs import WITHHELD
+from harness.cups import CupsServer
+from harness.dbus import PrivateBus
+from harness.kiosk import Kiosk, kiosk
+
+SESSIONS = 200
+PRINT_EVERY = 25
+
+
+def needles(terms: Set[str]) -> List[bytes]:
+    found: Set[bytes] = set()
+    for term in terms:
+        for encoding in ("utf-8", "gb18030", "utf-16-be", "utf-16-le"):
+            found.add(term.encode(encoding))
+    return sorted(found)
+
+
+def written_files(roots: List[Path], since: float, printed: Path) -> Iterator[Path]:
+    for root in roots:
+        for path in root.rglob("*"):
+            try:
+                if not path.is_file() or path.stat().st_mtime < since:
+                    continue
+            except OSError:
+                continue  # vanished while scanning (another process's temp file)
+            if path.parent == printed and path.name.startswith("job-"):
+                continue
+            yield path
+
+
+async def one_session(k: Kiosk, number: int, terms: Set[str]) -> None:
+    sid = await k.session.call_start_session("no_criminal_record", "zh_CN")
+    await k.until(step="identity", state="waiting")
+    identity = await k.card()
+    terms.update({identity.name, identity.id_number, identity.address})
+    await k.until(step="identity", choices=["confirm", "cancel"])
+    await k.session.call_choose(sid, "confirm")
+    await k.until(step="consent", state="waiting")
+    if number % 10 == 1:
+        await k.session.call_choose(sid, "disagree")
+        await k.ended()
+        return
+    await k.session.call_choose(sid, "agree")
+    await k.until(step="preview", state="waiting")
+    await k.session.call_get_preview(sid, 0)
+    if number % PRINT_EVERY:
+        await k.session.call_cancel(sid)
+        return
+    await k.session.call_choose(sid, "print")
+    await k.until(state="done")
+    await k.session.call_choose(sid, "finish")
+    await k.ended()
+
+
+@pytest.mark.timeout(300)
+async def test_200_sessions_leave_nothing_personal_on_disk(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer
+) -> None:
+    started = time.time() - 1
+    terms: Set[str] = set()
+    async with kiosk(tmp_path, private_bus, cupsd) as k:
+        for number in range(SESSIONS):
+            await one_session(k, number, terms)
+        outcomes = [e for e in k.events if type(e).__name__ == "SessionEnded"]
+    assert len(outcomes) == SESSIONS
+    assert len(cupsd.captured()) == SESSIONS // PRINT_EVERY
+    roots = [tmp_path, cupsd.root, Path(tempfile.gettempdir())]
+    scanned = 0
+    patterns = needles(terms)
+    for path in set(written_files(roots, started, cupsd.capture_dir)):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue  # another process's file, gone or unreadable: not ours
+        scanned += 1
+        leaked = [p for p in patterns if p in data]
+        assert not leaked, f"{path} holds personal data"
+    assert scanned > 5  # the log, the database, cupsd's logs at least
+    log = k.log.read_text(encoding="utf-8")
+    assert "session" in log
+    assert WITHHELD not in log  # nothing even tried to log personal data

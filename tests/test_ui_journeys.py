@@ -1,0 +1,213 @@
+"""The citizen's journeys through the real Kivy UI, by touch, against the whole kiosk.
+
+The UI runs in this process (``ui`` fixture); each test brings the whole kiosk
+(harness.kiosk: the daemon, simulated card reader and receipt printer, the demo
+department, a private cupsd) onto the bus the UI follows, and taps its way through
+as a citizen would. Only the card is "placed" by the test, on the simulated reader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+from govkiosk.devices.presence.events import PersonLeft
+from govkiosk.items.catalogue import default_catalogue
+from govkiosk.power.service import ShutdownStageChanged
+from harness.cups import CupsServer
+from harness.dbus import PrivateBus
+from harness.kivy_ui import Driver
+from harness.kiosk import Kiosk, kiosk
+
+pytestmark = [pytest.mark.ui, pytest.mark.asyncio(loop_scope="session")]
+
+ITEMS = default_catalogue().codes
+#: The demo department issues a pension proof only to someone past retirement age.
+BORN_BEFORE = {"pension_benefit_proof": 1960}
+
+
+async def names(k: Kiosk) -> Dict[str, str]:
+    return {row["code"].value: row["name"].value for row in await k.session.call_list_items()}
+
+
+async def at_home(ui: Driver, k: Kiosk) -> Dict[str, str]:
+    """The UI has found this test's daemon and shows its catalogue."""
+    items = await names(k)
+    await ui.until(lambda: set(ui.app.items) == set(items), "the catalogue loaded")
+    await ui.on_screen("home")
+    return items
+
+
+async def to_confirm(ui: Driver, k: Kiosk, item: str, name: str) -> None:
+    await ui.tap_text(name)
+    await ui.on_screen("item")
+    await ui.tap_text("开始办理")
+    await ui.on_screen("card")
+    assert ui.app.screen("card").prompt == "请将身份证放在读卡区"
+    await k.card(BORN_BEFORE.get(item, 2100))
+    await ui.on_screen("confirm")
+    holder = ui.app.screen("confirm").holder
+    assert "*" in holder  # masked by the daemon; the UI never sees more
+
+
+@pytest.mark.parametrize("item", ITEMS)
+async def test_each_item_from_home_to_done_by_touch(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path, item: str
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        items = await at_home(ui, k)
+        await to_confirm(ui, k, item, items[item])
+        await ui.tap_text("确认")
+        await ui.until(lambda: "同意" in [b.text.split()[-1] for b in ui.buttons()], "consent")
+        await ui.tap_text("√  同意")
+        await ui.on_screen("preview")
+        preview = ui.app.screen("preview")
+        await ui.until(lambda: preview.content.ids.page.texture is not None, "the preview page")
+        assert preview.pages >= 1
+        await ui.tap_text("打印")
+        await ui.on_screen("done", timeout=30)
+        assert ui.app.screen("done").prompt
+        shown = [w.text for w in ui.app.screen("done").walk() if hasattr(w, "text")]
+        assert "请取走您的材料和身份证" in shown
+        await ui.tap_text("完成")
+        await ui.on_screen("home")
+        await ui.until(lambda: not ui.app.journey.active, "the session ended")
+        assert await k.state() == {}
+        assert len(cupsd.captured()) == 1
+        said = ui.app.speaker.said
+        assert "请将身份证放在读卡区" in said  # every step's prompt was spoken
+
+
+async def test_cancel_returns_home_and_wipes(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        items = await at_home(ui, k)
+        await to_confirm(ui, k, "id_card_print", items["id_card_print"])
+        await ui.tap_text("取消办理")
+        await ui.on_screen("home")
+        last = await k.ended()
+        assert (last["state"], last["holder"]) == ("cancelled", "")
+        assert cupsd.captured() == []
+
+
+async def test_home_during_a_session_asks_first_then_ends_it(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        items = await at_home(ui, k)
+        await to_confirm(ui, k, "id_card_print", items["id_card_print"])
+        await ui.tap_text("返回首页")
+        await ui.until(lambda: ui.app.leave_dialog is not None, "the question")
+        await ui.tap_text("继续办理")
+        await ui.frames()
+        assert ui.app.current == "confirm"
+        await ui.tap(ui.app.root.nav_bar.ids.home)
+        await ui.tap_text("结束办理")
+        await ui.on_screen("home")
+        assert (await k.ended())["state"] in ("cancelled", "expired")
+
+
+async def test_more_time_is_offered_before_expiry_and_moves_the_deadline(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd, "identity_timeout = 25") as k:
+        items = await at_home(ui, k)
+        await ui.tap_text(items["no_criminal_record"])
+        await ui.tap_text("开始办理")
+        await ui.on_screen("card")
+        card = ui.app.screen("card")
+        await ui.until(lambda: card.warning and card.extendable, "the more-time offer")
+        assert card.countdown_text.startswith("剩余")
+        assert "时间快到了，需要更多时间吗？" in ui.app.speaker.said
+        await ui.tap_text("延长时间")
+        await ui.until(lambda: not card.warning, "the deadline moved")
+        assert (await k.state())["seconds_left"] > 30
+        await ui.tap_text("取消办理")
+        await ui.on_screen("home")
+
+
+async def test_timeout_returns_home_and_wipes(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd, "identity_timeout = 1") as k:
+        items = await at_home(ui, k)
+        await ui.tap_text(items["no_criminal_record"])
+        await ui.tap_text("开始办理")
+        await ui.on_screen("card")
+        await ui.on_screen("home")
+        assert (await k.ended())["state"] == "expired"
+        assert not ui.app.journey.active
+
+
+async def test_walking_away_ends_the_session_and_the_ui_follows(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd, "walkaway_timeout = 0.2") as k:
+        items = await at_home(ui, k)
+        await to_confirm(ui, k, "household_register_print", items["household_register_print"])
+        k.daemon.bus.publish(PersonLeft("presence@test"))
+        await ui.on_screen("home")
+        assert (await k.ended())["state"] == "expired"
+
+
+async def test_printer_error_shows_one_next_action_and_retry_prints(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        items = await at_home(ui, k)
+        await to_confirm(ui, k, "id_card_print", items["id_card_print"])
+        await ui.tap_text("确认")
+        await ui.until(lambda: any("同意" in b.text for b in ui.buttons()), "consent")
+        await ui.tap_text("√  同意")
+        await ui.on_screen("preview")
+        cupsd.fail()
+        await ui.tap_text("打印")
+        await ui.on_screen("error", timeout=30)
+        error = ui.app.screen("error")
+        assert "缺纸" in error.message
+        assert error.error_code == "printer.paper_out"
+        choices = [b for b in error.ids.choices.children]
+        assert [b.value for b in choices if b.primary] == ["retry"]  # one clear next action
+        cupsd.repair()
+        await ui.tap_text("重试")
+        await ui.on_screen("done", timeout=30)
+        await ui.tap_text("完成")
+        await ui.on_screen("home")
+        assert len(cupsd.captured()) == 1
+
+
+async def test_ups_on_battery_banner_then_out_of_service_then_back(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        await at_home(ui, k)
+        root = ui.app.root
+        k.daemon.bus.publish(ShutdownStageChanged("on_battery", "mains lost"))
+        await ui.until(lambda: "备用电源" in root.banner, "the on-battery banner")
+        ups = root.status_bar.ids.ups
+        assert (ups.mark, "电池供电" in ups.text) == ("!", True)
+        k.daemon.bus.publish(ShutdownStageChanged("out_of_service", "battery low"))
+        await ui.on_screen("out_of_service")
+        k.daemon.bus.publish(ShutdownStageChanged("normal", "mains back"))
+        await ui.on_screen("home")
+        await ui.until(lambda: root.banner == "", "the banner gone")
+
+
+async def test_english_at_runtime_then_back_to_chinese(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        items = await at_home(ui, k)
+        await ui.tap_text("English")
+        await ui.until(lambda: ui.app.root.nav_bar.where == "Home", "English navigation")
+        await ui.tap_text(items["no_criminal_record"])
+        await ui.tap_text("Start")
+        await ui.on_screen("card")
+        assert ui.app.screen("card").prompt == "Please place your ID card on the reader"
+        await ui.tap_text("Cancel")
+        await ui.on_screen("home")
+        await ui.tap_text("中文")
+        await ui.until(lambda: ui.app.root.nav_bar.where == "首页", "Chinese again")
