@@ -30,13 +30,13 @@ from typing import Any, Dict, List
 
 import aiomqtt
 
+from govkiosk.ops.fleetclient import FleetClient, command_body
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 from harness.dbus import PrivateBus  # noqa: E402 - the test harness runs dbus-daemon
 from harness.opskiosk import KIOSK, running_kiosk  # noqa: E402
 from harness.opssite import Site  # noqa: E402
-
-from govkiosk.ops.fleetclient import FleetClient, command_body  # noqa: E402
 
 COMMANDS = 1000
 BARE = 1000
@@ -48,7 +48,8 @@ TELEMETRY_PERIOD = 30.0
 PUBLISHER = r"""
 import json, sys, time
 import paho.mqtt.client as mqtt
-host, port, rate, seconds, size = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[5])
+rate, seconds = float(sys.argv[3]), float(sys.argv[4])
 doc = json.loads(sys.stdin.read())
 client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
 client.connect(host, port)
@@ -92,16 +93,16 @@ async def _commands(site: Site, fleet: FleetClient) -> Dict[str, float]:
 
 async def _bare(site: Site) -> Dict[str, float]:
     identity = site.identity("ops-admin")
-    tls = dict(tls_context=identity.tls())
+    tls = {"tls_context": identity.tls()}
     samples = []
     async with aiomqtt.Client(
         identity.host, identity.port, identifier="bare-sub", **tls
     ) as sub, aiomqtt.Client(identity.host, identity.port, identifier="bare-pub", **tls) as pub:
-        await sub.subscribe("kiosk/v1/bare/telemetry", qos=1)
+        await sub.subscribe("kiosk/v1/bare/cmd/req", qos=1)
         messages = sub.messages
         for n in range(BARE + 20):
             start = time.perf_counter()
-            await pub.publish("kiosk/v1/bare/telemetry", b"x" * 600, qos=1)
+            await pub.publish("kiosk/v1/bare/cmd/req", b"x" * 600, qos=1)
             await asyncio.wait_for(messages.__anext__(), 10)
             if n >= 20:
                 samples.append(time.perf_counter() - start)
@@ -134,37 +135,33 @@ async def _fleet(site: Site, telemetry: Dict[str, Any]) -> Dict[str, Any]:
             lags: List[float] = []
             handle = fleet.view.handle
 
-            def timed(topic_name: str, payload: bytes, now: float, _h: Any = handle) -> Any:
+            def timed(
+                topic_name: str, payload: bytes, now: float, _h: Any = handle, lags: Any = lags
+            ) -> Any:
                 row = _h(topic_name, payload, now)
-                if row is not None:
+                if row is not None and topic_name.endswith("/telemetry"):
                     lags.append(time.time() - json.loads(payload)["at"])
                 return row
 
             fleet.view.handle = timed  # type: ignore[method-assign]
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    PUBLISHER,
-                    site.broker.host,
-                    str(site.broker.port),
-                    str(rate),
-                    str(FLEET_SECONDS),
-                    str(size),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                PUBLISHER,
+                site.broker.host,
+                str(site.broker.port),
+                str(rate),
+                str(FLEET_SECONDS),
+                str(size),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
             )
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps(telemetry).encode())
-            proc.stdin.close()
             cpu0, wall0 = time.process_time(), time.monotonic()
-            while proc.poll() is None:
-                await asyncio.sleep(0.1)
+            out, _ = await proc.communicate(json.dumps(telemetry).encode())
             await asyncio.sleep(0.5)  # drain
             cpu = (time.process_time() - cpu0) / (time.monotonic() - wall0)
             fleet.view.handle = handle  # type: ignore[method-assign]
-            sent = int(proc.stdout.read() or 0) if proc.stdout else 0
+            sent = int(out or 0)
             lags.sort()
             results[str(size)] = {
                 "messages_per_s": round(rate, 1),

@@ -149,7 +149,7 @@ def test_items_survive_their_document_form() -> None:
         (
             {"items": [item(steps=["identity", "scan", "done"])]},
             'cat.toml: items[0] (code "test_item"): steps.1: expected "identity" or "consent" or'
-            ' "query" or "preview" or "verify_seal" or "print_a4" or "print_receipt" or "done",'
+            ' "query" or "verify_seal" or "preview" or "print_a4" or "print_receipt" or "done",'
             ' got "scan"',
         ),
         (

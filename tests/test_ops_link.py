@@ -24,6 +24,7 @@ from harness.opskiosk import KIOSK, running_kiosk
 from harness.opssite import Site
 
 TIMEOUT = 20.0
+CATALOGUE = Path(__file__).resolve().parent.parent / "daemon/govkiosk/items/data/catalogue.toml"
 
 
 @pytest.fixture
@@ -172,6 +173,15 @@ async def test_shadow_converges_only_to_newer_signed_versions(
         assert report["outcomes"]["config"]["status"] == "applied"
         assert report["versions"]["config"] == 2
         assert kiosk.runtime.config.kiosk.name == "影子"
+
+        catalogue = {
+            **config,
+            "catalogue": {"version": 1, "document": CATALOGUE.read_text("utf-8")},
+        }
+        report = await desire(seal_desired(admin, KIOSK, catalogue, role="admin", issuer="t"))
+        assert report["outcomes"]["catalogue"]["status"] == "applied"
+        assert report["catalogue_version"] == 1
+        assert report["outcomes"]["config"]["version"] == 2  # not applied again
 
         older = {"config": {"version": 1, "values": {"kiosk": {"name": "旧"}}}}
         await ops.publish(

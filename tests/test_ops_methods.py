@@ -282,3 +282,30 @@ async def test_daemon_restart_exits_for_systemd(bench: Bench) -> None:
     task = bench.kiosk.task
     assert task is not None
     assert await asyncio.wait_for(task, TIMEOUT) == EXIT_RESTART
+
+
+CATALOGUE = Path(__file__).resolve().parent.parent / "daemon/govkiosk/items/data/catalogue.toml"
+
+
+async def test_item_lifecycle_methods(bench: Bench) -> None:
+    catalogue = CATALOGUE.read_text(encoding="utf-8")
+    synced = await succeeded(bench, "admin", "items.sync", role="office", catalogue=catalogue)
+    assert synced == {"changed": []}  # the kiosk already publishes this list
+    application = {"reason": "政策调整", "plan": "更新材料清单", "function": "打印证明"}
+    applied = await succeeded(
+        bench, "admin", "items.apply", role="department", kind="change",
+        code="no_criminal_record", application=application,
+    )  # fmt: skip
+    assert (applied["code"], applied["state"]) == ("no_criminal_record", "applied")
+    wrong = await call(
+        bench, "admin", "items.evaluate",
+        {
+            "role": "department",
+            "code": "no_criminal_record",
+            "evaluation": {"approved": True, "necessity": "需要", "feasibility": "可行"},
+        },
+    )  # fmt: skip
+    assert wrong.status is Status.FAILED
+    assert "department" in wrong.detail
+    denied = await call(bench, "operator", "items.publish", {"role": "department", "code": "x"})
+    assert (denied.status, denied.reason) == (Status.REJECTED, "role_denied")

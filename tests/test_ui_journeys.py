@@ -18,8 +18,8 @@ from govkiosk.items.catalogue import default_catalogue
 from govkiosk.power.service import ShutdownStageChanged
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
-from harness.kivy_ui import Driver
 from harness.kiosk import Kiosk, kiosk
+from harness.kivy_ui import Driver
 
 pytestmark = [pytest.mark.ui, pytest.mark.asyncio(loop_scope="session")]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterator, List, Sequence, Tuple
+from typing import Any, Iterator, List, Sequence
 
 import pytest
 
@@ -22,8 +22,8 @@ from govkiosk_ui import theme
 from govkiosk_ui.model import Session
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
-from harness.kivy_ui import Driver, shown, walk
 from harness.kiosk import Kiosk, kiosk
+from harness.kivy_ui import Driver, shown, walk
 
 pytestmark = [pytest.mark.ui, pytest.mark.asyncio(loop_scope="session")]
 
@@ -86,7 +86,9 @@ def measure(ui: Driver, screen: str, *, large: bool) -> List[str]:
             problems.append(f"{screen}: {label.text[:20]!r} is {size:.1f} sp < {least:.1f}")
         name = type(label).__name__
         if large and name == "BodyText" and size < theme.MIN_LARGE_TEXT:
-            problems.append(f"{screen}: body text {label.text[:20]!r} is {size:.1f} sp in large mode")
+            problems.append(
+                f"{screen}: body text {label.text[:20]!r} is {size:.1f} sp in large mode"
+            )
         if name == "BodyText" and label.line_height < theme.LINE_HEIGHT:
             problems.append(f"{screen}: {label.text[:20]!r} line spacing {label.line_height}")
         ratio = contrast(label.color, background(label))
@@ -151,10 +153,26 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     assert session is not None
     # The query and the printing pass too fast to photograph: shown as the daemon sends them.
     for screen, step in (("progress", "query"), ("printing", "print_a4")):
-        app.show_step(screen, Session(session.session_id, session.item_code, "running", step,
-                                      2, 6, session.prompt, ("cancel",), 40.0, False, 0.6, 1))
+        app.show_step(
+            screen,
+            Session(
+                session.session_id,
+                session.item_code,
+                "running",
+                step,
+                2,
+                6,
+                session.prompt,
+                ("cancel",),
+                40.0,
+                False,
+                0.6,
+                1,
+            ),
+        )
         await visit(screen)
     app.show_step("preview", session)
+    await ui.frames(3)
     await ui.tap(app.screen("preview").ids.choices.children[0])
     await ui.on_screen("done", timeout=30)
     await visit("done")
@@ -162,7 +180,10 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     await ui.on_screen("home")
     await ui.tap(app.root.nav_bar.ids.home)
     await visit_leave_dialog(ui, k, items, visit)
-    app.show_problem("打印机缺纸，请联系工作人员" if app.language == "zh_CN" else "The printer is out of paper.", "printer.paper_out")
+    app.show_problem(
+        "打印机缺纸，请联系工作人员" if app.language == "zh_CN" else "The printer is out of paper.",
+        "printer.paper_out",
+    )
     await visit("error")
     app.go_home(confirm=False)
     k.daemon.bus.publish(ShutdownStageChanged("on_battery", "mains lost"))
@@ -182,7 +203,9 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     await ui.on_screen("maintenance")
     await ui.until(lambda: bool(app.screen("maintenance").ids.alarms.children), "alarms")
     await visit("maintenance")
-    await ui.tap(next(b for b in ui.buttons() if b.primary and b in app.screen("maintenance").walk()))
+    await ui.tap(
+        next(b for b in ui.buttons() if b.primary and b in app.screen("maintenance").walk())
+    )
     await ui.on_screen("home")
 
 

@@ -17,6 +17,7 @@ from . import simctl
 from .backup import command as backup
 from .dbus import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH, close, connect
 from .items import cli as items
+from .ops import fleet
 
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE
 
@@ -125,8 +126,6 @@ async def _run(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["fleet"]:  # its own parser, --help included
-        from .ops import fleet  # ops staff's tool: MQTT and crypto load only when asked
-
         return fleet.main(argv[1:])
     args = parse_args(argv)
     if args.command == "backup":

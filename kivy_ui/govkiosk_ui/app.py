@@ -487,6 +487,10 @@ class KioskApp(App):
     def toggle_large_text(self) -> None:
         self.text_scale = theme.LARGE_TEXT if self.text_scale == 1.0 else 1.0
 
+    def on_text_scale(self, _app: Any, _scale: float) -> None:
+        if self.root is not None:
+            self._render_catalogue()  # the tiles' markup carries a text size
+
     def toggle_language(self) -> None:
         i18n.set_language("en" if self.language == "zh_CN" else "zh_CN")
 

@@ -128,8 +128,12 @@ def screen_for(session: Session) -> str:
 
 
 def primary_choice(choices: Tuple[str, ...]) -> str:
-    """The choice drawn as the big primary button: the first that does not leave."""
+    """The choice drawn as the big primary button: the first that does not leave.
+
+    None when every choice leaves: while the kiosk waits for the card, the citizen's
+    main action is the card itself, and "cancel" stays a secondary button.
+    """
     for choice in choices:
         if choice not in ("cancel", "disagree"):
             return choice
-    return choices[0] if choices else ""
+    return ""

@@ -61,6 +61,8 @@ class Broker:
             f"persistence_location {self.directory}/",
             "log_dest stderr",
             "log_type all",
+            # As on a site broker (packaging/mosquitto): small messages are not held back.
+            "set_tcp_nodelay true",
             f"listener {self.port} {HOST}",
             "allow_anonymous true",
         ]

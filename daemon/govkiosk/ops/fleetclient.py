@@ -22,6 +22,7 @@ from cryptography import x509
 
 from ..errors import GovkioskError
 from .envelope import VERSION, EnvelopeError, Reply, Status, topic
+from .link import NO_DELAY
 from .signing import (
     OperatorSigner,
     SigningError,
@@ -113,15 +114,18 @@ class FleetView:
         self.messages += 1
         row = self.row(parts[2])
         kind = parts[3]
-        if kind == "state":
-            self._state(row, document)
-        elif kind == "telemetry":
-            self._telemetry(row, document, now)
-        elif kind == "evt" and len(parts) == 5 and parts[4] == "alarm":
-            row.alarms += 1
-            row.last_alarm = f"{document.get('severity', '')}:{document.get('code', '')}"
-        else:
-            return row
+        try:
+            if kind == "state":
+                self._state(row, document)
+            elif kind == "telemetry":
+                self._telemetry(row, document, now)
+            elif kind == "evt" and len(parts) == 5 and parts[4] == "alarm":
+                row.alarms += 1
+                row.last_alarm = f"{document.get('severity', '')}:{document.get('code', '')}"
+            else:
+                return row
+        except (AttributeError, TypeError, ValueError):
+            return None  # a document of the wrong shape says nothing about the kiosk
         row.last_seen = now
         return row
 
@@ -221,6 +225,7 @@ class FleetClient:
             identifier=client_id or f"fleet-{secrets.token_hex(4)}",
             tls_context=identity.tls(),
             timeout=10,
+            socket_options=NO_DELAY,
         )
         self._subscribe_all = subscribe_all
         self._replies: Dict[str, asyncio.Queue[Reply]] = {}

@@ -19,6 +19,7 @@ import asyncio
 import enum
 import logging
 import random
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Awaitable, Callable, List, Optional, Tuple
@@ -35,6 +36,9 @@ _LOGGER = logging.getLogger(__name__)
 #: CONNACK codes meaning "not you": MQTT 3.1.1 (4, 5) and MQTT 5 (134, 135).
 AUTH_REFUSED = (4, 5, 134, 135)
 PUBLISH_TIMEOUT = 10.0
+#: Small interactive messages: without this, Nagle's algorithm meets the peer's delayed
+#: ACK and a reply sent right after an acknowledgement waits 40 ms.
+NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 GOODBYE_TIMEOUT = 1.0
 FLUSH_BATCH = 50
 
@@ -171,6 +175,7 @@ class Link:
             timeout=PUBLISH_TIMEOUT,
             tls_context=context,
             will=aiomqtt.Will(will_topic, will_payload, qos=1, retain=True),
+            socket_options=NO_DELAY,
         )
         async with client:
             self._client = client

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional
 
 from ..bus import Event
+from ..dbus.call import call
 from ..dbus.devices import DEVICES_INTERFACE
 from ..dbus.power import POWER_INTERFACE
 from ..dbus.receipt import RECEIPT_INTERFACE
-from ..errors import GovkioskError
 from ..power.logind import LOGIND, LOGIND_PATH, MANAGER
 from ..runtime import Runtime
-from . import reconfigure, roles
-from .dbuscall import call
+from . import items, reconfigure, roles
 from .envelope import Command
 from .oplog import OpsLog
+from .params import MethodError, param
 from .settings import OpsSettings
 from .ui import UI_BUS_NAME, UI_INTERFACE, UI_PATH
 from .view import KioskView
@@ -37,10 +37,6 @@ EXIT_RESTART = 75
 #: Time for the final reply to leave before the daemon stops.
 RESTART_DELAY = 0.5
 TAIL_MAX = 500
-
-
-class MethodError(GovkioskError):
-    """A method could not do what it was asked."""
 
 
 @dataclass(frozen=True)
@@ -74,13 +70,6 @@ class Method:
     disruptive: bool = False
 
 
-def _param(command: Command, name: str, kind: type, default: Any = None) -> Any:
-    value = command.params.get(name, default)
-    if value is None or isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
-        raise MethodError(f"params.{name}: expected {kind.__name__}")
-    return value
-
-
 async def status(ctx: Context, _command: Command) -> Dict[str, Any]:
     kiosk = ctx.runtime.config.kiosk
     return {
@@ -111,10 +100,10 @@ async def screenshot(ctx: Context, _command: Command) -> Dict[str, Any]:
 
 
 async def ops_log_tail(ctx: Context, command: Command) -> Dict[str, Any]:
-    lines = _param(command, "lines", int, 50)
+    lines = param(command, "lines", int, 50)
     if not 0 < lines <= TAIL_MAX:
         raise MethodError(f"params.lines: expected 1 to {TAIL_MAX}")
-    return {"entries": await ctx.oplog.tail(lines, _param(command, "kind", str, ""))}
+    return {"entries": await ctx.oplog.tail(lines, param(command, "kind", str, ""))}
 
 
 async def ui_restart(ctx: Context, _command: Command) -> Dict[str, Any]:
@@ -149,7 +138,7 @@ async def reboot(ctx: Context, command: Command) -> Dict[str, Any]:
 
 
 async def config_set(ctx: Context, command: Command) -> Dict[str, Any]:
-    values = _param(command, "values", dict)
+    values = param(command, "values", dict)
     return await reconfigure.apply(ctx.runtime, values, ctx.settings().settle_time)
 
 
@@ -160,10 +149,10 @@ async def usb_open(ctx: Context, command: Command) -> Dict[str, Any]:
         "OpenMaintenanceWindow",
         "suss",
         [
-            _param(command, "port", str),
-            _param(command, "minutes", int),
-            _param(command, "role", str),
-            _param(command, "token", str),
+            param(command, "port", str),
+            param(command, "minutes", int),
+            param(command, "role", str),
+            param(command, "token", str),
         ],
     )
     return {"port": command.params["port"], "closes_at": expires}
@@ -175,7 +164,7 @@ async def usb_close(ctx: Context, command: Command) -> Dict[str, Any]:
         DEVICES_INTERFACE,
         "CloseMaintenanceWindow",
         "sss",
-        [_param(command, "port", str), _param(command, "role", str), _param(command, "token", str)],
+        [param(command, "port", str), param(command, "role", str), param(command, "token", str)],
     )
     return {"port": command.params["port"], "closed": True}
 
@@ -207,6 +196,12 @@ METHODS: Dict[str, Method] = {
     "usb.maintenance.close": Method(roles.MAINTAIN, usb_close),
     "printer.test": Method(roles.MAINTAIN, printer_test),
     "ups.selftest": Method(roles.MAINTAIN, ups_selftest),
+    "items.sync": Method(roles.CHANGE, items.sync),
+    "items.apply": Method(roles.CHANGE, items.apply),
+    "items.evaluate": Method(roles.CHANGE, items.evaluate),
+    "items.develop": Method(roles.CHANGE, items.develop),
+    "items.verify": Method(roles.CHANGE, items.verify),
+    "items.publish": Method(roles.CHANGE, items.publish),
 }
 
 

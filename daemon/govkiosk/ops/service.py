@@ -75,7 +75,10 @@ class OpsService(Service):
         await self.outbox.load()
         await self.shadow.load()
         loop = asyncio.get_running_loop()
-        pem = await loop.run_in_executor(None, Path(settings.cert).read_bytes)
+        try:
+            pem = await loop.run_in_executor(None, Path(settings.cert).read_bytes)
+        except OSError as err:
+            raise OpsConfigError(f"ops: {settings.cert}: cannot be read: {err.strerror}") from err
         certificate = load_certificate(pem)
         if common_name(certificate) != self.kiosk_id:
             raise OpsConfigError(

@@ -8,7 +8,7 @@ document. It has two independently versioned parts::
 
     {"kiosk_id", "issuer", "key_id", "role", "issued_at",
      "config":    {"version": 3, "values": {<section>: {<key>: <value>}}},
-     "catalogue": {"version": 7, ...},
+     "catalogue": {"version": 7, "document": "<catalogue TOML>"},
      "sig"}
 
 The kiosk converges each part only to a version newer than the one it applied (a
@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, Optional
 
 from .. import __version__
 from ..errors import GovkioskError
+from ..items.roles import Role
 from ..runtime import Runtime
 from ..store import Store
 from . import reconfigure
@@ -134,15 +135,18 @@ class Shadow:
         return attempted
 
     async def _apply(self, part: str, version: int, wanted: Dict[str, Any]) -> None:
-        if part == "catalogue":
-            await self._outcome(part, version, "unsupported", "no item catalogue on this kiosk yet")
-            return
-        values = wanted.get("values")
-        if not isinstance(values, dict):
-            await self._outcome(part, version, "failed", "values: expected a table")
-            return
         try:
-            await reconfigure.apply(self._runtime, values, self._settings().settle_time)
+            if part == "config":
+                values = wanted.get("values")
+                if not isinstance(values, dict):
+                    raise ShadowError("values: expected a table")
+                await reconfigure.apply(self._runtime, values, self._settings().settle_time)
+            else:
+                document = wanted.get("document")
+                if not isinstance(document, str):
+                    raise ShadowError("document: expected the catalogue's TOML text")
+                # The managing office's authoritative list (§7.1.2 f), sent by ops.
+                await self._runtime.items.sync_text(Role.OFFICE, document, f"shadow v{version}")
         except GovkioskError as err:
             await self._outcome(part, version, "failed", str(err))
             return

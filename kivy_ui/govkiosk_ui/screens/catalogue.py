@@ -8,9 +8,12 @@ from typing import List, Tuple
 
 from kivy.app import App
 from kivy.factory import Factory
+from kivy.metrics import sp
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
+from kivy.utils import escape_markup, get_hex_from_color
 
+from .. import theme
 from ..i18n import N_, _
 from ..model import Item
 from ..widgets.buttons import KioskButton
@@ -38,9 +41,15 @@ class CatalogueScreen(Screen):
 
 
 def item_tile(item: Item) -> KioskButton:
+    """The item's name, and under it, smaller and muted, what the kiosk prints for it."""
     kind = RESULT_TYPES.get(item.result_type, "")
     tile = Factory.ItemTile(value=item.code)
-    tile.text = f"{item.name}\n{_(kind)}" if kind else item.name
+    name = f"[b]{escape_markup(item.name)}[/b]"
+    if kind:
+        size = round(sp(theme.TEXT_SMALL) * App.get_running_app().text_scale)
+        muted = get_hex_from_color(theme.TEXT_MUTED)[1:7]
+        name += f"\n[size={size}][color={muted}]{escape_markup(_(kind))}[/color][/size]"
+    tile.text = name
     tile.bind(on_release=_open)
     return tile
 

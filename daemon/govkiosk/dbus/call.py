@@ -1,10 +1,10 @@
 """One D-Bus method call on a fresh connection, bounded in time.
 
-Ops acts through the same D-Bus API as the maintenance screen (``PrintTest``,
-``OpenMaintenanceWindow``, ``SelfTest``), the UI's own interface (screenshot, restart)
-and logind (reboot): one code path and one set of checks for each action, whoever
-asks. A fresh connection per call keeps ops independent of the daemon's own
-connection, which may be reconnecting.
+For the daemon as a client: logind (power off, reboot), the UI's interface, and its own
+API — ops acts through the same methods as the maintenance screen (``PrintTest``,
+``OpenMaintenanceWindow``, ``SelfTest``), so each action has one code path and one set of
+checks, whoever asks. A fresh connection per call stays independent of the daemon's own
+connection, which may be reconnecting, and leaves no descriptor behind when it fails.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any, List, Sequence
 from dbus_next import Message, MessageType
 from dbus_next.errors import AuthError, InvalidAddressError
 
-from ..dbus import BUS_NAME, OBJECT_PATH, close, connect
 from ..errors import GovkioskError
+from . import BUS_NAME, OBJECT_PATH, close, connect
 
 
 class CallError(GovkioskError):

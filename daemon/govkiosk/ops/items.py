@@ -1,0 +1,89 @@
+"""The item catalogue's lifecycle (§7.1.2) as ops methods, on ``runtime.items``.
+
+The command's signed ops role decides whether the caller may change items at all
+(``roles.CHANGE``); ``params.role`` is the lifecycle actor the operator acts as
+(department, office, developer, tester), which the registry checks for each transition
+exactly as it does for ``govkioskctl items``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict
+
+from ..items.lifecycle import Application, ChangeRequest, Evaluation, Kind, VerificationRecord
+from ..items.roles import role_named
+from ..items.typed import build_request
+from .envelope import Command
+from .params import MethodError, param
+
+if TYPE_CHECKING:
+    from .methods import Context
+
+
+def _summary(request: ChangeRequest) -> Dict[str, Any]:
+    return {
+        "id": request.id,
+        "code": request.code,
+        "kind": request.kind.value,
+        "state": request.state.value,
+        "version": request.version,
+    }
+
+
+async def sync(ctx: Context, command: Command) -> Dict[str, Any]:
+    changed = await ctx.runtime.items.sync_text(
+        role_named(param(command, "role", str)),
+        param(command, "catalogue", str),
+        f"ops {command.cmd_id}",
+    )
+    return {"changed": list(changed)}
+
+
+async def apply(ctx: Context, command: Command) -> Dict[str, Any]:
+    kind = param(command, "kind", str)
+    if kind not in {k.value for k in Kind}:
+        raise MethodError(f'params.kind: "{kind}" is not add, change or revoke')
+    request = await ctx.runtime.items.apply(
+        role_named(param(command, "role", str)),
+        Kind(kind),
+        param(command, "code", str),
+        build_request(Application, param(command, "application", dict), "application"),
+    )
+    return _summary(request)
+
+
+async def evaluate(ctx: Context, command: Command) -> Dict[str, Any]:
+    evaluation = build_request(Evaluation, param(command, "evaluation", dict), "evaluation")
+    return _summary(
+        await ctx.runtime.items.evaluate(
+            role_named(param(command, "role", str)), param(command, "code", str), evaluation
+        )
+    )
+
+
+async def develop(ctx: Context, command: Command) -> Dict[str, Any]:
+    return _summary(
+        await ctx.runtime.items.develop_from(
+            role_named(param(command, "role", str)),
+            param(command, "code", str),
+            param(command, "catalogue", str),
+            f"ops {command.cmd_id}",
+        )
+    )
+
+
+async def verify(ctx: Context, command: Command) -> Dict[str, Any]:
+    record = build_request(VerificationRecord, param(command, "record", dict), "record")
+    return _summary(
+        await ctx.runtime.items.verify(
+            role_named(param(command, "role", str)), param(command, "code", str), record
+        )
+    )
+
+
+async def publish(ctx: Context, command: Command) -> Dict[str, Any]:
+    return _summary(
+        await ctx.runtime.items.publish(
+            role_named(param(command, "role", str)), param(command, "code", str)
+        )
+    )
