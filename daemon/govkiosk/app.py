@@ -24,9 +24,9 @@ from .devices.layer import DeviceLayer
 from .devices.presence import subsystem as presence
 from .devices.qrscanner import subsystem as qrscanner
 from .devices.receipt import subsystem as receipt
-from .logs import set_level, setup_logging
 from .items import session_subsystem as sessions
 from .items import subsystem as items
+from .logs import set_level, setup_logging
 from .maintenance import subsystem as maintenance
 from .ops import subsystem as ops
 from .power import subsystem as power
