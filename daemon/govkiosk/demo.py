@@ -1,9 +1,11 @@
 """``python -m govkiosk.demo`` (``make run``): the whole kiosk on one machine, nothing installed.
 
 Starts, as children, a private ``dbus-daemon`` (its configuration generated in a
-temporary directory), the device simulators listed in :data:`SIMULATORS`, ``govkioskd``
-on ``config/demo.toml`` and ``govkiosk-ui``. Without ``$DISPLAY`` the UI runs on an
-``Xvfb`` screen of its own and the demo writes a screenshot a person can open. Ctrl-C
+temporary directory), the device simulators listed in :data:`SIMULATORS`, the demo
+department service, a site broker (``mosquitto``, :mod:`govkiosk.demo_ops`) the kiosk
+takes remote commands from, ``govkioskd`` on ``config/demo.toml`` and ``govkiosk-ui``.
+Without ``$DISPLAY`` the UI runs on an ``Xvfb`` screen of its own and the demo writes a
+screenshot a person can open. Ctrl-C
 or SIGTERM stops every child, UI first, bus last. ``--once`` stops as soon as the
 screenshot is written (for tests and CI).
 
@@ -26,11 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import demo_department
+from . import demo_department, demo_ops
+from .config import load_config
+from .demo_ops import OpsSite
 from .errors import GovkioskError
+from .ops.fleetclient import FleetClient, FleetError
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / "config" / "demo.toml"
+SITE_ACL = REPO / "packaging" / "mosquitto" / "acl"
 DEFAULT_STATE_DIR = Path.home() / ".local" / "state" / "govkiosk-demo"
 DEFAULT_SCREENSHOT = Path("out") / "demo.png"
 SCREEN = "1280x800x24"
@@ -134,9 +140,10 @@ def write_config(state_dir: Path, devices: Sequence[Tuple[str, str]]) -> Path:
 
 
 def command(name: str) -> str:
-    """A console script of this installation, else one on ``$PATH``."""
+    """A console script of this installation, else one on ``$PATH`` (or in sbin: mosquitto)."""
     beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
+    path = os.pathsep.join((os.environ.get("PATH", os.defpath), "/usr/sbin", "/sbin"))
+    found = str(beside) if beside.exists() else shutil.which(name, path=path)
     if found is None:
         raise DemoError(f"{name} not found; run `make setup` first")
     return found
@@ -292,7 +299,8 @@ class Demo:
         devices = await self._start_simulators()
         config = write_config(self.state_dir, devices)
         await self._start_department()
-        await self._spawn(
+        site = await self._start_ops_site(config, address)
+        daemon = await self._spawn(
             "govkioskd",
             [
                 command("govkioskd"),
@@ -311,7 +319,8 @@ class Demo:
         if not self.xvfb:
             ui.append("--windowed")  # a developer's desktop: a window, not the whole screen
         await self._spawn("govkiosk-ui", ui, env=env)
-        self._report(address, config, display)
+        await self._wait_online(site, daemon)
+        self._report(address, config, display, site)
 
     async def _start_xvfb(self) -> str:
         self.xvfb = True
@@ -373,6 +382,36 @@ class Demo:
         )
         (self.state_dir / "etc" / "conf.d" / "60-demo-department.toml").write_text(dropin)
 
+    async def _start_ops_site(self, config: Path, bus_address: str) -> OpsSite:
+        """The demo site broker, and the daemon's drop-in that links the kiosk to it."""
+        site = OpsSite(self.state_dir / "ops", load_config(config).kiosk.id, free_port())
+        try:
+            broker_config = site.prepare(SITE_ACL)
+            dropin = site.dropin(bus_address)
+        except (GovkioskError, OSError) as err:
+            raise DemoError(f"the demo site in {site.directory}: {err}") from err
+        child = await self._spawn("mosquitto", [command("mosquitto"), "-c", str(broker_config)])
+        await wait_for(
+            Condition(functools.partial(_port_open, site.port), [child]),
+            READY_TIMEOUT,
+            f"the demo site broker did not listen on port {site.port}",
+        )
+        (self.state_dir / "etc" / "conf.d" / "70-demo-ops.toml").write_text(dropin)
+        return site
+
+    async def _wait_online(self, site: OpsSite, daemon: Child) -> None:
+        """Until the broker says the kiosk is online: then a command sent gets an answer."""
+        try:
+            async with FleetClient(site.identity()) as fleet:
+                await fleet.follow([site.kiosk_id])
+                await wait_for(
+                    Condition(lambda: fleet.view.row(site.kiosk_id).online is True, [daemon]),
+                    READY_TIMEOUT,
+                    f"the demo kiosk did not connect to the site broker (see {daemon.log})",
+                )
+        except FleetError as err:
+            raise DemoError(f"the demo site broker: {err}") from err
+
     async def _start_simulators(self) -> List[Tuple[str, str]]:
         devices: List[Tuple[str, str]] = []
         for sim in SIMULATORS:
@@ -389,11 +428,15 @@ class Demo:
             devices.append((sim.role, f"socket://127.0.0.1:{port}"))
         return devices
 
-    def _report(self, address: str, config: Path, display: str) -> None:
+    def _report(self, address: str, config: Path, display: str, site: OpsSite) -> None:
         print(
             "govkiosk demo is running\n"
             f"  D-Bus:      {address}\n"
             f"              try: govkioskctl --bus '{address}' status\n"
+            f"  ops broker: {demo_ops.HOST}:{site.port} (TLS and the site ACL)\n"
+            f"              files: {site.directory}/\n"
+            f"              send status: {site.send_status()}\n"
+            f"              watch:       {site.watch()}\n"
             f"  config:     {config} (+ conf.d/)\n"
             f"  state dir:  {self.state_dir}\n"
             f"  logs:       {self.logs}/\n"
@@ -404,8 +447,13 @@ class Demo:
         )
 
     async def _watch(self) -> None:
-        screenshot = Condition(self.screenshot.exists, self.children)
-        await wait_for(screenshot, READY_TIMEOUT, "the UI wrote no screenshot")
+        # Ctrl-C before the UI is up stops the demo at once.
+        shown = Condition(
+            lambda: self._stopping.is_set() or self.screenshot.exists(), self.children
+        )
+        await wait_for(shown, READY_TIMEOUT, "the UI wrote no screenshot")
+        if self._stopping.is_set():
+            return
         print(f"screenshot written: {self.screenshot}", flush=True)
         if self.args.once:
             return

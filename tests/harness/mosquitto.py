@@ -8,32 +8,15 @@ across ``restart()``, so a test can take the broker away under a connected clien
 
 from __future__ import annotations
 
-import getpass
-from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
-from .pki import CertificateAuthority
+from govkiosk.ops.sitebroker import BrokerTls, private_settings, site_listener
+
 from .process import Proc, free_port, port_open
 
 HOST = "127.0.0.1"
 READY_TIMEOUT = 30.0  # generous: a busy 2-core CI machine
-
-
-@dataclass(frozen=True)
-class BrokerTls:
-    """Files for the TLS listener; ``acl`` is the caller's mosquitto ACL file."""
-
-    ca: Path
-    cert: Path
-    key: Path
-    acl: Path
-
-    @classmethod
-    def issue(cls, ca: CertificateAuthority, directory: Path, acl: Path) -> BrokerTls:
-        """Write ``ca``'s certificate and a fresh server certificate for loopback."""
-        cert, key = ca.issue_server().write(directory, "broker")
-        return cls(ca=ca.write(directory), cert=cert, key=key, acl=acl)
 
 
 class Broker:
@@ -52,31 +35,15 @@ class Broker:
 
     def _config(self, tls: Optional[BrokerTls]) -> str:
         lines = [
-            # Each listener has its own authentication and ACL: the plain one stays open.
-            "per_listener_settings true",
-            # As root, mosquitto would switch to user "mosquitto", who cannot read our files.
-            f"user {getpass.getuser()}",
-            # Sessions and retained messages survive restart(), as on a site broker.
-            "persistence true",
-            f"persistence_location {self.directory}/",
-            "log_dest stderr",
+            *private_settings(self.directory),
             "log_type all",
-            # As on a site broker (packaging/mosquitto): small messages are not held back.
-            "set_tcp_nodelay true",
+            # The plain listener stays open: quick round trips without certificates.
             f"listener {self.port} {HOST}",
             "allow_anonymous true",
         ]
         if tls:
-            lines += [
-                f"listener {self.tls_port} {HOST}",
-                "allow_anonymous false",
-                f"cafile {tls.ca}",
-                f"certfile {tls.cert}",
-                f"keyfile {tls.key}",
-                "require_certificate true",
-                "use_identity_as_username true",
-                f"acl_file {tls.acl}",
-            ]
+            assert self.tls_port is not None
+            lines += site_listener(HOST, self.tls_port, tls)
         return "\n".join(lines) + "\n"
 
     @property

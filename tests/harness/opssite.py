@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Tuple
 
+from govkiosk.ops.fleet import pinned
 from govkiosk.ops.fleetclient import Identity
 from govkiosk.ops.pki import CertificateAuthority
 from govkiosk.ops.signing import OperatorSigner
+from govkiosk.ops.sitebroker import BrokerTls
 
-from .mosquitto import Broker, BrokerTls
+from .mosquitto import Broker
 
 REPO = Path(__file__).resolve().parents[2]
 ACL = REPO / "packaging" / "mosquitto" / "acl"
@@ -71,15 +73,8 @@ class Site:
             **extra,
         }
         lines = ["[ops]"] + [f"{k} = {_toml(v)}" for k, v in settings.items()]
-        for role, signer in self.signers.items():
-            lines += [
-                "",
-                "[[ops.operators]]",
-                f'key_id = "{signer.key_id}"',
-                f'public_key = "{signer.public_b64()}"',
-                f'roles = ["{role}"]',
-            ]
-        return "\n".join(lines) + "\n"
+        tables = [pinned(signer, [role]) for role, signer in self.signers.items()]
+        return "\n".join(lines) + "\n\n" + "\n".join(tables)
 
 
 def _toml(value: object) -> str:

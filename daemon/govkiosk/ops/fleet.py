@@ -49,13 +49,28 @@ def _write_private(path: Path, data: bytes) -> None:
         out.write(data)
 
 
+def generate_key(directory: Path, key_id: str) -> Path:
+    """A new Ed25519 key as ``directory/<key_id>.key``; FileExistsError rather than overwrite."""
+    path = directory / f"{key_id}.key"
+    _write_private(path, OperatorSigner.generate(key_id).private_pem())
+    return path
+
+
+def pinned(signer: OperatorSigner, roles: Sequence[str]) -> str:
+    """The ``[[ops.operators]]`` table that makes a kiosk trust ``signer`` for ``roles``."""
+    return (
+        "[[ops.operators]]\n"
+        f'key_id = "{signer.key_id}"\n'
+        f'public_key = "{signer.public_b64()}"\n'
+        "roles = [" + ", ".join(f'"{r}"' for r in roles) + "]\n"
+    )
+
+
 def keys_generate(args: argparse.Namespace) -> int:
-    signer = OperatorSigner.generate(args.key_id)
-    path = Path(args.dir) / f"{args.key_id}.key"
     try:
-        _write_private(path, signer.private_pem())
-    except FileExistsError:
-        print(f"fleet: {path} exists; a key is never overwritten", file=sys.stderr)
+        path = generate_key(Path(args.dir), args.key_id)
+    except FileExistsError as err:
+        print(f"fleet: {err.filename} exists; a key is never overwritten", file=sys.stderr)
         return EXIT_USAGE
     print(f"{path}: Ed25519 key {args.key_id}; pin it with: fleet keys export --roles …")
     return 0
@@ -70,11 +85,7 @@ def keys_export(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     names = args.key_id or sorted(p.stem for p in directory.glob("*.key"))
     for key_id in names:
-        signer = OperatorSigner.load(directory / f"{key_id}.key")
-        print("[[ops.operators]]")
-        print(f'key_id = "{signer.key_id}"')
-        print(f'public_key = "{signer.public_b64()}"')
-        print("roles = [" + ", ".join(f'"{r}"' for r in roles) + "]\n")
+        print(pinned(OperatorSigner.load(directory / f"{key_id}.key"), roles))
     return 0
 
 

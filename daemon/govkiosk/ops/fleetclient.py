@@ -34,6 +34,10 @@ from .signing import (
 
 #: Default lifetime of a command: long enough for a kiosk to come back from a short outage.
 VALIDITY = 300.0
+#: A device's ``driver`` (its service's health, or ``none`` for a device without one, e.g.
+#: a sealed USB port) when nothing is wrong with it; its ``state`` (static, authorized,
+#: sealed) says how it came to be there, not whether it works.
+SOUND_DRIVERS = ("running", "starting", "none")
 
 
 class FleetError(GovkioskError):
@@ -150,9 +154,7 @@ class FleetView:
         running = sum(1 for s in services if s.get("state") == "running")
         row.services = f"{running}/{len(services)}"
         row.devices_faulty = sum(
-            1
-            for d in document.get("devices") or []
-            if d.get("state") not in ("ready", "running", "ok")
+            1 for d in document.get("devices") or [] if d.get("driver") not in SOUND_DRIVERS
         )
         at = document.get("at")
         if isinstance(at, (int, float)):
