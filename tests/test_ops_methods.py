@@ -21,6 +21,7 @@ from govkiosk.devices.receipt.sim import SimConnection, SimPrinter
 from govkiosk.devices.simhost import serve_pty
 from govkiosk.devices.ups.sim import MegatecSimulator, UpsModel
 from govkiosk.devices.ups.state import UpsStateChanged
+from govkiosk.items.session import SessionEnded
 from govkiosk.ops.envelope import Reply, Status
 from govkiosk.ops.fleetclient import FleetClient, command_body
 from govkiosk.ops.methods import EXIT_RESTART
@@ -169,9 +170,12 @@ async def wait_for_devices(bench: Bench) -> None:
 
 
 async def test_reading_methods(bench: Bench) -> None:
+    bench.kiosk.daemon.bus.publish(SessionEnded("no_criminal_record", "done", "", 42.0))
+    bench.kiosk.daemon.bus.publish(SessionEnded("id_card_print", "cancelled", "", 3.0))
     status = await succeeded(bench, "viewer", "status")
     assert status["kiosk"]["id"] == KIOSK
     assert {"services", "devices", "ups", "disk", "uptime", "config_hash"} <= set(status)
+    assert status["counts"]["sessions"] == {"done": 1, "cancelled": 1}
     await wait_for_devices(bench)
     roles = {d["role"] for d in (await succeeded(bench, "viewer", "devices"))["devices"]}
     assert {"receipt_printer", "ups"} <= roles

@@ -19,6 +19,7 @@ from ..bus import Alarm, EventBus
 from ..devices.receipt.events import ReceiptJobFinished, ReceiptPrinterStateChanged
 from ..devices.registry import DeviceChanged
 from ..devices.ups.state import UpsStateChanged
+from ..items.session import SessionEnded
 from ..runtime import Runtime
 
 
@@ -31,6 +32,7 @@ class KioskView:
         self.ups: Dict[str, Any] = {}
         self.printers: Dict[str, Dict[str, str]] = {}
         self.prints: Counter[str] = Counter()
+        self.sessions: Counter[str] = Counter()
         self.alarms: Counter[str] = Counter()
         bus: EventBus = runtime.bus
         self._unsubscribers = [
@@ -38,6 +40,7 @@ class KioskView:
             bus.subscribe(UpsStateChanged, self._on_ups),
             bus.subscribe(ReceiptPrinterStateChanged, self._on_printer),
             bus.subscribe(ReceiptJobFinished, self._on_job),
+            bus.subscribe(SessionEnded, self._on_session),
             bus.subscribe(Alarm, self._on_alarm),
         ]
 
@@ -65,6 +68,9 @@ class KioskView:
 
     def _on_job(self, event: ReceiptJobFinished) -> None:
         self.prints[event.outcome.value] += 1
+
+    def _on_session(self, event: SessionEnded) -> None:
+        self.sessions[event.outcome] += 1
 
     def _on_alarm(self, event: Alarm) -> None:
         self.alarms[event.severity.value] += 1
@@ -95,7 +101,11 @@ class KioskView:
             "disk": disk,
             "idle": activity.idle,
             "busy_with": list(activity.busy_with()),
-            "counts": {"prints": dict(self.prints), "alarms": dict(self.alarms)},
+            "counts": {
+                "sessions": dict(self.sessions),
+                "prints": dict(self.prints),
+                "alarms": dict(self.alarms),
+            },
             "load": list(os.getloadavg()),
         }
 
