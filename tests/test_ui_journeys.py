@@ -40,11 +40,17 @@ async def at_home(ui: Driver, k: Kiosk) -> Dict[str, str]:
     return items
 
 
-async def to_confirm(ui: Driver, k: Kiosk, item: str, name: str) -> None:
-    await ui.tap_text(name)
+async def to_card(ui: Driver, k: Kiosk, item: str) -> None:
+    """From home: the item's tile, its detail, "start": the insert-card step."""
+    items = await at_home(ui, k)
+    await ui.tap_text(items[item])
     await ui.on_screen("item")
     await ui.tap_text("开始办理")
     await ui.on_screen("card")
+
+
+async def to_confirm(ui: Driver, k: Kiosk, item: str) -> None:
+    await to_card(ui, k, item)
     assert ui.app.screen("card").prompt == "请将身份证放在读卡区"
     await k.card(BORN_BEFORE.get(item, 2100))
     await ui.on_screen("confirm")
@@ -57,8 +63,7 @@ async def test_each_item_from_home_to_done_by_touch(
     ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path, item: str
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd) as k:
-        items = await at_home(ui, k)
-        await to_confirm(ui, k, item, items[item])
+        await to_confirm(ui, k, item)
         await ui.tap_text("确认")
         await ui.until(lambda: "同意" in [b.text.split()[-1] for b in ui.buttons()], "consent")
         await ui.tap_text("√  同意")
@@ -84,8 +89,7 @@ async def test_cancel_returns_home_and_wipes(
     ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd) as k:
-        items = await at_home(ui, k)
-        await to_confirm(ui, k, "id_card_print", items["id_card_print"])
+        await to_confirm(ui, k, "id_card_print")
         await ui.tap_text("取消办理")
         await ui.on_screen("home")
         last = await k.ended()
@@ -97,8 +101,7 @@ async def test_home_during_a_session_asks_first_then_ends_it(
     ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd) as k:
-        items = await at_home(ui, k)
-        await to_confirm(ui, k, "id_card_print", items["id_card_print"])
+        await to_confirm(ui, k, "id_card_print")
         await ui.tap_text("返回首页")
         await ui.until(lambda: ui.app.leave_dialog is not None, "the question")
         await ui.tap_text("继续办理")
@@ -114,10 +117,7 @@ async def test_more_time_is_offered_before_expiry_and_moves_the_deadline(
     ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd, "identity_timeout = 25") as k:
-        items = await at_home(ui, k)
-        await ui.tap_text(items["no_criminal_record"])
-        await ui.tap_text("开始办理")
-        await ui.on_screen("card")
+        await to_card(ui, k, "no_criminal_record")
         card = ui.app.screen("card")
         await ui.until(lambda: card.warning and card.extendable, "the more-time offer")
         assert card.countdown_text.startswith("剩余")
@@ -133,10 +133,7 @@ async def test_timeout_returns_home_and_wipes(
     ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd, "identity_timeout = 1") as k:
-        items = await at_home(ui, k)
-        await ui.tap_text(items["no_criminal_record"])
-        await ui.tap_text("开始办理")
-        await ui.on_screen("card")
+        await to_card(ui, k, "no_criminal_record")
         await ui.on_screen("home")
         assert (await k.ended())["state"] == "expired"
         assert not ui.app.journey.active
@@ -146,8 +143,7 @@ async def test_walking_away_ends_the_session_and_the_ui_follows(
     ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd, "walkaway_timeout = 0.2") as k:
-        items = await at_home(ui, k)
-        await to_confirm(ui, k, "household_register_print", items["household_register_print"])
+        await to_confirm(ui, k, "household_register_print")
         k.daemon.bus.publish(PersonLeft("presence@test"))
         await ui.on_screen("home")
         assert (await k.ended())["state"] == "expired"
@@ -157,8 +153,7 @@ async def test_printer_error_shows_one_next_action_and_retry_prints(
     ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd) as k:
-        items = await at_home(ui, k)
-        await to_confirm(ui, k, "id_card_print", items["id_card_print"])
+        await to_confirm(ui, k, "id_card_print")
         await ui.tap_text("确认")
         await ui.until(lambda: any("同意" in b.text for b in ui.buttons()), "consent")
         await ui.tap_text("√  同意")
@@ -169,7 +164,7 @@ async def test_printer_error_shows_one_next_action_and_retry_prints(
         error = ui.app.screen("error")
         assert "缺纸" in error.message
         assert error.error_code == "printer.paper_out"
-        choices = [b for b in error.ids.choices.children]
+        choices = list(error.ids.choices.children)
         assert [b.value for b in choices if b.primary] == ["retry"]  # one clear next action
         cupsd.repair()
         await ui.tap_text("重试")

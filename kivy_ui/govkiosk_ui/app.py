@@ -357,11 +357,10 @@ class KioskApp(App):
     def _presence(self, member: str) -> None:
         if member == "PersonArrived":
             self.wake()
-        elif member == "PersonLeft" and not self.journey.active:
-            # In a session the daemon waits out its walk-away grace (a citizen bending
-            # down is still there), then ends and wipes it; the UI follows its signal.
-            if self.current in IDLE_SCREENS:
-                self.rest()
+        # In a session the daemon waits out its walk-away grace (a citizen bending down
+        # is still there), then ends and wipes it; the UI follows its signal.
+        elif member == "PersonLeft" and not self.journey.active and self.current in IDLE_SCREENS:
+            self.rest()
 
     def _out_of_service(self) -> bool:
         return self.stage in OUT_OF_SERVICE_STAGES

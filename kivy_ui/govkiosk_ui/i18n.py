@@ -93,14 +93,6 @@ def on_language_change(listener: Callable[[str], None]) -> None:
     _LISTENERS.append(listener)
 
 
-def in_english(msgid: str) -> str:
-    """The English line shown under a Chinese notice, or ``""`` when the UI is English.
-
-    Notices a foreign visitor must understand too (the service is down) are bilingual.
-    """
-    return "" if language() == "en" else msgid
-
-
 def clock_text(now: datetime.datetime) -> str:
     """Date, weekday and time as the navigation bar shows them: 2025年3月7日  星期五  09:05."""
     # xgettext: no-python-brace-format (the Chinese date drops the zero padding)

@@ -39,6 +39,13 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         metavar="PATH",
         help="write a PNG once the daemon's status is on screen, then keep running",
     )
+    parser.add_argument(
+        "--input",
+        choices=tuple(window.INPUTS),
+        default="touch",
+        help="where touches come from in kiosk mode: the panel (touch, default) or the "
+        "X pointer (mouse); one source only, so no touch is seen twice",
+    )
     parser.add_argument("--language", choices=i18n.LANGUAGES, default=i18n.DEFAULT_LANGUAGE)
     parser.add_argument(
         "--font",
@@ -56,13 +63,13 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log_level)
-    i18n.set_language(args.language)
     try:
+        i18n.set_language(args.language)
         font = fonts.find_cjk_font(args.font)
     except UiError as err:
         print(f"govkiosk-ui: {err}", file=sys.stderr)
         return EXIT_SETUP
-    window.prepare(windowed=args.windowed, debug=args.log_level == "debug")
+    window.prepare(windowed=args.windowed, debug=args.log_level == "debug", source=args.input)
     fonts.register(font)
     from .app import KioskApp  # noqa: PLC0415 - imports Kivy's window: after prepare()
 

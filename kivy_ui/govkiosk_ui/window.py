@@ -14,8 +14,20 @@ from typing import Tuple
 #: The development window; the common kiosk panels are 1280×800 and 1920×1080.
 WINDOWED_SIZE: Tuple[int, int] = (1280, 800)
 
+#: Where touches come from. Kivy's Linux defaults read both SDL's mouse (which the X
+#: server also synthesises from the panel's touches) and the panel itself through
+#: probesysfs: every touch would arrive twice. The kiosk reads exactly one.
+INPUTS = {
+    # The panel through the kernel's multitouch protocol (needs read access to
+    # /dev/input/event*: the kiosk user is in the ``input`` group).
+    "touch": ("panel", "probesysfs,provider=mtdev"),
+    # The X server's pointer: for panels the kernel does not report as multitouch,
+    # or a session without access to /dev/input.
+    "mouse": ("mouse", "mouse,multitouch_on_demand"),
+}
 
-def prepare(*, windowed: bool, debug: bool = False) -> None:
+
+def prepare(*, windowed: bool, debug: bool = False, source: str = "touch") -> None:
     # No Kivy argument parsing (ours is argparse), no log files in ~/.kivy: the kiosk
     # logs to journald through our handler, which also guards against personal data.
     os.environ.setdefault("KIVY_NO_ARGS", "1")
@@ -29,8 +41,11 @@ def prepare(*, windowed: bool, debug: bool = False) -> None:
 
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("graphics", "allow_screensaver", "0")
-    # Right-click must not leave a multitouch-emulation dot on a touch panel.
-    Config.set("input", "mouse", "mouse,multitouch_on_demand")
+    for provider in Config.options("input"):
+        Config.remove_option("input", provider)
+    # A development window has no panel; right-click must not leave multitouch dots.
+    name, provider = INPUTS["mouse" if windowed else source]
+    Config.set("input", name, provider)
     if windowed:
         Config.set("graphics", "fullscreen", "0")
         Config.set("graphics", "borderless", "0")

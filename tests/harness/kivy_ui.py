@@ -55,7 +55,7 @@ class Driver:
         from kivy.clock import Clock  # noqa: PLC0415
 
         target = Clock.frames_displayed + count
-        while Clock.frames_displayed < target:
+        while Clock.frames_displayed < target:  # noqa: ASYNC110 - Kivy's frame count has no event
             await asyncio.sleep(0.01)
 
     async def until(self, check: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
@@ -132,4 +132,7 @@ async def running_ui(directory: Path, bus_address: str) -> AsyncIterator[Driver]
         yield driver
     finally:
         app.stop()
-        await asyncio.wait({task}, timeout=WAIT)
+        done, _pending = await asyncio.wait({task}, timeout=WAIT)
+        if not done:  # never leave the session's loop a task that outlives it
+            task.cancel()
+            await asyncio.wait({task}, timeout=WAIT)

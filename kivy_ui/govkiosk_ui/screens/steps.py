@@ -172,9 +172,20 @@ class PreviewScreen(StepScreen):
 
 
 class DoneScreen(StepScreen):
-    """Done: take the documents and the card."""
+    """Done: take the documents and the card.
+
+    Its time limit only brings the kiosk back home for the next citizen: no warning
+    and no "more time" here, which would alarm someone who has finished.
+    """
 
     content_class = "DoneContent"
+
+    def render(self, session: Session) -> None:
+        super().render(session)
+        self.extendable = False
+
+    def show_countdown(self, seconds: int, fraction: float, warning: bool) -> None:
+        super().show_countdown(seconds, fraction, warning=False)
 
 
 class ErrorScreen(StepScreen):
