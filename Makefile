@@ -106,11 +106,11 @@ SYSTEM_PATH := /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 packaging-packages:
 	@$(call apt_install,$(PACKAGING_APT_PACKAGES))
 
-# The source as it is in the work tree (tracked and new files, not ignored ones) plus the
-# vendored libraries: what both package builds start from.
-stage: packaging-packages
+# The source as it is in the work tree (tracked and new files, not ignored ones), the
+# compiled UI translations and the vendored libraries: what both package builds start from.
+stage: packaging-packages locale
 	rm -rf build/stage && mkdir -p $(STAGE)
-	git ls-files -z --cached --others --exclude-standard | \
+	{ git ls-files -z --cached --others --exclude-standard; printf '%s\0' $(UI_MO); } | \
 		xargs -0 sh -c 'for f; do [ -f "$$f" ] && printf "%s\0" "$$f"; done' sh | \
 		tar --null -T - -cf - | tar -xf - -C $(STAGE)
 	packaging/vendor.sh fill $(STAGE)/vendor
