@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Set
+from typing import Dict, Iterator, List, Optional, Set
 
 import pytest
 
@@ -256,6 +256,9 @@ class _Notifications:
         self.sock.settimeout(0.2)
         self.seen: List[str] = []
 
+    def close(self) -> None:
+        self.sock.close()
+
     def wait_for(self, line: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -294,6 +297,7 @@ def test_installed_daemon_smoke_journey(installed: None, scratch: Path) -> None:
         procs.append(proc)
         return proc  # type: ignore[no-any-return]
 
+    notify: Optional[_Notifications] = None
     try:
         bus = start("dbus-daemon", "--nofork", "--config-file", str(scratch / "bus.conf"))
         sim = start(*_as("govkiosk", "/usr/bin/govkioskctl", "sim", "idcard"))
@@ -343,6 +347,8 @@ def test_installed_daemon_smoke_journey(installed: None, scratch: Path) -> None:
         assert time.monotonic() - started < 5
         assert notify.wait_for("STOPPING=1", 1)
     finally:
+        if notify is not None:
+            notify.close()
         for proc in reversed(procs):
             if proc.poll() is None:
                 proc.kill()
