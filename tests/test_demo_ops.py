@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -10,12 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Dict, List
 
 import pytest
 
 from govkiosk.ops.fleetclient import FleetView
 from harness.govkioskd import BIN
-from harness.process import Proc
+from harness.process import Proc, wait_until
 
 KIOSK = "demo-hlj-0001"  # [kiosk] id of config/demo.toml
 TIMEOUT = 30.0
@@ -32,6 +34,20 @@ def processes_naming(text: str) -> list:
         if text in argv and entry.name != str(os.getpid()):
             found.append(argv)
     return found
+
+
+def run(argv: List[str], env: Dict[str, str], method: str) -> str:
+    """``argv`` (the printed ``fleet send … status``) for ``method``: what it prints."""
+    result = subprocess.run(
+        [*argv[:-1], method], env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    return result.stdout + result.stderr
+
+
+def send(argv: List[str], env: Dict[str, str], method: str) -> Dict[str, Any]:
+    first, _, rest = run(argv, env, method).partition("\n")
+    assert first == f"{KIOSK}: SUCCEEDED", first + rest
+    return json.loads(rest)  # type: ignore[no-any-return]
 
 
 @pytest.mark.ui
@@ -62,6 +78,20 @@ def test_the_printed_fleet_command_gets_a_signed_status_from_the_demo_kiosk(
         assert argv[:3] == ["govkioskctl", "fleet", "send"]
         result = subprocess.run(
             argv, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+        # The real UI answers the ops methods that concern it (its name is on the bus
+        # before it draws the daemon's status, which its screenshot waits for).
+        demo.wait_ready(lambda: "screenshot written" in demo.output(), TIMEOUT, "the UI")
+        shot = send(argv, env, "screenshot")
+        assert base64.b64decode(shot["png"]).startswith(b"\x89PNG")
+        assert send(argv, env, "ui.restart") == {"restarted": "ui"}
+        demo.wait_ready(
+            lambda: "govkiosk-ui restarted" in demo.output(), TIMEOUT, "the UI restarted"
+        )
+        wait_until(
+            lambda: run(argv, env, "screenshot").startswith(f"{KIOSK}: SUCCEEDED"),
+            TIMEOUT,
+            "a screenshot from the new UI",
         )
     finally:
         assert demo.stop() == 0, demo.output()

@@ -1,7 +1,9 @@
 """Every ops method end to end: signed command over TLS → daemon → real action → signed reply.
 
 Behind the daemon: the receipt printer and UPS simulators on ptys, a USB maintenance rule,
-and on the private bus a stand-in logind and a stand-in UI (neither can run here for real).
+and on the private bus a stand-in logind (it cannot run here) and a stand-in UI (the real
+one answers in tests/test_ui_ops.py and tests/test_demo_ops.py; a window per test here
+would be slow).
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ takes remote commands from, ``govkioskd`` on ``config/demo.toml`` and ``govkiosk
 Without ``$DISPLAY`` the UI runs on an ``Xvfb`` screen of its own and the demo writes a
 screenshot a person can open. Ctrl-C
 or SIGTERM stops every child, UI first, bus last. ``--once`` stops as soon as the
-screenshot is written (for tests and CI).
+screenshot is written (for tests and CI). A UI that exits with
+:data:`~govkiosk.ops.ui.RESTART_STATUS` (ops' ``ui.restart``) is started again, as its
+systemd unit would; any other exit of a child stops the demo.
 
 Everything the demo writes lives in the state directory (logs, the daemon's database,
 the generated configuration), except the screenshot and the bus socket.
@@ -33,6 +35,7 @@ from .config import load_config
 from .demo_ops import OpsSite
 from .errors import GovkioskError
 from .ops.fleetclient import FleetClient, FleetError
+from .ops.ui import RESTART_STATUS
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / "config" / "demo.toml"
@@ -166,8 +169,9 @@ class Child:
         *,
         env: Optional[Dict[str, str]] = None,
         pass_fds: Tuple[int, ...] = (),
+        append: bool = False,
     ) -> Child:
-        with log.open("wb") as out:
+        with log.open("ab" if append else "wb") as out:
             try:
                 process = await asyncio.create_subprocess_exec(
                     *argv,
@@ -256,6 +260,8 @@ class Demo:
         self.logs = self.state_dir / "logs"
         self.screenshot: Path = args.screenshot.resolve()
         self.children: List[Child] = []
+        #: How the UI was started, to start it again after ``ui.restart``.
+        self._ui: Tuple[List[str], Dict[str, str]] = ([], {})
         self.xvfb = False  # whether the demo runs the UI on a virtual screen of its own
         self._stopping = asyncio.Event()
 
@@ -318,6 +324,7 @@ class Demo:
         ui = [command("govkiosk-ui"), "--bus", address, "--screenshot", str(self.screenshot)]
         if not self.xvfb:
             ui.append("--windowed")  # a developer's desktop: a window, not the whole screen
+        self._ui = (ui, env)
         await self._spawn("govkiosk-ui", ui, env=env)
         await self._wait_online(site, daemon)
         self._report(address, config, display, site)
@@ -458,12 +465,20 @@ class Demo:
         if self.args.once:
             return
         while not self._stopping.is_set():
-            for child in self.children:
-                child.check_alive()
+            for index, child in enumerate(self.children):
+                if child.name == "govkiosk-ui" and child.process.returncode == RESTART_STATUS:
+                    self.children[index] = await self._restart_ui(child)
+                self.children[index].check_alive()
             try:
                 await asyncio.wait_for(self._stopping.wait(), 1.0)
             except asyncio.TimeoutError:
                 continue
+
+    async def _restart_ui(self, old: Child) -> Child:
+        argv, env = self._ui
+        new = await Child.start(old.name, argv, old.log, env=env, append=True)
+        print("govkiosk-ui restarted (ops: ui.restart)", flush=True)
+        return new
 
     async def _stop_all(self) -> None:
         for child in reversed(self.children):

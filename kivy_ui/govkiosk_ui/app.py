@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import time
+from io import BytesIO
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -27,7 +28,9 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from . import i18n, theme
+from govkiosk.ops.ui import RESTART_STATUS
+
+from . import i18n, remote, theme
 from .client import DaemonAwayError, DaemonClient
 from .i18n import N_, _
 from .journey import CallErrors, Journey
@@ -54,6 +57,8 @@ from .status import (
     OUT_OF_SERVICE_STAGES,
     DaemonStatus,
     devices_indicator,
+    link_indicator,
+    network_indicator,
     paper_indicator,
     ups_indicator,
 )
@@ -94,6 +99,7 @@ KIOSK = "cn.govkiosk.Kiosk1"
 POWER = "cn.govkiosk.Power1"
 RECEIPT = "cn.govkiosk.Receipt1"
 MAINTENANCE = "cn.govkiosk.Maintenance1"
+OPS = "cn.govkiosk.Ops1"
 PROPERTIES = "org.freedesktop.DBus.Properties"
 
 SCREENS: Dict[str, Callable[..., Screen]] = {
@@ -125,6 +131,10 @@ WHERE = {
     "maintenance_login": N_("Maintenance"),
     "maintenance": N_("Maintenance"),
 }
+#: Status-bar entries read from ``cn.govkiosk.Ops1``'s properties.
+STATUS_PROPERTIES = (("network", "Network", network_indicator), ("ops", "Link", link_indicator))
+#: Screens of a citizen's session: they may show the masked holder or the document.
+SESSION_SCREENS = ("card", "confirm", "progress", "preview", "printing", "done")
 #: Screens "back" leaves, and where to.
 BACK = {"item": "home", "frequent": "home", "help": "", "maintenance_login": "home"}
 #: Screens the idle timer may leave for the attract screen.
@@ -159,7 +169,13 @@ class KioskApp(App):
         super().__init__()
         self.title = _("Government Service Kiosk")
         self.language = i18n.language()
-        self.client = DaemonClient(bus_address, self.show_status, self.on_daemon_signal)
+        self.remote = remote.UiInterface(self)
+        self.client = DaemonClient(
+            bus_address,
+            self.show_status,
+            self.on_daemon_signal,
+            on_bus=lambda bus: remote.serve(bus, self.remote),
+        )
         self.tasks = Tasks()
         self.journey = Journey(self)
         self.speaker = speaker if speaker is not None else Speaker()
@@ -168,6 +184,7 @@ class KioskApp(App):
         self._idle_seconds = idle_seconds
         self._touched = time.monotonic()
         self.failed = False
+        self.exit_status = 0
         self.status = DaemonStatus(available=False)
         self.items: Dict[str, Item] = {}
         self.started: collections.Counter[str] = collections.Counter()
@@ -269,6 +286,9 @@ class KioskApp(App):
         bar = self.root.status_bar
         bar.kiosk_id = status.kiosk_id or "—"
         bar.show("devices", devices_indicator(status, self.devices))
+        if not status.available:  # the daemon's word only: stale while it is away
+            bar.show("network", network_indicator(""))
+            bar.show("ops", link_indicator(""))
         self.screen("attract").kiosk_name = status.kiosk_name
         if status.available and not was_available:
             _LOGGER.info(
@@ -293,6 +313,9 @@ class KioskApp(App):
         self.ups = ups[0] if ups else {}
         printers = await self._read(RECEIPT, "GetPrinters")
         self.printers = {row[0]: list(row) for row in (printers[0] if printers else [])}
+        for entry, name, indicator in STATUS_PROPERTIES:
+            value = await self._read(PROPERTIES, "Get", "ss", OPS, name)
+            self.root.status_bar.show(entry, indicator(str(value[0]) if value else ""))
         await self._refresh_devices()
         await self._refresh_catalogue()
         self._show_power()
@@ -353,6 +376,10 @@ class KioskApp(App):
             self.screen("card").content.children[0].card_present = member == "CardPresent"
         elif interface == "cn.govkiosk.Devices1" and member == "DeviceChanged":
             self.tasks.spawn(self._refresh_devices(), "devices")
+        elif interface == OPS and member == "NetworkChanged":
+            self.root.status_bar.show("network", network_indicator(str(body[0])))
+        elif interface == OPS and member == "LinkChanged":
+            self.root.status_bar.show("ops", link_indicator(str(body[0])))
 
     def _presence(self, member: str) -> None:
         if member == "PersonArrived":
@@ -580,6 +607,21 @@ class KioskApp(App):
         if token:
             self.tasks.spawn(self._read(MAINTENANCE, "Logout", "s", token), "logout")
             _LOGGER.info("maintenance: operator logged out")
+
+    # -- ops (cn.govkiosk.UI1) ---------------------------------------------------------
+
+    def citizen_on_screen(self) -> bool:
+        return self.journey.active or self.current in SESSION_SCREENS
+
+    def screenshot_png(self) -> bytes:
+        png = BytesIO()
+        self.root.export_as_image().save(png, fmt="png")
+        return png.getvalue()
+
+    def restart(self) -> None:
+        """Exit for the service manager to start the UI again (``Restart=always``)."""
+        self.exit_status = RESTART_STATUS
+        self.stop()
 
     # -- screenshots --------------------------------------------------------------------
 

@@ -15,14 +15,16 @@ late signal from the old one cannot overwrite the new one's state.
 Every change is handed to ``on_status`` as a :class:`~govkiosk_ui.status.DaemonStatus`;
 every other signal the daemon sends on its object (session, power, printer, presence,
 card reader) goes to ``on_signal`` as ``(interface, member, body)``, and :meth:`call`
-calls any of its methods — the screens never see a D-Bus object.
+calls any of its methods — the screens never see a D-Bus object. ``on_bus`` is awaited
+on every new connection, before the daemon is looked for: what the UI serves itself
+(``cn.govkiosk.UI1``, :mod:`~govkiosk_ui.remote`) is exported there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
 from dbus_next import DBusError, Message, MessageType, Variant
 from dbus_next.aio import MessageBus
@@ -50,6 +52,7 @@ SIGNALS_RULE = f"type='signal',path='{OBJECT_PATH}'"
 
 StatusCallback = Callable[[DaemonStatus], None]
 SignalCallback = Callable[[str, str, List[Any]], None]
+BusCallback = Callable[[MessageBus], Awaitable[None]]
 
 
 class DaemonAwayError(UiError):
@@ -71,6 +74,10 @@ def _ignore_signal(_interface: str, _member: str, _body: List[Any]) -> None:
     pass
 
 
+async def _serve_nothing(_bus: MessageBus) -> None:
+    pass
+
+
 class DaemonClient:
     """Follows the daemon for as long as :meth:`run` runs (cancel it to stop)."""
 
@@ -82,10 +89,12 @@ class DaemonClient:
         *,
         backoff: Backoff = Backoff(0.5, 10.0),  # noqa: B008 - frozen, shared safely
         call_timeout: float = 5.0,
+        on_bus: BusCallback = _serve_nothing,
     ) -> None:
         self._address = address
         self._on_status = on_status
         self._on_signal = on_signal
+        self._on_bus = on_bus
         self._backoff = backoff
         self._call_timeout = call_timeout
         self._bus: Optional[MessageBus] = None
@@ -127,6 +136,7 @@ class DaemonClient:
         try:
             for rule in (OWNER_RULE, SIGNALS_RULE):
                 await self._bus_call(bus, "AddMatch", rule)
+            await self._on_bus(bus)
             try:
                 reply = await self._bus_call(bus, "GetNameOwner", BUS_NAME)
             except DBusError as err:

@@ -75,4 +75,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     app = KioskApp(args.bus, screenshot=args.screenshot)
     asyncio.run(app.async_run(async_lib="asyncio"))
-    return 1 if app.failed else 0
+    return 1 if app.failed else app.exit_status

@@ -55,6 +55,8 @@ OK = "ok"
 WARN = "warn"
 ALERT = "alert"
 UNKNOWN = "unknown"
+#: Switched off on purpose (a kiosk without remote operations): neither fine nor a fault.
+OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -118,3 +120,26 @@ def devices_indicator(status: DaemonStatus, devices: List[Dict[str, str]]) -> In
     if faults:
         return Indicator(WARN, N_("{count} faults"), (("count", faults),))
     return Indicator(OK, N_("devices ok"))
+
+
+#: ``cn.govkiosk.Ops1.Network`` (``govkiosk.ops.network``).
+NETWORK = {
+    "online": Indicator(OK, N_("online")),
+    "local": Indicator(WARN, N_("local network only")),
+    "offline": Indicator(ALERT, N_("offline")),
+}
+#: ``cn.govkiosk.Ops1.Link`` (``govkiosk.ops.link.LinkState``).
+LINK = {
+    "connected": Indicator(OK, N_("connected")),
+    "connecting": Indicator(WARN, N_("connecting")),
+    "waiting": Indicator(ALERT, N_("not connected")),
+    "disabled": Indicator(OFF, N_("off")),
+}
+
+
+def network_indicator(state: str) -> Indicator:
+    return NETWORK.get(state, NOT_REPORTED)
+
+
+def link_indicator(state: str) -> Indicator:
+    return LINK.get(state, NOT_REPORTED)

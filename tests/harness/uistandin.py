@@ -1,6 +1,8 @@
 """A stand-in for the Kivy UI's ``cn.govkiosk.UI1`` (``govkiosk.ops.ui``) on a private bus.
 
-The real UI does not serve this interface yet; this records what ops asked of it.
+The real UI serves it (``govkiosk_ui.remote``; tests/test_ui_ops.py in process,
+tests/test_demo_ops.py through ops and a real ``govkiosk-ui``); this stand-in keeps the
+ops method tests fast (no window, no Kivy start per test) and records what ops asked.
 (No ``from __future__ import annotations``: dbus-next reads signatures from them.)
 """
 

@@ -1,8 +1,9 @@
 """The status bar every screen sits above (§7.3): network, ops link, UPS, paper, devices, kiosk id.
 
-Each entry is a mark (√ ! × ?) and words as well as a colour. Entries the kiosk cannot
-know yet (the network and ops link have no daemon interface so far) say "unknown"
-rather than guess. A long press on the kiosk id opens the operator login.
+Each entry is a mark (√ ! × – ?) and words as well as a colour. Entries the daemon has
+not reported (or all of its entries while it is away) say "unknown" rather than guess;
+the network and the ops link come from ``cn.govkiosk.Ops1``. A long press on the kiosk
+id opens the operator login.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from kivy.uix.label import Label
 
 from .. import theme
 from ..i18n import N_, _
-from ..status import ALERT, NOT_REPORTED, OK, WARN, Indicator
+from ..status import ALERT, NOT_REPORTED, OFF, OK, WARN, Indicator
 from .surface import Surface
 
-MARKS: Dict[str, str] = {OK: "√", WARN: "!", ALERT: "×"}
+MARKS: Dict[str, str] = {OK: "√", WARN: "!", ALERT: "×", OFF: "–"}
 COLOURS = {OK: theme.OK, WARN: theme.WARN, ALERT: theme.ALERT}
 #: The mark's own colour on its circle (≥ 4.5:1 each).
 MARK_TEXT = {ALERT: theme.ON_PRIMARY}

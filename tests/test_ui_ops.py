@@ -1,0 +1,81 @@
+"""The UI's part in remote operations, in the real Kivy UI against the whole kiosk.
+
+``cn.govkiosk.UI1`` as the daemon's ops calls it (screenshots, refused while a citizen's
+session is on screen), and the status bar's network and ops-link entries fed by the
+daemon's ``cn.govkiosk.Ops1``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from govkiosk.dbus.call import CallError, call
+from govkiosk.ops.link import OpsLinkChanged
+from govkiosk.ops.network import NetworkChanged
+from govkiosk.ops.ui import CITIZEN_ON_SCREEN, UI_BUS_NAME, UI_INTERFACE, UI_PATH
+from harness.cups import CupsServer
+from harness.dbus import PrivateBus
+from harness.kiosk import kiosk
+from harness.kivy_ui import Driver
+
+pytestmark = [pytest.mark.ui, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def screenshot(bus: PrivateBus) -> bytes:
+    (png,) = await call(
+        bus.address, UI_INTERFACE, "Screenshot", destination=UI_BUS_NAME, path=UI_PATH
+    )
+    return bytes(png)
+
+
+async def test_status_bar_shows_network_and_ops_link(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    bar = ui.app.root.status_bar
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        await ui.on_screen("home")
+        # This kiosk has no [ops] host: the link is off, on purpose.
+        await ui.until(lambda: bar.ids.ops.text == "运维 未启用", "ops link off")
+        assert bar.ids.ops.mark == "–"
+        k.daemon.bus.publish(OpsLinkChanged("connected", "", 0))
+        await ui.until(lambda: bar.ids.ops.text == "运维 已连接", "ops link connected")
+        assert bar.ids.ops.mark == "√"
+        k.daemon.bus.publish(OpsLinkChanged("waiting", "connection refused", 1))
+        await ui.until(lambda: bar.ids.ops.mark == "×", "ops link lost")
+        assert bar.ids.ops.text == "运维 未连接"
+        for state, mark, words in (
+            ("offline", "×", "断开"),
+            ("local", "!", "仅内网"),
+            ("online", "√", "已联网"),
+        ):
+            k.daemon.bus.publish(NetworkChanged(state))
+            await ui.until(lambda m=mark: bar.ids.network.mark == m, f"network {state}")
+            assert bar.ids.network.text == f"网络 {words}"
+    # The daemon is gone: what it said no longer holds.
+    await ui.on_screen("unavailable")
+    assert (bar.ids.network.mark, bar.ids.ops.mark) == ("?", "?")
+    assert bar.ids.network.text == "网络 未知"
+
+
+async def test_screenshot_for_ops_and_refused_during_a_session(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        await ui.on_screen("home")
+        image = Image.open(io.BytesIO(await screenshot(ui_bus)))
+        assert image.format == "PNG"
+        assert image.size == tuple(ui.app.root.size)
+
+        await k.session.call_start_session("id_card_print", "zh_CN")
+        await ui.on_screen("card")
+        with pytest.raises(CallError, match=CITIZEN_ON_SCREEN) as refused:
+            await screenshot(ui_bus)
+        assert "citizen" in str(refused.value)
+        await ui.tap_text("取消办理")
+        await ui.on_screen("home")
+        await ui.until(lambda: not ui.app.citizen_on_screen(), "the session ended")
+        assert (await screenshot(ui_bus)).startswith(b"\x89PNG")
