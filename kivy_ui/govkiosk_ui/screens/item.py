@@ -6,7 +6,7 @@ learn at the end that the kiosk cannot help.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from kivy.factory import Factory
 from kivy.properties import StringProperty
@@ -30,13 +30,31 @@ STEP_NAMES = {
 }
 
 
+#: The detail's three lists, by their ids in ``item.kv``.
+LISTS = ("conditions", "materials", "steps")
+
+
 class ItemScreen(Screen):
+    """Opening an item is the kiosk's most frequent tap, and it must be answered within
+    100 ms (RAIL, ``bench_ui``). So the screen keeps its lines and only refills their
+    text: building them per tap (kv rules, bindings, labels) cost ~7 ms, and the garbage
+    it left made the collector's full passes land on taps (60–180 ms spikes).
+    """
+
     item_name = StringProperty("")
     item_code = StringProperty("")
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.item: Optional[Item] = None
+        #: Every line each list has had: its children are always the first few of them.
+        self._lines: Dict[str, List[Widget]] = {name: [] for name in LISTS}
+
+    def reserve(self, items: Iterable[Item]) -> None:
+        """Build the lines the longest of ``items`` needs now, before a tap asks for them."""
+        for item in items:
+            for name, lines in zip(LISTS, (item.conditions, item.materials, item.steps)):
+                self._spare(name, len(lines))
 
     def show_item(self, item: Item) -> None:
         self.item = item
@@ -47,20 +65,30 @@ class ItemScreen(Screen):
     def render(self, *_args: object) -> None:
         if self.item is None:
             return
-        _fill(self.ids.conditions, self.item.conditions, numbered=False)
-        _fill(self.ids.materials, self.item.materials, numbered=False)
+        self._fill("conditions", _bulleted(self.item.conditions))
+        self._fill("materials", _bulleted(self.item.materials))
         steps = [_(STEP_NAMES[step]) if step in STEP_NAMES else step for step in self.item.steps]
-        _fill(self.ids.steps, steps, numbered=True)
+        self._fill("steps", [(f"{number}.", step) for number, step in enumerate(steps, 1)])
+
+    def _spare(self, name: str, count: int) -> List[Widget]:
+        lines = self._lines[name]
+        while len(lines) < count:
+            lines.append(Factory.ListLine())  # a kv class: its properties exist once built
+        return lines
+
+    def _fill(self, name: str, entries: List[Tuple[str, str]]) -> None:
+        """One line per entry, its bullet or number in a column of its own: Chinese text
+        wraps without spaces, and a bullet glued to it would be left alone on a line."""
+        entries = entries or [("", _("None"))]
+        box, lines = self.ids[name], self._spare(name, len(entries))
+        for line, (mark, text) in zip(lines, entries):
+            line.mark, line.text = mark, text
+        shown = len(box.children)
+        for line in lines[len(entries) : shown]:
+            box.remove_widget(line)
+        for line in lines[shown : len(entries)]:
+            box.add_widget(line)
 
 
-def _fill(box: Widget, lines: Sequence[str], *, numbered: bool) -> None:
-    """One line per entry, its bullet or number in a column of its own: Chinese text
-    wraps without spaces, and a bullet glued to it would be left alone on a line."""
-    box.clear_widgets()
-    if not lines:
-        box.add_widget(Factory.BodyText(text=_("None")))
-        return
-    for number, line in enumerate(lines, 1):
-        entry = Factory.ListLine()  # a kv class: its properties exist once it is built
-        entry.mark, entry.text = (f"{number}." if numbered else "·"), line
-        box.add_widget(entry)
+def _bulleted(lines: Sequence[str]) -> List[Tuple[str, str]]:
+    return [("·", line) for line in lines]
