@@ -141,7 +141,10 @@ class Supervisor:
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=self._stop_timeout)
+            _done, pending = await asyncio.wait(tasks, timeout=self._stop_timeout)
+            if pending:
+                late = sorted(n for n, t in self._tasks.items() if t in pending)
+                _LOGGER.warning("not stopped within %g s: %s", self._stop_timeout, ", ".join(late))
 
     async def restart(self, name: str) -> None:
         if name not in self._services:

@@ -223,7 +223,10 @@ async def kiosk(
     finally:
         await close(client)
         daemon.request_stop()
-        await asyncio.wait({running}, timeout=WAIT)
+        stopped, _ = await asyncio.wait({running}, timeout=WAIT)
+        if not stopped:  # never leave a half-stopped daemon's tasks on a shared loop
+            running.cancel()
+            await asyncio.wait({running}, timeout=WAIT)
         idcard_server.close()
         receipt_server.close()
         await department_platform.close()
