@@ -13,6 +13,8 @@ from collections import Counter
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable, List, Tuple
 
+from .timeouts import wait_for
+
 Listener = Callable[[], None]
 
 
@@ -56,7 +58,7 @@ class Activity:
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            await wait_for(asyncio.shield(waiter), timeout)
         except asyncio.TimeoutError:
             return False
         finally:

@@ -36,6 +36,7 @@ from .demo_ops import OpsSite
 from .errors import GovkioskError
 from .ops.fleetclient import FleetClient, FleetError
 from .ops.ui import RESTART_STATUS
+from .timeouts import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / "config" / "demo.toml"
@@ -199,7 +200,7 @@ class Child:
             return
         self.process.terminate()
         try:
-            await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT)
+            await wait_for(self.process.wait(), STOP_TIMEOUT)
         except asyncio.TimeoutError:
             self.process.kill()
             await self.process.wait()
@@ -219,7 +220,7 @@ async def read_line_from(fd: int, timeout: float, what: str) -> str:
 
     loop.add_reader(fd, readable)
     try:
-        await asyncio.wait_for(done, timeout)
+        await wait_for(done, timeout)
     except asyncio.TimeoutError:
         raise DemoError(f"{what}: not ready within {timeout:g} s") from None
     finally:
@@ -244,7 +245,7 @@ class Condition:
         return self._check()
 
 
-async def wait_for(condition: Condition, timeout: float, failure: str) -> None:
+async def wait_until(condition: Condition, timeout: float, failure: str) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition.met():
@@ -382,7 +383,7 @@ class Demo:
         port = free_port()
         argv, dropin = demo_department.department(self.state_dir, port)
         child = await self._spawn("department", argv)
-        await wait_for(
+        await wait_until(
             Condition(functools.partial(_port_open, port), [child]),
             READY_TIMEOUT,
             f"the demo department service did not listen on port {port}",
@@ -398,7 +399,7 @@ class Demo:
         except (GovkioskError, OSError) as err:
             raise DemoError(f"the demo site in {site.directory}: {err}") from err
         child = await self._spawn("mosquitto", [command("mosquitto"), "-c", str(broker_config)])
-        await wait_for(
+        await wait_until(
             Condition(functools.partial(_port_open, site.port), [child]),
             READY_TIMEOUT,
             f"the demo site broker did not listen on port {site.port}",
@@ -411,7 +412,7 @@ class Demo:
         try:
             async with FleetClient(site.identity()) as fleet:
                 await fleet.follow([site.kiosk_id])
-                await wait_for(
+                await wait_until(
                     Condition(lambda: fleet.view.row(site.kiosk_id).online is True, [daemon]),
                     READY_TIMEOUT,
                     f"the demo kiosk did not connect to the site broker (see {daemon.log})",
@@ -427,7 +428,7 @@ class Demo:
             child = await self._spawn(
                 f"sim-{sim.family}", [command("govkioskctl"), "sim", sim.family, *args]
             )
-            await wait_for(
+            await wait_until(
                 Condition(functools.partial(_port_open, port), [child]),
                 READY_TIMEOUT,
                 f"the {sim.family} simulator did not listen on port {port}",
@@ -458,7 +459,7 @@ class Demo:
         shown = Condition(
             lambda: self._stopping.is_set() or self.screenshot.exists(), self.children
         )
-        await wait_for(shown, READY_TIMEOUT, "the UI wrote no screenshot")
+        await wait_until(shown, READY_TIMEOUT, "the UI wrote no screenshot")
         if self._stopping.is_set():
             return
         print(f"screenshot written: {self.screenshot}", flush=True)
@@ -470,7 +471,7 @@ class Demo:
                     self.children[index] = await self._restart_ui(child)
                 self.children[index].check_alive()
             try:
-                await asyncio.wait_for(self._stopping.wait(), 1.0)
+                await wait_for(self._stopping.wait(), 1.0)
             except asyncio.TimeoutError:
                 continue
 

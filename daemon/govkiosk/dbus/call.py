@@ -16,6 +16,7 @@ from dbus_next import Message, MessageType
 from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..errors import GovkioskError
+from ..timeouts import wait_for
 from . import BUS_NAME, OBJECT_PATH, close, connect
 
 
@@ -36,7 +37,7 @@ async def call(
 ) -> List[Any]:
     """Call ``interface.member`` on ``destination``; return the reply's body."""
     try:
-        bus = await asyncio.wait_for(connect(address), timeout)
+        bus = await wait_for(connect(address), timeout)
     except (OSError, ValueError, AuthError, InvalidAddressError, asyncio.TimeoutError) as err:
         raise CallError(f"cannot reach the {address} bus: {err}") from err
     try:
@@ -49,7 +50,7 @@ async def call(
             body=list(body),
         )
         try:
-            reply = await asyncio.wait_for(bus.call(message), timeout)
+            reply = await wait_for(bus.call(message), timeout)
         except asyncio.TimeoutError as err:
             raise CallError(f"{destination}: {member} did not answer within {timeout:g} s") from err
         if reply is None or reply.message_type is MessageType.ERROR:

@@ -23,6 +23,7 @@ from ..devices.receipt.settings import ReceiptSettings
 from ..devices.receipt.status import PrinterState
 from ..devices.receipt.testpage import test_receipt
 from ..errors import GovkioskError
+from ..timeouts import wait_for
 from . import guarded
 
 RECEIPT_INTERFACE = "cn.govkiosk.Receipt1"
@@ -84,7 +85,7 @@ class ReceiptInterface(ServiceInterface):
         with self._bus.stream(ReceiptJobFinished) as finished:
             self._bus.publish(ReceiptPrintRequested(device, job_id, receipt))
             try:
-                result = await asyncio.wait_for(_outcome(finished, job_id), limit)
+                result = await wait_for(_outcome(finished, job_id), limit)
             except asyncio.TimeoutError:
                 raise NoReceiptPrinterError(f"{device}: no outcome within {limit:g} s") from None
         return [job_id, result.outcome.value, result.reason]

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import serial_asyncio
 
 from ..errors import GovkioskError
+from ..timeouts import wait_for
 
 P = TypeVar("P", bound=asyncio.Protocol)
 
@@ -45,7 +46,7 @@ async def open_link(
             opening = serial_asyncio.create_serial_connection(
                 loop, protocol_factory, port, baudrate=baudrate
             )
-        return await asyncio.wait_for(opening, timeout)
+        return await wait_for(opening, timeout)
     except asyncio.TimeoutError as err:
         raise LinkError(f"{port}: no connection within {timeout:g} s") from err
     except (OSError, ValueError) as err:

@@ -30,6 +30,7 @@ from ..errors import GovkioskError
 from ..printing.a4 import A4Printer
 from ..printing.receipts import ReceiptPrinters
 from ..security.seal import SealVerifier
+from ..timeouts import wait_for
 from .failures import failure_for
 from .prompts import prompt
 from .session import Outcome, Session, State
@@ -134,7 +135,7 @@ class StepContext:
         session.choices, session.deadline, session.extendable = ("cancel",), None, False
         self._notify()
         try:
-            return await asyncio.wait_for(job, timeout)
+            return await wait_for(job, timeout)
         except asyncio.TimeoutError:
             raise StepFailed(timeout_code, f"not finished within {timeout:g} s") from None
 

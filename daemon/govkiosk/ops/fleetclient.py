@@ -21,6 +21,7 @@ import aiomqtt
 from cryptography import x509
 
 from ..errors import GovkioskError
+from ..timeouts import wait_for
 from .envelope import VERSION, EnvelopeError, Reply, Status, topic
 from .link import NO_DELAY
 from .signing import (
@@ -307,7 +308,7 @@ class FleetClient:
         """The first final reply (skipping ACCEPTED); ``asyncio.TimeoutError`` if none comes."""
         deadline = time.monotonic() + timeout
         while True:
-            reply = await asyncio.wait_for(queue.get(), max(0.0, deadline - time.monotonic()))
+            reply = await wait_for(queue.get(), max(0.0, deadline - time.monotonic()))
             if reply.status.final:
                 return reply
 

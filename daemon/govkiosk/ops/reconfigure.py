@@ -13,6 +13,7 @@ from typing import Any, Dict, Mapping, Optional, Set
 from ..bus import ServiceHealthChanged
 from ..runtime import Runtime
 from ..supervisor import ServiceState
+from ..timeouts import wait_for
 from .confset import ConfigSetError, candidate, read_dropin, write
 
 _LOGGER = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ async def _first_failure(changes: Any, failing: Set[str], settle: float) -> Opti
         if left <= 0:
             return None
         try:
-            event = await asyncio.wait_for(changes.get(), left)
+            event = await wait_for(changes.get(), left)
         except asyncio.TimeoutError:
             return None
         if event.state == ServiceState.FAILED.value and event.service not in failing:

@@ -22,6 +22,7 @@ from ..bus import Alarm, Event, EventBus, Severity
 from ..devices.ups.settings import UpsSettings
 from ..devices.ups.state import UpsState, UpsStateChanged
 from ..supervisor import Service
+from ..timeouts import wait_for
 from .logind import PowerOffError
 from .policy import Stage, StagedShutdown, Timing, Transition
 
@@ -112,7 +113,7 @@ class ShutdownService(Service):
             deadline = self.policy.deadline()
             timeout = None if deadline is None else max(0.0, deadline - self._clock())
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await wait_for(self._wake.wait(), timeout)
 
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribers:

@@ -28,6 +28,7 @@ from typing import Any, Callable, List, Optional, TypeVar
 import cups
 
 from ..bus import Alarm, EventBus, Severity
+from ..timeouts import wait_for
 from .a4 import A4Job, Progress
 from .errors import PrinterProblemError, PrinterUnavailableError, PrintJobEndedError
 from .reasons import problem_code
@@ -130,7 +131,7 @@ class CupsPrinter:
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(
+            return await wait_for(
                 loop.run_in_executor(self._executor, fn, *args), self._call_timeout
             )
         except asyncio.TimeoutError:

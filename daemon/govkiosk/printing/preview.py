@@ -16,6 +16,7 @@ import asyncio
 import re
 from typing import List, Sequence
 
+from ..timeouts import wait_for
 from .errors import PreviewError
 
 PAGES = re.compile(rb"^Pages:\s+(\d+)\s*$", re.MULTILINE)
@@ -34,7 +35,7 @@ async def _run(argv: Sequence[str], data: bytes, timeout: float) -> bytearray:
     except OSError as err:
         raise PreviewError(f"preview: cannot run {argv[0]}: {err}") from err
     try:
-        out, _ = await asyncio.wait_for(process.communicate(data), timeout)
+        out, _ = await wait_for(process.communicate(data), timeout)
     except asyncio.TimeoutError:
         process.kill()
         await process.wait()

@@ -19,6 +19,7 @@ from ..devices.receipt.events import (
     ReceiptPrintRequested,
 )
 from ..devices.receipt.status import PrinterState
+from ..timeouts import wait_for
 from .errors import PrintError
 
 
@@ -50,7 +51,7 @@ class ReceiptPrinters:
         with self._bus.stream(ReceiptJobFinished) as finished:
             self._bus.publish(ReceiptPrintRequested(device, job_id, receipt))
             try:
-                result = await asyncio.wait_for(_finished(finished, job_id), timeout)
+                result = await wait_for(_finished(finished, job_id), timeout)
             except asyncio.TimeoutError:
                 raise PrintError(
                     "receipt.timeout", f"{device}: no outcome within {timeout:g} s"

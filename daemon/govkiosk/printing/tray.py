@@ -15,6 +15,7 @@ import logging
 import time
 from pathlib import Path
 
+from ..timeouts import wait_for
 from .a4 import A4Job, Progress
 from .errors import PrinterUnavailableError
 
@@ -36,7 +37,7 @@ class OutputTray:
         data = bytes(job.document)
         loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.run_in_executor(None, self._write, path, data), timeout)
+            await wait_for(loop.run_in_executor(None, self._write, path, data), timeout)
         except OSError as err:
             raise PrinterUnavailableError("printer.unavailable", f"demo tray: {err}") from err
         job.printed = True

@@ -25,6 +25,7 @@ from typing import Awaitable, Callable, Optional, Tuple
 from ...bus import EventBus
 from ...runtime import Runtime
 from ...supervisor import Service
+from ...timeouts import wait_for
 from ..link import LinkError, open_link
 from ..spec import DeviceSpec
 from .errors import (
@@ -116,7 +117,7 @@ class ReaderLink(asyncio.Protocol):
         self._waiting = (command, future)
         try:
             self._transport.write(Request(command).to_bytes())
-            return await asyncio.wait_for(future, timeout)
+            return await wait_for(future, timeout)
         except asyncio.TimeoutError as err:
             raise ExchangeTimeoutError(
                 f"{self._device}: no reply to {command.name} within {timeout:g} s"

@@ -19,6 +19,7 @@ from ...bus import EventBus
 from ...errors import GovkioskError
 from ...runtime import Runtime
 from ...supervisor import Service
+from ...timeouts import wait_for
 from ..lines import LineTooLong
 from ..link import open_link
 from ..spec import DeviceSpec
@@ -102,9 +103,7 @@ class PresenceDriver(Service):
             if deadline is not None:
                 waits.append(deadline - now)
             try:
-                raw = await asyncio.wait_for(
-                    self._readings.get(), max(0.0, min(waits, default=3600))
-                )
+                raw = await wait_for(self._readings.get(), max(0.0, min(waits, default=3600)))
             except asyncio.TimeoutError:
                 self._publish(self._debouncer.poll(self._clock()))
                 if silence and self._clock() - heard_at >= silence:
@@ -167,7 +166,7 @@ class PresenceDriver(Service):
         self._ack = asyncio.get_running_loop().create_future()
         self._transport.write(ld2410.encode_command(command, value))
         try:
-            ack = await asyncio.wait_for(self._ack, self._command_timeout)
+            ack = await wait_for(self._ack, self._command_timeout)
         except asyncio.TimeoutError:
             raise PresenceError(
                 f"{self.name}: no answer to command 0x{command:04x} within "

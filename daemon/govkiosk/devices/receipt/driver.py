@@ -35,6 +35,7 @@ from ...bus import EventBus
 from ...errors import GovkioskError
 from ...runtime import Runtime
 from ...supervisor import Service
+from ...timeouts import wait_for
 from ..link import open_link
 from ..spec import DeviceSpec
 from .escpos import INIT, Cut, EncodeError, Receipt
@@ -138,7 +139,7 @@ class _PrinterLink(asyncio.Protocol):
         """Write ``data`` in one piece, then wait until the transport takes more."""
         self._write(data)
         try:
-            await asyncio.wait_for(self._writable.wait(), timeout)
+            await wait_for(self._writable.wait(), timeout)
         except asyncio.TimeoutError as err:
             raise ReceiptTimeoutError(f"{self._name}: printer not accepting data") from err
         if self.closed.done():
@@ -150,7 +151,7 @@ class _PrinterLink(asyncio.Protocol):
         self._status = waiter = loop.create_future()
         try:
             self._write(status_request(kind))
-            return await asyncio.wait_for(waiter, timeout)
+            return await wait_for(waiter, timeout)
         except asyncio.TimeoutError as err:
             raise ReceiptTimeoutError(
                 f"{self._name}: no answer to status request {kind.value} within {timeout:g} s"

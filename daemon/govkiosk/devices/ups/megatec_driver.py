@@ -14,6 +14,7 @@ import logging
 from typing import Callable, Optional, Set
 
 from ...bus import EventBus
+from ...timeouts import wait_for
 from ..lines import LineFramer
 from ..link import open_link
 from ..spec import DeviceSpec
@@ -163,7 +164,7 @@ class MegatecDriver(UpsDriver):
             while True:
                 remaining = deadline - loop.time()
                 try:
-                    reply = await asyncio.wait_for(wire.replies.get(), max(0.0, remaining))
+                    reply = await wait_for(wire.replies.get(), max(0.0, remaining))
                 except asyncio.TimeoutError:
                     raise UpsTimeoutError(
                         f"{self.name}: no reply to {request.strip()!r} within "

@@ -15,6 +15,7 @@ import logging
 from typing import Dict, List, Optional
 
 from ...bus import EventBus
+from ...timeouts import wait_for
 from .base import UpsDriver
 from .errors import UpsLinkError, UpsProtocolError, UpsTimeoutError
 from .nut import (
@@ -53,7 +54,7 @@ class NutClient:
     async def connect(cls, host: str, port: int, timeout: float) -> NutClient:
         name = f"{host}:{port}"
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            reader, writer = await wait_for(asyncio.open_connection(host, port), timeout)
         except asyncio.TimeoutError as err:
             raise UpsTimeoutError(f"upsd {name}: no connection within {timeout:g} s") from err
         except OSError as err:
@@ -63,7 +64,7 @@ class NutClient:
     async def close(self) -> None:
         self._writer.close()
         with contextlib.suppress(OSError, asyncio.TimeoutError):  # the peer may be gone already
-            await asyncio.wait_for(self._writer.wait_closed(), self._timeout)
+            await wait_for(self._writer.wait_closed(), self._timeout)
 
     async def request(self, line: bytes) -> List[str]:
         """Send one command; return the reply's words or raise its typed error."""
@@ -102,7 +103,7 @@ class NutClient:
     async def _send(self, line: bytes) -> None:
         try:
             self._writer.write(line)
-            await asyncio.wait_for(self._writer.drain(), self._timeout)
+            await wait_for(self._writer.drain(), self._timeout)
         except asyncio.TimeoutError as err:
             raise UpsTimeoutError(f"upsd {self._name}: write timed out") from err
         except OSError as err:
@@ -110,7 +111,7 @@ class NutClient:
 
     async def _line(self) -> str:
         try:
-            raw = await asyncio.wait_for(self._reader.readline(), self._timeout)
+            raw = await wait_for(self._reader.readline(), self._timeout)
         except asyncio.TimeoutError as err:
             raise UpsTimeoutError(
                 f"upsd {self._name}: no reply within {self._timeout:g} s"

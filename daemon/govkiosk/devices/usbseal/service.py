@@ -19,6 +19,7 @@ import pyudev
 from ...bus import ConfigReloaded
 from ...runtime import Runtime
 from ...supervisor import Service
+from ...timeouts import wait_for
 from ..hotplug import Hotplug
 from ..registry import DeviceRegistry
 from .audit import AuditLog
@@ -89,7 +90,7 @@ class UsbSealService(Service):
             left = self.windows.seconds_left()
             timeout = interval if left is None else min(interval, left)
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await wait_for(self._wake.wait(), timeout)
             self._wake.clear()
             await self.windows.expire()
             self.reconcile()
@@ -99,7 +100,7 @@ class UsbSealService(Service):
             self._hotplug.stop()
             self._hotplug = None
         try:
-            await asyncio.wait_for(self.audit.flush(), FLUSH_TIMEOUT)
+            await wait_for(self.audit.flush(), FLUSH_TIMEOUT)
         except asyncio.TimeoutError:
             _LOGGER.warning("usbseal: audit records not yet written are lost")
         for task in self._tasks:
