@@ -14,7 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import Enum
 from typing import (
-    AsyncIterator,
     Callable,
     DefaultDict,
     Generic,
@@ -82,7 +81,7 @@ class Alarm(Event):
 
 
 class EventStream(Generic[E]):
-    """A bounded queue of events of the given types; iterate it with ``async for``."""
+    """A bounded queue of events of the given types; ``await stream.get()`` the next."""
 
     def __init__(self, bus: EventBus, types: Tuple[Type[E], ...], maxsize: int) -> None:
         self._queue: asyncio.Queue[E] = asyncio.Queue(maxsize)
@@ -98,16 +97,6 @@ class EventStream(Generic[E]):
 
     async def get(self) -> E:
         return await self._queue.get()
-
-    def get_nowait(self) -> E:
-        return self._queue.get_nowait()
-
-    def __aiter__(self) -> AsyncIterator[E]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[E]:
-        while True:
-            yield await self._queue.get()
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribers:
