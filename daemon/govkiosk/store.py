@@ -59,7 +59,8 @@ class Store:
         if self._conn is not None:
             await self._run(self._conn.close)
             self._conn = None
-        self._executor.shutdown(wait=True)
+        # Joining the worker thread is itself blocking: not on the event loop.
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()

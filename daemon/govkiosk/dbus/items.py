@@ -17,7 +17,7 @@ from dbus_next import Variant
 from dbus_next.service import ServiceInterface, method
 
 from ..items.catalogue import Item, item_document
-from ..items.documents import detail_json, request_document
+from ..items.documents import detail_json, request_document, request_summary
 from ..items.errors import InvalidRequestError, UnknownItemError
 from ..items.lifecycle import Application, ChangeRequest, Evaluation, Kind, VerificationRecord
 from ..items.registry import ItemRegistry
@@ -32,14 +32,11 @@ def _plain(table: Dict[str, Variant]) -> Dict[str, Any]:
     return {key: value.value for key, value in table.items()}
 
 
+_SUMMARY_SIGNATURES = {"id": "u", "code": "s", "kind": "s", "state": "s", "version": "u"}
+
+
 def _summary(request: ChangeRequest) -> Dict[str, Variant]:
-    return {
-        "id": Variant("u", request.id),
-        "code": Variant("s", request.code),
-        "kind": Variant("s", request.kind.value),
-        "state": Variant("s", request.state.value),
-        "version": Variant("u", request.version),
-    }
+    return {k: Variant(_SUMMARY_SIGNATURES[k], v) for k, v in request_summary(request).items()}
 
 
 def _row(code: str, item: Optional[Item], request: Optional[ChangeRequest]) -> Dict[str, Variant]:

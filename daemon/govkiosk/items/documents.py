@@ -19,13 +19,20 @@ from .lifecycle import (
 from .typed import build_request
 
 
-def request_document(request: ChangeRequest) -> Dict[str, Any]:
+def request_summary(request: ChangeRequest) -> Dict[str, Any]:
+    """Where a change request stands: what a transition answers (D-Bus, ops)."""
     return {
         "id": request.id,
         "code": request.code,
         "kind": request.kind.value,
         "state": request.state.value,
         "version": request.version,
+    }
+
+
+def request_document(request: ChangeRequest) -> Dict[str, Any]:
+    return {
+        **request_summary(request),
         "application": dataclasses.asdict(request.application),
         "evaluation": _optional(request.evaluation),
         "item": None if request.item is None else item_document(request.item),

@@ -69,15 +69,7 @@ class Commander:
             if stored is not None:
                 await self._send(self._reply_topic(command.cmd_id), stored, False)
             else:
-                await self._answer(
-                    Reply(
-                        command.cmd_id,
-                        self._kiosk_id,
-                        Status.ACCEPTED,
-                        self._clock(),
-                        method=command.method,
-                    )
-                )
+                await self._answer(self._accepted(command))
             return
         await self._ledger.record(command)
         await self._ctx.oplog.append(
@@ -91,15 +83,7 @@ class Commander:
                 "params": withheld(command.params),
             },
         )
-        await self._answer(
-            Reply(
-                command.cmd_id,
-                self._kiosk_id,
-                Status.ACCEPTED,
-                self._clock(),
-                method=command.method,
-            )
-        )
+        await self._answer(self._accepted(command))
         task = asyncio.ensure_future(self._run(command, METHODS[command.method]))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -174,6 +158,11 @@ class Commander:
                     detail=err.detail,
                 )
             )
+
+    def _accepted(self, command: Command) -> Reply:
+        return Reply(
+            command.cmd_id, self._kiosk_id, Status.ACCEPTED, self._clock(), method=command.method
+        )
 
     async def _answer(self, reply: Reply) -> bytes:
         name = self._reply_topic(reply.cmd_id)

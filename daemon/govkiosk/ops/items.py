@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict
 
-from ..items.lifecycle import Application, ChangeRequest, Evaluation, Kind, VerificationRecord
+from ..items.documents import request_summary
+from ..items.lifecycle import Application, Evaluation, Kind, VerificationRecord
 from ..items.roles import role_named
 from ..items.typed import build_request
 from .envelope import Command
@@ -18,16 +19,6 @@ from .params import MethodError, param
 
 if TYPE_CHECKING:
     from .methods import Context
-
-
-def _summary(request: ChangeRequest) -> Dict[str, Any]:
-    return {
-        "id": request.id,
-        "code": request.code,
-        "kind": request.kind.value,
-        "state": request.state.value,
-        "version": request.version,
-    }
 
 
 async def sync(ctx: Context, command: Command) -> Dict[str, Any]:
@@ -49,12 +40,12 @@ async def apply(ctx: Context, command: Command) -> Dict[str, Any]:
         param(command, "code", str),
         build_request(Application, param(command, "application", dict), "application"),
     )
-    return _summary(request)
+    return request_summary(request)
 
 
 async def evaluate(ctx: Context, command: Command) -> Dict[str, Any]:
     evaluation = build_request(Evaluation, param(command, "evaluation", dict), "evaluation")
-    return _summary(
+    return request_summary(
         await ctx.runtime.items.evaluate(
             role_named(param(command, "role", str)), param(command, "code", str), evaluation
         )
@@ -62,7 +53,7 @@ async def evaluate(ctx: Context, command: Command) -> Dict[str, Any]:
 
 
 async def develop(ctx: Context, command: Command) -> Dict[str, Any]:
-    return _summary(
+    return request_summary(
         await ctx.runtime.items.develop_from(
             role_named(param(command, "role", str)),
             param(command, "code", str),
@@ -74,7 +65,7 @@ async def develop(ctx: Context, command: Command) -> Dict[str, Any]:
 
 async def verify(ctx: Context, command: Command) -> Dict[str, Any]:
     record = build_request(VerificationRecord, param(command, "record", dict), "record")
-    return _summary(
+    return request_summary(
         await ctx.runtime.items.verify(
             role_named(param(command, "role", str)), param(command, "code", str), record
         )
@@ -82,7 +73,7 @@ async def verify(ctx: Context, command: Command) -> Dict[str, Any]:
 
 
 async def publish(ctx: Context, command: Command) -> Dict[str, Any]:
-    return _summary(
+    return request_summary(
         await ctx.runtime.items.publish(
             role_named(param(command, "role", str)), param(command, "code", str)
         )
