@@ -57,7 +57,7 @@ async def _end_to_end() -> List[float]:
     pty = serve_pty(SimulatedReaderProtocol(sim))
     bus = EventBus()
     settings = IdCardSettings(poll_interval=0.002, sam_check_interval=60, exchange_timeout=5)
-    driver = IdCardReader(DeviceSpec("idcard@bench", "idcard", pty.path), bus, settings)
+    driver = IdCardReader(DeviceSpec("idcard@bench", "idcard", pty.path), bus, lambda: settings)
     answered: Dict[str, float] = {}
     read_at: asyncio.Queue[float] = asyncio.Queue()
     removed: asyncio.Queue[None] = asyncio.Queue()

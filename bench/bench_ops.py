@@ -30,7 +30,7 @@ from typing import Any, Dict, List
 
 import aiomqtt
 
-from govkiosk.ops.fleetclient import FleetClient, command_body
+from govkiosk.fleet.client import FleetClient, command_body
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))

@@ -21,14 +21,16 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from govkiosk.bus import EventBus
-from govkiosk.config import Config, KioskSection
+from govkiosk.config import Config
+from govkiosk.contract.connection import Backoff
 from govkiosk.dbus.service import DBusService
 from govkiosk.devices.registry import DeviceRegistry
 from govkiosk.devices.usbseal.service import UsbSealService
 from govkiosk.devices.usbseal.sysfs import Sysfs
+from govkiosk.kiosk import KioskSection
 from govkiosk.runtime import Runtime
 from govkiosk.store import Store
-from govkiosk.supervisor import Backoff, Supervisor
+from govkiosk.supervisor import Supervisor
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))

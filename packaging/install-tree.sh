@@ -42,7 +42,7 @@ LAUNCHER
     chmod 0755 "$dest$1"
 }
 launcher /usr/sbin/govkioskd "daemon" govkiosk.app
-launcher /usr/bin/govkioskctl "control tool" govkiosk.ctl
+launcher /usr/bin/govkioskctl "control tool" govkiosk.cli.main
 launcher /usr/bin/govkiosk-ui "touch UI" govkiosk_ui.main
 
 # Configuration: conffiles plus the drop-in directory.

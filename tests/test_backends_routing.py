@@ -9,8 +9,9 @@ import pytest
 from govkiosk.backends.base import BackendRefusedError, DocumentRequest
 from govkiosk.backends.routing import BackendKeyError, NoRouteError, Router
 from govkiosk.backends.settings import BackendsSettings, Route
-from govkiosk.config import ConfigError, load_config
+from govkiosk.config import load_config
 from govkiosk.security.seal import PadesScheme, SealVerifier
+from govkiosk.tables import ConfigError
 from harness.departments import KEY_ID, RETIRED, KioskKey, platform
 
 HOME = "http://hlj.example/api"

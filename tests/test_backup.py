@@ -11,7 +11,7 @@ import pytest
 from govkiosk import __version__
 from govkiosk.backup.settings import BackupSettings
 from govkiosk.backup.snapshot import BackupError, backups, make_backup
-from govkiosk.ctl import main as ctl_main
+from govkiosk.cli.main import main as ctl_main
 from govkiosk.store import DB_NAME
 
 T0 = datetime(2025, 11, 27, 2, 0, tzinfo=timezone.utc)

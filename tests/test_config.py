@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from govkiosk.config import ConfigError, config_files, load_config
+from govkiosk.config import config_files, load_config
+from govkiosk.tables import ConfigError
 
 
 def write(path: Path, text: str) -> Path:

@@ -11,7 +11,8 @@ from dbus_next import DBusError, Message, MessageType
 
 from govkiosk.app import Daemon
 from govkiosk.config import load_config
-from govkiosk.dbus import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH, close, connect
+from govkiosk.contract.connection import close, connect
+from govkiosk.contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 from govkiosk.errors import GovkioskError
 from govkiosk.supervisor import Service
 from harness.dbus import PrivateBus

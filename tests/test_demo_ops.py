@@ -15,7 +15,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from govkiosk.ops.fleetclient import FleetView
+from govkiosk.fleet.client import FleetView
 from harness.govkioskd import BIN
 from harness.process import Proc, wait_until
 

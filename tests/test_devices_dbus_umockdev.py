@@ -14,8 +14,7 @@ from dbus_next.aio import MessageBus
 
 from govkiosk.app import Daemon
 from govkiosk.config import load_config
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH
-from govkiosk.dbus.devices import DEVICES_INTERFACE
+from govkiosk.contract.names import BUS_NAME, DEVICES_INTERFACE, OBJECT_PATH
 from harness.dbus import PrivateBus
 from harness.eventually import eventually
 from harness.umockdev import KEYBOARD, PRINTER, STORAGE, UsbBed

@@ -6,9 +6,10 @@ import asyncio
 import random
 from typing import Any, List
 
+from govkiosk.api.idcard import IdCardInterface
 from govkiosk.bus import EventBus
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH, close, connect
-from govkiosk.dbus.idcard import IDCARD_INTERFACE, IdCardInterface
+from govkiosk.contract.connection import close, connect
+from govkiosk.contract.names import BUS_NAME, IDCARD_INTERFACE, OBJECT_PATH
 from govkiosk.dbus.service import DBusService
 from govkiosk.devices.idcard import synthetic
 from govkiosk.devices.idcard.driver import IdCardReader
@@ -29,7 +30,7 @@ async def test_reader_state_and_card_presence_but_never_identity(private_bus: Pr
     await service.start()
     sim = SimulatedReader()
     pty = serve_pty(SimulatedReaderProtocol(sim))
-    driver = IdCardReader(DeviceSpec("idcard@sim", "idcard", pty.path), bus, FAST)
+    driver = IdCardReader(DeviceSpec("idcard@sim", "idcard", pty.path), bus, lambda: FAST)
     client = await connect(private_bus.address)
     task = None
     try:

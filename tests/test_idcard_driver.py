@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator, Callable, List, Type, TypeVar
 import pytest
 
 from govkiosk.bus import Event, EventBus
+from govkiosk.contract.logs import PersonalDataFilter, looks_personal
 from govkiosk.devices.idcard import synthetic
 from govkiosk.devices.idcard.cardtext import CardKind, ForeignResidentIdentity, Identity
 from govkiosk.devices.idcard.driver import IdCardReader
@@ -28,7 +29,6 @@ from govkiosk.devices.idcard.sim import SimulatedReader, SimulatedReaderProtocol
 from govkiosk.devices.link import open_link
 from govkiosk.devices.simhost import serve_pty, serve_tcp, socket_url
 from govkiosk.devices.spec import DeviceSpec
-from govkiosk.logs import PersonalDataFilter, looks_personal
 from harness.faulty import DropBytes, OneByteAtATime, RandomChunks, Stall, faulty_opener
 
 E = TypeVar("E", bound=Event)
@@ -80,7 +80,9 @@ async def run_driver(
 ) -> AsyncIterator[Any]:
     bus = EventBus()
     events = Events(bus)
-    driver = IdCardReader(DeviceSpec("idcard@test", "idcard", port), bus, settings, opener=opener)
+    driver = IdCardReader(
+        DeviceSpec("idcard@test", "idcard", port), bus, lambda: settings, opener=opener
+    )
     await driver.start()
     task = asyncio.ensure_future(driver.serve())
     try:

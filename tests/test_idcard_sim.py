@@ -60,7 +60,7 @@ async def test_govkioskctl_sim_idcard_serves_a_driver_over_tcp() -> None:
 
         bus.subscribe(Event, on_event, personal=True)
         spec = DeviceSpec("idcard@cli", "idcard", f"socket://127.0.0.1:{port}")
-        driver = IdCardReader(spec, bus, FAST)
+        driver = IdCardReader(spec, bus, lambda: FAST)
         await driver.start()
         task = asyncio.ensure_future(driver.serve())
         try:

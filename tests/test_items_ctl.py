@@ -10,7 +10,7 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from govkiosk.ctl import main
+from govkiosk.cli.main import main
 from govkiosk.items.catalogue import DEFAULT_CATALOGUE
 from harness.dbus import PrivateBus
 from harness.govkioskd import BIN, Govkioskd

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from govkiosk.logs import (
+from govkiosk.contract.logs import (
     WITHHELD,
     PersonalDataFilter,
     SensitiveTerms,

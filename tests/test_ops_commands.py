@@ -8,8 +8,8 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 
+from govkiosk.fleet.client import FleetClient
 from govkiosk.ops.envelope import Status
-from govkiosk.ops.fleetclient import FleetClient
 from harness.dbus import PrivateBus
 from harness.opskiosk import KIOSK, Kiosk, running_kiosk
 from harness.opssite import Site

@@ -12,7 +12,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from govkiosk.ops.confset import dumps
+from govkiosk.confset import dumps
+from govkiosk.fleet.client import command_body, seal_command
+from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.ops.envelope import (
     Command,
     EnvelopeError,
@@ -23,9 +25,7 @@ from govkiosk.ops.envelope import (
     signed_bytes,
     topic,
 )
-from govkiosk.ops.fleetclient import command_body, seal_command
 from govkiosk.ops.link import Backoff
-from govkiosk.ops.pki import CertificateAuthority
 from govkiosk.ops.signing import KioskSigner, OperatorSigner, ed25519_valid, issued_by, open_reply
 
 if sys.version_info >= (3, 11):

@@ -10,8 +10,8 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from govkiosk import ctl
-from govkiosk.ops.pki import CertificateAuthority
+from govkiosk.cli import main as ctl
+from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.ops.signing import OperatorSigner, common_name, issued_by, load_certificate
 from harness.dbus import PrivateBus
 from harness.opskiosk import KIOSK, running_kiosk

@@ -13,9 +13,9 @@ import aiomqtt
 import pytest
 
 from govkiosk.bus import Alarm, Severity
-from govkiosk.dbus import close
+from govkiosk.contract.connection import close
+from govkiosk.fleet.client import FleetClient, Identity, command_body, seal_command, seal_desired
 from govkiosk.ops.envelope import Status, topic
-from govkiosk.ops.fleetclient import FleetClient, Identity, command_body, seal_command, seal_desired
 from govkiosk.ops.link import LinkState
 from harness.dbus import PrivateBus
 from harness.eventually import eventually

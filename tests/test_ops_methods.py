@@ -18,16 +18,16 @@ from typing import Any, AsyncIterator, Dict, Iterator, NamedTuple, Optional
 import pytest
 
 from govkiosk.bus import ConfigReloaded
-from govkiosk.dbus import close
+from govkiosk.contract.connection import close
 from govkiosk.devices.receipt.sim import SimConnection, SimPrinter
 from govkiosk.devices.simhost import serve_pty
 from govkiosk.devices.ups.sim import MegatecSimulator, UpsModel
 from govkiosk.devices.ups.state import UpsStateChanged
-from govkiosk.items.session import SessionEnded
+from govkiosk.fleet.client import FleetClient, command_body
 from govkiosk.ops.envelope import Reply, Status
-from govkiosk.ops.fleetclient import FleetClient, command_body
 from govkiosk.ops.methods import EXIT_RESTART
 from govkiosk.runtime import Runtime
+from govkiosk.session.state import SessionEnded
 from govkiosk.supervisor import Service
 from harness.dbus import PrivateBus
 from harness.events import next_matching

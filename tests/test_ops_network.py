@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from govkiosk.api.ops import OpsInterface
 from govkiosk.bus import EventBus
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH, close, connect
-from govkiosk.dbus.ops import OPS_INTERFACE, OpsInterface
+from govkiosk.contract.connection import close, connect
+from govkiosk.contract.names import BUS_NAME, OBJECT_PATH, OPS_INTERFACE
 from govkiosk.dbus.service import DBusService
 from govkiosk.ops.link import OpsLinkChanged
 from govkiosk.ops.network import (

@@ -12,8 +12,8 @@ from typing import Any, AsyncIterator, Dict, Iterator, List
 import aiomqtt
 import pytest
 
+from govkiosk.fleet.client import FleetClient, command_body, seal_command
 from govkiosk.ops.envelope import Reply, Status, topic
-from govkiosk.ops.fleetclient import FleetClient, command_body, seal_command
 from govkiosk.ops.methods import RebootRequested
 from govkiosk.ops.signing import OperatorSigner
 from harness.dbus import PrivateBus

@@ -11,9 +11,10 @@ from typing import AsyncIterator, Callable, List, NamedTuple
 from dbus_next.aio import MessageBus
 
 from govkiosk.activity import Activity
+from govkiosk.api.power import PowerInterface
 from govkiosk.bus import Alarm, Event, EventBus, Severity
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH, release
-from govkiosk.dbus.power import POWER_INTERFACE, PowerInterface
+from govkiosk.contract.connection import release
+from govkiosk.contract.names import BUS_NAME, OBJECT_PATH, POWER_INTERFACE
 from govkiosk.dbus.service import DBusService
 from govkiosk.devices.simhost import serve_pty
 from govkiosk.devices.spec import DeviceSpec
@@ -53,7 +54,7 @@ async def kiosk(private_bus: PrivateBus, settings: UpsSettings) -> AsyncIterator
     pty = serve_pty(MegatecSimulator(model))
     logind_bus, logind = await serve_logind(private_bus.address)
     bus, activity = EventBus(), Activity()
-    driver = MegatecDriver(DeviceSpec("ups@sim", "ups", pty.path), settings, bus)
+    driver = MegatecDriver(DeviceSpec("ups@sim", "ups", pty.path), bus, lambda: settings)
     shutdown = ShutdownService(
         bus, activity, settings, lambda: power_off(private_bus.address, timeout=5)
     )

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from govkiosk.config import ConfigError, load_config
+from govkiosk.config import load_config
 from govkiosk.devices.lines import LineTooLong
 from govkiosk.devices.presence.debounce import Debouncer
 from govkiosk.devices.presence.tokens import TokenDecoder, UnknownToken
+from govkiosk.tables import ConfigError
 
 
 def test_arrival_needs_presence_held_for_arrive_after() -> None:

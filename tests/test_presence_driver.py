@@ -36,7 +36,7 @@ async def make_rig() -> AsyncIterator[Callable[[PresenceSimulator, PresenceSetti
         for kind in (PersonArrived, PersonLeft):
             bus.subscribe(kind, events.put_nowait)
         driver = PresenceDriver(
-            DeviceSpec(f"presence@{pty.path}", "presence", pty.path), bus, settings
+            DeviceSpec(f"presence@{pty.path}", "presence", pty.path), bus, lambda: settings
         )
         await driver.start()
         task = asyncio.ensure_future(driver.serve())
@@ -107,7 +107,9 @@ async def test_a_silent_sensor_fails_the_service() -> None:
     sim = Ld2410Simulator(interval=0.02)
     pty = serve_pty(sim)
     settings = dataclasses.replace(FAST, silence_timeout=0.2)
-    driver = PresenceDriver(DeviceSpec("presence@x", "presence", pty.path), EventBus(), settings)
+    driver = PresenceDriver(
+        DeviceSpec("presence@x", "presence", pty.path), EventBus(), lambda: settings
+    )
     try:
         await driver.start()
         sim.streaming = False
@@ -122,7 +124,10 @@ async def test_something_that_is_not_an_ld2410_is_refused() -> None:
     sim = TokenSimulator(interval=0.02)  # streams text, answers no command
     pty = serve_pty(sim)
     driver = PresenceDriver(
-        DeviceSpec("presence@x", "presence", pty.path), EventBus(), FAST, command_timeout=0.2
+        DeviceSpec("presence@x", "presence", pty.path),
+        EventBus(),
+        lambda: FAST,
+        command_timeout=0.2,
     )
     try:
         with pytest.raises(PresenceError, match="no answer to command 0x00ff"):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from govkiosk.api.presence import PresenceInterface
+from govkiosk.api.qrscanner import QrScannerInterface
 from govkiosk.bus import EventBus, ServiceHealthChanged
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH, close, connect
-from govkiosk.dbus.presence import PRESENCE_INTERFACE, PresenceInterface
-from govkiosk.dbus.qrscanner import QRSCANNER_INTERFACE, QrScannerInterface
+from govkiosk.contract.connection import close, connect
+from govkiosk.contract.names import BUS_NAME, OBJECT_PATH, PRESENCE_INTERFACE, QRSCANNER_INTERFACE
 from govkiosk.dbus.service import DBusService
 from govkiosk.devices.presence.events import PersonArrived, PersonLeft
 from harness.dbus import PrivateBus

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from types import SimpleNamespace
 from typing import List
 
 import pytest
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 
 from govkiosk.bus import Event, EventBus
 from govkiosk.devices.lines import LineFramer, LineTooLong
-from govkiosk.devices.qrscanner.driver import EvdevScanner, SerialScanner, create
+from govkiosk.devices.qrscanner.driver import EvdevScanner, SerialScanner, scanner_for
 from govkiosk.devices.qrscanner.events import CodeScanned, ScanFailed
 from govkiosk.devices.qrscanner.settings import QrScannerSettings
 from govkiosk.devices.qrscanner.sim import ScannerSimulator
@@ -85,7 +84,7 @@ async def test_driver_publishes_codes_only_to_personal_subscribers() -> None:
     bus.subscribe(CodeScanned, everyone.append)  # not personal: must never see a code
     settings = dataclasses.replace(QrScannerSettings(), max_length=64)
     scanner = SerialScanner(
-        DeviceSpec(f"qrscanner@{pty.path}", "qrscanner", pty.path), bus, settings
+        DeviceSpec(f"qrscanner@{pty.path}", "qrscanner", pty.path), bus, lambda: settings
     )
     await scanner.start()
     serving = asyncio.ensure_future(scanner.serve())
@@ -112,8 +111,7 @@ async def test_driver_publishes_codes_only_to_personal_subscribers() -> None:
 
 
 def test_the_kind_follows_the_port() -> None:
-    runtime = SimpleNamespace(bus=EventBus(), config=SimpleNamespace(qrscanner=QrScannerSettings()))
     evdev_spec = DeviceSpec("qrscanner@event3", "qrscanner", "/dev/input/event3")
     serial_spec = DeviceSpec("qrscanner@ttyACM0", "qrscanner", "/dev/ttyACM0")
-    assert isinstance(create(evdev_spec, runtime), EvdevScanner)  # type: ignore[arg-type]
-    assert isinstance(create(serial_spec, runtime), SerialScanner)  # type: ignore[arg-type]
+    assert scanner_for(evdev_spec) is EvdevScanner
+    assert scanner_for(serial_spec) is SerialScanner

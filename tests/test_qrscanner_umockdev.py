@@ -47,7 +47,7 @@ async def scan_events(
     bus.subscribe(CodeScanned, events.put_nowait, personal=True)
     bus.subscribe(ScanFailed, events.put_nowait)
     scanner = EvdevScanner(
-        DeviceSpec("qrscanner@event5", "qrscanner", replay.device), bus, settings
+        DeviceSpec("qrscanner@event5", "qrscanner", replay.device), bus, lambda: settings
     )
     await scanner.start()
     try:
@@ -80,7 +80,7 @@ async def test_a_scripted_scan_becomes_a_personal_event(replay: KeyboardReplay) 
 async def test_the_kiosk_keyboard_is_never_grabbed(replay: KeyboardReplay, keep: str) -> None:
     settings = dataclasses.replace(SETTINGS, keep_keyboards=(keep,))
     scanner = EvdevScanner(
-        DeviceSpec("qrscanner@event5", "qrscanner", replay.device), EventBus(), settings
+        DeviceSpec("qrscanner@event5", "qrscanner", replay.device), EventBus(), lambda: settings
     )
     with pytest.raises(InputDeviceError, match="keep_keyboards; not grabbed"):
         await scanner.start()
@@ -89,6 +89,6 @@ async def test_the_kiosk_keyboard_is_never_grabbed(replay: KeyboardReplay, keep:
 
 async def test_a_missing_node_fails_with_a_clear_error(replay: KeyboardReplay) -> None:
     spec = DeviceSpec("qrscanner@event9", "qrscanner", "/dev/input/event9")
-    scanner = EvdevScanner(spec, EventBus(), SETTINGS)
+    scanner = EvdevScanner(spec, EventBus(), lambda: SETTINGS)
     with pytest.raises(InputDeviceError, match="/dev/input/event9: cannot open"):
         await scanner.start()

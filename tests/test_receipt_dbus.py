@@ -9,9 +9,10 @@ from typing import List
 import pytest
 from dbus_next.errors import DBusError
 
+from govkiosk.api.receipt import ReceiptInterface
 from govkiosk.bus import EventBus
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH, close, connect
-from govkiosk.dbus.receipt import RECEIPT_INTERFACE, ReceiptInterface
+from govkiosk.contract.connection import close, connect
+from govkiosk.contract.names import BUS_NAME, OBJECT_PATH, RECEIPT_INTERFACE
 from govkiosk.dbus.service import DBusService
 from govkiosk.devices.receipt.driver import ReceiptPrinter
 from govkiosk.devices.receipt.settings import ReceiptSettings
@@ -36,7 +37,7 @@ async def test_print_test_state_and_outcome_signal(private_bus: PrivateBus) -> N
     printer = SimPrinter()
     pty = serve_pty(SimConnection(printer))
     driver = ReceiptPrinter(
-        DeviceSpec("receipt_printer@sim", "receipt_printer", pty.path), bus, SETTINGS
+        DeviceSpec("receipt_printer@sim", "receipt_printer", pty.path), bus, lambda: SETTINGS
     )
     client = await connect(private_bus.address)
     serving = None

@@ -68,7 +68,7 @@ async def driving(
     bus = EventBus()
     events = Events(bus)
     driver = ReceiptPrinter(
-        DeviceSpec("receipt_printer@test", "receipt_printer", port), bus, settings
+        DeviceSpec("receipt_printer@test", "receipt_printer", port), bus, lambda: settings
     )
     await driver.start()
     serving = asyncio.ensure_future(driver.serve())
@@ -198,7 +198,9 @@ async def test_lost_bytes_never_leave_a_job_without_an_outcome(seed: int) -> Non
         try:
             bus = EventBus()
             events = Events(bus)
-            driver = ReceiptPrinter(DeviceSpec("r@lossy", "receipt_printer", port), bus, FAST)
+            driver = ReceiptPrinter(
+                DeviceSpec("r@lossy", "receipt_printer", port), bus, lambda: FAST
+            )
             try:
                 await driver.start()
             except ReceiptTimeoutError:
@@ -243,7 +245,7 @@ async def test_stopping_mid_job_fails_it_and_refuses_the_queue() -> None:
 
 async def test_jobs_are_refused_when_not_connected_or_unprintable() -> None:
     driver = ReceiptPrinter(
-        DeviceSpec("r@none", "receipt_printer", "/nonexistent"), EventBus(), FAST
+        DeviceSpec("r@none", "receipt_printer", "/nonexistent"), EventBus(), lambda: FAST
     )
     job = driver.submit(RECEIPT)
     assert job.result.result().reason == "printer not connected"

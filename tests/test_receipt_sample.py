@@ -58,7 +58,7 @@ async def test_sample_receipt(tmp_path: Path) -> None:
     driver = ReceiptPrinter(
         DeviceSpec("receipt_printer@sample", "receipt_printer", socket_url(server)),
         bus,
-        ReceiptSettings(poll_interval=0.05),
+        lambda: ReceiptSettings(poll_interval=0.05),
     )
     await driver.start()
     serving = asyncio.ensure_future(driver.serve())

@@ -20,7 +20,7 @@ from govkiosk.backends.certificate import render
 from govkiosk.backends.demo_authority import SealAuthority
 from govkiosk.backends.demo_data import certificate_for
 from govkiosk.backends.demo_service import tamper
-from govkiosk.config import ConfigError, load_config
+from govkiosk.config import load_config
 from govkiosk.security.seal import (
     PadesScheme,
     SealError,
@@ -32,6 +32,7 @@ from govkiosk.security.seal import (
     UntrustedSealError,
 )
 from govkiosk.security.settings import SealSettings
+from govkiosk.tables import ConfigError
 from harness.departments import RETIRED, TODAY
 
 

@@ -13,9 +13,9 @@ from govkiosk.bus import Alarm
 from govkiosk.config import load_config
 from govkiosk.devices.presence.events import PersonLeft
 from govkiosk.items.catalogue import default_catalogue
-from govkiosk.items.session import SessionEnded
 from govkiosk.power.service import ShutdownStageChanged
 from govkiosk.security.seal import SealVerifier
+from govkiosk.session.state import SessionEnded
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import Kiosk, kiosk

@@ -24,7 +24,7 @@ from typing import Iterator, List, Set
 
 import pytest
 
-from govkiosk.logs import WITHHELD
+from govkiosk.contract.logs import WITHHELD
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import Kiosk, kiosk

@@ -8,14 +8,9 @@ from typing import List
 import pytest
 
 from govkiosk.bus import EventBus, ServiceHealthChanged
+from govkiosk.contract.connection import Backoff
 from govkiosk.errors import GovkioskError
-from govkiosk.supervisor import (
-    Backoff,
-    Service,
-    ServiceState,
-    Supervisor,
-    UnknownServiceError,
-)
+from govkiosk.supervisor import Service, ServiceState, Supervisor, UnknownServiceError
 
 
 class Crashing(Service):

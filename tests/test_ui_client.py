@@ -10,8 +10,8 @@ import pytest
 from dbus_next import Message
 from dbus_next.aio import MessageBus
 
-from govkiosk.dbus import KIOSK_INTERFACE, OBJECT_PATH, connect, release
-from govkiosk.supervisor import Backoff
+from govkiosk.contract.connection import Backoff, connect, release
+from govkiosk.contract.names import KIOSK_INTERFACE, OBJECT_PATH
 from govkiosk_ui.client import DaemonClient
 from govkiosk_ui.status import DaemonStatus
 from harness.dbus import PrivateBus

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from govkiosk.contract.names import CITIZEN_ON_SCREEN, UI_BUS_NAME, UI_INTERFACE, UI_PATH
 from govkiosk.dbus.call import CallError, call
 from govkiosk.ops.link import OpsLinkChanged
 from govkiosk.ops.network import NetworkChanged
-from govkiosk.ops.ui import CITIZEN_ON_SCREEN, UI_BUS_NAME, UI_INTERFACE, UI_PATH
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import kiosk

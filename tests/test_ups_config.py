@@ -10,12 +10,13 @@ from typing import List
 import pytest
 
 from govkiosk.activity import Activity
+from govkiosk.api.devices import DRIVERS
 from govkiosk.app import Daemon
-from govkiosk.config import ConfigError, load_config
-from govkiosk.devices.drivers import DRIVERS
+from govkiosk.config import load_config
 from govkiosk.devices.spec import DeviceSpec
 from govkiosk.devices.ups.megatec_driver import MegatecDriver
 from govkiosk.devices.ups.nut_driver import NutDriver
+from govkiosk.tables import ConfigError
 
 
 def problems(tmp_path: Path, ups: str) -> List[str]:

@@ -24,7 +24,9 @@ WAIT = 10.0
 
 
 def make_driver(port: str, bus: EventBus, settings: UpsSettings = FAST) -> MegatecDriver:
-    return MegatecDriver(DeviceSpec(f"ups@{port}", "ups", port), settings, bus, silence_limit=2)
+    return MegatecDriver(
+        DeviceSpec(f"ups@{port}", "ups", port), bus, lambda: settings, silence_limit=2
+    )
 
 
 async def test_outage_over_a_real_pty() -> None:

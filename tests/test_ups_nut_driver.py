@@ -8,8 +8,9 @@ from dataclasses import replace
 import pytest
 
 from govkiosk.bus import EventBus
+from govkiosk.devices.spec import DeviceSpec
 from govkiosk.devices.ups.errors import UpsLinkError
-from govkiosk.devices.ups.nut import NutAccessError, NutUnknownUpsError, parse_address
+from govkiosk.devices.ups.nut import NutAccessError, NutUnknownUpsError
 from govkiosk.devices.ups.nut_driver import NutClient, NutDriver
 from govkiosk.devices.ups.settings import UpsSettings
 from govkiosk.devices.ups.state import UpsStateChanged
@@ -24,7 +25,7 @@ CHANGE = 15.0  # dummy-ups notices a rewritten file within about two seconds
 async def test_states_follow_the_ups_through_an_outage(nut: NutServer) -> None:
     bus = EventBus()
     settings = replace(FAST, user=nut.user, password=nut.password)
-    driver = NutDriver(parse_address(nut.url), settings, bus)
+    driver = NutDriver(DeviceSpec("ups@test", "ups", nut.url), bus, lambda: settings)
     with bus.stream(UpsStateChanged) as stream:
         async with running(driver):
             first = await next_matching(stream, lambda e: e.state.on_line, CHANGE)
@@ -51,7 +52,7 @@ async def test_states_follow_the_ups_through_an_outage(nut: NutServer) -> None:
 
 async def test_a_driver_gone_from_upsd_makes_the_reading_stale(nut: NutServer) -> None:
     bus = EventBus()
-    driver = NutDriver(parse_address(nut.url), FAST, bus)
+    driver = NutDriver(DeviceSpec("ups@test", "ups", nut.url), bus, lambda: FAST)
     with bus.stream(UpsStateChanged) as stream:
         async with running(driver):
             await next_matching(stream, lambda e: e.state.on_line, CHANGE)
@@ -77,7 +78,7 @@ async def test_client_lists_and_gets(nut: NutServer) -> None:
 
 async def test_a_wrong_password_is_an_access_error(nut: NutServer) -> None:
     settings = replace(FAST, user=nut.user, password="wrong")
-    driver = NutDriver(parse_address(nut.url), settings, EventBus())
+    driver = NutDriver(DeviceSpec("ups@test", "ups", nut.url), EventBus(), lambda: settings)
     with pytest.raises(NutAccessError):
         await driver.start()
     await driver.stop()
@@ -85,13 +86,15 @@ async def test_a_wrong_password_is_an_access_error(nut: NutServer) -> None:
 
 async def test_credentials_in_the_port_work_and_stay_out_of_the_name(nut: NutServer) -> None:
     port = nut.url.replace("nut://", f"nut://{nut.user}:{nut.password}@")
-    driver = NutDriver(parse_address(port), FAST, EventBus())
+    driver = NutDriver(DeviceSpec("ups@test", "ups", port), EventBus(), lambda: FAST)
     await driver.start()
     await driver.stop()
     assert nut.password not in driver.name
 
 
 async def test_no_upsd_is_a_link_error() -> None:
-    driver = NutDriver(parse_address("nut://127.0.0.1:1/ups"), FAST, EventBus())
+    driver = NutDriver(
+        DeviceSpec("ups@test", "ups", "nut://127.0.0.1:1/ups"), EventBus(), lambda: FAST
+    )
     with pytest.raises(UpsLinkError):
         await driver.start()

@@ -14,15 +14,16 @@ from typing import AsyncIterator, List
 import pytest
 import pyudev
 
+from govkiosk.api.devices import DeviceLayer
 from govkiosk.bus import Alarm, EventBus
 from govkiosk.config import load_config
+from govkiosk.contract.connection import Backoff
 from govkiosk.dbus.service import DBusService
 from govkiosk.devices.hotplug import Hotplug
-from govkiosk.devices.layer import DeviceLayer
 from govkiosk.devices.usbseal.maintenance import MaintenanceDeniedError
 from govkiosk.runtime import Runtime
 from govkiosk.store import Store
-from govkiosk.supervisor import Backoff, Supervisor
+from govkiosk.supervisor import Supervisor
 from harness.eventually import eventually
 from harness.umockdev import HUB, KEYBOARD, PRINTER, STORAGE, UsbBed
 

@@ -15,40 +15,38 @@ from pathlib import Path
 from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tuple
 
 from . import __version__
+from .api import idcard, items, maintenance, ops, power, presence, qrscanner, receipt, session
+from .api.devices import DeviceLayer
+from .api.kiosk import KioskInterface
 from .bus import ConfigReloaded, EventBus, ServiceHealthChanged
-from .config import DEFAULT_PATH, Config, ConfigError, config_files, load_config
-from .dbus.kiosk import KioskInterface
+from .config import DEFAULT_PATH, Config, config_files, load_config
+from .contract.connection import Backoff
+from .contract.logs import set_level, setup_logging
 from .dbus.service import DBusService
-from .devices.idcard import subsystem as idcard
-from .devices.layer import DeviceLayer
-from .devices.presence import subsystem as presence
-from .devices.qrscanner import subsystem as qrscanner
-from .devices.receipt import subsystem as receipt
-from .items import session_subsystem as sessions
-from .items import subsystem as items
-from .logs import set_level, setup_logging
-from .maintenance import subsystem as maintenance
-from .ops import subsystem as ops
-from .power import subsystem as power
+from .items.registry import ItemRegistry
 from .runtime import Runtime
 from .sdnotify import Notifier
 from .store import DEFAULT_STATE_DIR, Store
-from .supervisor import Backoff, Supervisor
+from .supervisor import Supervisor
+from .tables import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
 
-#: Each subsystem adds its services and D-Bus interfaces to the runtime, in this order.
-SUBSYSTEMS: Tuple[Callable[[Runtime], None], ...] = (
+#: Each bus face adds its services and D-Bus interfaces to the runtime, in this order.
+DEVICE_FACES: Tuple[Callable[[Runtime], None], ...] = (
     presence.install,
     qrscanner.install,
     receipt.install,
     idcard.install,
     power.install,
     maintenance.install,
+)
+#: These are also handed the item catalogue (§7.1).
+CATALOGUE_FACES: Tuple[Callable[[Runtime, ItemRegistry], None], ...] = (
     items.install,
-    sessions.install,
+    session.install,
     ops.install,
 )
 
@@ -93,8 +91,11 @@ class Daemon:
         )
         self.runtime.dbus.export(self.kiosk_interface)
         supervisor.add(self.runtime.dbus)
-        for install in SUBSYSTEMS:
+        for install in DEVICE_FACES:
             install(self.runtime)
+        catalogue = ItemRegistry(self.runtime.store, bus)
+        for install_with_catalogue in CATALOGUE_FACES:
+            install_with_catalogue(self.runtime, catalogue)
         self._stopping = asyncio.Event()
         self._tasks: Set[asyncio.Task[None]] = set()
 

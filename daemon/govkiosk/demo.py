@@ -32,10 +32,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import demo_department, demo_ops
 from .config import load_config
+from .contract.names import RESTART_STATUS
 from .demo_ops import OpsSite
 from .errors import GovkioskError
-from .ops.fleetclient import FleetClient, FleetError
-from .ops.ui import RESTART_STATUS
+from .fleet.client import FleetClient, FleetError
 from .timeouts import wait_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List
 
-from .ops.fleet import generate_key, pinned
-from .ops.fleetclient import Identity
-from .ops.pki import CertificateAuthority
+from .cli.fleet import generate_key, pinned
+from .fleet.client import Identity
+from .fleet.pki import CertificateAuthority
+from .fleet.sitebroker import BrokerTls, private_settings, site_listener
 from .ops.signing import OperatorSigner
-from .ops.sitebroker import BrokerTls, private_settings, site_listener
 
 HOST = "127.0.0.1"
 OPERATOR = "ops-admin"  #: the operator certificate's CN: an admin in the site ACL

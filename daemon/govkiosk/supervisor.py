@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Set
 
 from .bus import EventBus, ServiceHealthChanged
+from .contract.connection import Backoff
 from .errors import GovkioskError
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,15 +68,6 @@ class Service(ABC):
 
     async def stop(self) -> None:  # noqa: B027 - most services hold nothing to release
         """Release what ``start`` acquired. Must not raise."""
-
-
-@dataclass(frozen=True)
-class Backoff:
-    initial: float = 1.0
-    maximum: float = 60.0
-
-    def delay(self, failures: int) -> float:
-        return float(min(self.maximum, self.initial * 2 ** max(0, failures - 1)))
 
 
 class Supervisor:

@@ -29,7 +29,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from govkiosk.ops.ui import RESTART_STATUS
+from govkiosk.contract.names import RESTART_STATUS
 
 from . import i18n, remote, theme
 from .client import DaemonAwayError, DaemonClient

@@ -30,8 +30,8 @@ from dbus_next import DBusError, Message, MessageType, Variant
 from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
-from govkiosk.dbus import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH, connect, release
-from govkiosk.supervisor import Backoff
+from govkiosk.contract.connection import Backoff, connect, release
+from govkiosk.contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 
 from .errors import UiError
 from .status import DaemonStatus, ServiceRow

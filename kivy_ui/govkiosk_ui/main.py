@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from govkiosk.logs import setup_logging
+from govkiosk.contract.logs import setup_logging
 
 from . import fonts, i18n, window
 from .errors import UiError

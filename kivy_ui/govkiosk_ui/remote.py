@@ -21,7 +21,7 @@ from dbus_next import DBusError, RequestNameReply
 from dbus_next.aio import MessageBus
 from dbus_next.service import ServiceInterface, method
 
-from govkiosk.ops.ui import CITIZEN_ON_SCREEN, UI_BUS_NAME, UI_INTERFACE, UI_PATH
+from govkiosk.contract.names import CITIZEN_ON_SCREEN, UI_BUS_NAME, UI_INTERFACE, UI_PATH
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -24,8 +24,9 @@ from dbus_next.errors import DBusError
 from govkiosk.app import Daemon
 from govkiosk.bus import Event
 from govkiosk.config import load_config
-from govkiosk.dbus import BUS_NAME, OBJECT_PATH, close, connect
-from govkiosk.dbus.session import SESSION_INTERFACE
+from govkiosk.contract.connection import close, connect
+from govkiosk.contract.logs import PersonalDataFilter, PrefixFormatter
+from govkiosk.contract.names import BUS_NAME, OBJECT_PATH, SESSION_INTERFACE
 from govkiosk.devices.idcard import synthetic
 from govkiosk.devices.idcard.cardtext import ResidentIdentity
 from govkiosk.devices.idcard.events import CardRemoved
@@ -33,7 +34,6 @@ from govkiosk.devices.idcard.sim import SimulatedReader, SimulatedReaderProtocol
 from govkiosk.devices.receipt.events import ReceiptPrinterStateChanged
 from govkiosk.devices.receipt.sim import SimConnection, SimPrinter
 from govkiosk.devices.simhost import serve_tcp
-from govkiosk.logs import PersonalDataFilter, PrefixFormatter
 
 from .cups import CupsServer
 from .dbus import PrivateBus

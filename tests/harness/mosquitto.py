@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Optional
 
-from govkiosk.ops.sitebroker import BrokerTls, private_settings, site_listener
+from govkiosk.fleet.sitebroker import BrokerTls, private_settings, site_listener
 
 from .process import Proc, free_port, port_open
 

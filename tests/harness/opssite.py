@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Tuple
 
-from govkiosk.ops.fleet import pinned
-from govkiosk.ops.fleetclient import Identity
-from govkiosk.ops.pki import CertificateAuthority
+from govkiosk.cli.fleet import pinned
+from govkiosk.fleet.client import Identity
+from govkiosk.fleet.pki import CertificateAuthority
+from govkiosk.fleet.sitebroker import BrokerTls
 from govkiosk.ops.signing import OperatorSigner
-from govkiosk.ops.sitebroker import BrokerTls
 
 from .mosquitto import Broker
 

@@ -3,6 +3,6 @@ generated afresh for each test."""
 
 from __future__ import annotations
 
-from govkiosk.ops.pki import CertificateAuthority, Credential
+from govkiosk.fleet.pki import CertificateAuthority, Credential
 
 __all__ = ["CertificateAuthority", "Credential"]

@@ -11,7 +11,7 @@ from typing import Tuple
 from dbus_next.aio import MessageBus
 from dbus_next.service import ServiceInterface, method
 
-from govkiosk.ops.ui import UI_BUS_NAME, UI_INTERFACE, UI_PATH
+from govkiosk.contract.names import UI_BUS_NAME, UI_INTERFACE, UI_PATH
 
 #: A 1×1 PNG: what a screenshot's bytes look like to ops.
 PNG = bytes.fromhex(

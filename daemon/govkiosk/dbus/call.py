@@ -15,9 +15,10 @@ from typing import Any, List, Sequence
 from dbus_next import Message, MessageType
 from dbus_next.errors import AuthError, InvalidAddressError
 
+from ..contract.connection import close, connect
+from ..contract.names import BUS_NAME, OBJECT_PATH
 from ..errors import GovkioskError
 from ..timeouts import wait_for
-from . import BUS_NAME, OBJECT_PATH, close, connect
 
 
 class CallError(GovkioskError):

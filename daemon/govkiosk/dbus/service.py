@@ -11,9 +11,10 @@ from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 from dbus_next.service import ServiceInterface
 
+from ..contract.connection import close, connect
+from ..contract.names import BUS_NAME, OBJECT_PATH
 from ..errors import GovkioskError
 from ..supervisor import Service
-from . import BUS_NAME, OBJECT_PATH, close, connect
 
 _LOGGER = logging.getLogger(__name__)
 

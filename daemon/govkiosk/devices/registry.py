@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, replace
-from typing import Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional, Set
 
-from ..bus import Event, ServiceHealthChanged
-from ..runtime import Runtime
-from .drivers import DRIVERS
+from ..bus import Event, EventBus, ServiceHealthChanged
+from ..supervisor import Service, Supervisor
 from .spec import DeviceSpec
 
 _LOGGER = logging.getLogger(__name__)
+
+#: The driver for a device, or ``None`` when its role has none.
+DriverFor = Callable[[DeviceSpec], Optional[Service]]
 
 #: The ``driver`` column for a device that has no driver to run.
 NO_DRIVER = "none"
@@ -52,12 +54,14 @@ class DeviceRecord:
 
 
 class DeviceRegistry:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, supervisor: Supervisor, bus: EventBus, drivers: DriverFor) -> None:
+        self._supervisor = supervisor
+        self._bus = bus
+        self._drivers = drivers
         self._records: Dict[str, DeviceRecord] = {}
         self._by_service: Dict[str, str] = {}
         self._tasks: Set[asyncio.Task[None]] = set()
-        self._unsubscribe = runtime.bus.subscribe(ServiceHealthChanged, self._on_health)
+        self._unsubscribe = bus.subscribe(ServiceHealthChanged, self._on_health)
 
     def get(self, key: str) -> Optional[DeviceRecord]:
         return self._records.get(key)
@@ -79,7 +83,7 @@ class DeviceRegistry:
         if record.state != SEALED and record.service is None:
             record = replace(record, service=self._add_driver(record.spec))
             if record.service is not None and launch:
-                self._runtime.supervisor.launch(record.service)
+                self._supervisor.launch(record.service)
         self._records[record.key] = record
         if record.service is not None:
             self._by_service[record.service] = record.key
@@ -113,12 +117,11 @@ class DeviceRegistry:
             await asyncio.wait(list(self._tasks))
 
     def _add_driver(self, spec: DeviceSpec) -> Optional[str]:
-        factory = DRIVERS.get(spec.role)
-        if factory is None:
-            return None
         try:
-            service = factory(spec, self._runtime)
-            self._runtime.supervisor.add(service)
+            service = self._drivers(spec)
+            if service is None:
+                return None
+            self._supervisor.add(service)
         except Exception:
             _LOGGER.exception("%s: the %s driver cannot be created", spec.id, spec.role)
             return None
@@ -128,14 +131,14 @@ class DeviceRegistry:
         if record.service is None:
             return
         self._by_service.pop(record.service, None)
-        task = asyncio.ensure_future(self._runtime.supervisor.remove(record.service))
+        task = asyncio.ensure_future(self._supervisor.remove(record.service))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def _driver_health(self, record: DeviceRecord) -> str:
         if record.service is None:
             return NO_DRIVER if record.state != SEALED else ""
-        health = [h for h in self._runtime.supervisor.health() if h.name == record.service]
+        health = [h for h in self._supervisor.health() if h.name == record.service]
         if not health:
             return "stopped"
         detail = f" ({health[0].detail})" if health[0].detail else ""
@@ -149,7 +152,7 @@ class DeviceRegistry:
     def _publish(self, action: str, record: DeviceRecord) -> None:
         spec = record.spec
         _LOGGER.info("%s: %s (%s, %s)", spec.id, action, record.state, spec.port)
-        self._runtime.bus.publish(
+        self._bus.publish(
             DeviceChanged(
                 action, spec.id, spec.role, spec.port, record.state, self._driver_health(record)
             )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, List, Mapping, Optional, Tuple, Type, TypeVar
 
-from ..config import Problem, _Builder
 from ..fields import required
+from ..tables import Builder, Problem
 from .errors import InvalidRequestError
 
 T = TypeVar("T")
@@ -20,7 +20,7 @@ def build(
     cls: Type[T], document: Mapping[str, Any], file: str
 ) -> Tuple[Optional[T], List[Problem]]:
     """``cls`` from ``document``, or ``None`` and every problem found."""
-    builder = _Builder({}, file)
+    builder = Builder({}, file)
     value = builder.build(cls, document, ())
     return (None if builder.problems else value), builder.problems
 

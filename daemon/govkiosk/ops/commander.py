@@ -125,7 +125,7 @@ class Commander:
         )
 
     async def _wait_idle(self, command: Command) -> None:
-        activity = self._ctx.runtime.activity
+        activity = self._ctx.host.activity
         left = command.expires_at - self._clock()
         if not activity.idle:
             _LOGGER.info(

@@ -1,4 +1,4 @@
-"""The item catalogue's lifecycle (§7.1.2) as ops methods, on ``runtime.items``.
+"""The item catalogue's lifecycle (§7.1.2) as ops methods, on the catalogue the daemon hands ops.
 
 The command's signed ops role decides whether the caller may change items at all
 (``roles.CHANGE``); ``params.role`` is the lifecycle actor the operator acts as
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 async def sync(ctx: Context, command: Command) -> Dict[str, Any]:
-    changed = await ctx.runtime.items.sync_text(
+    changed = await ctx.host.catalogue.sync_text(
         role_named(param(command, "role", str)),
         param(command, "catalogue", str),
         f"ops {command.cmd_id}",
@@ -34,7 +34,7 @@ async def apply(ctx: Context, command: Command) -> Dict[str, Any]:
     kind = param(command, "kind", str)
     if kind not in {k.value for k in Kind}:
         raise MethodError(f'params.kind: "{kind}" is not add, change or revoke')
-    request = await ctx.runtime.items.apply(
+    request = await ctx.host.catalogue.apply(
         role_named(param(command, "role", str)),
         Kind(kind),
         param(command, "code", str),
@@ -46,7 +46,7 @@ async def apply(ctx: Context, command: Command) -> Dict[str, Any]:
 async def evaluate(ctx: Context, command: Command) -> Dict[str, Any]:
     evaluation = build_request(Evaluation, param(command, "evaluation", dict), "evaluation")
     return request_summary(
-        await ctx.runtime.items.evaluate(
+        await ctx.host.catalogue.evaluate(
             role_named(param(command, "role", str)), param(command, "code", str), evaluation
         )
     )
@@ -54,7 +54,7 @@ async def evaluate(ctx: Context, command: Command) -> Dict[str, Any]:
 
 async def develop(ctx: Context, command: Command) -> Dict[str, Any]:
     return request_summary(
-        await ctx.runtime.items.develop_from(
+        await ctx.host.catalogue.develop_from(
             role_named(param(command, "role", str)),
             param(command, "code", str),
             param(command, "catalogue", str),
@@ -66,7 +66,7 @@ async def develop(ctx: Context, command: Command) -> Dict[str, Any]:
 async def verify(ctx: Context, command: Command) -> Dict[str, Any]:
     record = build_request(VerificationRecord, param(command, "record", dict), "record")
     return request_summary(
-        await ctx.runtime.items.verify(
+        await ctx.host.catalogue.verify(
             role_named(param(command, "role", str)), param(command, "code", str), record
         )
     )
@@ -74,7 +74,7 @@ async def verify(ctx: Context, command: Command) -> Dict[str, Any]:
 
 async def publish(ctx: Context, command: Command) -> Dict[str, Any]:
     return request_summary(
-        await ctx.runtime.items.publish(
+        await ctx.host.catalogue.publish(
             role_named(param(command, "role", str)), param(command, "code", str)
         )
     )

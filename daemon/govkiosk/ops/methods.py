@@ -16,18 +16,22 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional
 
 from ..bus import Event
+from ..contract.names import (
+    DEVICES_INTERFACE,
+    POWER_INTERFACE,
+    RECEIPT_INTERFACE,
+    UI_BUS_NAME,
+    UI_INTERFACE,
+    UI_PATH,
+)
 from ..dbus.call import call
-from ..dbus.devices import DEVICES_INTERFACE
-from ..dbus.power import POWER_INTERFACE
-from ..dbus.receipt import RECEIPT_INTERFACE
 from ..power.logind import LOGIND, LOGIND_PATH, MANAGER
-from ..runtime import Runtime
-from . import items, reconfigure, roles
+from . import items, roles
 from .envelope import Command
+from .host import Host
 from .oplog import OpsLog
 from .params import MethodError, param
 from .settings import OpsSettings
-from .ui import UI_BUS_NAME, UI_INTERFACE, UI_PATH
 from .view import KioskView
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,15 +53,17 @@ class RebootRequested(Event):
 
 @dataclass
 class Context:
-    runtime: Runtime
+    host: Host
     view: KioskView
     oplog: OpsLog
-    settings: Callable[[], OpsSettings]
     clock: Callable[[], float] = time.time
 
     @property
     def daemon_bus(self) -> str:
-        return self.runtime.dbus.address
+        return self.host.daemon_bus
+
+    def settings(self) -> OpsSettings:
+        return self.host.settings()
 
 
 Handler = Callable[[Context, Command], Awaitable[Dict[str, Any]]]
@@ -71,10 +77,10 @@ class Method:
 
 
 async def status(ctx: Context, _command: Command) -> Dict[str, Any]:
-    kiosk = ctx.runtime.config.kiosk
+    kiosk = ctx.host.kiosk()
     return {
         "kiosk": {"id": kiosk.id, "name": kiosk.name, "region": kiosk.region},
-        "config_hash": reconfigure.config_hash(ctx.runtime),
+        "config_hash": ctx.host.config_hash(),
         **ctx.view.health(),
     }
 
@@ -85,7 +91,7 @@ async def devices(ctx: Context, _command: Command) -> Dict[str, Any]:
 
 async def screenshot(ctx: Context, _command: Command) -> Dict[str, Any]:
     # A citizen's screen may show personal data (§8 d): only an idle kiosk is pictured.
-    if not ctx.runtime.activity.idle:
+    if not ctx.host.activity.idle:
         raise MethodError("a citizen is being served; try again when the kiosk is idle")
     settings = ctx.settings()
     (png,) = await call(
@@ -114,13 +120,13 @@ async def ui_restart(ctx: Context, _command: Command) -> Dict[str, Any]:
 
 
 async def daemon_restart(ctx: Context, _command: Command) -> Dict[str, Any]:
-    asyncio.get_running_loop().call_later(RESTART_DELAY, ctx.runtime.exit, EXIT_RESTART)
+    asyncio.get_running_loop().call_later(RESTART_DELAY, ctx.host.exit, EXIT_RESTART)
     return {"exit_status": EXIT_RESTART}
 
 
 async def reboot(ctx: Context, command: Command) -> Dict[str, Any]:
     settings = ctx.settings()
-    ctx.runtime.bus.publish(RebootRequested(command.cmd_id, settings.dry_run))
+    ctx.host.bus.publish(RebootRequested(command.cmd_id, settings.dry_run))
     if settings.dry_run:
         _LOGGER.warning("ops: reboot requested by %s (dry run)", command.issuer)
         return {"rebooting": False, "dry_run": True}
@@ -139,7 +145,7 @@ async def reboot(ctx: Context, command: Command) -> Dict[str, Any]:
 
 async def config_set(ctx: Context, command: Command) -> Dict[str, Any]:
     values = param(command, "values", dict)
-    return await reconfigure.apply(ctx.runtime, values, ctx.settings().settle_time)
+    return await ctx.host.apply_config(values, ctx.settings().settle_time)
 
 
 async def usb_open(ctx: Context, command: Command) -> Dict[str, Any]:

@@ -19,12 +19,12 @@ import aiomqtt
 from .. import __version__
 from ..bus import Alarm
 from ..errors import GovkioskError
-from ..runtime import Runtime
 from ..supervisor import Service
 from . import schema
 from .commander import Commander
 from .envelope import topic
 from .gate import Gate
+from .host import Host
 from .ledger import Ledger
 from .link import Link
 from .methods import Context, permissions
@@ -47,14 +47,14 @@ class OpsConfigError(GovkioskError):
 class OpsService(Service):
     name = "ops"
 
-    def __init__(self, runtime: Runtime, view: KioskView, oplog: OpsLog) -> None:
-        self._runtime = runtime
+    def __init__(self, host: Host, view: KioskView, oplog: OpsLog) -> None:
+        self._host = host
         self._view = view
         self._oplog = oplog
-        self.kiosk_id = runtime.config.kiosk.id
-        self.ledger = Ledger(runtime.store, self.settings.clock_skew)
-        self.outbox = Outbox(runtime.store, self.settings.queue_limit)
-        self.shadow = Shadow(runtime, view, lambda: self.settings)
+        self.kiosk_id = host.kiosk_id
+        self.ledger = Ledger(host.store, self.settings.clock_skew)
+        self.outbox = Outbox(host.store, self.settings.queue_limit)
+        self.shadow = Shadow(host, view)
         self.link: Optional[Link] = None
         self._commander: Optional[Commander] = None
         self._cert_pem = ""
@@ -62,15 +62,15 @@ class OpsService(Service):
         # Alarms raised before the tables exist wait here (a device fault at boot).
         self._early: List[Alarm] = []
         self._started = False
-        runtime.bus.subscribe(Alarm, self._on_alarm)
+        host.bus.subscribe(Alarm, self._on_alarm)
 
     @property
     def settings(self) -> OpsSettings:
-        return self._runtime.config.ops
+        return self._host.settings()
 
     async def start(self) -> None:
         settings = self.settings
-        await self._runtime.store.migrate(schema.COMPONENT, schema.MIGRATIONS)
+        await self._host.store.migrate(schema.COMPONENT, schema.MIGRATIONS)
         await self.ledger.load(time.time())
         await self.outbox.load()
         await self.shadow.load()
@@ -90,12 +90,12 @@ class OpsService(Service):
         self.link = Link(
             self.kiosk_id,
             settings,
-            self._runtime.bus,
+            self._host.bus,
             self.outbox,
             will=self._state(online=False, why="lost"),
             goodbye=self._state(online=False, why="stopped"),
         )
-        ctx = Context(self._runtime, self._view, self._oplog, lambda: self.settings)
+        ctx = Context(self._host, self._view, self._oplog)
         gate = Gate(self.kiosk_id, lambda: self.settings, self.ledger, permissions)
         self._commander = Commander(ctx, gate, self.ledger, signer, self.link.send)
         self._started = True

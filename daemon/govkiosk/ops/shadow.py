@@ -28,12 +28,10 @@ from typing import Any, Callable, Dict, Optional
 from .. import __version__
 from ..errors import GovkioskError
 from ..items.roles import Role
-from ..runtime import Runtime
 from ..store import Store
-from . import reconfigure
 from .envelope import signed_bytes, topic
+from .host import Host
 from .methods import METHODS
-from .settings import OpsSettings
 from .signing import ed25519_valid
 from .view import KioskView
 
@@ -49,17 +47,15 @@ class ShadowError(GovkioskError):
 class Shadow:
     def __init__(
         self,
-        runtime: Runtime,
+        host: Host,
         view: KioskView,
-        settings: Callable[[], OpsSettings],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._runtime = runtime
+        self._host = host
         self._view = view
-        self._settings = settings
         self._clock = clock
-        self._store: Store = runtime.store
-        self.kiosk_id = runtime.config.kiosk.id
+        self._store: Store = host.store
+        self.kiosk_id = host.kiosk_id
         self.desired_topic = topic(self.kiosk_id, "shadow", "desired")
         self.reported_topic = topic(self.kiosk_id, "shadow", "reported")
         self.applied: Dict[str, int] = {}
@@ -102,7 +98,7 @@ class Shadow:
             raise ShadowError(f"desired: malformed: {err}") from None
         if document.get("kiosk_id") != self.kiosk_id:
             raise ShadowError("desired: addressed to another kiosk")
-        operator = self._settings().operator(str(key_id))
+        operator = self._host.settings().operator(str(key_id))
         if operator is None:
             raise ShadowError(f"desired: no operator key pinned as {key_id!r}")
         if not ed25519_valid(
@@ -140,13 +136,13 @@ class Shadow:
                 values = wanted.get("values")
                 if not isinstance(values, dict):
                     raise ShadowError("values: expected a table")
-                await reconfigure.apply(self._runtime, values, self._settings().settle_time)
+                await self._host.apply_config(values, self._host.settings().settle_time)
             else:
                 document = wanted.get("document")
                 if not isinstance(document, str):
                     raise ShadowError("document: expected the catalogue's TOML text")
                 # The managing office's authoritative list (§7.1.2 f), sent by ops.
-                await self._runtime.items.sync_text(Role.OFFICE, document, f"shadow v{version}")
+                await self._host.catalogue.sync_text(Role.OFFICE, document, f"shadow v{version}")
         except GovkioskError as err:
             await self._outcome(part, version, "failed", str(err))
             return
@@ -169,7 +165,7 @@ class Shadow:
             "version": self.version,
             "at": self._clock(),
             "versions": {"govkiosk": __version__, **{p: self.applied.get(p, 0) for p in PARTS}},
-            "config_hash": reconfigure.config_hash(self._runtime),
+            "config_hash": self._host.config_hash(),
             "catalogue_version": self.applied.get("catalogue", 0),
             "healthy": health["healthy"],
             "devices": {d["id"]: d["state"] for d in health["devices"]},

@@ -19,13 +19,13 @@ from ..bus import Alarm, EventBus
 from ..devices.receipt.events import ReceiptJobFinished, ReceiptPrinterStateChanged
 from ..devices.registry import DeviceChanged
 from ..devices.ups.state import UpsStateChanged
-from ..items.session import SessionEnded
-from ..runtime import Runtime
+from ..session.state import SessionEnded
+from .host import Host
 
 
 class KioskView:
-    def __init__(self, runtime: Runtime, clock: Callable[[], float] = time.monotonic) -> None:
-        self._runtime = runtime
+    def __init__(self, host: Host, clock: Callable[[], float] = time.monotonic) -> None:
+        self._host = host
         self._clock = clock
         self._started = clock()
         self.devices: Dict[str, Dict[str, str]] = {}
@@ -34,7 +34,7 @@ class KioskView:
         self.prints: Counter[str] = Counter()
         self.sessions: Counter[str] = Counter()
         self.alarms: Counter[str] = Counter()
-        bus: EventBus = runtime.bus
+        bus: EventBus = host.bus
         self._unsubscribers = [
             bus.subscribe(DeviceChanged, self._on_device),
             bus.subscribe(UpsStateChanged, self._on_ups),
@@ -78,7 +78,7 @@ class KioskView:
     def services(self) -> List[Dict[str, Any]]:
         return [
             {"name": h.name, "state": h.state.value, "detail": h.detail, "restarts": h.restarts}
-            for h in self._runtime.supervisor.health()
+            for h in self._host.supervisor.health()
         ]
 
     def device_rows(self) -> List[Dict[str, str]]:
@@ -87,8 +87,8 @@ class KioskView:
     def health(self) -> Dict[str, Any]:
         """Telemetry and ``status``: no personal data, only states and counts."""
         services = self.services()
-        disk = _disk(self._runtime.state_dir)
-        activity = self._runtime.activity
+        disk = _disk(self._host.state_dir)
+        activity = self._host.activity
         return {
             "version": __version__,
             "uptime": round(self._clock() - self._started, 1),

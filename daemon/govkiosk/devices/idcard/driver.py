@@ -23,7 +23,6 @@ import time
 from typing import Awaitable, Callable, Optional, Tuple
 
 from ...bus import EventBus
-from ...runtime import Runtime
 from ...supervisor import Service
 from ...timeouts import wait_for
 from ..link import LinkError, open_link
@@ -133,7 +132,7 @@ class IdCardReader(Service):
         self,
         spec: DeviceSpec,
         bus: EventBus,
-        settings: IdCardSettings,
+        settings: Callable[[], IdCardSettings],
         *,
         opener: Opener = open_link,
         clock: Callable[[], float] = time.monotonic,
@@ -141,7 +140,8 @@ class IdCardReader(Service):
         self.name = spec.id
         self._spec = spec
         self._bus = bus
-        self._settings = settings
+        self._section = settings
+        self._settings = settings()
         self._opener = opener
         self._clock = clock
         self._link: Optional[ReaderLink] = None
@@ -154,6 +154,7 @@ class IdCardReader(Service):
     # --- Service ----------------------------------------------------------------
 
     async def start(self) -> None:
+        self._settings = self._section()
         try:
             _transport, link = await self._opener(
                 self._spec.port,
@@ -290,8 +291,3 @@ class IdCardReader(Service):
         _LOGGER.log(level, "%s: reader %s%s", self.name, state.value, detail and f": {detail}")
         self.state = state
         self._bus.publish(ReaderStateChanged(self.name, state, detail))
-
-
-def create(spec: DeviceSpec, runtime: Runtime) -> Service:
-    """The driver factory registered for the ``idcard`` role."""
-    return IdCardReader(spec, runtime.bus, runtime.config.idcard)

@@ -17,7 +17,6 @@ from typing import Callable, List, Optional
 
 from ...bus import EventBus
 from ...errors import GovkioskError
-from ...runtime import Runtime
 from ...supervisor import Service
 from ...timeouts import wait_for
 from ..lines import LineTooLong
@@ -55,7 +54,7 @@ class PresenceDriver(Service):
         self,
         spec: DeviceSpec,
         bus: EventBus,
-        settings: PresenceSettings,
+        settings: Callable[[], PresenceSettings],
         *,
         command_timeout: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -64,15 +63,16 @@ class PresenceDriver(Service):
         self.firmware = ""  #: the LD2410's firmware version, read at start
         self._spec = spec
         self._bus = bus
-        self._settings = settings
+        self._section = settings
+        self._settings = settings()
         self._command_timeout = command_timeout
         self._clock = clock
         # Kept across restarts: a reopened port must not announce the same person twice.
-        self._debouncer = Debouncer(settings.arrive_after, settings.leave_after)
+        self._debouncer = Debouncer(self._settings.arrive_after, self._settings.leave_after)
         self._transport: Optional[asyncio.BaseTransport] = None
         self._readings: asyncio.Queue[Optional[bool]] = asyncio.Queue()
         self._frames = ld2410.Decoder()
-        self._tokens = TokenDecoder(settings.present_tokens, settings.absent_tokens)
+        self._tokens = TokenDecoder(self._settings.present_tokens, self._settings.absent_tokens)
         self._ack: Optional[asyncio.Future[ld2410.Ack]] = None
 
     @property
@@ -80,6 +80,7 @@ class PresenceDriver(Service):
         return self._debouncer.present
 
     async def start(self) -> None:
+        self._settings = self._section()
         self._readings = asyncio.Queue()
         self._frames = ld2410.Decoder()
         self._tokens = TokenDecoder(self._settings.present_tokens, self._settings.absent_tokens)
@@ -177,7 +178,3 @@ class PresenceDriver(Service):
         if ack.command != command or not ack.ok:
             raise PresenceError(f"{self.name}: command 0x{command:04x} refused")
         return ack
-
-
-def create(spec: DeviceSpec, runtime: Runtime) -> Service:
-    return PresenceDriver(spec, runtime.bus, runtime.config.presence)

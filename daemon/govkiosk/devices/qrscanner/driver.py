@@ -12,11 +12,10 @@ import asyncio
 import contextlib
 import errno
 import logging
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Type
 
 from ...bus import EventBus
 from ...errors import GovkioskError
-from ...runtime import Runtime
 from ...supervisor import Service
 from ..lines import LineFramer, LineTooLong
 from ..link import open_link
@@ -36,10 +35,13 @@ class ScannerError(GovkioskError):
 
 
 class _ScannerService(Service):
-    def __init__(self, spec: DeviceSpec, bus: EventBus, settings: QrScannerSettings) -> None:
+    def __init__(
+        self, spec: DeviceSpec, bus: EventBus, settings: Callable[[], QrScannerSettings]
+    ) -> None:
         self.name = spec.id
         self.port = spec.port
-        self.settings = settings
+        self._section = settings
+        self.settings = settings()
         self._bus = bus
         self._lost: Optional[asyncio.Future[None]] = None
 
@@ -78,12 +80,15 @@ class _LineLink(asyncio.Protocol):
 class SerialScanner(_ScannerService):
     """A scanner on a serial port (or USB CDC-ACM, or ``socket://``) sending lines."""
 
-    def __init__(self, spec: DeviceSpec, bus: EventBus, settings: QrScannerSettings) -> None:
+    def __init__(
+        self, spec: DeviceSpec, bus: EventBus, settings: Callable[[], QrScannerSettings]
+    ) -> None:
         super().__init__(spec, bus, settings)
         self._transport: Optional[asyncio.BaseTransport] = None
-        self._framer = LineFramer(settings.terminator, settings.max_length)
+        self._framer = LineFramer(self.settings.terminator, self.settings.max_length)
 
     async def start(self) -> None:
+        self.settings = self._section()
         self._new_lost()
         self._framer = LineFramer(self.settings.terminator, self.settings.max_length)
         self._transport, _ = await open_link(
@@ -112,13 +117,16 @@ class SerialScanner(_ScannerService):
 class EvdevScanner(_ScannerService):
     """A USB keyboard-wedge scanner, grabbed so its keys never reach the UI."""
 
-    def __init__(self, spec: DeviceSpec, bus: EventBus, settings: QrScannerSettings) -> None:
+    def __init__(
+        self, spec: DeviceSpec, bus: EventBus, settings: Callable[[], QrScannerSettings]
+    ) -> None:
         super().__init__(spec, bus, settings)
         self._device: Any = None
-        self._decoder = KeyDecoder(LAYOUTS[settings.layout], settings.max_length)
+        self._decoder = KeyDecoder(LAYOUTS[self.settings.layout], self.settings.max_length)
         self._timer: Optional[asyncio.TimerHandle] = None
 
     async def start(self) -> None:
+        self.settings = self._section()
         self._new_lost()
         self._decoder = KeyDecoder(LAYOUTS[self.settings.layout], self.settings.max_length)
         loop = asyncio.get_running_loop()
@@ -171,6 +179,6 @@ class EvdevScanner(_ScannerService):
             self._publish(outcome)
 
 
-def create(spec: DeviceSpec, runtime: Runtime) -> Service:
-    kind = EvdevScanner if spec.port.startswith("/dev/input/") else SerialScanner
-    return kind(spec, runtime.bus, runtime.config.qrscanner)
+def scanner_for(spec: DeviceSpec) -> Type[_ScannerService]:
+    """A keyboard wedge under ``/dev/input/``; anything else sends lines."""
+    return EvdevScanner if spec.port.startswith("/dev/input/") else SerialScanner

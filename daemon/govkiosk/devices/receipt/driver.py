@@ -33,7 +33,6 @@ from typing import Any, Callable, Deque, List, Optional, Set, Tuple
 
 from ...bus import EventBus
 from ...errors import GovkioskError
-from ...runtime import Runtime
 from ...supervisor import Service
 from ...timeouts import wait_for
 from ..link import open_link
@@ -173,11 +172,14 @@ class _PrinterLink(asyncio.Protocol):
 class ReceiptPrinter(Service):
     """One ESC/POS receipt printer on a serial port, ``/dev/usb/lpN`` or ``socket://``."""
 
-    def __init__(self, spec: DeviceSpec, bus: EventBus, settings: ReceiptSettings) -> None:
+    def __init__(
+        self, spec: DeviceSpec, bus: EventBus, settings: Callable[[], ReceiptSettings]
+    ) -> None:
         self.name = spec.id
         self._spec = spec
         self._bus = bus
-        self._settings = settings
+        self._section = settings
+        self._settings = settings()
         self._link: Optional[_PrinterLink] = None
         self._queue: Deque[ReceiptJob] = deque()
         self._wakeup = asyncio.Event()
@@ -220,6 +222,7 @@ class ReceiptPrinter(Service):
 
     # Service ------------------------------------------------------------------------
     async def start(self) -> None:
+        self._settings = self._section()
         settings = self._settings
         port = self._spec.port
         if is_file_port(port):
@@ -375,7 +378,3 @@ class ReceiptPrinter(Service):
         log = _LOGGER.info if state.printable else _LOGGER.warning
         log("%s: %s%s", self.name, state.value, f" ({detail})" if detail else "")
         self._bus.publish(ReceiptPrinterStateChanged(self._spec.id, state.value, detail))
-
-
-def create(spec: DeviceSpec, runtime: Runtime) -> ReceiptPrinter:
-    return ReceiptPrinter(spec, runtime.bus, runtime.config.receipt)

@@ -71,18 +71,28 @@ class MegatecWire(asyncio.Protocol):
         self.replies.put_nowait(_LOST)
 
 
+def _battery(settings: UpsSettings) -> BatteryModel:
+    return BatteryModel(
+        settings.battery_voltage_low, settings.battery_voltage_high, settings.full_load_runtime
+    )
+
+
 class MegatecDriver(UpsDriver):
     can_self_test = True
 
     def __init__(
-        self, spec: DeviceSpec, settings: UpsSettings, bus: EventBus, *, silence_limit: int = 3
+        self,
+        spec: DeviceSpec,
+        bus: EventBus,
+        settings: Callable[[], UpsSettings],
+        *,
+        silence_limit: int = 3,
     ) -> None:
         super().__init__(spec.id, bus)
         self._port = spec.port
-        self._settings = settings
-        self._battery = BatteryModel(
-            settings.battery_voltage_low, settings.battery_voltage_high, settings.full_load_runtime
-        )
+        self._section = settings
+        self._settings = settings()
+        self._battery = _battery(self._settings)
         self._silence_limit = silence_limit
         self._wire: Optional[MegatecWire] = None
         self._lock = asyncio.Lock()
@@ -91,6 +101,8 @@ class MegatecDriver(UpsDriver):
         self._misses = 0
 
     async def start(self) -> None:
+        self._settings = self._section()
+        self._battery = _battery(self._settings)
         _transport, wire = await open_link(
             self._port, MegatecWire, baudrate=BAUDRATE, timeout=self._settings.timeout
         )

@@ -12,17 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from ...bus import EventBus
 from ...timeouts import wait_for
+from ..spec import DeviceSpec
 from .base import UpsDriver
 from .errors import UpsLinkError, UpsProtocolError, UpsTimeoutError
 from .nut import (
     ListQuery,
-    NutAddress,
     NutStaleError,
     command,
+    parse_address,
     parse_get_var,
     parse_list,
     parse_reply,
@@ -128,13 +129,18 @@ class NutClient:
 class NutDriver(UpsDriver):
     """Polls one UPS on upsd every ``poll_interval`` seconds."""
 
-    def __init__(self, address: NutAddress, settings: UpsSettings, bus: EventBus) -> None:
+    def __init__(
+        self, spec: DeviceSpec, bus: EventBus, settings: Callable[[], UpsSettings]
+    ) -> None:
+        address = parse_address(spec.port)
         super().__init__(f"ups@{address.source}", bus)
         self._address = address
-        self._settings = settings
+        self._section = settings
+        self._settings = settings()
         self._client: Optional[NutClient] = None
 
     async def start(self) -> None:
+        self._settings = self._section()
         address, settings = self._address, self._settings
         client = await NutClient.connect(address.host, address.port, settings.timeout)
         self._client = client

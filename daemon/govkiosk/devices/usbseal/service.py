@@ -12,12 +12,12 @@ import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Optional, Set
+from typing import Callable, Optional, Set
 
 import pyudev
 
-from ...bus import ConfigReloaded
-from ...runtime import Runtime
+from ...bus import ConfigReloaded, EventBus
+from ...store import Store
 from ...supervisor import Service
 from ...timeouts import wait_for
 from ..hotplug import Hotplug
@@ -25,6 +25,7 @@ from ..registry import DeviceRegistry
 from .audit import AuditLog
 from .maintenance import MaintenanceWindows
 from .sealer import Sealer
+from .settings import UsbSection
 from .sysfs import Sysfs
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,25 +39,28 @@ class UsbSealService(Service):
 
     def __init__(
         self,
-        runtime: Runtime,
+        settings: Callable[[], UsbSection],
+        store: Store,
+        bus: EventBus,
         registry: DeviceRegistry,
+        *,
         context: Optional[pyudev.Context] = None,
         sysfs: Optional[Sysfs] = None,
     ) -> None:
-        section = runtime.config.devices.usb
-        self._runtime = runtime
+        section = settings()
+        self._settings = settings
         self._context = context or pyudev.Context()
         self.sysfs = sysfs or Sysfs(Path(section.sysfs))
-        self.audit = AuditLog(runtime.store)
+        self.audit = AuditLog(store)
         self.windows = MaintenanceWindows(
-            runtime.store, self.audit, section.operators, section.maintenance_max_minutes
+            store, self.audit, section.operators, section.maintenance_max_minutes
         )
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usbseal")
         self.sealer = Sealer(
             section.rules,
             self.sysfs,
             registry,
-            runtime.bus,
+            bus,
             audit=self.audit,
             windows=self.windows,
             writer=self._writer,
@@ -65,7 +69,7 @@ class UsbSealService(Service):
         self._hotplug: Optional[Hotplug] = None
         self._tasks: Set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self._unsubscribe = runtime.bus.subscribe(ConfigReloaded, self._on_reload)
+        self._unsubscribe = bus.subscribe(ConfigReloaded, self._on_reload)
 
     async def start(self) -> None:
         await self.audit.migrate()
@@ -85,7 +89,7 @@ class UsbSealService(Service):
         writer = asyncio.ensure_future(self.audit.run())
         self._tasks.add(writer)
         writer.add_done_callback(self._tasks.discard)
-        interval = self._runtime.config.devices.usb.reconcile_interval
+        interval = self._settings().reconcile_interval
         while True:
             left = self.windows.seconds_left()
             timeout = interval if left is None else min(interval, left)
@@ -128,6 +132,6 @@ class UsbSealService(Service):
         self._wake.set()
 
     def _on_reload(self, _event: ConfigReloaded) -> None:
-        self.sealer.rules = self._runtime.config.devices.usb.rules
+        self.sealer.rules = self._settings().rules
         self.windows.eligible = self.sealer.rules.maintenance_ports()
         self._wake.set()

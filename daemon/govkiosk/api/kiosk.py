@@ -1,0 +1,78 @@
+"""``cn.govkiosk.Kiosk1``: who the kiosk is, the health of its services, its devices."""
+
+from typing import Any, Callable, Dict, List
+
+from dbus_next import Variant
+from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
+
+from .. import __version__
+from ..bus import EventBus, ServiceHealthChanged
+from ..contract.names import KIOSK_INTERFACE
+from ..dbus import guarded
+from ..kiosk import KioskSection
+from ..supervisor import ServiceHealth, Supervisor
+
+DeviceRows = Callable[[], List[Dict[str, Variant]]]
+
+
+def _row(health: ServiceHealth) -> List[Any]:
+    return [health.name, health.state.value, health.detail, health.restarts]
+
+
+class KioskInterface(ServiceInterface):
+    def __init__(
+        self,
+        kiosk: KioskSection,
+        supervisor: Supervisor,
+        bus: EventBus,
+        devices: DeviceRows = list,
+    ) -> None:
+        super().__init__(KIOSK_INTERFACE)
+        self._kiosk = kiosk
+        self._supervisor = supervisor
+        self._devices = devices
+        self._unsubscribe = bus.subscribe(ServiceHealthChanged, self._on_health)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    def _on_health(self, event: ServiceHealthChanged) -> None:
+        self.ServiceHealthChanged(event.service, event.state, event.detail, event.restarts)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def KioskId(self) -> "s":
+        return self._kiosk.id
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Version(self) -> "s":
+        return __version__
+
+    @method()
+    @guarded
+    async def GetInfo(self) -> "a{sv}":
+        return {
+            "kiosk_id": Variant("s", self._kiosk.id),
+            "name": Variant("s", self._kiosk.name),
+            "region": Variant("s", self._kiosk.region),
+            "language": Variant("s", self._kiosk.language),
+            "version": Variant("s", __version__),
+        }
+
+    @method()
+    @guarded
+    async def GetServices(self) -> "a(sssu)":
+        return [_row(h) for h in self._supervisor.health()]
+
+    @method()
+    @guarded
+    async def GetService(self, name: "s") -> "(sssu)":
+        return _row(self._supervisor.health(name)[0])
+
+    @method()
+    @guarded
+    async def ListDevices(self) -> "aa{sv}":
+        return self._devices()
+
+    @signal()
+    def ServiceHealthChanged(self, name: str, state: str, detail: str, restarts: int) -> "sssu":
+        return [name, state, detail, restarts]

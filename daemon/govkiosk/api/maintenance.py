@@ -1,0 +1,61 @@
+"""``cn.govkiosk.Maintenance1``: the operator login behind the UI's maintenance screen.
+
+The PIN is checked here against a hash in the configuration, never in the UI (§8 a).
+A login returns a token that other calls need; it expires by itself. Device health,
+the printer test and the UPS state come from their own interfaces; this one adds
+the recent alarms, which carry no personal data.
+"""
+
+import asyncio
+import time
+from typing import Any, List
+
+from dbus_next.service import ServiceInterface, method
+
+from ..contract.names import MAINTENANCE_INTERFACE
+from ..dbus import guarded
+from ..maintenance.access import LoginGate
+from ..maintenance.alarms import RecentAlarms
+from ..maintenance.pin import verify_pin
+from ..runtime import Runtime
+
+
+class MaintenanceInterface(ServiceInterface):
+    def __init__(self, gate: LoginGate, alarms: RecentAlarms) -> None:
+        super().__init__(MAINTENANCE_INTERFACE)
+        self._gate = gate
+        self._alarms = alarms
+        self._checking = asyncio.Lock()  # one PIN at a time: no parallel guessing
+
+    @method()
+    @guarded
+    async def Login(self, pin: "s") -> "(sd)":
+        """(token, seconds it lasts); or ``WrongPin``, ``LockedOut``, ``MaintenanceDisabled``."""
+        async with self._checking:
+            self._gate.check_open(time.monotonic())
+            loop = asyncio.get_running_loop()
+            # PBKDF2 is slow on purpose: off the loop. The gate then decides with the result.
+            matched = await loop.run_in_executor(None, self._gate.verify, pin)
+            token = self._gate.record(matched, time.monotonic())
+        return [token, self._gate.seconds_left(token, time.monotonic())]
+
+    @method()
+    @guarded
+    async def Logout(self, token: "s") -> None:
+        self._gate.logout(token)
+
+    @method()
+    @guarded
+    async def RecentAlarms(self, token: "s") -> "a(dssss)":
+        """Newest first: (time since the epoch, source, code, severity, message)."""
+        self._gate.seconds_left(token, time.monotonic())
+        rows: List[List[Any]] = [
+            [a.time, a.source, a.code, a.severity, a.message] for a in self._alarms.newest_first()
+        ]
+        return rows
+
+
+def install(runtime: Runtime) -> None:
+    gate = LoginGate(lambda: runtime.config.maintenance, verify_pin)
+    alarms = RecentAlarms(runtime.bus, runtime.config.maintenance.alarms_kept)
+    runtime.dbus.export(MaintenanceInterface(gate, alarms))

@@ -1,0 +1,105 @@
+"""``cn.govkiosk.Power1``: the UPS reading, the shutdown stage, and the UPS self-test.
+
+The UI shows its on-battery banner, refuses new sessions and shows out-of-service by
+the ``Stage`` property (§6.1); ``govkioskctl`` and ops read ``GetState``.
+"""
+
+import functools
+from typing import Callable, Dict, Optional
+
+from dbus_next import Variant
+from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
+
+from ..bus import EventBus
+from ..contract.names import POWER_INTERFACE
+from ..dbus import guarded
+from ..devices.ups.errors import UpsSelfTestUnsupportedError
+from ..devices.ups.state import UpsSelfTestRequested, UpsStateChanged, Value
+from ..power.logind import power_off
+from ..power.policy import Stage
+from ..power.service import ShutdownService, ShutdownStageChanged
+from ..runtime import Runtime
+
+
+def _variant(value: Value) -> Variant:
+    if isinstance(value, bool):
+        return Variant("b", value)
+    if isinstance(value, float):
+        return Variant("d", value)
+    if isinstance(value, tuple):
+        return Variant("as", list(value))
+    return Variant("s", value)
+
+
+class PowerInterface(ServiceInterface):
+    def __init__(self, bus: EventBus, stage: Callable[[], Stage]) -> None:
+        super().__init__(POWER_INTERFACE)
+        self._bus = bus
+        self._stage = stage
+        self._ups: Optional[UpsStateChanged] = None
+        self._unsubscribers = [
+            bus.subscribe(UpsStateChanged, self._on_ups),
+            bus.subscribe(ShutdownStageChanged, self._on_stage),
+        ]
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribers:
+            unsubscribe()
+
+    def _state(self) -> Dict[str, Variant]:
+        if self._ups is None:
+            return {}
+        values = {k: _variant(v) for k, v in self._ups.state.as_dict().items()}
+        values["device_id"] = Variant("s", self._ups.device_id)
+        values["can_self_test"] = Variant("b", self._ups.can_self_test)
+        return values
+
+    def _on_ups(self, event: UpsStateChanged) -> None:
+        self._ups = event
+        self.StateChanged(self._state())
+
+    def _on_stage(self, event: ShutdownStageChanged) -> None:
+        self.emit_properties_changed({"Stage": event.stage})
+        self.StageChanged(event.stage, event.reason)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Stage(self) -> "s":
+        return self._stage().value
+
+    @method()
+    @guarded
+    async def GetState(self) -> "a{sv}":
+        """The latest UPS reading; empty until a UPS driver has read one."""
+        return self._state()
+
+    @method()
+    @guarded
+    async def SelfTest(self) -> None:
+        """Ask the UPS to test its battery (about 10 s); the reading shows it running."""
+        if self._ups is None:
+            raise UpsSelfTestUnsupportedError("no UPS has been read yet")
+        if not self._ups.can_self_test:
+            raise UpsSelfTestUnsupportedError(
+                f"{self._ups.device_id}: this UPS connection cannot run a self-test"
+            )
+        self._bus.publish(UpsSelfTestRequested(self._ups.device_id))
+
+    @signal()
+    def StateChanged(self, state: Dict[str, Variant]) -> "a{sv}":
+        return state
+
+    @signal()
+    def StageChanged(self, stage: str, reason: str) -> "ss":
+        return [stage, reason]
+
+
+def install(runtime: Runtime) -> None:
+    settings = runtime.config.ups
+    service = ShutdownService(
+        runtime.bus,
+        runtime.activity,
+        settings,
+        functools.partial(power_off, settings.logind_bus),
+    )
+    runtime.supervisor.add(service)
+    runtime.dbus.export(PowerInterface(runtime.bus, lambda: service.stage))

@@ -1,0 +1,174 @@
+"""``cn.govkiosk.Session1``: the citizen's journey, as ``docs/session-api.md`` describes it.
+
+A thin layer: item lookups go to the published catalogue, everything else to the
+:class:`~govkiosk.items.sessions.SessionManager`. Personal data crosses this boundary
+only as the masked ``holder`` and the preview page the citizen is looking at.
+"""
+
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence
+
+from dbus_next import Variant
+from dbus_next.service import ServiceInterface, method, signal
+
+from ..backends.routing import Router
+from ..contract.names import SESSION_INTERFACE
+from ..dbus import guarded
+from ..items.catalogue import Item
+from ..items.registry import CatalogueChanged, ItemRegistry
+from ..printing.a4 import A4Printer
+from ..printing.cups_printer import CupsPrinter
+from ..printing.receipts import ReceiptPrinters
+from ..printing.tray import OutputTray
+from ..runtime import Runtime
+from ..security.seal import SealVerifier
+from ..session.flow import Services
+from ..session.manager import SessionManager
+from ..session.service import Rebuilt, SessionService
+from ..session.settings import SessionSettings
+
+Published = Callable[[], Awaitable[Sequence[Item]]]
+#: The published item; raises ``UnknownItemError`` for any other code.
+Lookup = Callable[[str], Awaitable[Item]]
+
+_SIGNATURES = {bool: "b", float: "d", int: "u", str: "s", list: "as"}
+
+
+def variants(values: Dict[str, Any]) -> Dict[str, Variant]:
+    """Plain values as D-Bus variants: bool b, float d, int u, str s, list of str as."""
+    return {key: Variant(_SIGNATURES[type(value)], value) for key, value in values.items()}
+
+
+def item_row(item: Item) -> Dict[str, Variant]:
+    return variants(
+        {
+            "code": item.code,
+            "name": item.name,
+            "department": item.department,
+            "category": item.category,
+            "applicant_type": item.applicant_type,
+            "conditions": list(item.conditions),
+            "materials": list(item.materials),
+            "steps": list(item.steps),
+            "result_type": item.result_type,
+            "a4_pages": item.printing.a4_pages,
+            "receipt": item.printing.receipt,
+            "regions": list(item.regions),
+            "version": item.version,
+        }
+    )
+
+
+class SessionInterface(ServiceInterface):
+    def __init__(self, published: Published, lookup: Lookup, manager: SessionManager) -> None:
+        super().__init__(SESSION_INTERFACE)
+        self._published = published
+        self._lookup = lookup
+        self.manager = manager
+
+    @method()
+    @guarded
+    async def ListItems(self) -> "aa{sv}":
+        return [item_row(item) for item in await self._published()]
+
+    @method()
+    @guarded
+    async def GetItem(self, code: "s") -> "a{sv}":
+        return item_row(await self._lookup(code))
+
+    @method()
+    @guarded
+    async def StartSession(self, item_code: "s", language: "s") -> "s":
+        return await self.manager.start(await self._lookup(item_code), language)
+
+    @method()
+    @guarded
+    async def GetSession(self) -> "a{sv}":
+        return variants(self.manager.state())
+
+    @method()
+    @guarded
+    async def Choose(self, session_id: "s", choice: "s") -> "b":
+        return await self.manager.choose(session_id, choice)
+
+    @method()
+    @guarded
+    async def ExtendTime(self, session_id: "s") -> "d":
+        return self.manager.extend(session_id)
+
+    @method()
+    @guarded
+    async def Cancel(self, session_id: "s") -> "b":
+        return await self.manager.cancel(session_id)
+
+    @method()
+    @guarded
+    async def EndSession(self, session_id: "s", reason: "s") -> "b":
+        return await self.manager.end(session_id, reason)
+
+    @method()
+    @guarded
+    async def GetPreview(self, session_id: "s", page: "u") -> "ay":
+        return self.manager.preview(session_id, page)
+
+    @signal()
+    def SessionChanged(self, state: Dict[str, Variant]) -> "a{sv}":
+        return state
+
+    @signal()
+    def CatalogueChanged(self) -> None:
+        pass
+
+    def session_changed(self, state: Dict[str, Any]) -> None:
+        self.SessionChanged(variants(state))
+
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def a4_printer(runtime: Runtime, settings: SessionSettings) -> A4Printer:
+    if settings.demo_output_dir:
+        _LOGGER.warning("printing: A4 documents go to %s (demo only)", settings.demo_output_dir)
+        return OutputTray(Path(settings.demo_output_dir))
+    return CupsPrinter(
+        runtime.bus,
+        settings.cups_queue,
+        settings.cups_server,
+        poll_interval=settings.print_poll_interval,
+    )
+
+
+def install(runtime: Runtime, registry: ItemRegistry) -> None:
+    """The department router and the seal verifier are built on first use from the
+    configuration in force, so a missing key or trust anchor fails the step that needs it
+    (with its ops code and alarm) rather than the daemon's start; a reload that changes
+    their sections builds them again."""
+    config = runtime.config
+    kiosk = config.kiosk
+    a4 = a4_printer(runtime, config.session)
+    router = Rebuilt(
+        lambda: runtime.config.backends,
+        lambda s: Router(s, kiosk_id=kiosk.id, kiosk_region=kiosk.region),
+    )
+    services = Services(
+        bus=runtime.bus,
+        activity=runtime.activity,
+        kiosk=lambda: runtime.config.kiosk,
+        router=router,
+        verifier=Rebuilt(lambda: runtime.config.seal, SealVerifier.from_settings),
+        a4=a4,
+        receipts=ReceiptPrinters(runtime.bus),
+        receipt_width=lambda: runtime.config.receipt.paper_width_chars,
+    )
+    interface: Optional[SessionInterface] = None
+
+    def changed(state: Dict[str, Any]) -> None:
+        if interface is not None:
+            interface.session_changed(state)
+
+    manager = SessionManager(runtime.bus, services, lambda: runtime.config.session, changed)
+    interface = SessionInterface(registry.published, registry.get_published, manager)
+    runtime.dbus.export(interface)
+    runtime.bus.subscribe(CatalogueChanged, lambda _event: interface.CatalogueChanged())
+    runtime.supervisor.add(SessionService(manager, router))

@@ -1,0 +1,299 @@
+"""``govkioskctl fleet …``: what ops staff run — keys, the site CA, commands, the fleet view.
+
+    fleet keys generate --dir ~/.govkiosk/keys alice-2026
+    fleet keys export --dir ~/.govkiosk/keys --roles operator alice-2026   # → kiosk [ops]
+    fleet ca init --dir /srv/site-ca
+    fleet ca issue-kiosk --dir /srv/site-ca hl-hrb-0042 --out /tmp/hl-hrb-0042
+    fleet ca issue-operator --dir /srv/site-ca ops-alice --out ~/.govkiosk
+    fleet ca issue-broker --dir /srv/site-ca broker.example 10.0.0.5 --out /etc/mosquitto/govkiosk
+    fleet send --broker broker.example --signing-key ~/.govkiosk/keys/alice-2026.key \\
+        --role operator --kiosk hl-hrb-0042 printer.test
+    fleet watch --broker broker.example [--json]
+
+Connection flags default from ``GOVKIOSK_FLEET_BROKER``, ``…_CA``, ``…_CERT``, ``…_KEY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from ..errors import GovkioskError
+from ..fleet.client import HINTS, FleetClient, FleetError, Identity, describe
+from ..fleet.pki import CertificateAuthority
+from ..ops.envelope import Reply, Status
+from ..ops.roles import ROLES
+from ..ops.signing import OperatorSigner
+from .output import table
+
+EXIT_FAILED = 1  #: a kiosk answered FAILED or REJECTED
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 3  #: some kiosk did not answer in time
+DEFAULT_PORT = 8883
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(f"GOVKIOSK_FLEET_{name}", default)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def generate_key(directory: Path, key_id: str) -> Path:
+    """A new Ed25519 key as ``directory/<key_id>.key``; FileExistsError rather than overwrite."""
+    path = directory / f"{key_id}.key"
+    _write_private(path, OperatorSigner.generate(key_id).private_pem())
+    return path
+
+
+def pinned(signer: OperatorSigner, roles: Sequence[str]) -> str:
+    """The ``[[ops.operators]]`` table that makes a kiosk trust ``signer`` for ``roles``."""
+    return (
+        "[[ops.operators]]\n"
+        f'key_id = "{signer.key_id}"\n'
+        f'public_key = "{signer.public_b64()}"\n'
+        "roles = [" + ", ".join(f'"{r}"' for r in roles) + "]\n"
+    )
+
+
+def keys_generate(args: argparse.Namespace) -> int:
+    try:
+        path = generate_key(Path(args.dir), args.key_id)
+    except FileExistsError as err:
+        print(f"fleet: {err.filename} exists; a key is never overwritten", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{path}: Ed25519 key {args.key_id}; pin it with: fleet keys export --roles …")
+    return 0
+
+
+def keys_export(args: argparse.Namespace) -> int:
+    roles = [r for r in args.roles.split(",") if r]
+    unknown = [r for r in roles if r not in ROLES]
+    if not roles or unknown:
+        print(f"fleet: --roles: choose among {', '.join(ROLES)}", file=sys.stderr)
+        return EXIT_USAGE
+    directory = Path(args.dir)
+    names = args.key_id or sorted(p.stem for p in directory.glob("*.key"))
+    for key_id in names:
+        print(pinned(OperatorSigner.load(directory / f"{key_id}.key"), roles))
+    return 0
+
+
+def ca_init(args: argparse.Namespace) -> int:
+    CertificateAuthority(args.name, validity=_days(args)).save(Path(args.dir))
+    print(f"{args.dir}: site CA {args.name!r} (ca.crt to kiosks and the broker; ca.key stays here)")
+    return 0
+
+
+def _days(args: argparse.Namespace) -> datetime.timedelta:
+    return datetime.timedelta(days=getattr(args, "days", 825))
+
+
+def _issue(args: argparse.Namespace, kind: str) -> int:
+    ca = CertificateAuthority.load(Path(args.dir), _days(args))
+    out = Path(args.out or ".")
+    if kind == "broker":
+        credential = ca.issue_server(args.names)
+        stem = "broker"
+    else:
+        credential = ca.issue_client(args.names[0])
+        stem = args.names[0]
+    cert, key = credential.write(out, stem)
+    ca.write(out)
+    print(f"{cert}, {key}, {out / 'ca.crt'}")
+    if kind == "operator":
+        print(f"broker ACL (packaging/mosquitto/acl): add a stanza 'user {stem}' with its topics")
+    return 0
+
+
+def _identity(args: argparse.Namespace) -> Identity:
+    host, _, port = args.broker.partition(":")
+    if not host:
+        raise FleetError("--broker (or GOVKIOSK_FLEET_BROKER) is required")
+    return Identity(host, int(port or DEFAULT_PORT), Path(args.ca), Path(args.cert), Path(args.key))
+
+
+def _params(args: argparse.Namespace) -> Dict[str, Any]:
+    params: Dict[str, Any] = json.loads(args.params) if args.params else {}
+    for item in args.param:
+        name, _, raw = item.partition("=")
+        try:
+            params[name] = json.loads(raw)
+        except ValueError:
+            params[name] = raw  # a bare word is a string
+    return params
+
+
+async def _send(args: argparse.Namespace) -> int:
+    signer = OperatorSigner.load(Path(args.signing_key))
+    async with FleetClient(_identity(args)) as fleet:
+        replies = await fleet.run(
+            signer,
+            args.kiosk,
+            args.method,
+            _params(args),
+            role=args.role,
+            issuer=args.issuer,
+            timeout=args.timeout,
+            idle=args.idle,
+        )
+    if args.json:
+        print(
+            json.dumps(
+                {k: _reply_json(r) for k, r in replies.items()}, ensure_ascii=False, indent=2
+            )
+        )
+    else:
+        for kiosk_id, reply in replies.items():
+            print(describe(kiosk_id, reply))
+            if reply is not None and reply.status is Status.SUCCEEDED and reply.result:
+                print(json.dumps(reply.result, ensure_ascii=False, indent=2))
+    if any(r is None for r in replies.values()):
+        return EXIT_TIMEOUT
+    return (
+        0
+        if all(r is not None and r.status is Status.SUCCEEDED for r in replies.values())
+        else EXIT_FAILED
+    )
+
+
+def _reply_json(reply: Optional[Reply]) -> Optional[Dict[str, Any]]:
+    if reply is None:
+        return None
+    body = reply.body()
+    if reply.reason in HINTS:
+        body["hint"] = HINTS[reply.reason]
+    return body
+
+
+def _table(rows: List[Dict[str, Any]], now: float) -> str:
+    headers = ("KIOSK", "ONLINE", "SEEN", "HEALTHY", "SERVICES", "FAULTY", "ALARMS", "LAST ALARM")
+    cells = []
+    for r in rows:
+        seen = f"{now - r['last_seen']:.0f}s ago" if r["last_seen"] else "-"
+        online = {True: "yes", False: "NO", None: "?"}[r["online"]]
+        healthy = {True: "yes", False: "NO", None: "?"}[r["healthy"]]
+        cells.append(
+            [
+                r["kiosk_id"],
+                online,
+                seen,
+                healthy,
+                r["services"] or "-",
+                str(r["devices_faulty"]),
+                str(r["alarms"]),
+                r["last_alarm"] or "-",
+            ]
+        )
+    return table(headers, cells)
+
+
+async def _watch(args: argparse.Namespace) -> int:
+    async with FleetClient(_identity(args), subscribe_all=True) as fleet:
+        deadline = time.monotonic() + args.duration if args.duration else None
+        while deadline is None or time.monotonic() < deadline:
+            await asyncio.sleep(args.interval)
+            rows = [r.as_dict() for r in fleet.view.rows()]
+            if args.json:
+                print(
+                    json.dumps({"at": time.time(), "kiosks": rows}, ensure_ascii=False), flush=True
+                )
+            else:
+                print(_table(rows, time.time()) + "\n", flush=True)
+    return 0
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="govkioskctl fleet", description="remote operations for a fleet of kiosks"
+    )
+    sub = parser.add_subparsers(dest="area", required=True)
+
+    keys = sub.add_parser("keys", help="operator signing keys").add_subparsers(
+        dest="action", required=True
+    )
+    generate = keys.add_parser("generate", help="a new Ed25519 key pair, saved as DIR/KEY_ID.key")
+    generate.add_argument("--dir", required=True)
+    generate.add_argument("key_id")
+    generate.set_defaults(run=keys_generate)
+    export = keys.add_parser("export", help="public keys as [[ops.operators]] tables for kiosks")
+    export.add_argument("--dir", required=True)
+    export.add_argument("--roles", required=True, help=f"comma-separated: {', '.join(ROLES)}")
+    export.add_argument("key_id", nargs="*")
+    export.set_defaults(run=keys_export)
+
+    ca = sub.add_parser("ca", help="the site's certificate authority").add_subparsers(
+        dest="action", required=True
+    )
+    init = ca.add_parser("init", help="create the site CA in DIR")
+    init.add_argument("--dir", required=True)
+    init.add_argument("--name", default="govkiosk site CA")
+    init.set_defaults(run=ca_init)
+    for kind, what in (
+        ("kiosk", "a kiosk (CN = kiosk id)"),
+        ("operator", "an operator (CN = ops-<name>)"),
+        ("broker", "the broker (host names and IPs)"),
+    ):
+        issue = ca.add_parser(f"issue-{kind}", help=f"a certificate for {what}")
+        issue.add_argument("--dir", required=True)
+        issue.add_argument("--out")
+        issue.add_argument("--days", type=int, default=825)
+        issue.add_argument("names", nargs="+" if kind == "broker" else 1)
+        issue.set_defaults(run=lambda a, k=kind: _issue(a, k))
+
+    for name, help_text in (
+        ("send", "sign and send a command, wait for the results"),
+        ("watch", "follow the fleet's state"),
+    ):
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument(
+            "--broker", default=_env("BROKER"), help="HOST[:PORT] of the site broker"
+        )
+        command.add_argument("--ca", default=_env("CA", "ca.crt"))
+        command.add_argument(
+            "--cert", default=_env("CERT"), help="the operator's client certificate"
+        )
+        command.add_argument("--key", default=_env("KEY"), help="its private key")
+        command.add_argument("--json", action="store_true")
+    send = sub.choices["send"]
+    send.add_argument(
+        "--signing-key", required=True, help="the operator's Ed25519 key (keys generate)"
+    )
+    send.add_argument("--role", required=True, choices=ROLES)
+    send.add_argument("--issuer", default=os.environ.get("USER", "ops"))
+    send.add_argument("--kiosk", action="append", required=True, help="repeat for several kiosks")
+    send.add_argument(
+        "--param", action="append", default=[], help="NAME=VALUE (VALUE as JSON, else text)"
+    )
+    send.add_argument("--params", help="all parameters as one JSON object")
+    send.add_argument("--timeout", type=float, default=30.0)
+    send.add_argument(
+        "--idle", action="store_true", help="run only once no citizen is being served"
+    )
+    send.add_argument("method")
+    send.set_defaults(run=lambda a: asyncio.run(_send(a)))
+    watch = sub.choices["watch"]
+    watch.add_argument("--interval", type=float, default=5.0)
+    watch.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
+    watch.set_defaults(run=lambda a: asyncio.run(_watch(a)))
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (GovkioskError, OSError, ValueError) as err:
+        print(f"govkioskctl fleet: {err}", file=sys.stderr)
+        return EXIT_FAILED

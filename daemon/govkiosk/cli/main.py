@@ -1,0 +1,112 @@
+"""``govkioskctl``: look at and drive the local daemon over D-Bus."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from dbus_next import DBusError
+from dbus_next.aio import MessageBus
+from dbus_next.errors import AuthError, InvalidAddressError
+
+from ..contract.connection import close, connect
+from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
+from . import backup, fleet, items
+from . import sim as simctl
+from .output import plain, table
+
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE
+
+
+async def _kiosk(bus: MessageBus) -> Any:
+    introspection = await bus.introspect(BUS_NAME, OBJECT_PATH)
+    proxy = bus.get_proxy_object(BUS_NAME, OBJECT_PATH, introspection)
+    return proxy.get_interface(KIOSK_INTERFACE)
+
+
+async def cmd_status(kiosk: Any, args: argparse.Namespace) -> str:
+    info = plain(await kiosk.call_get_info())
+    services = await kiosk.call_get_services()
+    if args.json:
+        rows = [dict(zip(("name", "state", "detail", "restarts"), s)) for s in services]
+        return json.dumps({"kiosk": info, "services": rows}, ensure_ascii=False, indent=2)
+    head = f"{info['kiosk_id']}  {info['name']}  version {info['version']}"
+    return (
+        head
+        + "\n\n"
+        + table(
+            ("SERVICE", "STATE", "RESTARTS", "DETAIL"), [(s[0], s[1], s[3], s[2]) for s in services]
+        )
+    )
+
+
+async def cmd_devices(kiosk: Any, args: argparse.Namespace) -> str:
+    devices: List[Dict[str, Any]] = plain(await kiosk.call_list_devices())
+    if args.json:
+        return json.dumps(devices, ensure_ascii=False, indent=2)
+    if not devices:
+        return "no devices"
+    columns = ("id", "role", "port", "state", "driver")
+    return table([c.upper() for c in columns], [[d.get(c, "") for c in columns] for d in devices])
+
+
+COMMANDS: Dict[str, Callable[[Any, argparse.Namespace], Any]] = {
+    "status": cmd_status,
+    "devices": cmd_devices,
+    "items": items.command,
+}
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="govkioskctl", description="control the govkiosk daemon")
+    parser.add_argument(
+        "--bus",
+        default=os.environ.get("GOVKIOSK_BUS", "system"),
+        help='"system" (default), "session" or a D-Bus address; or set GOVKIOSK_BUS',
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("status", help="the kiosk and the health of its services")
+    sub.add_parser("devices", help="attached devices with role, port, state and driver health")
+    backup.add_parser(sub)
+    items.add_parser(sub)
+    sim = sub.add_parser("sim", help="run a device simulator: govkioskctl sim <family> --help")
+    sim.add_argument("family")
+    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
+    sub.add_parser("fleet", help="remote operations: govkioskctl fleet --help")
+    return parser.parse_args(argv)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    try:
+        bus = await connect(args.bus)
+    except (OSError, ValueError, AuthError, InvalidAddressError) as err:
+        print(f"govkioskctl: cannot reach the {args.bus} bus: {err}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        kiosk = await _kiosk(bus)
+        print(await COMMANDS[args.command](kiosk, args))
+    except DBusError as err:
+        print(f"govkioskctl: {err.text}", file=sys.stderr)
+        if err.type.startswith("org.freedesktop"):
+            return EXIT_UNAVAILABLE
+        return items.EXIT_CODES.get(err.type, 1)
+    finally:
+        await close(bus)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["fleet"]:  # its own parser, --help included
+        return fleet.main(argv[1:])
+    args = parse_args(argv)
+    if args.command == "backup":
+        return backup.run(args)
+    if args.command == "sim":
+        return simctl.run(args.family, args.sim_args)
+    return asyncio.run(_run(args))

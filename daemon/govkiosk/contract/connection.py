@@ -1,0 +1,75 @@
+"""Holding a D-Bus connection: connect, disconnect without leaking, back off.
+
+Both ends use it: the daemon for the bus it serves on and the calls it makes, the UI for
+following the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from dbus_next import BusType
+from dbus_next.aio import MessageBus
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential backoff: how long to wait after ``failures`` failures in a row."""
+
+    initial: float = 1.0
+    maximum: float = 60.0
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.maximum, self.initial * 2 ** max(0, failures - 1)))
+
+
+class _ClosingMessageBus(MessageBus):
+    """dbus-next 0.2.3 leaves its socket open when the bus cannot be reached."""
+
+    def _setup_socket(self) -> None:
+        try:
+            super()._setup_socket()
+        except BaseException:
+            release(self)
+            raise
+
+
+async def connect(address: str) -> MessageBus:
+    """Connect to ``"system"``, ``"session"`` or an explicit bus address."""
+    if address == "system":
+        bus = _ClosingMessageBus(bus_type=BusType.SYSTEM)
+    elif address == "session":
+        bus = _ClosingMessageBus(bus_type=BusType.SESSION)
+    else:
+        bus = _ClosingMessageBus(bus_address=address)
+    try:
+        return await bus.connect()
+    except BaseException:
+        release(bus)
+        raise
+
+
+def release(bus: MessageBus) -> None:
+    """Close the socket of a bus that is no longer connected.
+
+    dbus-next 0.2.3 shuts its socket down on disconnect but never closes it (nor when
+    ``connect()`` fails): a client that reconnects would leak a descriptor each time.
+    """
+    for resource in (getattr(bus, "_stream", None), getattr(bus, "_sock", None)):
+        if resource is not None:
+            resource.close()
+
+
+async def close(bus: MessageBus, timeout: float = 1.0) -> None:
+    """Disconnect, wait (bounded) for the connection to end, and close the socket.
+
+    ``asyncio.wait`` does not raise what the disconnect future ends with (an error, or
+    a cancellation by whoever awaited it before); only our own cancellation propagates,
+    and the socket is closed either way.
+    """
+    bus.disconnect()
+    try:
+        await asyncio.wait({asyncio.ensure_future(bus.wait_for_disconnect())}, timeout=timeout)
+    finally:
+        release(bus)

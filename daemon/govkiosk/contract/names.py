@@ -1,0 +1,41 @@
+"""The D-Bus API's names: one place for both ends.
+
+Interface names carry a version (``cn.govkiosk.Kiosk1``); an incompatible change gets a
+new name, served next to the old one until the UI follows. The daemon serves every
+``cn.govkiosk.*1`` interface at :data:`OBJECT_PATH` under :data:`BUS_NAME`; the UI serves
+:data:`UI_INTERFACE` under its own name for ops (screenshot, restart).
+"""
+
+from __future__ import annotations
+
+BUS_NAME = "cn.govkiosk.Kiosk1"
+OBJECT_PATH = "/cn/govkiosk/Kiosk1"
+
+KIOSK_INTERFACE = "cn.govkiosk.Kiosk1"
+DEVICES_INTERFACE = "cn.govkiosk.Devices1"
+IDCARD_INTERFACE = "cn.govkiosk.IdCard1"
+ITEMS_INTERFACE = "cn.govkiosk.Items1"
+MAINTENANCE_INTERFACE = "cn.govkiosk.Maintenance1"
+OPS_INTERFACE = "cn.govkiosk.Ops1"
+POWER_INTERFACE = "cn.govkiosk.Power1"
+PRESENCE_INTERFACE = "cn.govkiosk.Presence1"
+QRSCANNER_INTERFACE = "cn.govkiosk.QrScanner1"
+RECEIPT_INTERFACE = "cn.govkiosk.Receipt1"
+SESSION_INTERFACE = "cn.govkiosk.Session1"
+
+#: The daemon's errors are ``cn.govkiosk.Error.<Name>``, named after their class
+#: without its ``Error`` suffix; anything unexpected is :data:`INTERNAL_ERROR`.
+ERROR_PREFIX = "cn.govkiosk.Error."
+INTERNAL_ERROR = ERROR_PREFIX + "Internal"
+#: ``Session1.Start`` while another citizen's session runs.
+SESSION_ACTIVE_ERROR = ERROR_PREFIX + "SessionActive"
+
+# The UI process's own interface, for ops: ``Screenshot() → ay`` (refused with
+# CITIZEN_ON_SCREEN while a citizen's session is shown, §8 d) and ``Restart()`` (reply,
+# then exit with RESTART_STATUS; the UI's unit starts it again).
+UI_BUS_NAME = "cn.govkiosk.UI1"
+UI_PATH = "/cn/govkiosk/UI1"
+UI_INTERFACE = "cn.govkiosk.UI1"
+CITIZEN_ON_SCREEN = "cn.govkiosk.UI1.Error.CitizenOnScreen"
+#: EX_TEMPFAIL, as ``daemon.restart``: "start me again", not a fault.
+RESTART_STATUS = 75

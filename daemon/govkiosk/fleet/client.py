@@ -1,0 +1,377 @@
+"""The ops side's connection: signed commands out, signed replies and fleet state in.
+
+:class:`FleetClient` is one MQTT connection with an operator's client certificate;
+:class:`FleetView` turns what kiosks publish (``state``, ``telemetry``, ``evt/…``) into
+one row per kiosk. Replies are trusted only when their signature verifies against the
+kiosk's certificate, which must be issued by the site CA with the kiosk id as CN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import ssl
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import aiomqtt
+from cryptography import x509
+
+from ..errors import GovkioskError
+from ..ops.envelope import VERSION, EnvelopeError, Reply, Status, topic
+from ..ops.link import NO_DELAY
+from ..ops.signing import (
+    OperatorSigner,
+    SigningError,
+    common_name,
+    issued_by,
+    load_certificate,
+    open_reply,
+)
+from ..timeouts import wait_for
+
+#: Default lifetime of a command: long enough for a kiosk to come back from a short outage.
+VALIDITY = 300.0
+#: A device's ``driver`` (its service's health, or ``none`` for a device without one, e.g.
+#: a sealed USB port) when nothing is wrong with it; its ``state`` (static, authorized,
+#: sealed) says how it came to be there, not whether it works.
+SOUND_DRIVERS = ("running", "starting", "none")
+
+
+class FleetError(GovkioskError):
+    """The fleet cannot be reached, or a kiosk's answer cannot be trusted."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How the operator reaches the broker: address and TLS files."""
+
+    host: str
+    port: int
+    ca: Path
+    cert: Path
+    key: Path
+
+    def tls(self) -> ssl.SSLContext:
+        try:
+            context = ssl.create_default_context(cafile=str(self.ca))
+            context.load_cert_chain(str(self.cert), str(self.key))
+        except (OSError, ssl.SSLError) as err:
+            raise FleetError(f"TLS files: {err}") from err
+        return context
+
+
+@dataclass
+class KioskRow:
+    kiosk_id: str
+    online: Optional[bool] = None
+    last_seen: float = 0.0
+    healthy: Optional[bool] = None
+    services: str = ""
+    devices_faulty: int = 0
+    alarms: int = 0
+    last_alarm: str = ""
+    version: str = ""
+    lag: float = 0.0  #: seconds from the kiosk's ``at`` to our receipt of its telemetry
+    certificate: Optional[x509.Certificate] = field(default=None, repr=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "kiosk_id": self.kiosk_id,
+            "online": self.online,
+            "last_seen": self.last_seen,
+            "healthy": self.healthy,
+            "services": self.services,
+            "devices_faulty": self.devices_faulty,
+            "alarms": self.alarms,
+            "last_alarm": self.last_alarm,
+            "version": self.version,
+        }
+
+
+class FleetView:
+    """What the fleet said last, per kiosk. Pure: fed messages, read as rows."""
+
+    def __init__(self, ca: Optional[x509.Certificate] = None) -> None:
+        self._ca = ca
+        self.kiosks: Dict[str, KioskRow] = {}
+        self.messages = 0
+
+    def row(self, kiosk_id: str) -> KioskRow:
+        row = self.kiosks.get(kiosk_id)
+        if row is None:
+            row = self.kiosks[kiosk_id] = KioskRow(kiosk_id)
+        return row
+
+    def handle(self, topic_name: str, payload: bytes, now: float) -> Optional[KioskRow]:
+        parts = topic_name.split("/")
+        if len(parts) < 4 or parts[0] != "kiosk" or parts[1] != "v1" or not payload:
+            return None
+        try:
+            document = json.loads(payload.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        if not isinstance(document, dict):
+            return None
+        self.messages += 1
+        row = self.row(parts[2])
+        kind = parts[3]
+        try:
+            if kind == "state":
+                self._state(row, document)
+            elif kind == "telemetry":
+                self._telemetry(row, document, now)
+            elif kind == "evt" and len(parts) == 5 and parts[4] == "alarm":
+                row.alarms += 1
+                row.last_alarm = f"{document.get('severity', '')}:{document.get('code', '')}"
+            else:
+                return row
+        except (AttributeError, TypeError, ValueError):
+            return None  # a document of the wrong shape says nothing about the kiosk
+        row.last_seen = now
+        return row
+
+    def _state(self, row: KioskRow, document: Dict[str, Any]) -> None:
+        row.online = bool(document.get("online"))
+        row.version = str(document.get("version", row.version))
+        pem = document.get("cert")
+        if isinstance(pem, str) and pem:
+            try:
+                certificate = load_certificate(pem.encode("ascii"))
+            except (SigningError, UnicodeEncodeError):
+                return
+            if common_name(certificate) == row.kiosk_id and (
+                self._ca is None or issued_by(certificate, self._ca)
+            ):
+                row.certificate = certificate
+
+    def _telemetry(self, row: KioskRow, document: Dict[str, Any], now: float) -> None:
+        row.online = True
+        row.healthy = bool(document.get("healthy"))
+        services = document.get("services") or []
+        running = sum(1 for s in services if s.get("state") == "running")
+        row.services = f"{running}/{len(services)}"
+        row.devices_faulty = sum(
+            1 for d in document.get("devices") or [] if d.get("driver") not in SOUND_DRIVERS
+        )
+        at = document.get("at")
+        if isinstance(at, (int, float)):
+            row.lag = now - at
+
+    def rows(self) -> List[KioskRow]:
+        return [self.kiosks[k] for k in sorted(self.kiosks)]
+
+
+def command_body(
+    signer: OperatorSigner,
+    kiosk_id: str,
+    method: str,
+    params: Dict[str, Any],
+    *,
+    role: str,
+    issuer: str,
+    now: float,
+    validity: float = VALIDITY,
+    cmd_id: Optional[str] = None,
+    idle: bool = False,
+) -> Dict[str, Any]:
+    return {
+        "v": VERSION,
+        "cmd_id": cmd_id or secrets.token_hex(8),
+        "kiosk_id": kiosk_id,
+        "method": method,
+        "params": params,
+        "issued_at": now,
+        "not_before": now,
+        "expires_at": now + validity,
+        "nonce": secrets.token_hex(12),
+        "issuer": issuer,
+        "role": role,
+        "key_id": signer.key_id,
+        "preconditions": {"idle": True} if idle else {},
+    }
+
+
+def seal_command(signer: OperatorSigner, body: Dict[str, Any]) -> bytes:
+    return signer.seal(topic(body["kiosk_id"], "cmd", "req"), body)
+
+
+def seal_desired(
+    signer: OperatorSigner, kiosk_id: str, parts: Dict[str, Any], *, role: str, issuer: str
+) -> bytes:
+    """A signed ``shadow/desired`` document (publish it retained)."""
+    body = {
+        "kiosk_id": kiosk_id,
+        "issuer": issuer,
+        "key_id": signer.key_id,
+        "role": role,
+        "issued_at": time.time(),
+        **parts,
+    }
+    return signer.seal(topic(kiosk_id, "shadow", "desired"), body)
+
+
+class FleetClient:
+    """An operator's connection; ``async with FleetClient(identity) as fleet: …``."""
+
+    def __init__(
+        self, identity: Identity, *, client_id: Optional[str] = None, subscribe_all: bool = False
+    ) -> None:
+        self.identity = identity
+        self.view = FleetView(load_certificate(identity.ca))
+        self._client = aiomqtt.Client(
+            identity.host,
+            identity.port,
+            identifier=client_id or f"fleet-{secrets.token_hex(4)}",
+            tls_context=identity.tls(),
+            timeout=10,
+            socket_options=NO_DELAY,
+        )
+        self._subscribe_all = subscribe_all
+        self._replies: Dict[str, asyncio.Queue[Reply]] = {}
+        self._reader: Optional[asyncio.Task[None]] = None
+        self._states: Dict[str, asyncio.Event] = {}
+
+    async def __aenter__(self) -> FleetClient:
+        try:
+            await self._client.__aenter__()
+        except aiomqtt.MqttError as err:
+            raise FleetError(
+                f"cannot reach {self.identity.host}:{self.identity.port}: {err}"
+            ) from err
+        if self._subscribe_all:
+            for name in ("kiosk/v1/+/state", "kiosk/v1/+/telemetry", "kiosk/v1/+/evt/+"):
+                await self._client.subscribe(name, qos=1)
+        self._reader = asyncio.ensure_future(self._read())
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.wait([self._reader])
+        await self._client.__aexit__(None, None, None)
+
+    async def _read(self) -> None:
+        async for message in self._client.messages:
+            name = message.topic.value
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            parts = name.split("/")
+            if len(parts) == 6 and parts[3:5] == ["cmd", "res"]:
+                self._on_reply(parts[2], name, payload)
+                continue
+            row = self.view.handle(name, payload, time.time())
+            if row is not None and parts[3] == "state" and row.kiosk_id in self._states:
+                self._states[row.kiosk_id].set()
+
+    def _on_reply(self, kiosk_id: str, name: str, payload: bytes) -> None:
+        queue = self._replies.get(name)
+        certificate = self.view.row(kiosk_id).certificate
+        if queue is None or certificate is None:
+            return
+        try:
+            reply = open_reply(payload, name, certificate)
+        except EnvelopeError:
+            return  # a forged or damaged reply is no answer
+        queue.put_nowait(reply)
+
+    async def follow(self, kiosk_ids: Iterable[str], timeout: float = 5.0) -> None:
+        """Learn each kiosk's certificate from its retained ``state``."""
+        pending = []
+        for kiosk_id in kiosk_ids:
+            self._states.setdefault(kiosk_id, asyncio.Event())
+            await self._client.subscribe(topic(kiosk_id, "state"), qos=1)
+            if self.view.row(kiosk_id).certificate is None:
+                pending.append(self._states[kiosk_id].wait())
+        if pending:
+            await asyncio.wait([asyncio.ensure_future(p) for p in pending], timeout=timeout)
+
+    async def send(self, signer: OperatorSigner, body: Dict[str, Any]) -> asyncio.Queue[Reply]:
+        """Publish a signed command; replies arrive in the returned queue."""
+        return await self.send_payload(body["kiosk_id"], body["cmd_id"], seal_command(signer, body))
+
+    async def send_payload(
+        self, kiosk_id: str, cmd_id: str, payload: bytes, *, retain: bool = False
+    ) -> asyncio.Queue[Reply]:
+        """Publish ``payload`` as a command to ``kiosk_id``; replies to ``cmd_id`` in the queue."""
+        name = topic(kiosk_id, "cmd", "res", cmd_id)
+        queue = self._replies.get(name)
+        if queue is None:
+            queue = self._replies[name] = asyncio.Queue()
+            await self._client.subscribe(name, qos=1)
+        await self._client.publish(topic(kiosk_id, "cmd", "req"), payload, qos=1, retain=retain)
+        return queue
+
+    async def final(self, queue: asyncio.Queue[Reply], timeout: float) -> Reply:
+        """The first final reply (skipping ACCEPTED); ``asyncio.TimeoutError`` if none comes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = await wait_for(queue.get(), max(0.0, deadline - time.monotonic()))
+            if reply.status.final:
+                return reply
+
+    async def run(
+        self,
+        signer: OperatorSigner,
+        kiosk_ids: Sequence[str],
+        method: str,
+        params: Dict[str, Any],
+        *,
+        role: str,
+        issuer: str,
+        timeout: float,
+        idle: bool = False,
+    ) -> Dict[str, Optional[Reply]]:
+        """Send to every kiosk at once and wait for each final reply (``None``: none in time)."""
+        await self.follow(kiosk_ids)
+        now = time.time()
+        queues = {
+            kiosk_id: await self.send(
+                signer,
+                command_body(
+                    signer, kiosk_id, method, params, role=role, issuer=issuer, now=now, idle=idle
+                ),
+            )
+            for kiosk_id in kiosk_ids
+        }
+
+        async def one(queue: asyncio.Queue[Reply]) -> Optional[Reply]:
+            try:
+                return await self.final(queue, timeout)
+            except asyncio.TimeoutError:
+                return None
+
+        replies = await asyncio.gather(*(one(q) for q in queues.values()))
+        return dict(zip(queues, replies))
+
+
+#: What to do about each refusal, for people at a terminal.
+HINTS = {
+    "oversized": "the command is larger than the kiosk's [ops] max_payload",
+    "malformed": "the command is not a valid envelope (a bug in the sender)",
+    "retained": "commands must never be published retained",
+    "wrong_kiosk": "the envelope's kiosk_id and topic must name the kiosk",
+    "unknown_key": "pin this key on the kiosk: govkioskctl fleet keys export, into its [ops]",
+    "bad_signature": "the signature does not match the key pinned under this key id",
+    "not_yet_valid": "the kiosk's clock is behind: check its time sync",
+    "expired": "the command expired (or the kiosk's clock is ahead): send it again",
+    "replayed": "this nonce was used before: send a new command",
+    "conflict": "this cmd_id was already used for another command",
+    "unknown_method": "the kiosk does not know this method (an older version?)",
+    "role_denied": "use a key pinned for a role allowed this method",
+}
+
+
+def describe(kiosk_id: str, reply: Optional[Reply]) -> str:
+    if reply is None:
+        return f"{kiosk_id}: no answer in time (offline? the command stays queued until it expires)"
+    if reply.status is Status.SUCCEEDED:
+        return f"{kiosk_id}: SUCCEEDED"
+    if reply.status is Status.REJECTED:
+        hint = HINTS.get(reply.reason, "")
+        return f"{kiosk_id}: REJECTED ({reply.reason}): {reply.detail}" + (
+            f"\n  hint: {hint}" if hint else ""
+        )
+    return f"{kiosk_id}: {reply.status.value}: {reply.detail}"

@@ -1,0 +1,232 @@
+"""The flow engine: an item's journey as a sequence of async steps (§7.1.1 办理流程).
+
+A step (:mod:`.steps`) does one thing — read the card, ask for consent, query the
+department, check the seal, show the preview, print — through a :class:`StepContext`,
+which is all it knows of the session: it can work (``work``: the kiosk is busy, with a
+time limit), ask the citizen (``ask``: a prompt, the choices, a deadline the citizen
+may extend) and fail with an ops code (:class:`StepFailed`).
+
+:func:`run_flow` runs the steps in order. A failure shows the code's citizen message
+(:mod:`.failures`) with its next action: ``retry`` runs the failed step again (the
+step keeps what it already did, so a print is never sent twice), anything else ends
+the session ``failed``. A citizen wait that runs out raises :class:`StepExpired` and
+the session ends ``expired``; declining consent raises :class:`Declined`. After the
+last step the ``done`` screen waits for ``finish`` (or its time limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Optional, Sequence, Set, Tuple, TypeVar
+
+from ..activity import Activity
+from ..backends.routing import Router
+from ..bus import EventBus
+from ..errors import GovkioskError
+from ..kiosk import KioskSection
+from ..printing.a4 import A4Printer
+from ..printing.receipts import ReceiptPrinters
+from ..security.seal import SealVerifier
+from ..timeouts import wait_for
+from .failures import failure_for
+from .prompts import prompt
+from .settings import SessionSettings
+from .state import Outcome, Session, State
+
+T = TypeVar("T")
+
+
+class StepFailed(GovkioskError):
+    """A step could not do its work; ``code`` is the ops code, ``message`` overrides the
+    table's citizen message when the department gave its own."""
+
+    def __init__(self, code: str, detail: str = "", *, message: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.citizen_message = message
+
+
+class StepExpired(GovkioskError):
+    """The citizen did not answer before the step's deadline."""
+
+
+class Declined(GovkioskError):
+    """The citizen declined (consent refused, identity not confirmed)."""
+
+
+@dataclass
+class Services:
+    """What steps use besides the session; built once by the subsystem."""
+
+    bus: EventBus
+    activity: Activity
+    kiosk: Callable[[], KioskSection]
+    router: Callable[[], Router]
+    verifier: Callable[[], SealVerifier]
+    a4: A4Printer
+    receipts: ReceiptPrinters
+    receipt_width: Callable[[], int] = lambda: 48
+    clock: Callable[[], datetime] = datetime.now
+
+
+class StepContext:
+    """One session's view for its steps; the engine's only link to the session's state."""
+
+    def __init__(
+        self,
+        session: Session,
+        services: Services,
+        settings: SessionSettings,
+        notify: Callable[[], None],
+    ) -> None:
+        self.session = session
+        self.services = services
+        self.settings = settings
+        self._notify = notify
+        self._loop = asyncio.get_running_loop()
+        self._answer: Optional[asyncio.Future[str]] = None
+        self._moved = asyncio.Event()
+
+    # The engine --------------------------------------------------------------------
+    def begin(self, step: str, index: int) -> None:
+        session = self.session
+        session.step, session.step_index = step, index
+        session.error_code = session.message = ""
+        session.progress = 0.0
+
+    def answer(self, choice: str) -> bool:
+        """The citizen's choice (already checked against ``session.choices``)."""
+        if self._answer is None or self._answer.done():
+            return False
+        self._answer.set_result(choice)
+        return True
+
+    def extend(self) -> float:
+        """ "More time": the deadline moves by ``extend_by``; returns the seconds left."""
+        session = self.session
+        now = self._loop.time()
+        if self._answer is None or session.deadline is None:
+            raise NotExtendableError("nothing is waiting for the citizen now")
+        if session.extensions >= self.settings.max_extensions:
+            raise NotExtendableError("no more extensions for this session")
+        session.extensions += 1
+        session.deadline = max(session.deadline, now) + self.settings.extend_by
+        session.extendable = False
+        self._moved.set()
+        self._notify()
+        return session.deadline - now
+
+    # For steps ---------------------------------------------------------------------
+    def text(self, key: str) -> str:
+        return prompt(key, self.session.language)
+
+    def progress(self, value: float) -> None:
+        if value != self.session.progress:
+            self.session.progress = value
+            self._notify()
+
+    async def work(self, key: str, job: Awaitable[T], timeout: float, timeout_code: str) -> T:
+        """The kiosk is busy for at most ``timeout`` seconds; the citizen may only cancel."""
+        session = self.session
+        session.state, session.prompt = State.RUNNING, self.text(key)
+        session.choices, session.deadline, session.extendable = ("cancel",), None, False
+        self._notify()
+        try:
+            return await wait_for(job, timeout)
+        except asyncio.TimeoutError:
+            raise StepFailed(timeout_code, f"not finished within {timeout:g} s") from None
+
+    async def ask(
+        self,
+        text: str,
+        choices: Sequence[str],
+        timeout: float,
+        *,
+        until: Optional[asyncio.Future[Any]] = None,
+        state: State = State.WAITING,
+    ) -> str:
+        """Wait for one of ``choices`` (or for ``until`` to complete: then ``""``).
+
+        ``state`` is what the UI is told: ``waiting``, or ``failed``/``done`` for those
+        screens. "More time" is offered once ``extend_offer`` seconds are left; past the
+        deadline :class:`StepExpired` is raised.
+        """
+        session = self.session
+        session.state, session.prompt, session.choices = state, text, tuple(choices)
+        session.deadline = self._loop.time() + timeout
+        session.extendable = False
+        self._answer = answer = self._loop.create_future()
+        self._notify()
+        try:
+            return await self._wait(answer, until)
+        finally:
+            self._answer = None
+            answer.cancel()
+
+    async def _wait(self, answer: asyncio.Future[str], until: Optional[asyncio.Future[Any]]) -> str:
+        session = self.session
+        settings = self.settings
+        while True:
+            assert session.deadline is not None
+            left = session.deadline - self._loop.time()
+            if left <= 0:
+                raise StepExpired(f"step {session.step} expired")
+            offering = session.extensions < settings.max_extensions and not session.extendable
+            if offering and left <= settings.extend_offer:
+                session.extendable = True
+                self._notify()
+            wake = left - settings.extend_offer if left > settings.extend_offer else left
+            self._moved.clear()
+            moved = asyncio.ensure_future(self._moved.wait())
+            waits: Set[asyncio.Future[Any]] = {answer, moved}
+            if until is not None:
+                waits.add(until)
+            try:
+                await asyncio.wait(waits, timeout=wake, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                moved.cancel()
+            if answer.done():
+                return answer.result()
+            if until is not None and until.done():
+                return ""
+
+    async def failed(self, failure: StepFailed) -> str:
+        """Show the failure; the citizen's answer, or ``finish`` when none comes in time."""
+        session = self.session
+        entry = failure_for(failure.code)
+        session.error_code = failure.code
+        session.message = failure.citizen_message or entry.message(session.language)
+        try:
+            return await self.ask(
+                session.message, entry.choices, self.settings.answer_timeout, state=State.FAILED
+            )
+        except StepExpired:
+            return "finish"
+
+
+class NotExtendableError(GovkioskError):
+    """ "More time" is not available now."""
+
+
+Step = Callable[[StepContext], Awaitable[None]]
+
+
+async def run_flow(ctx: StepContext, steps: Sequence[Tuple[str, Step]]) -> Tuple[Outcome, str]:
+    """Run ``steps`` in order; the session's outcome and its error code."""
+    for index, (name, step) in enumerate(steps):
+        ctx.begin(name, index)
+        while True:
+            try:
+                await step(ctx)
+                break
+            except StepFailed as failure:
+                if await ctx.failed(failure) != "retry":
+                    return Outcome.FAILED, failure.code
+                ctx.begin(name, index)
+    ctx.begin("done", len(steps))
+    with contextlib.suppress(StepExpired):  # the citizen left with their document: still done
+        await ctx.ask(ctx.text("done"), ("finish",), ctx.settings.answer_timeout, state=State.DONE)
+    return Outcome.DONE, ""
