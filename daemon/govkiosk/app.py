@@ -87,7 +87,11 @@ class Daemon:
         self.supervisor = supervisor
         self.devices = DeviceLayer(self.runtime)
         self.kiosk_interface = KioskInterface(
-            config.kiosk, supervisor, bus, devices=self.devices.dbus_rows
+            self.runtime.kiosk_id,
+            lambda: self.runtime.config.kiosk,
+            supervisor,
+            bus,
+            devices=self.devices.dbus_rows,
         )
         self.runtime.dbus.export(self.kiosk_interface)
         supervisor.add(self.runtime.dbus)
@@ -143,6 +147,14 @@ class Daemon:
         except ConfigError as err:
             # An expected outcome, not a bug: the reasons, without a traceback.
             _LOGGER.error("configuration not reloaded, keeping the one in force:\n%s", err)  # noqa: TRY400
+            return False
+        if config.kiosk.id != self.runtime.kiosk_id:
+            _LOGGER.error(
+                "configuration not reloaded: kiosk.id changed from %r to %r; the kiosk's "
+                "identity changes only with a restart",
+                self.runtime.kiosk_id,
+                config.kiosk.id,
+            )
             return False
         self.runtime.config = config
         set_level(config.daemon.log_level)

@@ -36,3 +36,9 @@ class Runtime:
     reload: Callable[[], bool] = lambda: False
     #: End the daemon with this exit status (ops' ``daemon.restart``: systemd restarts it).
     exit: Callable[[int], None] = lambda _status: None
+    #: Who this kiosk is, fixed for the daemon's life (a reload cannot change it):
+    #: the one place features get it from.
+    kiosk_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kiosk_id = self.config.kiosk.id

@@ -1,4 +1,8 @@
-"""``cn.govkiosk.Kiosk1``: who the kiosk is, the health of its services, its devices."""
+"""``cn.govkiosk.Kiosk1``: who the kiosk is, the health of its services, its devices.
+
+``Faults`` counts the supervised services (device drivers among them) that have failed
+and wait to be restarted: the status bar's "N faults" is the daemon's count, not the UI's.
+"""
 
 from typing import Any, Callable, Dict, List
 
@@ -10,7 +14,7 @@ from ..bus import EventBus, ServiceHealthChanged
 from ..contract.names import KIOSK_INTERFACE
 from ..dbus import guarded
 from ..kiosk import KioskSection
-from ..supervisor import ServiceHealth, Supervisor
+from ..supervisor import ServiceHealth, ServiceState, Supervisor
 
 DeviceRows = Callable[[], List[Dict[str, Variant]]]
 
@@ -22,26 +26,40 @@ def _row(health: ServiceHealth) -> List[Any]:
 class KioskInterface(ServiceInterface):
     def __init__(
         self,
-        kiosk: KioskSection,
+        kiosk_id: str,
+        kiosk: Callable[[], KioskSection],
         supervisor: Supervisor,
         bus: EventBus,
         devices: DeviceRows = list,
     ) -> None:
         super().__init__(KIOSK_INTERFACE)
+        self._kiosk_id = kiosk_id
         self._kiosk = kiosk
         self._supervisor = supervisor
+        self._faults = self._count_faults()
         self._devices = devices
         self._unsubscribe = bus.subscribe(ServiceHealthChanged, self._on_health)
 
     def close(self) -> None:
         self._unsubscribe()
 
+    def _count_faults(self) -> int:
+        return sum(1 for h in self._supervisor.health() if h.state is ServiceState.FAILED)
+
     def _on_health(self, event: ServiceHealthChanged) -> None:
         self.ServiceHealthChanged(event.service, event.state, event.detail, event.restarts)
+        faults = self._count_faults()
+        if faults != self._faults:
+            self._faults = faults
+            self.emit_properties_changed({"Faults": faults})
 
     @dbus_property(access=PropertyAccess.READ)
     def KioskId(self) -> "s":
-        return self._kiosk.id
+        return self._kiosk_id
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Faults(self) -> "u":
+        return self._faults
 
     @dbus_property(access=PropertyAccess.READ)
     def Version(self) -> "s":
@@ -50,11 +68,12 @@ class KioskInterface(ServiceInterface):
     @method()
     @guarded
     async def GetInfo(self) -> "a{sv}":
+        kiosk = self._kiosk()
         return {
-            "kiosk_id": Variant("s", self._kiosk.id),
-            "name": Variant("s", self._kiosk.name),
-            "region": Variant("s", self._kiosk.region),
-            "language": Variant("s", self._kiosk.language),
+            "kiosk_id": Variant("s", self._kiosk_id),
+            "name": Variant("s", kiosk.name),
+            "region": Variant("s", kiosk.region),
+            "language": Variant("s", kiosk.language),
             "version": Variant("s", __version__),
         }
 

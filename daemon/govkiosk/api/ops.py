@@ -83,7 +83,7 @@ def install(runtime: Runtime, catalogue: ItemRegistry) -> None:
         _LOGGER.info("ops: no [ops] host configured: remote operations are off")
         return
     host = Host(
-        kiosk_id=runtime.config.kiosk.id,
+        kiosk_id=runtime.kiosk_id,
         kiosk=lambda: runtime.config.kiosk,
         settings=lambda: runtime.config.ops,
         bus=runtime.bus,

@@ -59,12 +59,29 @@ class PowerInterface(ServiceInterface):
         self.StateChanged(self._state())
 
     def _on_stage(self, event: ShutdownStageChanged) -> None:
-        self.emit_properties_changed({"Stage": event.stage})
+        stage = Stage(event.stage)
+        self.emit_properties_changed(
+            {
+                "Stage": stage.value,
+                "AcceptingSessions": stage.accepting_sessions,
+                "InService": stage.in_service,
+            }
+        )
         self.StageChanged(event.stage, event.reason)
 
     @dbus_property(access=PropertyAccess.READ)
     def Stage(self) -> "s":
         return self._stage().value
+
+    @dbus_property(access=PropertyAccess.READ)
+    def AcceptingSessions(self) -> "b":
+        """Whether a citizen may start a session now (the UI's 开始办理)."""
+        return self._stage().accepting_sessions
+
+    @dbus_property(access=PropertyAccess.READ)
+    def InService(self) -> "b":
+        """``False`` once the kiosk is out of service: the screen says so."""
+        return self._stage().in_service
 
     @method()
     @guarded

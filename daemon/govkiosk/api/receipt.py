@@ -108,5 +108,5 @@ async def _outcome(finished: EventStream[ReceiptJobFinished], job_id: str) -> Re
 
 def install(runtime: Runtime) -> None:
     runtime.dbus.export(
-        ReceiptInterface(runtime.bus, runtime.config.kiosk.id, lambda: runtime.config.receipt)
+        ReceiptInterface(runtime.bus, runtime.kiosk_id, lambda: runtime.config.receipt)
     )

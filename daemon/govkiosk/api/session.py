@@ -144,16 +144,15 @@ def install(runtime: Runtime, registry: ItemRegistry) -> None:
     configuration in force, so a missing key or trust anchor fails the step that needs it
     (with its ops code and alarm) rather than the daemon's start; a reload that changes
     their sections builds them again."""
-    config = runtime.config
-    kiosk = config.kiosk
-    a4 = a4_printer(runtime, config.session)
+    a4 = a4_printer(runtime, runtime.config.session)
     router = Rebuilt(
         lambda: runtime.config.backends,
-        lambda s: Router(s, kiosk_id=kiosk.id, kiosk_region=kiosk.region),
+        lambda s: Router(s, kiosk_id=runtime.kiosk_id, kiosk_region=runtime.config.kiosk.region),
     )
     services = Services(
         bus=runtime.bus,
         activity=runtime.activity,
+        kiosk_id=runtime.kiosk_id,
         kiosk=lambda: runtime.config.kiosk,
         router=router,
         verifier=Rebuilt(lambda: runtime.config.seal, SealVerifier.from_settings),

@@ -79,7 +79,7 @@ class Method:
 async def status(ctx: Context, _command: Command) -> Dict[str, Any]:
     kiosk = ctx.host.kiosk()
     return {
-        "kiosk": {"id": kiosk.id, "name": kiosk.name, "region": kiosk.region},
+        "kiosk": {"id": ctx.host.kiosk_id, "name": kiosk.name, "region": kiosk.region},
         "config_hash": ctx.host.config_hash(),
         **ctx.view.health(),
     }

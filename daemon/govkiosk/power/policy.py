@@ -31,6 +31,16 @@ class Stage(str, enum.Enum):
     OUT_OF_SERVICE = "out_of_service"  #: the screen shows out-of-service
     POWERING_OFF = "powering_off"  #: the power-off was asked for; no way back
 
+    @property
+    def accepting_sessions(self) -> bool:
+        """Whether a citizen may start a session in this stage."""
+        return self in (Stage.NORMAL, Stage.ON_BATTERY)
+
+    @property
+    def in_service(self) -> bool:
+        """Whether the kiosk serves at all (else its screen shows out of service)."""
+        return self not in (Stage.OUT_OF_SERVICE, Stage.POWERING_OFF)
+
 
 @dataclass(frozen=True)
 class Timing:

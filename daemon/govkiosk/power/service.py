@@ -41,7 +41,7 @@ class ShutdownStageChanged(Event):
 
     @property
     def accepting_sessions(self) -> bool:
-        return self.stage in (Stage.NORMAL.value, Stage.ON_BATTERY.value)
+        return Stage(self.stage).accepting_sessions
 
 
 @dataclass(frozen=True)

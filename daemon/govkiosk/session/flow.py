@@ -59,10 +59,11 @@ class Declined(GovkioskError):
 
 @dataclass
 class Services:
-    """What steps use besides the session; built once by the subsystem."""
+    """What steps use besides the session; built once by the daemon's wiring."""
 
     bus: EventBus
     activity: Activity
+    kiosk_id: str
     kiosk: Callable[[], KioskSection]
     router: Callable[[], Router]
     verifier: Callable[[], SealVerifier]

@@ -196,7 +196,7 @@ class Flow:
             item_name=text.name,
             department=text.department,
             when=services.clock(),
-            kiosk_id=kiosk.id,
+            kiosk_id=services.kiosk_id,
             kiosk_name=kiosk.name,
             masked_id=session.personal.masked_id,
             reference=session.reference,
