@@ -16,10 +16,11 @@ import time
 from typing import Any, Awaitable, Callable, Dict, Set, Tuple
 
 from ..errors import GovkioskError
+from .context import Context
 from .envelope import Command, EnvelopeError, Reply, Status, topic
 from .gate import Gate
 from .ledger import Ledger
-from .methods import METHODS, Context, Method
+from .methods import METHODS, Method
 from .oplog import withheld
 from .signing import KioskSigner
 

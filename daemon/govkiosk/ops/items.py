@@ -8,17 +8,15 @@ exactly as it does for ``govkioskctl items``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict
+from typing import Any, Dict
 
 from ..items.documents import request_summary
 from ..items.lifecycle import Application, Evaluation, Kind, VerificationRecord
 from ..items.roles import role_named
 from ..items.typed import build_request
+from .context import Context
 from .envelope import Command
 from .params import MethodError, param
-
-if TYPE_CHECKING:
-    from .methods import Context
 
 
 async def sync(ctx: Context, command: Command) -> Dict[str, Any]:

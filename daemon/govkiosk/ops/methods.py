@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional
 
@@ -27,12 +26,9 @@ from ..contract.names import (
 from ..dbus.call import call
 from ..power.logind import LOGIND, LOGIND_PATH, MANAGER
 from . import items, roles
+from .context import Context
 from .envelope import Command
-from .host import Host
-from .oplog import OpsLog
 from .params import MethodError, param
-from .settings import OpsSettings
-from .view import KioskView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,21 +45,6 @@ class RebootRequested(Event):
 
     cmd_id: str
     dry_run: bool
-
-
-@dataclass
-class Context:
-    host: Host
-    view: KioskView
-    oplog: OpsLog
-    clock: Callable[[], float] = time.time
-
-    @property
-    def daemon_bus(self) -> str:
-        return self.host.daemon_bus
-
-    def settings(self) -> OpsSettings:
-        return self.host.settings()
 
 
 Handler = Callable[[Context, Command], Awaitable[Dict[str, Any]]]

@@ -22,12 +22,13 @@ from ..errors import GovkioskError
 from ..supervisor import Service
 from . import schema
 from .commander import Commander
+from .context import Context
 from .envelope import topic
 from .gate import Gate
 from .host import Host
 from .ledger import Ledger
 from .link import Link
-from .methods import Context, permissions
+from .methods import permissions
 from .oplog import OpsLog
 from .outbox import Outbox
 from .settings import OpsSettings
