@@ -234,9 +234,7 @@ def test_no_package_imports_another_ones_private_names() -> None:
         for target, name in imports(m, MODULES[m])
         if target.split(".")[0] == "govkiosk"
         and part(target) != part(m)
-        and (
-            _private(name or "") or any(_private(p) for p in target.split("."))
-        )
+        and (_private(name or "") or any(_private(p) for p in target.split(".")))
     ]
     assert private == []
 

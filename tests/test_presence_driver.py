@@ -9,7 +9,8 @@ from typing import AsyncIterator, Callable, List, Tuple
 import pytest
 
 from govkiosk.bus import Event, EventBus
-from govkiosk.devices.presence.driver import PresenceDriver, PresenceError
+from govkiosk.devices.presence.driver import PresenceDriver
+from govkiosk.devices.presence.errors import PresenceError
 from govkiosk.devices.presence.events import PersonArrived, PersonLeft
 from govkiosk.devices.presence.settings import PresenceSettings
 from govkiosk.devices.presence.sim import Ld2410Simulator, PresenceSimulator, TokenSimulator

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from govkiosk.bus import Event, EventBus
 from govkiosk.devices.lines import LineFramer, LineTooLong
 from govkiosk.devices.qrscanner.driver import EvdevScanner, SerialScanner, scanner_for
+from govkiosk.devices.qrscanner.errors import UndecodableScanError
 from govkiosk.devices.qrscanner.events import CodeScanned, ScanFailed
 from govkiosk.devices.qrscanner.settings import QrScannerSettings
 from govkiosk.devices.qrscanner.sim import ScannerSimulator
-from govkiosk.devices.qrscanner.text import UndecodableScanError, decode_code
+from govkiosk.devices.qrscanner.text import decode_code
 from govkiosk.devices.simhost import serve_pty
 from govkiosk.devices.spec import DeviceSpec
 

@@ -15,8 +15,8 @@ from evdev import ecodes as E
 
 from govkiosk.bus import Event, EventBus
 from govkiosk.devices.qrscanner.driver import EvdevScanner
+from govkiosk.devices.qrscanner.errors import InputDeviceError
 from govkiosk.devices.qrscanner.events import CodeScanned, ScanFailed
-from govkiosk.devices.qrscanner.inputdev import InputDeviceError
 from govkiosk.devices.qrscanner.settings import QrScannerSettings
 from govkiosk.devices.spec import DeviceSpec
 from harness.evdev_replay import KeyboardReplay, write_key_script

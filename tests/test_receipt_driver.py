@@ -9,7 +9,8 @@ from typing import AsyncIterator, List, Tuple
 import pytest
 
 from govkiosk.bus import EventBus
-from govkiosk.devices.receipt.driver import ReceiptPrinter, ReceiptTimeoutError
+from govkiosk.devices.receipt.driver import ReceiptPrinter
+from govkiosk.devices.receipt.errors import ReceiptTimeoutError
 from govkiosk.devices.receipt.escpos import Cut, Line, QrCode, Receipt
 from govkiosk.devices.receipt.events import (
     JobOutcome,

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govkiosk.devices.receipt import escpos
+from govkiosk.devices.receipt.errors import EncodeError, StatusParseError
 from govkiosk.devices.receipt.escpos import (
     Align,
     Cut,
-    EncodeError,
     ErrorCorrection,
     Feed,
     Line,
@@ -24,7 +24,6 @@ from govkiosk.devices.receipt.status import (
     PrinterState,
     PrinterStatus,
     StatusKind,
-    StatusParseError,
     status_request,
 )
 

@@ -9,8 +9,7 @@ import pytest
 
 from govkiosk.bus import EventBus
 from govkiosk.devices.spec import DeviceSpec
-from govkiosk.devices.ups.errors import UpsLinkError
-from govkiosk.devices.ups.nut import NutAccessError, NutUnknownUpsError
+from govkiosk.devices.ups.errors import NutAccessError, NutUnknownUpsError, UpsLinkError
 from govkiosk.devices.ups.nut_driver import NutClient, NutDriver
 from govkiosk.devices.ups.settings import UpsSettings
 from govkiosk.devices.ups.state import UpsStateChanged

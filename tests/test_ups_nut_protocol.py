@@ -8,13 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from govkiosk.devices.ups.errors import UpsError, UpsProtocolError
-from govkiosk.devices.ups.nut import (
-    ListQuery,
+from govkiosk.devices.ups.errors import (
     NutAccessError,
     NutServerError,
     NutStaleError,
     NutUnknownUpsError,
+    UpsError,
+    UpsProtocolError,
+)
+from govkiosk.devices.ups.nut import (
+    ListQuery,
     command,
     is_nut_port,
     parse_address,

@@ -25,36 +25,18 @@ from typing import Any, Awaitable, Callable, Optional, Sequence, Set, Tuple, Typ
 from ..activity import Activity
 from ..backends.routing import Router
 from ..bus import EventBus
-from ..errors import GovkioskError
 from ..kiosk import KioskSection
 from ..printing.a4 import A4Printer
 from ..printing.receipts import ReceiptPrinters
 from ..security.seal import SealVerifier
 from ..timeouts import wait_for
+from .errors import NotExtendableError, StepExpired, StepFailed
 from .failures import failure_for
 from .prompts import prompt
 from .settings import SessionSettings
 from .state import Outcome, Session, State
 
 T = TypeVar("T")
-
-
-class StepFailed(GovkioskError):
-    """A step could not do its work; ``code`` is the ops code, ``message`` overrides the
-    table's citizen message when the department gave its own."""
-
-    def __init__(self, code: str, detail: str = "", *, message: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.citizen_message = message
-
-
-class StepExpired(GovkioskError):
-    """The citizen did not answer before the step's deadline."""
-
-
-class Declined(GovkioskError):
-    """The citizen declined (consent refused, identity not confirmed)."""
 
 
 @dataclass
@@ -206,10 +188,6 @@ class StepContext:
             )
         except StepExpired:
             return "finish"
-
-
-class NotExtendableError(GovkioskError):
-    """ "More time" is not available now."""
 
 
 Step = Callable[[StepContext], Awaitable[None]]

@@ -22,10 +22,19 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from ..bus import EventBus
 from ..contract.logs import sensitive_terms
 from ..devices.presence.events import PersonArrived, PersonLeft
-from ..errors import GovkioskError
 from ..items.catalogue import Item
 from ..power.service import ShutdownStageChanged
-from .flow import Declined, Services, Step, StepContext, StepExpired, run_flow
+from .errors import (
+    BadRequestError,
+    Declined,
+    NoPreviewError,
+    NotAcceptingError,
+    NotAChoiceError,
+    SessionActiveError,
+    StepExpired,
+    WrongSessionError,
+)
+from .flow import Services, Step, StepContext, run_flow
 from .settings import SessionSettings
 from .state import Outcome, Session, SessionEnded
 from .steps import Flow
@@ -39,34 +48,6 @@ END_REASONS = {
     "walked_away": Outcome.WALKED_AWAY,
     "home": Outcome.HOME,
 }
-
-
-class SessionError(GovkioskError):
-    """A session request was refused; the class name is the D-Bus error's name."""
-
-
-class NotAcceptingError(SessionError):
-    """The kiosk takes no new sessions now (power failing, out of service)."""
-
-
-class SessionActiveError(SessionError):
-    """A session is already running."""
-
-
-class WrongSessionError(SessionError):
-    """The session named is not the current one."""
-
-
-class NotAChoiceError(SessionError):
-    """The choice is not among the current state's choices."""
-
-
-class NoPreviewError(SessionError):
-    """The session has no such page to preview."""
-
-
-class BadRequestError(SessionError):
-    """An argument is not one of the values the API allows."""
 
 
 class _Running:

@@ -27,7 +27,8 @@ from ..printing.masking import mask_id_number, mask_name
 from ..printing.preview import render_pages
 from ..printing.slip import SlipFacts, slip
 from ..security.seal import SealError
-from .flow import Declined, Step, StepContext, StepFailed
+from .errors import Declined, StepFailed
+from .flow import Step, StepContext
 
 
 def applicant_of(identity: Identity) -> Applicant:

@@ -16,7 +16,6 @@ import time
 from typing import Callable, List, Optional
 
 from ...bus import EventBus
-from ...errors import GovkioskError
 from ...supervisor import Service
 from ...timeouts import wait_for
 from ..lines import LineTooLong
@@ -24,15 +23,12 @@ from ..link import open_link
 from ..spec import DeviceSpec
 from . import ld2410
 from .debounce import Debouncer
+from .errors import PresenceError
 from .events import PersonArrived, PersonLeft
 from .settings import PresenceSettings
 from .tokens import TokenDecoder
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class PresenceError(GovkioskError):
-    """The presence sensor cannot be used."""
 
 
 class _Link(asyncio.Protocol):

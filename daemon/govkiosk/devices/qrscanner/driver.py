@@ -15,23 +15,19 @@ import logging
 from typing import Any, Callable, Optional, Type
 
 from ...bus import EventBus
-from ...errors import GovkioskError
 from ...supervisor import Service
 from ..lines import LineFramer, LineTooLong
 from ..link import open_link
 from ..spec import DeviceSpec
+from .errors import ScannerError, UndecodableScanError
 from .events import CodeScanned, ScanFailed
 from .inputdev import open_grabbed
 from .keyboard import KeyDecoder, Outcome, Rejected, Scanned
 from .keymaps import LAYOUTS
 from .settings import QrScannerSettings
-from .text import UndecodableScanError, decode_code
+from .text import decode_code
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class ScannerError(GovkioskError):
-    """The scanner cannot be used."""
 
 
 class _ScannerService(Service):

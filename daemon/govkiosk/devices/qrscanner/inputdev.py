@@ -12,11 +12,7 @@ from typing import Any, Iterable
 
 import evdev
 
-from ...errors import GovkioskError
-
-
-class InputDeviceError(GovkioskError):
-    """The input device cannot be used as a scanner."""
+from .errors import InputDeviceError
 
 
 def identities(device: Any) -> Iterable[str]:

@@ -7,11 +7,7 @@ is neither is refused with a reason that does not repeat the bytes.
 
 from __future__ import annotations
 
-from ...errors import GovkioskError
-
-
-class UndecodableScanError(GovkioskError):
-    """The scanned bytes are neither UTF-8 nor GB18030."""
+from .errors import UndecodableScanError
 
 
 def decode_code(raw: bytes) -> str:

@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Deque, List, Optional, Set, Tuple
 
 from ...bus import EventBus
-from ...errors import GovkioskError
 from ...supervisor import Service
 from ...timeouts import wait_for
 from ..link import open_link
 from ..spec import DeviceSpec
-from .escpos import INIT, Cut, EncodeError, Receipt
+from .errors import EncodeError, ReceiptError, ReceiptLinkError, ReceiptTimeoutError
+from .escpos import INIT, Cut, Receipt
 from .events import (
     JobOutcome,
     ReceiptJobFinished,
@@ -57,18 +57,6 @@ from .status import (
 )
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class ReceiptError(GovkioskError):
-    """The receipt printer failed; the message says how, fit for ops."""
-
-
-class ReceiptLinkError(ReceiptError):
-    """The connection to the printer was lost."""
-
-
-class ReceiptTimeoutError(ReceiptError):
-    """The printer did not answer in time."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import List, Tuple, Union
 
-from ...errors import GovkioskError
+from .errors import EncodeError
 
 ESC = 0x1B
 GS = 0x1D
@@ -34,10 +34,6 @@ QR_PRINT = bytes([GS, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30])
 #: ``GS ( k`` function 180 stores at most this many bytes for a model 2 symbol.
 QR_MAX_DATA = 7089
 MAX_SIZE = 8  #: ``GS !`` multiplies width and height by 1..8
-
-
-class EncodeError(GovkioskError, ValueError):
-    """A receipt holds something the printer cannot be sent."""
 
 
 class Align(enum.IntEnum):

@@ -38,16 +38,12 @@ import enum
 from dataclasses import dataclass
 from typing import Optional
 
-from ...errors import GovkioskError
+from .errors import StatusParseError
 
 REALTIME_MASK, REALTIME_PATTERN = 0x93, 0x12
 BARRIER_MASK = 0x90
 #: ``GS r 1``: answered after every byte before it has been printed.
 BARRIER_REQUEST = bytes([0x1D, 0x72, 0x01])
-
-
-class StatusParseError(GovkioskError, ValueError):
-    """A byte that is not a status reply."""
 
 
 class StatusKind(enum.IntEnum):

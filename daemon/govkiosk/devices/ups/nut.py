@@ -13,35 +13,19 @@ from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Type
 from urllib.parse import unquote, urlsplit
 
-from .errors import UpsError, UpsProtocolError
+from .errors import (
+    NutAccessError,
+    NutServerError,
+    NutStaleError,
+    NutUnknownUpsError,
+    NutUnsupportedError,
+    UpsError,
+    UpsProtocolError,
+)
 from .state import UpsState
 
 DEFAULT_PORT = 3493
 _CREDENTIALS = re.compile(r"//[^/@]*@")
-
-
-class NutServerError(UpsError):
-    """``upsd`` answered ``ERR <token>``."""
-
-    def __init__(self, token: str, detail: str = "") -> None:
-        self.token = token
-        super().__init__(f"upsd: {token}" + (f" ({detail})" if detail else ""))
-
-
-class NutAccessError(NutServerError):
-    """The account is missing, wrong, or not allowed to do this (see upsd.users)."""
-
-
-class NutUnknownUpsError(NutServerError):
-    """No UPS of that name on this upsd (see ups.conf)."""
-
-
-class NutStaleError(NutServerError):
-    """upsd has no current data from the UPS's driver."""
-
-
-class NutUnsupportedError(NutServerError):
-    """The UPS or upsd does not support this variable, command or feature."""
 
 
 _ERRORS: Dict[str, Type[NutServerError]] = {

@@ -18,10 +18,9 @@ from ...bus import EventBus
 from ...timeouts import wait_for
 from ..spec import DeviceSpec
 from .base import UpsDriver
-from .errors import UpsLinkError, UpsProtocolError, UpsTimeoutError
+from .errors import NutStaleError, UpsLinkError, UpsProtocolError, UpsTimeoutError
 from .nut import (
     ListQuery,
-    NutStaleError,
     command,
     parse_address,
     parse_get_var,

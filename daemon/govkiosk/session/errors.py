@@ -1,0 +1,55 @@
+"""The citizen session's exceptions: refused requests (D-Bus names them by class), step ends."""
+
+from __future__ import annotations
+
+from ..errors import GovkioskError
+
+
+class SessionError(GovkioskError):
+    """A session request was refused; the class name is the D-Bus error's name."""
+
+
+class NotAcceptingError(SessionError):
+    """The kiosk takes no new sessions now (power failing, out of service)."""
+
+
+class SessionActiveError(SessionError):
+    """A session is already running."""
+
+
+class WrongSessionError(SessionError):
+    """The session named is not the current one."""
+
+
+class NotAChoiceError(SessionError):
+    """The choice is not among the current state's choices."""
+
+
+class NoPreviewError(SessionError):
+    """The session has no such page to preview."""
+
+
+class BadRequestError(SessionError):
+    """An argument is not one of the values the API allows."""
+
+
+class StepFailed(GovkioskError):
+    """A step could not do its work; ``code`` is the ops code, ``message`` overrides the
+    table's citizen message when the department gave its own."""
+
+    def __init__(self, code: str, detail: str = "", *, message: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.citizen_message = message
+
+
+class StepExpired(GovkioskError):
+    """The citizen did not answer before the step's deadline."""
+
+
+class Declined(GovkioskError):
+    """The citizen declined (consent refused, identity not confirmed)."""
+
+
+class NotExtendableError(GovkioskError):
+    """ "More time" is not available now."""
