@@ -21,14 +21,11 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from govkiosk.bus import EventBus
-from govkiosk.config import Config
 from govkiosk.contract.connection import Backoff
-from govkiosk.dbus.service import DBusService
 from govkiosk.devices.registry import DeviceRegistry
 from govkiosk.devices.usbseal.service import UsbSealService
+from govkiosk.devices.usbseal.settings import UsbSection
 from govkiosk.devices.usbseal.sysfs import Sysfs
-from govkiosk.kiosk import KioskSection
-from govkiosk.runtime import Runtime
 from govkiosk.store import Store
 from govkiosk.supervisor import Supervisor
 
@@ -70,19 +67,13 @@ async def _measure() -> Dict[str, Any]:
     hub = bed.root_hub()
     with tempfile.TemporaryDirectory() as state:
         bus = EventBus()
-        runtime = Runtime(
-            Config(KioskSection(id="bench")),
-            Path(state),
-            bus,
-            Store(Path(state)),
-            Supervisor(bus, Backoff()),
-            DBusService("session"),
-        )
-        registry = DeviceRegistry(runtime)
-        service = UsbSealService(runtime, registry, sysfs=TimedSysfs(Path("/sys")))
-        runtime.supervisor.add(service)
-        await runtime.store.open()
-        await runtime.supervisor.start_all()
+        store = Store(Path(state))
+        supervisor = Supervisor(bus, Backoff())
+        registry = DeviceRegistry(supervisor, bus, lambda _spec: None)
+        service = UsbSealService(UsbSection, store, bus, registry, sysfs=TimedSysfs(Path("/sys")))
+        supervisor.add(service)
+        await store.open()
+        await supervisor.start_all()
         latencies: List[float] = []
         events = 0
         number = 0
@@ -100,10 +91,10 @@ async def _measure() -> Dict[str, Any]:
                 bed.unplug(path)
                 await asyncio.sleep(0)
             events += 2 * BURST
-        await runtime.supervisor.stop_all()
+        await supervisor.stop_all()
         service.close()
         await registry.close()
-        await runtime.store.close()
+        await store.close()
     latencies.sort()
     return {
         "events": events,
