@@ -29,7 +29,18 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from govkiosk.contract.names import RESTART_STATUS
+from govkiosk.contract.names import (
+    DEVICES_INTERFACE,
+    IDCARD_INTERFACE,
+    KIOSK_INTERFACE,
+    MAINTENANCE_INTERFACE,
+    OPS_INTERFACE,
+    POWER_INTERFACE,
+    PRESENCE_INTERFACE,
+    RECEIPT_INTERFACE,
+    RESTART_STATUS,
+    SESSION_INTERFACE,
+)
 
 from . import i18n, remote, theme
 from .client import DaemonAwayError, DaemonClient
@@ -96,11 +107,6 @@ IDLE_SECONDS = 90.0
 #: How many items the quick menu's "frequent items" lists.
 FREQUENT = 4
 
-KIOSK = "cn.govkiosk.Kiosk1"
-POWER = "cn.govkiosk.Power1"
-RECEIPT = "cn.govkiosk.Receipt1"
-MAINTENANCE = "cn.govkiosk.Maintenance1"
-OPS = "cn.govkiosk.Ops1"
 PROPERTIES = "org.freedesktop.DBus.Properties"
 
 SCREENS: Dict[str, Callable[..., Screen]] = {
@@ -314,14 +320,14 @@ class KioskApp(App):
 
     async def refresh(self) -> None:
         """Everything the screens show, read afresh (at start and whenever the daemon returns)."""
-        stage = await self._read(PROPERTIES, "Get", "ss", POWER, "Stage")
+        stage = await self._read(PROPERTIES, "Get", "ss", POWER_INTERFACE, "Stage")
         self.stage = str(stage[0]) if stage else "normal"
-        ups = await self._read(POWER, "GetState")
+        ups = await self._read(POWER_INTERFACE, "GetState")
         self.ups = ups[0] if ups else {}
-        printers = await self._read(RECEIPT, "GetPrinters")
+        printers = await self._read(RECEIPT_INTERFACE, "GetPrinters")
         self.printers = {row[0]: list(row) for row in (printers[0] if printers else [])}
         for entry, name, indicator in STATUS_PROPERTIES:
-            value = await self._read(PROPERTIES, "Get", "ss", OPS, name)
+            value = await self._read(PROPERTIES, "Get", "ss", OPS_INTERFACE, name)
             self.root.status_bar.show(entry, indicator(str(value[0]) if value else ""))
         await self._refresh_devices()
         await self._refresh_catalogue()
@@ -341,12 +347,12 @@ class KioskApp(App):
             return None
 
     async def _refresh_devices(self) -> None:
-        devices = await self._read(KIOSK, "ListDevices")
+        devices = await self._read(KIOSK_INTERFACE, "ListDevices")
         self.devices = devices[0] if devices else []
         self.root.status_bar.show("devices", devices_indicator(self.status, self.devices))
 
     async def _refresh_catalogue(self) -> None:
-        rows = await self._read("cn.govkiosk.Session1", "ListItems")
+        rows = await self._read(SESSION_INTERFACE, "ListItems")
         items = [Item.from_dbus(row) for row in (rows[0] if rows else [])]
         self.items = {item.code: item for item in items}
         self._render_catalogue()
@@ -364,29 +370,29 @@ class KioskApp(App):
         frequent.show_groups([(_("Frequent items"), ranked)] if ranked else [])
 
     def on_daemon_signal(self, interface: str, member: str, body: List[Any]) -> None:
-        if interface == "cn.govkiosk.Session1":
+        if interface == SESSION_INTERFACE:
             if member == "SessionChanged":
                 self.journey.on_changed(body[0])
             elif member == "CatalogueChanged":
                 self.tasks.spawn(self._refresh_catalogue(), "catalogue")
-        elif interface == POWER and member == "StageChanged":
+        elif interface == POWER_INTERFACE and member == "StageChanged":
             self.stage = str(body[0])
             self._show_power()
-        elif interface == POWER and member == "StateChanged":
+        elif interface == POWER_INTERFACE and member == "StateChanged":
             self.ups = body[0]
             self._show_power()
-        elif interface == RECEIPT and member == "StateChanged":
+        elif interface == RECEIPT_INTERFACE and member == "StateChanged":
             self.printers[body[0]] = list(body)
             self._show_paper()
-        elif interface == "cn.govkiosk.Presence1":
+        elif interface == PRESENCE_INTERFACE:
             self._presence(member)
-        elif interface == "cn.govkiosk.IdCard1" and member in ("CardPresent", "CardRemoved"):
+        elif interface == IDCARD_INTERFACE and member in ("CardPresent", "CardRemoved"):
             self.screen("card").content.children[0].card_present = member == "CardPresent"
-        elif interface == "cn.govkiosk.Devices1" and member == "DeviceChanged":
+        elif interface == DEVICES_INTERFACE and member == "DeviceChanged":
             self.tasks.spawn(self._refresh_devices(), "devices")
-        elif interface == OPS and member == "NetworkChanged":
+        elif interface == OPS_INTERFACE and member == "NetworkChanged":
             self.root.status_bar.show("network", network_indicator(str(body[0])))
-        elif interface == OPS and member == "LinkChanged":
+        elif interface == OPS_INTERFACE and member == "LinkChanged":
             self.root.status_bar.show("ops", link_indicator(str(body[0])))
 
     def _presence(self, member: str) -> None:
@@ -559,7 +565,7 @@ class KioskApp(App):
     async def _login(self, pin: str) -> None:
         login: MaintenanceLoginScreen = self.screen("maintenance_login")
         try:
-            reply = await self.client.call(MAINTENANCE, "Login", "s", pin)
+            reply = await self.client.call(MAINTENANCE_INTERFACE, "Login", "s", pin)
         except DBusError as err:
             _LOGGER.warning("maintenance: login refused: %s", err.type)
             login.problem = err.text or _("Wrong PIN")
@@ -577,12 +583,14 @@ class KioskApp(App):
 
     async def _maintenance_load(self) -> None:
         screen: MaintenanceScreen = self.screen("maintenance")
-        services = await self._read(KIOSK, "GetServices")
+        services = await self._read(KIOSK_INTERFACE, "GetServices")
         await self._refresh_devices()
         screen.show_devices(services[0] if services else [], self.devices)
         screen.show_ups(self.stage, self.ups)
         screen.show_printers(list(self.printers.values()))
-        alarms = await self._read(MAINTENANCE, "RecentAlarms", "s", self.maintenance_token)
+        alarms = await self._read(
+            MAINTENANCE_INTERFACE, "RecentAlarms", "s", self.maintenance_token
+        )
         if alarms is None:  # the login expired
             self._forget_maintenance()
             self.show_home()
@@ -596,7 +604,7 @@ class KioskApp(App):
         screen: MaintenanceScreen = self.screen("maintenance")
         screen.test_result = _("Printing…")
         try:
-            reply = await self.client.call(RECEIPT, "PrintTest")
+            reply = await self.client.call(RECEIPT_INTERFACE, "PrintTest")
         except DBusError as err:
             screen.test_result = err.text
             return
@@ -613,7 +621,7 @@ class KioskApp(App):
     def _forget_maintenance(self) -> None:
         token, self.maintenance_token = self.maintenance_token, ""
         if token:
-            self.tasks.spawn(self._read(MAINTENANCE, "Logout", "s", token), "logout")
+            self.tasks.spawn(self._read(MAINTENANCE_INTERFACE, "Logout", "s", token), "logout")
             _LOGGER.info("maintenance: operator logged out")
 
     # -- ops (cn.govkiosk.UI1) ---------------------------------------------------------

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 from dbus_next import DBusError
 from kivy.clock import Clock, ClockEvent
 
+from govkiosk.contract.names import SESSION_ACTIVE_ERROR, SESSION_INTERFACE
+
 from .client import DaemonAwayError
 from .countdown import Countdown
 from .i18n import _, language
@@ -27,8 +29,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-SESSION_INTERFACE = "cn.govkiosk.Session1"
-ERROR = "cn.govkiosk.Error."
 #: A done screen the daemon set no limit for goes home after this long by itself.
 DONE_SECONDS = 30.0
 TICK = 0.25
@@ -60,7 +60,7 @@ class Journey:
             await self._call("StartSession", "ss", item_code, language())
             state = await self._call("GetSession")
         except DBusError as err:
-            if err.type == ERROR + "SessionActive":
+            if err.type == SESSION_ACTIVE_ERROR:
                 await self.resume()
                 return
             _LOGGER.warning("session: not started: %s", err.type)
