@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from govkiosk.errors import GovkioskError
 
-
-class UiError(GovkioskError):
+class UiError(Exception):
     """The root of the UI's own errors."""
 
 
