@@ -40,6 +40,7 @@ _LOGGER = logging.getLogger(__name__)
 
 DBUS_NAME = "org.freedesktop.DBus"
 DBUS_PATH = "/org/freedesktop/DBus"
+PROPERTIES_INTERFACE = "org.freedesktop.DBus.Properties"
 NAME_HAS_NO_OWNER = "org.freedesktop.DBus.Error.NameHasNoOwner"
 
 #: The daemon's arrival, departure and replacement.
@@ -57,6 +58,10 @@ BusCallback = Callable[[MessageBus], Awaitable[None]]
 
 class DaemonAwayError(UiError):
     """A call while the daemon is not on the bus; the screens show "unavailable" meanwhile."""
+
+
+#: What :meth:`DaemonClient.call` raises when the daemon refuses, is away or is too slow.
+CallErrors = (DBusError, DaemonAwayError, asyncio.TimeoutError)
 
 
 def plain(value: Any) -> Any:
@@ -247,7 +252,24 @@ class DaemonClient:
             signature=signature,
             body=list(body),
         )
-        return plain(await self._call(bus, message))  # type: ignore[no-any-return]
+        values: List[Any] = plain(await self._call(bus, message))
+        return values
+
+    async def read(
+        self, interface: str, member: str, signature: str = "", *body: Any
+    ) -> Optional[List[Any]]:
+        """:meth:`call`, or ``None`` if it failed: the screen keeps its default meanwhile
+        (an interface the daemon does not serve yet, the daemon gone since)."""
+        try:
+            return await self.call(interface, member, signature, *body)
+        except CallErrors as err:
+            _LOGGER.debug("%s.%s: %s", interface, member, err)
+            return None
+
+    async def read_properties(self, interface: str) -> Dict[str, Any]:
+        """Every property of ``interface`` on the daemon's object; empty if unreadable."""
+        reply = await self.read(PROPERTIES_INTERFACE, "GetAll", "s", interface)
+        return dict(reply[0]) if reply else {}
 
     async def _kiosk_call(self, bus: MessageBus, owner: str, member: str) -> List[Any]:
         message = Message(

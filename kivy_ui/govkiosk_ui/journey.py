@@ -12,33 +12,55 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Protocol
 
 from dbus_next import DBusError
 from kivy.clock import Clock, ClockEvent
 
-from .client import DaemonAwayError
+from govkiosk.contract.names import SESSION_ACTIVE_ERROR, SESSION_INTERFACE
+
+from .client import CallErrors, DaemonAwayError, DaemonClient
 from .countdown import Countdown
 from .i18n import _, language
 from .model import Session, screen_for
-
-if TYPE_CHECKING:
-    from .app import KioskApp
+from .tasks import Tasks
 
 _LOGGER = logging.getLogger(__name__)
 
-SESSION_INTERFACE = "cn.govkiosk.Session1"
-ERROR = "cn.govkiosk.Error."
 #: A done screen the daemon set no limit for goes home after this long by itself.
 DONE_SECONDS = 30.0
 TICK = 0.25
 
-CallErrors = (DBusError, DaemonAwayError, asyncio.TimeoutError)
+
+class JourneyView(Protocol):
+    """What the journey asks of the screens (implemented by ``KioskApp``)."""
+
+    def show_step(self, name: str, session: Session) -> None: ...
+
+    def show_countdown(self, seconds: int, fraction: float, warning: bool) -> None: ...
+
+    def show_preview_page(self, page: int, png: bytes) -> None: ...
+
+    def show_problem(self, message: str, error_code: str) -> None: ...
+
+    def say(self, text: str) -> None: ...
+
+    def go_home(self, *, confirm: bool = True) -> None: ...
+
+    def session_over(self) -> None: ...
 
 
 class Journey:
-    def __init__(self, app: KioskApp, clock: Callable[[], float] = time.monotonic) -> None:
-        self._app = app
+    def __init__(
+        self,
+        view: JourneyView,
+        client: DaemonClient,
+        tasks: Tasks,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._view = view
+        self._client = client
+        self._tasks = tasks
         self._clock = clock
         self.session: Optional[Session] = None
         self._countdown = Countdown.start(-1, 0)
@@ -52,7 +74,7 @@ class Journey:
         return self.session is not None and bool(self.session.session_id)
 
     async def _call(self, member: str, signature: str = "", *body: Any) -> Any:
-        reply = await self._app.client.call(SESSION_INTERFACE, member, signature, *body)
+        reply = await self._client.call(SESSION_INTERFACE, member, signature, *body)
         return reply[0] if reply else None
 
     async def start(self, item_code: str) -> None:
@@ -60,15 +82,15 @@ class Journey:
             await self._call("StartSession", "ss", item_code, language())
             state = await self._call("GetSession")
         except DBusError as err:
-            if err.type == ERROR + "SessionActive":
+            if err.type == SESSION_ACTIVE_ERROR:
                 await self.resume()
                 return
             _LOGGER.warning("session: not started: %s", err.type)
-            self._app.show_problem(err.text or _("This item cannot be handled now"), err.type)
+            self._view.show_problem(err.text or _("This item cannot be handled now"), err.type)
             return
         except (DaemonAwayError, asyncio.TimeoutError) as err:
             _LOGGER.warning("session: not started: %s", err)
-            self._app.show_problem(_("The service is not answering. Please try again."), "")
+            self._view.show_problem(_("The service is not answering. Please try again."), "")
             return
         self.on_changed(state or {})
 
@@ -92,17 +114,18 @@ class Journey:
         if session.finished:
             self._finish()
             return
-        same_step = (
+        same_time = (
             previous is not None
             and previous.session_id == session.session_id
             and (previous.step, previous.state) == (session.step, session.state)
+            and previous.seconds_left == session.seconds_left
         )
-        if not same_step or session.seconds_left != previous.seconds_left:
+        if not same_time:
             self._restart_countdown(session)
-        self._app.show_step(screen_for(session), session)
+        self._view.show_step(screen_for(session), session)
         if session.prompt != self._spoken:
             self._spoken = session.prompt
-            self._app.say(session.prompt or session.message)
+            self._view.say(session.prompt or session.message)
 
     def _restart_countdown(self, session: Session) -> None:
         seconds = session.seconds_left
@@ -120,10 +143,10 @@ class Journey:
         countdown = self._countdown
         warning = countdown.warning(now)
         fraction = countdown.left(now) / self._limit if countdown.limited else 1.0
-        self._app.show_countdown(countdown.shown(now), fraction, warning)
+        self._view.show_countdown(countdown.shown(now), fraction, warning)
         if warning and not self._warned and self.session is not None and self.session.extendable:
             self._warned = True
-            self._app.say(_("Time is almost up. Need more time?"))
+            self._view.say(_("Time is almost up. Need more time?"))
         if countdown.expired(now) and self.active:
             _LOGGER.info("session: the step's time ran out")
             self.end("timeout")
@@ -131,19 +154,19 @@ class Journey:
     def choose(self, choice: str) -> None:
         session = self.session
         if choice == "home" or session is None or not session.session_id:
-            self._app.go_home(confirm=False)
+            self._view.go_home(confirm=False)
         elif choice == "cancel":
-            self._app.tasks.spawn(self._send("Cancel", "s", session.session_id), "cancel")
+            self._tasks.spawn(self._send("Cancel", "s", session.session_id), "cancel")
         elif choice == "finish":
             self.end("home")
         else:
-            self._app.tasks.spawn(
+            self._tasks.spawn(
                 self._send("Choose", "ss", session.session_id, choice), f"choice {choice}"
             )
 
     def more_time(self) -> None:
         if self.active and self.session is not None:
-            self._app.tasks.spawn(self._extend(self.session.session_id), "more time")
+            self._tasks.spawn(self._extend(self.session.session_id), "more time")
 
     async def _extend(self, session_id: str) -> None:
         try:
@@ -171,7 +194,7 @@ class Journey:
         session = self.session
         self._finish()
         if session is not None and session.session_id:
-            self._app.tasks.spawn(
+            self._tasks.spawn(
                 self._send("EndSession", "ss", session.session_id, reason), f"end ({reason})"
             )
 
@@ -181,11 +204,11 @@ class Journey:
         if self._tick is not None:
             self._tick.cancel()
             self._tick = None
-        self._app.session_over()
+        self._view.session_over()
 
     def load_preview(self, page: int) -> None:
         if self.active and self.session is not None:
-            self._app.tasks.spawn(self._preview(self.session.session_id, page), "preview")
+            self._tasks.spawn(self._preview(self.session.session_id, page), "preview")
 
     async def _preview(self, session_id: str, page: int) -> None:
         try:
@@ -193,4 +216,4 @@ class Journey:
         except CallErrors as err:
             _LOGGER.warning("session: no preview of page %d: %s", page + 1, err)
             return
-        self._app.show_preview_page(page, bytes(png))
+        self._view.show_preview_page(page, bytes(png))

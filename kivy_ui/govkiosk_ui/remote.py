@@ -29,6 +29,10 @@ _LOGGER = logging.getLogger(__name__)
 RESTART_DELAY = 0.5
 NAME_TIMEOUT = 5.0
 
+#: The return annotation ``"ay"`` is the D-Bus signature dbus-next reads (as a string);
+#: for mypy it names this alias, the Python type of that signature.
+ay = bytes
+
 
 class Screen(Protocol):
     """What the interface needs of the app."""
@@ -46,7 +50,7 @@ class UiInterface(ServiceInterface):
         self._screen = screen
 
     @method()
-    def Screenshot(self) -> "ay":  # noqa: F821
+    def Screenshot(self) -> "ay":
         if self._screen.citizen_on_screen():
             _LOGGER.warning("ops: screenshot refused: a citizen's session is on screen")
             raise DBusError(

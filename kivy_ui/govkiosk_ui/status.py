@@ -73,17 +73,17 @@ class Indicator:
 
 NOT_REPORTED = Indicator(UNKNOWN, N_("unknown"))
 
-#: Power stages (``cn.govkiosk.Power1.Stage``) in which the kiosk takes no new citizen.
-NOT_ACCEPTING_STAGES = ("draining", "out_of_service", "powering_off")
-OUT_OF_SERVICE_STAGES = ("out_of_service", "powering_off")
 
+def ups_indicator(stage: str, accepting_sessions: bool, ups: Dict[str, object]) -> Indicator:
+    """``cn.govkiosk.Power1``: its ``Stage``, its ``AcceptingSessions`` and the UPS reading.
 
-def ups_indicator(stage: str, ups: Dict[str, object]) -> Indicator:
+    Once the daemon takes no new citizen (battery low), that is what the entry says.
+    """
     charge = ups.get("charge")
     params: Tuple[Tuple[str, object], ...] = (
         (("charge", round(float(charge))),) if isinstance(charge, (int, float)) else ()
     )
-    if stage in NOT_ACCEPTING_STAGES:
+    if not accepting_sessions:
         return Indicator(ALERT, N_("battery low"), params)
     if stage == "on_battery" or ups.get("on_battery") is True:
         return Indicator(WARN, N_("on battery {charge}%") if params else N_("on battery"), params)
@@ -106,17 +106,10 @@ def paper_indicator(printers: List[Tuple[str, str, str]]) -> Indicator:
     return Indicator(OK, N_("paper ok"))
 
 
-def devices_indicator(status: DaemonStatus, devices: List[Dict[str, str]]) -> Indicator:
-    """Services and device drivers (``ListDevices``' ``driver`` column) that are not running."""
-    if not status.available:
+def devices_indicator(available: bool, faults: int) -> Indicator:
+    """``cn.govkiosk.Kiosk1.Faults``: the daemon's count of failed services and drivers."""
+    if not available:
         return Indicator(ALERT, N_("service unavailable"))
-    faults = len(status.services) - status.running
-    faults += sum(
-        1
-        for d in devices
-        if d.get("driver", "") not in ("", "none", "stopped")
-        and not d.get("driver", "").startswith(RUNNING)
-    )
     if faults:
         return Indicator(WARN, N_("{count} faults"), (("count", faults),))
     return Indicator(OK, N_("devices ok"))

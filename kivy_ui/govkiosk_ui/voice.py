@@ -71,11 +71,11 @@ class Speaker:
             _LOGGER.warning("voice: cannot start %s: %s", program, err)
             return
         self._speaking = process
-        _out, err = await process.communicate()
+        _out, errors = await process.communicate()
         if process.returncode not in (0, -15):  # -15: cut short by the next prompt
             _LOGGER.warning(
                 "voice: %s exited %s: %s",
                 program,
                 process.returncode,
-                err.decode(errors="replace")[:200],
+                errors.decode(errors="replace")[:200],
             )

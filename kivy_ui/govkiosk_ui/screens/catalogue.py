@@ -43,7 +43,7 @@ class CatalogueScreen(Screen):
 def item_tile(item: Item) -> KioskButton:
     """The item's name, and under it, smaller and muted, what the kiosk prints for it."""
     kind = RESULT_TYPES.get(item.result_type, "")
-    tile = Factory.ItemTile(value=item.code)
+    tile: KioskButton = Factory.ItemTile(value=item.code)
     name = f"[b]{escape_markup(item.name)}[/b]"
     if kind:
         size = round(sp(theme.TEXT_SMALL) * App.get_running_app().text_scale)

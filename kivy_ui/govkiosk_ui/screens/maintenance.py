@@ -35,7 +35,7 @@ class MaintenanceLoginScreen(Screen):
         if key == "delete":
             self.entered = self.entered[:-1]
         elif key == "ok":
-            App.get_running_app().maintenance_login(self.entered)
+            App.get_running_app().maintenance.login(self.entered)
             self.entered = ""
         elif len(self.entered) < PIN_MAX:
             self.entered += key
