@@ -1,20 +1,23 @@
-"""Every refusal of the command gate, end to end over TLS and the shipped ACL: each one is
-answered with its reason and nothing runs (a dry-run reboot would publish RebootRequested)."""
+"""Every refusal of the command gate, end to end over TLS and the shipped ACL; nothing runs
+(a dry-run reboot would publish RebootRequested).
+
+A command whose signature verified is answered REJECTED with its reason, signed and bound to
+its digest. Before that, the sender is anyone who can publish: the refusal is counted and
+never answered, so the kiosk signs nothing for a stranger."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, Iterator, List
 
-import aiomqtt
 import pytest
 
 from govkiosk.fleet.client import FleetClient, command_body, seal_command
-from govkiosk.ops.envelope import Reply, Status, topic
+from govkiosk.ops.envelope import Reply, Status, body_digest, topic
 from govkiosk.ops.methods import RebootRequested
+from govkiosk.ops.refusals import CommandRefused
 from govkiosk.ops.signing import OperatorSigner
 from harness.dbus import PrivateBus
 from harness.opskiosk import KIOSK, Kiosk, running_kiosk
@@ -73,6 +76,23 @@ async def refused(fleet: FleetClient, payload: bytes, cmd_id: str, **kw: Any) ->
     return reply
 
 
+async def unanswered(
+    site: Site, kiosk: Kiosk, fleet: FleetClient, payload: bytes, cmd_id: str, **kw: Any
+) -> CommandRefused:
+    """Send ``payload``; it is refused without an answer, and a command after it is answered."""
+    await fleet.follow([KIOSK])
+    with kiosk.daemon.bus.stream(CommandRefused) as refusals:
+        queue = await fleet.send_payload(KIOSK, cmd_id, payload, **kw)
+        refusal = await asyncio.wait_for(refusals.get(), TIMEOUT)
+    assert not refusal.authenticated
+    # Replies leave the kiosk in order: once a later command is answered, none came for this.
+    later = body(site, signer_role="viewer", method="status")
+    answered = await fleet.send(site.signers["viewer"], later)
+    assert (await fleet.final(answered, TIMEOUT)).status is Status.SUCCEEDED
+    assert queue.empty()
+    return refusal
+
+
 async def commands_logged(kiosk: Kiosk) -> int:
     rows = await kiosk.runtime.store.fetchall("SELECT COUNT(*) FROM ops_log WHERE kind = 'command'")
     return int(rows[0][0])
@@ -83,21 +103,45 @@ async def test_forged_signature(site: Site, kiosk: Kiosk, fleet: FleetClient) ->
     await fleet.follow([KIOSK])
     forger = OperatorSigner.generate(site.signers["operator"].key_id)  # same id, other key
     document = body(site)
-    reply = await refused(fleet, seal_command(forger, document), document["cmd_id"])
-    assert reply.reason == "bad_signature"
+    payload = seal_command(forger, document)
+    refusal = await unanswered(site, kiosk, fleet, payload, document["cmd_id"])
+    assert refusal.reason == "bad_signature"
     assert not done
-    assert await commands_logged(kiosk) == 0
+    assert await commands_logged(kiosk) == 1  # the status sent after it
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [({"kiosk_id": "other-kiosk"}, "wrong_kiosk"), ({"key_id": "nobody-key-9"}, "unknown_key")],
+)
+async def test_refusals_before_the_signature_are_not_answered(
+    site: Site, kiosk: Kiosk, fleet: FleetClient, changes: Dict[str, Any], reason: str
+) -> None:
+    done = reboots(kiosk)
+    document = body(site, **changes)
+    payload = site.signers["operator"].seal(topic(KIOSK, "cmd", "req"), document)
+    refusal = await unanswered(site, kiosk, fleet, payload, document["cmd_id"])
+    assert refusal.reason == reason
+    assert not done
 
 
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"kiosk_id": "other-kiosk"}, "wrong_kiosk"),
-        ({"expires_at": time.time() - 3600}, "expired"),
+        (
+            {
+                "issued_at": time.time() - 7200,
+                "not_before": time.time() - 7200,
+                "expires_at": time.time() - 3600,
+            },
+            "expired",
+        ),
         ({"not_before": time.time() + 3600, "expires_at": time.time() + 7200}, "not_yet_valid"),
-        ({"key_id": "nobody-key-9"}, "unknown_key"),
         ({"role": "admin"}, "role_denied"),  # the operator key is not pinned for admin
         ({"method": "no.such.method"}, "unknown_method"),
+        ({"not_before": 0, "issued_at": 0, "expires_at": 1e15}, "bad_validity"),
+        ({"issued_at": time.time() + 3600}, "bad_validity"),
+        ({"expires_at": time.time() - 10, "not_before": time.time()}, "bad_validity"),
     ],
 )
 async def test_envelope_refusals(
@@ -110,6 +154,7 @@ async def test_envelope_refusals(
     payload = site.signers["operator"].seal(topic(KIOSK, "cmd", "req"), document)
     reply = await refused(fleet, payload, document["cmd_id"])
     assert reply.reason == reason, reply.detail
+    assert reply.cmd_digest == body_digest(document)
     assert not done
     assert await commands_logged(kiosk) == 0
 
@@ -132,13 +177,15 @@ async def test_retained_command(
     payload = seal_command(site.signers["operator"], document)
     queue = await fleet.send_payload(KIOSK, document["cmd_id"], payload, retain=True)
     try:
-        async with running_kiosk(site, tmp_path / "kiosk", private_bus.address, dry_run=True) as k:
+        kiosk = running_kiosk(site, tmp_path / "kiosk", private_bus.address, dry_run=True)
+        async with kiosk as k:
             done = reboots(k)
-            await fleet.follow([KIOSK])
-            reply = await fleet.final(queue, TIMEOUT)
+            with k.daemon.bus.stream(CommandRefused) as refusals:
+                refusal = await asyncio.wait_for(refusals.get(), TIMEOUT)
     finally:
         await fleet.send_payload(KIOSK, "clear", b"", retain=True)
-    assert (reply.status, reply.reason) == (Status.REJECTED, "retained")
+    assert (refusal.reason, refusal.authenticated) == ("retained", False)
+    assert queue.empty()
     assert not done
 
 
@@ -177,17 +224,6 @@ async def test_redelivery_answers_again_and_runs_once(
     assert len(done) == 1
 
 
-async def rejected_events(site: Site, send: Any) -> List[Dict[str, Any]]:
-    identity = site.identity("ops-watch")
-    async with aiomqtt.Client(
-        identity.host, identity.port, tls_context=identity.tls(), identifier="watch-test"
-    ) as watcher:
-        await watcher.subscribe(topic(KIOSK, "evt", "command_rejected"), qos=1)
-        await send()
-        message = await asyncio.wait_for(watcher.messages.__anext__(), TIMEOUT)
-    return [json.loads(bytes(message.payload))]  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
@@ -200,7 +236,6 @@ async def test_unreadable_payloads(
     site: Site, kiosk: Kiosk, fleet: FleetClient, payload: bytes, reason: str
 ) -> None:
     done = reboots(kiosk)
-    events = await rejected_events(site, lambda: fleet.send_payload(KIOSK, "x", payload))
-    assert events[0]["reason"] == reason
+    refusal = await unanswered(site, kiosk, fleet, payload, "x")
+    assert refusal.reason == reason
     assert not done
-    assert await commands_logged(kiosk) == 0

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..contract.logs import printable, printable_lines
 from ..errors import GovkioskError
 from ..fleet.client import HINTS, FleetClient, FleetError, Identity, describe
 from ..fleet.pki import CertificateAuthority
@@ -149,16 +150,13 @@ async def _send(args: argparse.Namespace) -> int:
             idle=args.idle,
         )
     if args.json:
-        print(
-            json.dumps(
-                {k: _reply_json(r) for k, r in replies.items()}, ensure_ascii=False, indent=2
-            )
-        )
+        document = {k: _reply_json(r) for k, r in replies.items()}
+        print(printable_lines(json.dumps(document, ensure_ascii=False, indent=2)))
     else:
         for kiosk_id, reply in replies.items():
             print(describe(kiosk_id, reply))
             if reply is not None and reply.status is Status.SUCCEEDED and reply.result:
-                print(json.dumps(reply.result, ensure_ascii=False, indent=2))
+                print(printable_lines(json.dumps(reply.result, ensure_ascii=False, indent=2)))
     if any(r is None for r in replies.values()):
         return EXIT_TIMEOUT
     return (
@@ -186,14 +184,14 @@ def _table(rows: List[Dict[str, Any]], now: float) -> str:
         healthy = {True: "yes", False: "NO", None: "?"}[r["healthy"]]
         cells.append(
             [
-                r["kiosk_id"],
+                printable(r["kiosk_id"], 64),
                 online,
                 seen,
                 healthy,
-                r["services"] or "-",
+                printable(r["services"], 16) or "-",
                 str(r["devices_faulty"]),
                 str(r["alarms"]),
-                r["last_alarm"] or "-",
+                printable(r["last_alarm"], 40) or "-",
             ]
         )
     return table(headers, cells)
@@ -206,9 +204,8 @@ async def _watch(args: argparse.Namespace) -> int:
             await asyncio.sleep(args.interval)
             rows = [r.as_dict() for r in fleet.view.rows()]
             if args.json:
-                print(
-                    json.dumps({"at": time.time(), "kiosks": rows}, ensure_ascii=False), flush=True
-                )
+                line = json.dumps({"at": time.time(), "kiosks": rows}, ensure_ascii=False)
+                print(printable_lines(line), flush=True)
             else:
                 print(_table(rows, time.time()) + "\n", flush=True)
     return 0

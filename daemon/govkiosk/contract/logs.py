@@ -30,6 +30,35 @@ OLD_RESIDENT_ID = re.compile(
     r"(?<!\d)[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?!\d)"
 )
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+#: Characters that steer a terminal or a log reader instead of showing: C0 and C1
+#: controls (a newline forges a log line, ESC rewrites the screen), DEL, and the
+#: bidirectional overrides that reorder what is shown.
+_STEERING = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: In a formatted record: the same, but our own multi-line messages keep their line feeds.
+_STEERING_IN_RECORD = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable_lines(text: str) -> str:
+    """Our own multi-line text that carries outside values: line feeds kept, the rest of
+    the steering characters escaped (a JSON dump, a table)."""
+    return _STEERING_IN_RECORD.sub(_escape, text)
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """``text`` from outside (a network message, a device, a file) made safe to show in a
+    log line or on a terminal: steering characters escaped (``\\x1b``), cut at ``limit``."""
+    shown = _STEERING.sub(_escape, text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 _PATTERNS = (RESIDENT_ID, OLD_RESIDENT_ID, MOBILE)
 
 WITHHELD = "log record withheld: it looked like personal data"
@@ -109,7 +138,7 @@ class PrefixFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         name = record.name
         record.prefix = name[len("govkiosk.") :] if name.startswith("govkiosk.") else name
-        text = super().format(record)
+        text = printable_lines(super().format(record))
         if self._journald:
             priority = _SYSLOG_PRIORITY.get(record.levelno, 6)
             text = "\n".join(f"<{priority}>{line}" for line in text.splitlines())

@@ -14,14 +14,16 @@ import secrets
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import aiomqtt
 from cryptography import x509
 
+from ..contract.logs import printable
 from ..errors import GovkioskError
-from ..ops.envelope import VERSION, EnvelopeError, Reply, Status, topic
+from ..ops.envelope import VERSION, EnvelopeError, Reply, Status, body_digest, topic
 from ..ops.link import NO_DELAY
 from ..ops.signing import (
     OperatorSigner,
@@ -143,8 +145,10 @@ class FleetView:
                 certificate = load_certificate(pem.encode("ascii"))
             except (SigningError, UnicodeEncodeError):
                 return
-            if common_name(certificate) == row.kiosk_id and (
-                self._ca is None or issued_by(certificate, self._ca)
+            if (
+                common_name(certificate) == row.kiosk_id
+                and (self._ca is None or issued_by(certificate, self._ca))
+                and _valid_now(certificate)
             ):
                 row.certificate = certificate
 
@@ -232,6 +236,8 @@ class FleetClient:
         )
         self._subscribe_all = subscribe_all
         self._replies: Dict[str, asyncio.Queue[Reply]] = {}
+        #: Reply topic → the digest of the command we sent: only its answers count.
+        self._sent: Dict[str, str] = {}
         self._reader: Optional[asyncio.Task[None]] = None
         self._states: Dict[str, asyncio.Event] = {}
 
@@ -275,6 +281,8 @@ class FleetClient:
             reply = open_reply(payload, name, certificate)
         except EnvelopeError:
             return  # a forged or damaged reply is no answer
+        if reply.cmd_digest != self._sent.get(name):
+            return  # an answer to another command that reused our cmd_id
         queue.put_nowait(reply)
 
     async def follow(self, kiosk_ids: Iterable[str], timeout: float = 5.0) -> None:
@@ -297,6 +305,7 @@ class FleetClient:
     ) -> asyncio.Queue[Reply]:
         """Publish ``payload`` as a command to ``kiosk_id``; replies to ``cmd_id`` in the queue."""
         name = topic(kiosk_id, "cmd", "res", cmd_id)
+        self._sent[name] = _digest_of(payload)
         queue = self._replies.get(name)
         if queue is None:
             queue = self._replies[name] = asyncio.Queue()
@@ -361,17 +370,37 @@ HINTS = {
     "conflict": "this cmd_id was already used for another command",
     "unknown_method": "the kiosk does not know this method (an older version?)",
     "role_denied": "use a key pinned for a role allowed this method",
+    "bad_validity": "commands must be issued before they are valid and live at most the kiosk's"
+    " [ops] max_validity",
 }
 
 
 def describe(kiosk_id: str, reply: Optional[Reply]) -> str:
+    """One line (two with a hint) for a terminal: what the kiosk said is escaped."""
     if reply is None:
         return f"{kiosk_id}: no answer in time (offline? the command stays queued until it expires)"
     if reply.status is Status.SUCCEEDED:
         return f"{kiosk_id}: SUCCEEDED"
+    detail = printable(reply.detail)
     if reply.status is Status.REJECTED:
         hint = HINTS.get(reply.reason, "")
-        return f"{kiosk_id}: REJECTED ({reply.reason}): {reply.detail}" + (
+        return f"{kiosk_id}: REJECTED ({printable(reply.reason, 32)}): {detail}" + (
             f"\n  hint: {hint}" if hint else ""
         )
-    return f"{kiosk_id}: {reply.status.value}: {reply.detail}"
+    return f"{kiosk_id}: {reply.status.value}: {detail}"
+
+
+def _digest_of(payload: bytes) -> str:
+    """The digest of the command in ``payload``, as the kiosk computes it."""
+    try:
+        document = json.loads(payload.decode("utf-8"))
+        document.pop("sig")
+        return body_digest(document)
+    except (UnicodeDecodeError, ValueError, KeyError, AttributeError, TypeError):
+        return ""  # not a command: nothing can answer it
+
+
+def _valid_now(certificate: x509.Certificate) -> bool:
+    """Within its validity period: an expired kiosk certificate signs no answer we take."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    return bool(certificate.not_valid_before <= now <= certificate.not_valid_after)

@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Dict, Set, Tuple
 
+from ..contract.logs import printable
 from ..errors import GovkioskError
 from .context import Context
 from .envelope import Command, EnvelopeError, Reply, Status, topic
@@ -22,6 +23,7 @@ from .gate import Gate
 from .ledger import Ledger
 from .methods import METHODS, Method
 from .oplog import withheld
+from .refusals import CommandRefused, Refusals
 from .signing import KioskSigner
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class Commander:
         self._kiosk_id = gate.kiosk_id
         self._exclusive = asyncio.Lock()
         self._tasks: Set[asyncio.Task[None]] = set()
+        self.refusals = Refusals()
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -116,6 +119,7 @@ class Commander:
             result=result,
             detail=detail,
             method=command.method,
+            cmd_digest=command.digest(),
         )
         payload = await self._answer(reply)
         await self._ledger.finish(command.cmd_id, payload)
@@ -138,31 +142,62 @@ class Commander:
             raise NotIdleError(activity.busy_with())
 
     async def _reject(self, err: EnvelopeError) -> None:
-        _LOGGER.warning("ops: command %s rejected: %s", err.cmd_id or "(no id)", err)
-        await self._ctx.oplog.append(
-            "rejected", err.reason.value, {"cmd_id": err.cmd_id or "", "detail": err.detail}
-        )
+        command = err.command
+        self._ctx.host.bus.publish(CommandRefused(err.reason.value, command is not None))
+        if self.refusals.note(err.reason.value):
+            _LOGGER.warning(
+                "ops: command %s refused: %s",
+                printable(err.cmd_id or "(no id)"),
+                printable(str(err)),
+            )
+            await self._ctx.oplog.append(
+                "rejected",
+                err.reason.value,
+                {"cmd_id": err.cmd_id or "", "detail": err.detail, "signed": command is not None},
+            )
+        await self.summarise_refusals()
+        if command is None:
+            return  # from anyone who can publish: counted, never answered
         detail: Dict[str, Any] = {
-            "cmd_id": err.cmd_id or "",
+            "cmd_id": command.cmd_id,
             "reason": err.reason.value,
             "detail": err.detail,
+            "cmd_digest": command.digest(),
         }
         await self._send(topic(self._kiosk_id, "evt", "command_rejected"), _json(detail), False)
-        if err.cmd_id is not None:
-            await self._answer(
-                Reply(
-                    err.cmd_id,
-                    self._kiosk_id,
-                    Status.REJECTED,
-                    self._clock(),
-                    reason=err.reason.value,
-                    detail=err.detail,
-                )
+        await self._answer(
+            Reply(
+                command.cmd_id,
+                self._kiosk_id,
+                Status.REJECTED,
+                self._clock(),
+                reason=err.reason.value,
+                detail=err.detail,
+                method=command.method,
+                cmd_digest=command.digest(),
             )
+        )
+
+    async def summarise_refusals(self) -> None:
+        """Write what the refusal sampling left out, once its window has passed."""
+        suppressed = self.refusals.closed_window()
+        if not suppressed:
+            return
+        _LOGGER.warning(
+            "ops: %d more command(s) refused and not logged one by one: %s",
+            sum(suppressed.values()),
+            ", ".join(f"{reason} {count}" for reason, count in sorted(suppressed.items())),
+        )
+        await self._ctx.oplog.append("rejected", "summary", {"refused": suppressed})
 
     def _accepted(self, command: Command) -> Reply:
         return Reply(
-            command.cmd_id, self._kiosk_id, Status.ACCEPTED, self._clock(), method=command.method
+            command.cmd_id,
+            self._kiosk_id,
+            Status.ACCEPTED,
+            self._clock(),
+            method=command.method,
+            cmd_digest=command.digest(),
         )
 
     async def _answer(self, reply: Reply) -> bytes:

@@ -19,12 +19,14 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import hashlib
 import json
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional
 
+from ..contract.logs import printable
 from ..errors import GovkioskError
 
 VERSION = 1
@@ -46,6 +48,7 @@ class Reason(str, enum.Enum):
     WRONG_KIOSK = "wrong_kiosk"
     UNKNOWN_KEY = "unknown_key"
     BAD_SIGNATURE = "bad_signature"
+    BAD_VALIDITY = "bad_validity"  #: an inverted, too long, or future-issued validity window
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
     REPLAYED = "replayed"
@@ -66,13 +69,25 @@ class Status(str, enum.Enum):
 
 
 class EnvelopeError(GovkioskError):
-    """A command refused before anything ran; ``reason`` says which check failed."""
+    """A command refused before anything ran; ``reason`` says which check failed.
 
-    def __init__(self, reason: Reason, message: str, cmd_id: Optional[str] = None) -> None:
+    ``command`` is set once its signature verified: only then does the kiosk answer with
+    a signed REJECTED (bound to that command's digest). Before, the sender is unknown and
+    a signed answer would make the kiosk an oracle for whoever can publish.
+    """
+
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        cmd_id: Optional[str] = None,
+        command: Optional[Command] = None,
+    ) -> None:
         super().__init__(f"{reason.value}: {message}")
         self.reason = reason
         self.detail = message
         self.cmd_id = cmd_id
+        self.command = command
 
 
 @dataclass(frozen=True)
@@ -110,9 +125,14 @@ class Command:
             "preconditions": self.preconditions,
         }
 
-    def digest_source(self) -> bytes:
-        """What makes two deliveries "the same command" (idempotency by content)."""
-        return canonical(self.body())
+    def digest(self) -> str:
+        """What makes two deliveries "the same command"; every reply carries it."""
+        return body_digest(self.body())
+
+
+def body_digest(body: Mapping[str, Any]) -> str:
+    """SHA-256 of a command's canonical body (every field but ``sig``), in hex."""
+    return hashlib.sha256(canonical(body)).hexdigest()
 
 
 def canonical(document: Mapping[str, Any]) -> bytes:
@@ -198,7 +218,10 @@ def _no_constant(name: str) -> None:
 def _shape_problem(document: Dict[str, Any]) -> str:
     unknown = sorted(set(document) - set(_FIELDS) - set(_OPTIONAL))
     if unknown:
-        return f"unknown field(s): {', '.join(unknown)}"
+        # Names chosen by whoever published: escaped and cut before anyone reads them.
+        shown = ", ".join(printable(name, 32) for name in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        return f"unknown field(s): {shown}{more}"
     for name, kind in {**_FIELDS, **_OPTIONAL}.items():
         if name not in document:
             if name in _FIELDS:
@@ -233,6 +256,9 @@ class Reply:
     reason: str = ""  #: a :class:`Reason` value for REJECTED
     detail: str = ""  #: for people: why it failed or was refused
     method: str = ""
+    #: :meth:`Command.digest` of the command answered: a reply to another command
+    #: that reused the cmd_id is not an answer to this one.
+    cmd_digest: str = ""
 
     def body(self) -> Dict[str, Any]:
         return {
@@ -245,6 +271,7 @@ class Reply:
             "result": self.result,
             "reason": self.reason,
             "detail": self.detail,
+            "cmd_digest": self.cmd_digest,
         }
 
     @classmethod
@@ -259,6 +286,7 @@ class Reply:
                 reason=str(body.get("reason", "")),
                 detail=str(body.get("detail", "")),
                 method=str(body.get("method", "")),
+                cmd_digest=str(body.get("cmd_digest", "")),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise EnvelopeError(Reason.MALFORMED, f"reply: {err}") from None

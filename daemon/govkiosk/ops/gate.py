@@ -5,7 +5,9 @@
 2. addressed to this kiosk, by the envelope's ``kiosk_id`` and by the topic;
 3. the signature, against the operator key pinned under ``key_id`` (an unknown key id
    is its own reason: ops rotated a key the kiosk does not know yet);
-4. now within [not_before, expires_at], widened by the clock-skew allowance;
+4. a sane validity window — issued no later than now and than ``not_before``, ending
+   after it starts and at most ``max_validity`` after issue — and now within
+   [not_before, expires_at], widened by the clock-skew allowance;
 5. the replay cache: a known ``cmd_id`` with the same content is a redelivery (the
    stored reply is sent again, nothing runs); with other content it is a conflict; a
    nonce seen under another ``cmd_id`` is a replay;
@@ -20,8 +22,8 @@ from dataclasses import dataclass
 from typing import Callable, FrozenSet, Optional
 
 from .envelope import Command, EnvelopeError, Reason, parse_command, signed_bytes, topic
-from .ledger import Entry, Ledger, digest
-from .settings import OpsSettings
+from .ledger import Entry, Ledger
+from .settings import OperatorKey, OpsSettings
 from .signing import ed25519_valid
 
 Permissions = Callable[[str], Optional[FrozenSet[str]]]
@@ -55,6 +57,13 @@ class Gate:
         """Raise :class:`EnvelopeError` naming the first check that failed."""
         settings = self._settings()
         command = parse_command(payload, settings.max_payload)
+        operator = self._authenticate(topic_name, command, retained, settings)
+        return self._admit(command, operator, settings)
+
+    def _authenticate(
+        self, topic_name: str, command: Command, retained: bool, settings: OpsSettings
+    ) -> OperatorKey:
+        """Checks 1-3; until the signature verifies, the sender is anyone who can publish."""
 
         def refuse(reason: Reason, message: str) -> EnvelopeError:
             return EnvelopeError(reason, message, command.cmd_id)
@@ -73,7 +82,18 @@ class Gate:
             operator.public_key, signed_bytes(topic_name, command.body()), command.sig
         ):
             raise refuse(Reason.BAD_SIGNATURE, f"does not verify with key {command.key_id!r}")
+        return operator
+
+    def _admit(self, command: Command, operator: OperatorKey, settings: OpsSettings) -> Admitted:
+        """Checks 4-6, on a command whose signer is known: refusals are answered, signed."""
+
+        def refuse(reason: Reason, message: str) -> EnvelopeError:
+            return EnvelopeError(reason, message, command.cmd_id, command)
+
         now = self._clock()
+        window = _window_problem(command, now, settings)
+        if window:
+            raise refuse(Reason.BAD_VALIDITY, window)
         if now + settings.clock_skew < command.not_before:
             raise refuse(
                 Reason.NOT_YET_VALID, f"valid from {command.not_before:.0f}, now {now:.0f}"
@@ -82,7 +102,7 @@ class Gate:
             raise refuse(Reason.EXPIRED, f"expired at {command.expires_at:.0f}, now {now:.0f}")
         previous = self._ledger.get(command.cmd_id)
         if previous is not None:
-            if previous.digest != digest(command):
+            if previous.digest != command.digest():
                 raise refuse(Reason.CONFLICT, "this cmd_id was used for a different command")
             return Admitted(command, previous)
         if self._ledger.nonce_used(command.nonce):
@@ -99,3 +119,20 @@ class Gate:
                 Reason.ROLE_DENIED, f"role {command.role!r} may not call {command.method!r}"
             )
         return Admitted(command)
+
+
+def _window_problem(command: Command, now: float, settings: OpsSettings) -> str:
+    """What is wrong with the command's validity window, or ``""``."""
+    skew = settings.clock_skew
+    if command.issued_at > now + skew:
+        return f"issued at {command.issued_at:.0f}, in the future (now {now:.0f})"
+    if command.issued_at > command.not_before + skew:
+        return "issued after the time it claims to be valid from"
+    if command.expires_at <= command.not_before:
+        return "expires before it becomes valid"
+    if command.expires_at - command.issued_at > settings.max_validity:
+        return (
+            f"valid for {command.expires_at - command.issued_at:.0f} s from issue;"
+            f" the kiosk accepts at most {settings.max_validity:.0f} s"
+        )
+    return ""

@@ -8,7 +8,6 @@ check refuses the command anyway.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Dict, Optional
 
@@ -22,10 +21,6 @@ class Entry:
     digest: str
     expires_at: float
     reply: Optional[bytes]  #: the signed final reply once known
-
-
-def digest(command: Command) -> str:
-    return hashlib.sha256(command.digest_source()).hexdigest()
 
 
 class Ledger:
@@ -50,7 +45,7 @@ class Ledger:
         return nonce in self._nonces
 
     async def record(self, command: Command) -> None:
-        entry = Entry(command.nonce, digest(command), command.expires_at + self._skew, None)
+        entry = Entry(command.nonce, command.digest(), command.expires_at + self._skew, None)
         self._entries[command.cmd_id] = entry
         self._nonces[command.nonce] = command.cmd_id
         await self._store.execute(

@@ -169,6 +169,9 @@ class OpsService(Service):
                 at=time.time(),
                 outbox={"queued": self.outbox.size, "dropped": self.outbox.dropped},
             )
+            if self._commander is not None:
+                await self._commander.summarise_refusals()
+                health["refused"] = dict(self._commander.refusals.counts)
             await link.publish(topic(self.kiosk_id, "telemetry"), _json(health))
 
     async def _purge(self) -> None:

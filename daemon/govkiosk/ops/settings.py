@@ -56,6 +56,11 @@ class OpsSettings:
     clock_skew: float = setting(
         60.0, expect="seconds >= 0 allowed between the ops and kiosk clocks", check=lambda v: v >= 0
     )
+    max_validity: float = setting(
+        86400.0,
+        expect="seconds > 0: the longest a command may stay valid from its issue",
+        check=positive,
+    )
     max_payload: int = setting(65536, expect="a number of bytes >= 1024", check=lambda v: v >= 1024)
     keepalive: int = setting(30, expect="whole seconds >= 5", check=lambda v: v >= 5)
     reconnect_initial: float = setting(1.0, expect=SECONDS, check=positive)
