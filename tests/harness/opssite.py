@@ -3,10 +3,13 @@ and a kiosk configuration pointing at it — for the ops tests and the benchmark
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
+
+import aiomqtt
 
 from govkiosk.cli.fleet import pinned
 from govkiosk.fleet.client import Identity
@@ -15,6 +18,9 @@ from govkiosk.fleet.sitebroker import BrokerTls
 from govkiosk.ops.signing import OperatorSigner
 
 from .mosquitto import Broker
+
+#: How long a test waits for one message on the site broker.
+MESSAGE_TIMEOUT = 20.0
 
 REPO = Path(__file__).resolve().parents[2]
 ACL = REPO / "packaging" / "mosquitto" / "acl"
@@ -83,3 +89,19 @@ def _toml(value: object) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     return f'"{value}"'
+
+
+def raw(identity: Identity, client_id: str, clean: bool = True) -> aiomqtt.Client:
+    """A plain MQTT client with ``identity``'s certificate: an attacker, a dashboard."""
+    return aiomqtt.Client(
+        identity.host,
+        identity.port,
+        identifier=client_id,
+        tls_context=identity.tls(),
+        clean_session=clean,
+    )
+
+
+async def next_payload(client: aiomqtt.Client) -> Dict[str, Any]:
+    message = await asyncio.wait_for(client.messages.__anext__(), MESSAGE_TIMEOUT)
+    return {"topic": message.topic.value, "payload": bytes(message.payload)}  # type: ignore[arg-type]

@@ -59,6 +59,8 @@ def site_listener(host: str, port: int, tls: BrokerTls) -> List[str]:
         f"keyfile {tls.key}",
         "require_certificate true",
         "use_identity_as_username true",
+        # The client id is the CN too: nobody takes over a kiosk's session by its id.
+        "use_username_as_clientid true",
         "tls_version tlsv1.2",
         f"acl_file {tls.acl}",
     ]

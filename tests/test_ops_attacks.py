@@ -1,0 +1,179 @@
+"""Attacks on remote operations by an insider of the site network, against a real
+``govkioskd`` and mosquitto built from the shipped configuration and ACL
+(docs/ops-threat-model.md): each one is refused or contained, and the legitimate path
+still works."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, Iterator, List
+
+import pytest
+
+from govkiosk.fleet.client import FleetClient, command_body, describe, seal_command
+from govkiosk.fleet.sitebroker import BrokerTls, site_listener
+from govkiosk.ops.envelope import Reply, Status, body_digest, topic
+from govkiosk.ops.refusals import CommandRefused
+from govkiosk.ops.signing import OperatorSigner
+from harness.dbus import PrivateBus
+from harness.opskiosk import KIOSK, Kiosk, running_kiosk
+from harness.opssite import Site, next_payload, raw
+
+TIMEOUT = 20.0
+FLOOD = 2000
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    site = Site.create(tmp_path / "site")
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+async def kiosk(site: Site, private_bus: PrivateBus, tmp_path: Path) -> AsyncIterator[Kiosk]:
+    async with running_kiosk(site, tmp_path / "kiosk", private_bus.address, dry_run=True) as k:
+        await k.connected()
+        yield k
+
+
+@pytest.fixture
+async def fleet(site: Site) -> AsyncIterator[FleetClient]:
+    async with FleetClient(site.identity("ops-admin")) as client:
+        await client.follow([KIOSK])
+        yield client
+
+
+def command(site: Site, method: str = "status", role: str = "viewer", **kw: Any) -> Dict[str, Any]:
+    return command_body(
+        site.signers[role], KIOSK, method, {}, role=role, issuer="t", now=time.time(), **kw
+    )
+
+
+async def status_answered(site: Site, fleet: FleetClient) -> Reply:
+    document = command(site)
+    reply = await fleet.final(await fleet.send(site.signers["viewer"], document), TIMEOUT)
+    assert reply.status is Status.SUCCEEDED
+    assert reply.cmd_digest == body_digest(document)
+    return reply
+
+
+async def test_no_certificate_takes_over_a_kiosks_session_by_its_client_id(
+    site: Site, kiosk: Kiosk, fleet: FleetClient
+) -> None:
+    states_before = len(kiosk.link_states)
+    for name in ("ops-watch", "kiosk-other"):
+        async with raw(site.identity(name), KIOSK, clean=True):
+            # The kiosk still holds its session: it answers while the intruder is connected.
+            await status_answered(site, fleet)
+    assert kiosk.link_states[states_before:] == []
+
+
+async def test_read_only_and_operator_identities_never_see_commands(
+    site: Site, kiosk: Kiosk, fleet: FleetClient
+) -> None:
+    async with raw(site.identity("ops-watch"), "watch") as watch, raw(
+        site.identity("ops-operator"), "operator"
+    ) as operator:
+        await watch.subscribe("kiosk/v1/#", qos=1)
+        await operator.subscribe(topic(KIOSK, "cmd", "req"), qos=1)
+        document = command(site, "usb.maintenance.open", "operator")
+        document["params"] = {"port": "1-1", "minutes": 5, "role": "usb", "token": "s3cret"}
+        await fleet.final(await fleet.send(site.signers["operator"], document), TIMEOUT)
+        # The kiosk's telemetry or state is the next thing the watcher may see; a command
+        # or a reply would have come first.
+        await fleet.send_payload(KIOSK, "after", b"{}")  # refused unseen, then a sentinel:
+        async with raw(site.identity(KIOSK), KIOSK + "-sentinel") as own:
+            await own.publish(topic(KIOSK, "evt", "sentinel"), b"own", qos=1)
+        seen: List[Dict[str, Any]] = [await next_payload(watch)]
+        while seen[-1]["payload"] != b"own":
+            seen.append(await next_payload(watch))
+        await operator.publish(topic(KIOSK, "evt", "probe"), b"x", qos=1)  # refused by the ACL
+    names = [m["topic"] for m in seen]
+    assert not any("/cmd/" in name for name in names), names
+    assert all(b"s3cret" not in m["payload"] for m in seen)
+
+
+async def test_a_racing_stranger_cannot_answer_for_the_kiosk(
+    site: Site, kiosk: Kiosk, fleet: FleetClient
+) -> None:
+    document = command(site)
+    # Whoever learns a cmd_id publishes junk under it first: no signed REJECTED comes back.
+    with kiosk.daemon.bus.stream(CommandRefused) as refusals:
+        await fleet.send_payload(
+            KIOSK, document["cmd_id"], b'{"cmd_id": "%s"}' % document["cmd_id"].encode()
+        )
+        queue = await fleet.send(site.signers["viewer"], document)
+        reply = await fleet.final(queue, TIMEOUT)
+        assert (await refusals.get()).reason == "malformed"
+    assert reply.status is Status.SUCCEEDED
+
+
+async def test_a_signed_command_reusing_a_cmd_id_does_not_answer_the_first(
+    site: Site, kiosk: Kiosk, fleet: FleetClient
+) -> None:
+    # Even with a key of its own, an attacker's reuse of a cmd_id gets its own answer,
+    # bound to its own digest: the operator's client never takes it for theirs.
+    mine = command(site, "reboot", "operator")
+    theirs = {**command(site), "cmd_id": mine["cmd_id"]}
+    attacker = await fleet.send(site.signers["viewer"], theirs)
+    assert (await fleet.final(attacker, TIMEOUT)).cmd_digest == body_digest(theirs)
+    reply = await fleet.final(await fleet.send(site.signers["operator"], mine), TIMEOUT)
+    assert (reply.status, reply.reason) == (Status.REJECTED, "conflict")
+    assert reply.cmd_digest == body_digest(mine)
+
+
+async def test_outside_text_reaches_no_log_line_or_terminal_unescaped(
+    site: Site, kiosk: Kiosk, fleet: FleetClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = "x\nops: command abc SUCCEEDED\x1b[2K\x1b[1G\u202e"
+    payload = json.dumps({**command(site), "sig": "AA==", forged: 1}).encode()
+    with caplog.at_level(logging.INFO, logger="govkiosk"), kiosk.daemon.bus.stream(
+        CommandRefused
+    ) as refusals:
+        await fleet.send_payload(KIOSK, "junk", payload)
+        assert (await asyncio.wait_for(refusals.get(), TIMEOUT)).reason == "malformed"
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("govkiosk.ops")]
+    assert any("unknown field(s): x\\x0aops" in line for line in lines), lines
+    assert not any(c in line for line in lines for c in "\n\x1b\u202e")
+    shown = describe(KIOSK, Reply("c", KIOSK, Status.FAILED, 0.0, detail=forged, cmd_digest="d"))
+    assert "\x1b" not in shown
+    assert "\n" not in shown
+
+
+async def test_a_flood_keeps_the_command_history_and_the_log_small(
+    site: Site, kiosk: Kiosk, fleet: FleetClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = await status_answered(site, fleet)
+    forger = OperatorSigner.generate(site.signers["operator"].key_id)
+    junk = [b"{not json", seal_command(forger, command(site, "reboot", "operator"))]
+    async with raw(site.identity("ops-operator"), "flooder") as flooder:
+        with caplog.at_level(logging.WARNING, logger="govkiosk"):
+            for i in range(FLOOD):
+                await flooder.publish(topic(KIOSK, "cmd", "req"), junk[i % 2], qos=0)
+            after = await status_answered(site, fleet)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) <= 4, [r.getMessage() for r in warnings]
+    rows = await kiosk.runtime.store.fetchall(
+        "SELECT kind, detail FROM ops_log WHERE kind IN ('command', 'rejected') ORDER BY id"
+    )
+    commands = [json.loads(d)["cmd_id"] for k, d in rows if k == "command"]
+    assert commands == [before.cmd_id, after.cmd_id]
+    assert sum(1 for k, _d in rows if k == "rejected") <= 4
+
+
+def test_the_tests_broker_listens_as_the_shipped_site_configuration() -> None:
+    shipped = Path(__file__).resolve().parent.parent / "packaging/mosquitto/govkiosk-site.conf"
+    lines = [line.split() for line in shipped.read_text().splitlines()]
+    listener = [words for words in lines if words and not words[0].startswith("#")]
+    start = next(i for i, words in enumerate(listener) if words[0] == "listener")
+    end = next(i for i, words in enumerate(listener) if words[0] == "acl_file")
+    files = ("cafile", "certfile", "keyfile", "acl_file", "listener")
+    wanted = {w[0]: w[1:] for w in listener[start : end + 1] if w[0] not in files}
+    tls = BrokerTls(Path("ca"), Path("cert"), Path("key"), Path("acl"))
+    built = [line.split() for line in site_listener("127.0.0.1", 1, tls) if line[0] != "#"]
+    assert {w[0]: w[1:] for w in built if w[0] not in files} == wanted
