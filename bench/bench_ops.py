@@ -190,7 +190,9 @@ async def _run(directory: Path) -> Dict[str, Any]:
     site = Site.create(directory / "site")
     bus = PrivateBus(directory / "dbus")
     try:
-        async with running_kiosk(site, directory / "kiosk", bus.address) as kiosk:
+        async with running_kiosk(
+            site, directory / "kiosk", bus.address, command_rate=10000.0
+        ) as kiosk:
             await kiosk.connected()
             async with FleetClient(site.identity("ops-admin")) as fleet:
                 await fleet.follow([KIOSK])

@@ -177,3 +177,18 @@ def test_the_tests_broker_listens_as_the_shipped_site_configuration() -> None:
     tls = BrokerTls(Path("ca"), Path("cert"), Path("key"), Path("acl"))
     built = [line.split() for line in site_listener("127.0.0.1", 1, tls) if line[0] != "#"]
     assert {w[0]: w[1:] for w in built if w[0] not in files} == wanted
+
+
+async def test_one_key_cannot_make_the_kiosk_work_without_bound(
+    site: Site, kiosk: Kiosk, fleet: FleetClient
+) -> None:
+    signer = site.signers["viewer"]
+    with kiosk.daemon.bus.stream(CommandRefused, maxsize=1000) as refusals:
+        for _ in range(100):  # far over [ops] command_burst, at once
+            await fleet.send(signer, command(site))
+        first = await asyncio.wait_for(refusals.get(), TIMEOUT)
+    assert (first.reason, first.authenticated) == ("rate_limited", False)
+    # Another key is not held up by the flooding one.
+    document = command(site, "status", "operator")
+    reply = await fleet.final(await fleet.send(site.signers["operator"], document), TIMEOUT)
+    assert reply.status is Status.SUCCEEDED

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import aiomqtt
 from cryptography import x509
@@ -37,6 +37,10 @@ from ..timeouts import wait_for
 
 #: Default lifetime of a command: long enough for a kiosk to come back from a short outage.
 VALIDITY = 300.0
+#: Seconds without any answer before the same signed command is published again: a broker
+#: that dropped it (a flooded kiosk's queue was full) gets it again, and the kiosk, which
+#: answers a repeated command from its ledger, runs it once.
+RESEND = 1.0
 #: A device's ``driver`` (its service's health, or ``none`` for a device without one, e.g.
 #: a sealed USB port) when nothing is wrong with it; its ``state`` (static, authorized,
 #: sealed) says how it came to be there, not whether it works.
@@ -238,6 +242,8 @@ class FleetClient:
         self._replies: Dict[str, asyncio.Queue[Reply]] = {}
         #: Reply topic → the digest of the command we sent: only its answers count.
         self._sent: Dict[str, str] = {}
+        #: Reply queue → (kiosk id, payload): what to publish again while nothing answers.
+        self._payloads: Dict[asyncio.Queue[Reply], Tuple[str, bytes]] = {}
         self._reader: Optional[asyncio.Task[None]] = None
         self._states: Dict[str, asyncio.Event] = {}
 
@@ -311,15 +317,37 @@ class FleetClient:
             queue = self._replies[name] = asyncio.Queue()
             await self._client.subscribe(name, qos=1)
         await self._client.publish(topic(kiosk_id, "cmd", "req"), payload, qos=1, retain=retain)
+        if not retain:
+            self._payloads[queue] = (kiosk_id, payload)
         return queue
 
     async def final(self, queue: asyncio.Queue[Reply], timeout: float) -> Reply:
-        """The first final reply (skipping ACCEPTED); ``asyncio.TimeoutError`` if none comes."""
+        """The first final reply (skipping ACCEPTED); ``asyncio.TimeoutError`` if none comes.
+
+        Until the kiosk answers at all, the same signed command goes out again every
+        :data:`RESEND` seconds (at least once delivery; the kiosk runs it once).
+        """
         deadline = time.monotonic() + timeout
+        answered = False
         while True:
-            reply = await wait_for(queue.get(), max(0.0, deadline - time.monotonic()))
+            left = deadline - time.monotonic()
+            wait = left if answered else min(left, RESEND)
+            try:
+                reply = await wait_for(queue.get(), max(0.0, wait))
+            except asyncio.TimeoutError:
+                if answered or left <= RESEND:
+                    raise
+                await self._resend(queue)
+                continue
+            answered = True
             if reply.status.final:
                 return reply
+
+    async def _resend(self, queue: asyncio.Queue[Reply]) -> None:
+        sent = self._payloads.get(queue)
+        if sent is not None:
+            kiosk_id, payload = sent
+            await self._client.publish(topic(kiosk_id, "cmd", "req"), payload, qos=1)
 
     async def run(
         self,

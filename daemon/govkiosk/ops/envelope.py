@@ -48,6 +48,7 @@ class Reason(str, enum.Enum):
     WRONG_KIOSK = "wrong_kiosk"
     UNKNOWN_KEY = "unknown_key"
     BAD_SIGNATURE = "bad_signature"
+    RATE_LIMITED = "rate_limited"  #: the key sent more than [ops] command_rate allows
     BAD_VALIDITY = "bad_validity"  #: an inverted, too long, or future-issued validity window
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"

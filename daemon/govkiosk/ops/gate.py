@@ -4,7 +4,9 @@
 1. not retained — the broker would replay a retained command on every reconnect;
 2. addressed to this kiosk, by the envelope's ``kiosk_id`` and by the topic;
 3. the signature, against the operator key pinned under ``key_id`` (an unknown key id
-   is its own reason: ops rotated a key the kiosk does not know yet);
+   is its own reason: ops rotated a key the kiosk does not know yet); then the key's
+   rate (``[ops] command_rate``, ``command_burst``): one key cannot make the kiosk
+   work for it without bound. Up to here a refusal is counted, never answered;
 4. a sane validity window — issued no later than now and than ``not_before``, ending
    after it starts and at most ``max_validity`` after issue — and now within
    [not_before, expires_at], widened by the clock-skew allowance;
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, FrozenSet, Optional
+from typing import Callable, Dict, FrozenSet, Optional
 
 from .envelope import Command, EnvelopeError, Reason, parse_command, signed_bytes, topic
 from .ledger import Entry, Ledger
@@ -52,6 +54,7 @@ class Gate:
         self._ledger = ledger
         self._permissions = permissions
         self._clock = clock
+        self._buckets: Dict[str, TokenBucket] = {}
 
     def check(self, topic_name: str, payload: bytes, retained: bool) -> Admitted:
         """Raise :class:`EnvelopeError` naming the first check that failed."""
@@ -82,6 +85,11 @@ class Gate:
             operator.public_key, signed_bytes(topic_name, command.body()), command.sig
         ):
             raise refuse(Reason.BAD_SIGNATURE, f"does not verify with key {command.key_id!r}")
+        bucket = self._buckets.get(command.key_id)
+        if bucket is None:
+            bucket = self._buckets[command.key_id] = TokenBucket(self._clock)
+        if not bucket.take(settings.command_rate, settings.command_burst):
+            raise refuse(Reason.RATE_LIMITED, f"key {command.key_id!r} sends too fast")
         return operator
 
     def _admit(self, command: Command, operator: OperatorKey, settings: OpsSettings) -> Admitted:
@@ -136,3 +144,22 @@ def _window_problem(command: Command, now: float, settings: OpsSettings) -> str:
             f" the kiosk accepts at most {settings.max_validity:.0f} s"
         )
     return ""
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up; one token per command."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._tokens: Optional[float] = None
+        self._at = clock()
+
+    def take(self, rate: float, burst: int) -> bool:
+        now = self._clock()
+        saved = burst if self._tokens is None else self._tokens
+        self._tokens = min(float(burst), saved + (now - self._at) * rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True

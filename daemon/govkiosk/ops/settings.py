@@ -61,6 +61,14 @@ class OpsSettings:
         expect="seconds > 0: the longest a command may stay valid from its issue",
         check=positive,
     )
+    command_rate: float = setting(
+        10.0, expect="commands per second > 0 one operator key may send", check=positive
+    )
+    command_burst: int = setting(
+        30,
+        expect="a whole number >= 1 of commands one key may send at once",
+        check=lambda v: v >= 1,
+    )
     max_payload: int = setting(65536, expect="a number of bytes >= 1024", check=lambda v: v >= 1024)
     keepalive: int = setting(30, expect="whole seconds >= 5", check=lambda v: v >= 5)
     reconnect_initial: float = setting(1.0, expect=SECONDS, check=positive)

@@ -9,6 +9,7 @@ that certificate, so no second kiosk key has to be distributed.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,12 +70,17 @@ class OperatorSigner:
 
 def ed25519_valid(public_b64: str, data: bytes, signature: bytes) -> bool:
     """Whether an operator's pinned key signed ``data``."""
-    key = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
     try:
-        key.verify(signature, data)
+        _public_key(public_b64).verify(signature, data)
     except InvalidSignature:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(public_b64: str) -> ed25519.Ed25519PublicKey:
+    """A pinned key, decoded once (a flood of forged commands verifies against it often)."""
+    return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
 
 
 class KioskSigner:
