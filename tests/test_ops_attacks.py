@@ -16,8 +16,9 @@ import pytest
 
 from govkiosk.fleet.client import FleetClient, command_body, describe, seal_command
 from govkiosk.fleet.sitebroker import BrokerTls, site_listener
-from govkiosk.ops.envelope import Reply, Status, body_digest, topic
+from govkiosk.ops.envelope import Reply, Status, b64, body_digest, topic
 from govkiosk.ops.refusals import CommandRefused
+from govkiosk.ops.remote_config import cosigned_bytes
 from govkiosk.ops.signing import OperatorSigner
 from harness.dbus import PrivateBus
 from harness.opskiosk import KIOSK, Kiosk, running_kiosk
@@ -192,3 +193,53 @@ async def test_one_key_cannot_make_the_kiosk_work_without_bound(
     document = command(site, "status", "operator")
     reply = await fleet.final(await fleet.send(site.signers["operator"], document), TIMEOUT)
     assert reply.status is Status.SUCCEEDED
+
+
+async def config_set(
+    site: Site, fleet: FleetClient, values: Dict[str, Any], cosigner: str = ""
+) -> Reply:
+    document = command(site, "config.set", "admin")
+    document["params"] = {"values": values}
+    if cosigner:
+        second = site.signers[cosigner]
+        signed = cosigned_bytes(KIOSK, document["cmd_id"], values)
+        document["params"]["cosign"] = {"key_id": second.key_id, "sig": b64(second.sign(signed))}
+    return await fleet.final(await fleet.send(site.signers["admin"], document), TIMEOUT)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"devices": {"static": [{"role": "idcard", "port": "/etc/shadow"}]}},
+        {"daemon": {"bus": "unix:path=/tmp/elsewhere"}},
+        {"backup": {"dir": "/var/lib/govkiosk/../../../tmp"}},
+        {"ops": {"host": "elsewhere"}},
+    ],
+)
+async def test_config_set_refuses_keys_read_only_at_start_or_outside_its_list(
+    site: Site, kiosk: Kiosk, fleet: FleetClient, values: Dict[str, Any]
+) -> None:
+    before = kiosk.runtime.config
+    reply = await config_set(site, fleet, values)
+    assert reply.status is Status.FAILED
+    assert "not settable remotely" in reply.detail
+    assert kiosk.runtime.config == before
+
+
+async def test_security_keys_need_a_second_admin(
+    site: Site, kiosk: Kiosk, fleet: FleetClient
+) -> None:
+    unlock = {"devices": {"usb": {"operators": ["usb:" + "0" * 64]}}}
+    alone = await config_set(site, fleet, unlock)
+    assert (alone.status, "needs a second admin" in alone.detail) == (Status.FAILED, True)
+    itself = await config_set(site, fleet, unlock, cosigner="admin")
+    assert "another admin's key" in itself.detail
+    viewer = await config_set(site, fleet, unlock, cosigner="viewer")
+    assert "no admin key pinned" in viewer.detail
+    outside = {"seal": {"trusted": [str(kiosk.directory / ".." / "etc" / "shadow")]}}
+    path = await config_set(site, fleet, outside, cosigner="admin2")
+    assert "expected an absolute path inside" in path.detail
+    assert kiosk.runtime.config.devices.usb.operators == ()
+    two = await config_set(site, fleet, {"maintenance": {"lockout_seconds": 900.0}}, "admin2")
+    assert two.status is Status.SUCCEEDED, two.detail
+    assert kiosk.runtime.config.maintenance.lockout_seconds == 900.0

@@ -265,7 +265,7 @@ async def test_config_set_applies_refuses_and_rolls_back(bench: Bench) -> None:
     assert result["config_hash"]
 
     for values, why in [
-        ({"ops": {"host": "elsewhere"}}, "cannot be set remotely"),
+        ({"ops": {"host": "elsewhere"}}, "not settable remotely"),
         ({"kiosk": {"region": "abc"}}, "would not be valid"),
     ]:
         reply = await call(bench, "admin", "config.set", {"values": values})

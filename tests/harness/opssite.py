@@ -46,6 +46,8 @@ class Site:
         broker = Broker(directory / "broker", BrokerTls.issue(ca, pki, acl))
         broker.start()
         signers = {role: OperatorSigner.generate(f"{role}-key-1") for role in ROLES}
+        # A second admin, for the changes that need two (ops/remote_config.py).
+        signers["admin2"] = OperatorSigner.generate("admin-key-2")
         return cls(directory, ca, broker, signers)
 
     def stop(self) -> None:
@@ -79,7 +81,7 @@ class Site:
             **extra,
         }
         lines = ["[ops]"] + [f"{k} = {_toml(v)}" for k, v in settings.items()]
-        tables = [pinned(signer, [role]) for role, signer in self.signers.items()]
+        tables = [pinned(signer, [role.rstrip("2")]) for role, signer in self.signers.items()]
         return "\n".join(lines) + "\n\n" + "\n".join(tables)
 
 

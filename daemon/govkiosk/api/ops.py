@@ -93,6 +93,7 @@ def install(runtime: Runtime, catalogue: ItemRegistry) -> None:
         state_dir=runtime.state_dir,
         daemon_bus=runtime.dbus.address,
         catalogue=catalogue,
+        config_dir=str(runtime.config_path.parent) if runtime.config_path else "/etc/govkiosk",
         config_hash=lambda: reconfigure.config_hash(runtime),
         apply_config=functools.partial(reconfigure.apply, runtime),
         exit=runtime.exit,

@@ -37,6 +37,8 @@ class Host:
     #: The bus the daemon serves on: ops acts through the daemon's own D-Bus API.
     daemon_bus: str
     catalogue: ItemRegistry
+    #: Where the configuration lives: paths ops may set must be inside it.
+    config_dir: str
     #: A digest of the configuration in force.
     config_hash: Callable[[], str]
     apply_config: ApplyConfig

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional
 
 from ..bus import Event
+from ..contract.logs import printable
 from ..contract.names import (
     DEVICES_INTERFACE,
     POWER_INTERFACE,
@@ -25,7 +26,7 @@ from ..contract.names import (
 )
 from ..dbus.call import call
 from ..power.logind import LOGIND, LOGIND_PATH, MANAGER
-from . import items, roles
+from . import items, remote_config, roles
 from .context import Context
 from .envelope import Command
 from .params import MethodError, param
@@ -120,12 +121,24 @@ async def reboot(ctx: Context, command: Command) -> Dict[str, Any]:
         destination=LOGIND,
         path=LOGIND_PATH,
     )
-    _LOGGER.warning("ops: logind is rebooting the kiosk (asked by %s)", command.issuer)
+    _LOGGER.warning("ops: logind is rebooting the kiosk (asked by %s)", printable(command.issuer))
     return {"rebooting": True, "dry_run": False}
 
 
 async def config_set(ctx: Context, command: Command) -> Dict[str, Any]:
     values = param(command, "values", dict)
+    unknown = set(command.params) - {"values", "cosign"}
+    if unknown:
+        raise MethodError(f"unknown parameter(s): {', '.join(sorted(map(printable, unknown)))}")
+    remote_config.check(
+        values,
+        remote_config.parse_cosign(command.params.get("cosign")),
+        kiosk_id=ctx.host.kiosk_id,
+        cmd_id=command.cmd_id,
+        signer_key_id=command.key_id,
+        settings=ctx.settings(),
+        config_dir=ctx.host.config_dir,
+    )
     return await ctx.host.apply_config(values, ctx.settings().settle_time)
 
 

@@ -29,6 +29,7 @@ from .. import __version__
 from ..errors import GovkioskError
 from ..items.roles import Role
 from ..store import Store
+from . import remote_config
 from .envelope import signed_bytes, topic
 from .host import Host
 from .methods import METHODS
@@ -136,6 +137,16 @@ class Shadow:
                 values = wanted.get("values")
                 if not isinstance(values, dict):
                     raise ShadowError("values: expected a table")
+                # As config.set, but with one signature: no change that needs two admins.
+                remote_config.check(
+                    values,
+                    None,
+                    kiosk_id=self.kiosk_id,
+                    cmd_id="",
+                    signer_key_id="",
+                    settings=self._host.settings(),
+                    config_dir=self._host.config_dir,
+                )
                 await self._host.apply_config(values, self._host.settings().settle_time)
             else:
                 document = wanted.get("document")
