@@ -108,6 +108,9 @@ class DaemonClient:
         self._kiosk_id = ""
         self._kiosk_name = ""
         self._services: Dict[str, ServiceRow] = {}
+        #: The serial of the ``GetServices`` call in flight: its reply is applied by
+        #: :meth:`_on_message`, in its place among the daemon's signals.
+        self._snapshot_serial: Optional[int] = None
         self._tasks: Set[asyncio.Task[None]] = set()
         self._last: Optional[DaemonStatus] = None
 
@@ -176,6 +179,10 @@ class DaemonClient:
             release(bus)
 
     def _on_message(self, msg: Message) -> None:
+        if msg.message_type is MessageType.METHOD_RETURN:
+            if msg.reply_serial == self._snapshot_serial and msg.sender == self._owner:
+                self._apply_snapshot(msg.body[0])
+            return
         if msg.message_type is not MessageType.SIGNAL:
             return
         if msg.member == "NameOwnerChanged" and msg.sender == DBUS_NAME:
@@ -211,6 +218,7 @@ class DaemonClient:
         self._owner = None
         self._loaded = False
         self._services = {}
+        self._snapshot_serial = None
         for task in list(self._tasks):
             task.cancel()
 
@@ -220,7 +228,15 @@ class DaemonClient:
         while self._owner == owner:
             try:
                 info = await self._kiosk_call(bus, owner, "GetInfo")
-                rows = await self._kiosk_call(bus, owner, "GetServices")
+                services = Message(
+                    destination=owner,
+                    path=OBJECT_PATH,
+                    interface=KIOSK_INTERFACE,
+                    member="GetServices",
+                    serial=bus.next_serial(),
+                )
+                self._snapshot_serial = services.serial
+                await self._call(bus, services)
             except (DBusError, asyncio.TimeoutError) as err:
                 failures += 1
                 delay = self._backoff.delay(failures)
@@ -230,11 +246,22 @@ class DaemonClient:
             info = info[0]
             self._kiosk_id = str(info["kiosk_id"].value)
             self._kiosk_name = str(info["name"].value)
-            # A signal that arrived before this reply is older than the reply: replace.
-            self._services = {r[0]: ServiceRow(r[0], r[1], r[2], int(r[3])) for r in rows[0]}
+            self._snapshot_serial = None
             self._loaded = True
             self._publish()
             return
+
+    def _apply_snapshot(self, rows: List[Any]) -> None:
+        """``GetServices``'s reply, as it arrives among the daemon's signals.
+
+        The daemon sends its messages in order, and the bus keeps that order: a
+        ``ServiceHealthChanged`` received before the reply is older than the reply and
+        is replaced by it; one received after it is newer and is applied on top, by
+        :meth:`_on_message`. That order holds only here: :meth:`_load` resumes after the
+        reply in a later turn of the loop, once dbus-next has handled every message that
+        came in with it — applying the reply there would undo the newer signals.
+        """
+        self._services = {r[0]: ServiceRow(r[0], r[1], r[2], int(r[3])) for r in rows}
 
     async def call(self, interface: str, member: str, signature: str = "", *body: Any) -> List[Any]:
         """Call a method on the daemon's object; :class:`DaemonAwayError` while it is away.

@@ -216,4 +216,5 @@ class Journey:
         except CallErrors as err:
             _LOGGER.warning("session: no preview of page %d: %s", page + 1, err)
             return
-        self._view.show_preview_page(page, bytes(png))
+        if self.session is not None and self.session.session_id == session_id:
+            self._view.show_preview_page(page, bytes(png))

@@ -149,11 +149,15 @@ class PreviewScreen(StepScreen):
     def render(self, session: Session) -> None:
         super().render(session)
         self.pages = session.pages
+        if self._shown_for != session.session_id:
+            # The previous citizen's page never stays on screen, not even while the
+            # daemon is still rendering this session's pages.
+            self._shown_for = ""
+            self.content.ids.page.texture = None
         # The pages exist once the daemon waits for the citizen (it renders them first).
         if session.state == "waiting" and self._shown_for != session.session_id:
             self._shown_for = session.session_id
             self.page = 0
-            self.content.ids.page.texture = None
             self.load_page()
 
     def turn(self, delta: int) -> None:
