@@ -14,11 +14,10 @@ from typing import Any, AsyncIterator, Dict, Iterator, List
 
 import pytest
 
-from govkiosk.fleet.client import FleetClient, command_body, describe, seal_command
+from govkiosk.fleet.client import FleetClient, command_body, cosign, describe, seal_command
 from govkiosk.fleet.sitebroker import BrokerTls, site_listener
-from govkiosk.ops.envelope import Reply, Status, b64, body_digest, topic
+from govkiosk.ops.envelope import Reply, Status, body_digest, topic
 from govkiosk.ops.refusals import CommandRefused
-from govkiosk.ops.remote_config import cosigned_bytes
 from govkiosk.ops.signing import OperatorSigner
 from harness.dbus import PrivateBus
 from harness.opskiosk import KIOSK, Kiosk, running_kiosk
@@ -202,8 +201,7 @@ async def config_set(
     document["params"] = {"values": values}
     if cosigner:
         second = site.signers[cosigner]
-        signed = cosigned_bytes(KIOSK, document["cmd_id"], values)
-        document["params"]["cosign"] = {"key_id": second.key_id, "sig": b64(second.sign(signed))}
+        document["params"]["cosign"] = cosign(second, KIOSK, document["cmd_id"], values)
     return await fleet.final(await fleet.send(site.signers["admin"], document), TIMEOUT)
 
 

@@ -110,7 +110,16 @@ class Journey:
                 self._finish()
             return
         session = Session.from_dbus(state)
-        previous, self.session = self.session, session
+        previous = self.session
+        if (
+            previous is not None
+            and previous.session_id == session.session_id
+            and session.revision < previous.revision
+        ):
+            # A GetSession reply that the daemon sent before a SessionChanged we already
+            # showed (both arrive in one read; the reply's await resumes later): older.
+            return
+        self.session = session
         if session.finished:
             self._finish()
             return

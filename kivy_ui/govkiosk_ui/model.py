@@ -70,6 +70,7 @@ class Session:
     """The session as the last ``SessionChanged`` / ``GetSession`` described it."""
 
     session_id: str
+    revision: int = 0
     item_code: str = ""
     state: str = "running"
     step: str = ""
@@ -89,6 +90,7 @@ class Session:
     def from_dbus(cls, state: Mapping[str, Any]) -> Session:
         return cls(
             session_id=str(state["session_id"]),
+            revision=int(state.get("revision", 0)),
             item_code=str(state.get("item_code", "")),
             state=str(state.get("state", "running")),
             step=str(state.get("step", "")),

@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from ..contract.logs import printable, printable_lines
 from ..errors import GovkioskError
-from ..fleet.client import HINTS, FleetClient, FleetError, Identity, describe
+from ..fleet.client import HINTS, FleetClient, FleetError, Identity, cosign, describe
 from ..fleet.pki import CertificateAuthority
 from ..ops.envelope import Reply, Status
 from ..ops.roles import ROLES
@@ -136,18 +136,34 @@ def _params(args: argparse.Namespace) -> Dict[str, Any]:
     return params
 
 
-async def _send(args: argparse.Namespace) -> int:
+def _cosign(args: argparse.Namespace) -> int:
+    signer = OperatorSigner.load(Path(args.signing_key))
+    print(json.dumps(cosign(signer, args.kiosk, args.cmd_id, json.loads(args.values))))
+    return 0
+
+
+def _send_params(args: argparse.Namespace) -> Dict[str, Any]:
+    params = _params(args)
+    if args.cosign:
+        params["cosign"] = json.loads(Path(args.cosign).read_text(encoding="utf-8"))
+    if args.cmd_id and len(args.kiosk) != 1:
+        raise FleetError("--cmd-id names one command: give exactly one --kiosk")
+    return params
+
+
+async def _send(args: argparse.Namespace, params: Dict[str, Any]) -> int:
     signer = OperatorSigner.load(Path(args.signing_key))
     async with FleetClient(_identity(args)) as fleet:
         replies = await fleet.run(
             signer,
             args.kiosk,
             args.method,
-            _params(args),
+            params,
             role=args.role,
             issuer=args.issuer,
             timeout=args.timeout,
             idle=args.idle,
+            cmd_id=args.cmd_id,
         )
     if args.json:
         document = {k: _reply_json(r) for k, r in replies.items()}
@@ -278,13 +294,32 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     send.add_argument(
         "--idle", action="store_true", help="run only once no citizen is being served"
     )
+    send.add_argument(
+        "--cmd-id", help="the command's id (one kiosk only), as a second admin cosigned it"
+    )
+    send.add_argument(
+        "--cosign", help="a file with a second admin's cosign (fleet cosign), for config.set"
+    )
     send.add_argument("method")
-    send.set_defaults(run=lambda a: asyncio.run(_send(a)))
+    send.set_defaults(run=lambda a: asyncio.run(_send(a, _send_params(a))))
+    _add_cosign(sub)
     watch = sub.choices["watch"]
     watch.add_argument("--interval", type=float, default=5.0)
     watch.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
     watch.set_defaults(run=lambda a: asyncio.run(_watch(a)))
     return parser.parse_args(argv)
+
+
+def _add_cosign(sub: Any) -> None:
+    second = sub.add_parser(
+        "cosign",
+        help="as a second admin, sign one config.set that needs two (prints the cosign)",
+    )
+    second.add_argument("--signing-key", required=True, help="your own admin Ed25519 key")
+    second.add_argument("--kiosk", required=True)
+    second.add_argument("--cmd-id", required=True, help="agreed with the admin who sends it")
+    second.add_argument("--values", required=True, help="the config.set values, as JSON")
+    second.set_defaults(run=_cosign)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -23,8 +23,9 @@ from cryptography import x509
 
 from ..contract.logs import printable
 from ..errors import GovkioskError
-from ..ops.envelope import VERSION, EnvelopeError, Reply, Status, body_digest, topic
+from ..ops.envelope import VERSION, EnvelopeError, Reply, Status, b64, body_digest, topic
 from ..ops.link import NO_DELAY
+from ..ops.remote_config import cosigned_bytes
 from ..ops.signing import (
     OperatorSigner,
     SigningError,
@@ -203,6 +204,14 @@ def command_body(
     }
 
 
+def cosign(
+    signer: OperatorSigner, kiosk_id: str, cmd_id: str, values: Dict[str, Any]
+) -> Dict[str, str]:
+    """A second admin's signature over one ``config.set`` (``params.cosign``)."""
+    signature = signer.key.sign(cosigned_bytes(kiosk_id, cmd_id, values))
+    return {"key_id": signer.key_id, "sig": b64(signature)}
+
+
 def seal_command(signer: OperatorSigner, body: Dict[str, Any]) -> bytes:
     return signer.seal(topic(body["kiosk_id"], "cmd", "req"), body)
 
@@ -360,6 +369,7 @@ class FleetClient:
         issuer: str,
         timeout: float,
         idle: bool = False,
+        cmd_id: Optional[str] = None,
     ) -> Dict[str, Optional[Reply]]:
         """Send to every kiosk at once and wait for each final reply (``None``: none in time)."""
         await self.follow(kiosk_ids)
@@ -368,7 +378,15 @@ class FleetClient:
             kiosk_id: await self.send(
                 signer,
                 command_body(
-                    signer, kiosk_id, method, params, role=role, issuer=issuer, now=now, idle=idle
+                    signer,
+                    kiosk_id,
+                    method,
+                    params,
+                    role=role,
+                    issuer=issuer,
+                    now=now,
+                    idle=idle,
+                    cmd_id=cmd_id,
                 ),
             )
             for kiosk_id in kiosk_ids

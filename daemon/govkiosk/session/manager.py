@@ -182,6 +182,7 @@ class SessionManager:
     # Running and ending ------------------------------------------------------------
     def _notify(self) -> None:
         if self._current is not None:
+            self._current.session.revision += 1
             self._listener(self.state())
 
     def _request_end(self, running: _Running, outcome: Outcome) -> None:

@@ -129,6 +129,9 @@ class Session:
     consent_id: str = ""  #: names the consent given; not personal
     reference: str = ""  #: the department's number for the document; not personal
     receipt_attempts: int = 0
+    #: Counts the changes announced: a reader of GetSession and SessionChanged together
+    #: tells the newer state from the older by it.
+    revision: int = 0
     personal: Personal = field(default_factory=Personal)
 
     def __repr__(self) -> str:
@@ -138,6 +141,7 @@ class Session:
         """The state as the D-Bus API describes it: nothing personal but ``holder``."""
         return {
             "session_id": self.id,
+            "revision": self.revision,
             "item_code": self.item_code,
             "state": self.state.value,
             "step": self.step,

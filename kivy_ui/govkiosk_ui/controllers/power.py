@@ -38,6 +38,9 @@ class PowerController:
         self.accepting_sessions = True
         self.in_service = True
         self.ups: Dict[str, Any] = {}
+        #: Signals taken so far, by kind: a reply read while one arrived is older than it.
+        self._stage_signals = 0
+        self._ups_signals = 0
 
     def routes(self) -> Routes:
         return {
@@ -48,10 +51,15 @@ class PowerController:
 
     async def refresh(self) -> None:
         """Read the stage, its consequences and the UPS afresh (shown by :meth:`show`)."""
-        self.stage, self.accepting_sessions, self.in_service = "normal", True, True
-        self._take(await self._client.read_properties(POWER_INTERFACE))
+        seen = self._stage_signals
+        values = await self._client.read_properties(POWER_INTERFACE)
+        if seen == self._stage_signals:
+            self.stage, self.accepting_sessions, self.in_service = "normal", True, True
+            self._take(values)
+        seen = self._ups_signals
         ups = await self._client.read(POWER_INTERFACE, "GetState")
-        self.ups = dict(ups[0]) if ups else {}
+        if seen == self._ups_signals:
+            self.ups = dict(ups[0]) if ups else {}
 
     def _take(self, values: Dict[str, Any]) -> None:
         if "Stage" in values:
@@ -62,15 +70,18 @@ class PowerController:
             self.in_service = bool(values["InService"])
 
     def _on_properties(self, body: List[Any]) -> None:
+        self._stage_signals += 1
         self._take(changed_properties(body))
         self.show()
 
     def _on_stage(self, body: List[Any]) -> None:
         # The daemon sends the stage's properties (PropertiesChanged) just before this.
+        self._stage_signals += 1
         self.stage = str(body[0])
         self.show()
 
     def _on_ups(self, body: List[Any]) -> None:
+        self._ups_signals += 1
         self.ups = dict(body[0])
         self.show()
 
