@@ -13,6 +13,7 @@ from harness.dbus import PrivateBus
 from harness.kivy_ui import Driver, running_ui
 from harness.mosquitto import Broker, BrokerTls
 from harness.nut import NutServer
+from harness.opssite import Site
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -45,6 +46,14 @@ def make_mosquitto(tmp_path: Path) -> Iterator[Callable[[Optional[BrokerTls]], B
 def mosquitto(make_mosquitto: Callable[[Optional[BrokerTls]], Broker]) -> Broker:
     """A running broker with a plain loopback listener."""
     return make_mosquitto(None)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """An ops site: its CA, mosquitto with the shipped TLS listener and ACL, operator keys."""
+    site = Site.create(tmp_path / "site")
+    yield site
+    site.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Iterator, List
+from typing import Any, AsyncIterator, Dict, List
 
 import pytest
 
@@ -25,13 +25,6 @@ from harness.opssite import Site, next_payload, raw
 
 TIMEOUT = 20.0
 FLOOD = 2000
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site.create(tmp_path / "site")
-    yield site
-    site.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ ACL) → the daemon's ops service → a signed reply back."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator
 
 import pytest
 
@@ -15,13 +15,6 @@ from harness.opskiosk import KIOSK, Kiosk, running_kiosk
 from harness.opssite import Site
 
 TIMEOUT = 20.0
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site.create(tmp_path / "site")
-    yield site
-    site.stop()
 
 
 @pytest.fixture

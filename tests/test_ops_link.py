@@ -7,9 +7,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator
-
-import pytest
+from typing import Any, Dict
 
 from govkiosk.bus import Alarm, Severity
 from govkiosk.contract.connection import close
@@ -24,13 +22,6 @@ from harness.opssite import Site, next_payload, raw
 
 TIMEOUT = 20.0
 CATALOGUE = Path(__file__).resolve().parent.parent / "daemon/govkiosk/items/data/catalogue.toml"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site.create(tmp_path / "site")
-    yield site
-    site.stop()
 
 
 async def test_a_kiosk_cannot_touch_another_kiosks_topics(site: Site) -> None:

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Iterator, NamedTuple, Optional
+from typing import Any, AsyncIterator, Dict, NamedTuple, Optional
 
 import pytest
 
@@ -68,13 +68,6 @@ class Bench(NamedTuple):
     logind: FakeLogind
     ui: UiStandIn
     ups: UpsModel
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site.create(tmp_path / "site")
-    yield site
-    site.stop()
 
 
 class BrokenByName(Service):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Iterator, List
+from typing import Any, AsyncIterator, Dict, List
 
 import pytest
 
@@ -25,13 +25,6 @@ from harness.opssite import Site
 
 TIMEOUT = 20.0
 MAX_PAYLOAD = 4096
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = Site.create(tmp_path / "site")
-    yield site
-    site.stop()
 
 
 @pytest.fixture

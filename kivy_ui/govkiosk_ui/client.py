@@ -26,11 +26,11 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
-from dbus_next import DBusError, Message, MessageType, Variant
+from dbus_next import DBusError, Message, MessageType
 from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
-from govkiosk.contract.connection import Backoff, connect, release
+from govkiosk.contract.connection import Backoff, connect, plain, release
 from govkiosk.contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 
 from .errors import UiError
@@ -62,17 +62,6 @@ class DaemonAwayError(UiError):
 
 #: What :meth:`DaemonClient.call` raises when the daemon refuses, is away or is too slow.
 CallErrors = (DBusError, DaemonAwayError, asyncio.TimeoutError)
-
-
-def plain(value: Any) -> Any:
-    """D-Bus values without their ``Variant`` wrappers, at any depth (``a{sv}`` → dict)."""
-    if isinstance(value, Variant):
-        return plain(value.value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def _ignore_signal(_interface: str, _member: str, _body: List[Any]) -> None:

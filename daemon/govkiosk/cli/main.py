@@ -13,11 +13,11 @@ from dbus_next import DBusError
 from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
-from ..contract.connection import close, connect
+from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 from . import backup, fleet, items
 from . import sim as simctl
-from .output import plain, table
+from .output import table
 
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE
 

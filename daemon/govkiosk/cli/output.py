@@ -1,20 +1,8 @@
-"""How ``govkioskctl`` prints: plain values from D-Bus variants, aligned tables."""
+"""How ``govkioskctl`` prints tables: columns aligned by display width (CJK counts two)."""
 
 from __future__ import annotations
 
 from typing import Any, Sequence
-
-from dbus_next import Variant
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, Variant):
-        return plain(value.value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

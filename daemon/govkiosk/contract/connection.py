@@ -1,4 +1,5 @@
-"""Holding a D-Bus connection: connect, disconnect without leaking, back off.
+"""Holding a D-Bus connection: connect, disconnect without leaking, back off, and read
+values off it (``plain``).
 
 Both ends use it: the daemon for the bus it serves on and the calls it makes, the UI for
 following the daemon.
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
-from dbus_next import BusType
+from dbus_next import BusType, Variant
 from dbus_next.aio import MessageBus
 
 
@@ -73,3 +75,14 @@ async def close(bus: MessageBus, timeout: float = 1.0) -> None:
         await asyncio.wait({asyncio.ensure_future(bus.wait_for_disconnect())}, timeout=timeout)
     finally:
         release(bus)
+
+
+def plain(value: Any) -> Any:
+    """D-Bus values without their ``Variant`` wrappers, at any depth (``a{sv}`` → dict)."""
+    if isinstance(value, Variant):
+        return plain(value.value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
