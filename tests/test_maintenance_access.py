@@ -47,9 +47,9 @@ def test_mangled_hashes_never_verify_nor_crash(iterations: int, salt: str, diges
     assert not verify_pin("1234", f"pbkdf2_sha256${iterations}${salt}${digest}")
 
 
-@pytest.mark.parametrize("pin", ["", "123", "abcd", "1234567890123"])
-def test_only_4_to_12_digit_pins(pin: str) -> None:
-    with pytest.raises(ValueError, match="4 to 12 digits"):
+@pytest.mark.parametrize("pin", ["", "123", "2468", "abcdef", "1234567890123"])
+def test_only_6_to_12_digit_pins(pin: str) -> None:
+    with pytest.raises(ValueError, match="6 to 12 digits"):
         hash_pin(pin)
 
 
@@ -59,8 +59,8 @@ def test_no_pin_configured_keeps_maintenance_closed() -> None:
 
 
 def test_login_expires_and_logout_ends_it() -> None:
-    login = gate(hash_pin("2468", iterations=FAST), login_minutes=1.0)
-    token = login.record(login.verify("2468"), 100.0)
+    login = gate(hash_pin("246810", iterations=FAST), login_minutes=1.0)
+    token = login.record(login.verify("246810"), 100.0)
     assert login.seconds_left(token, 130.0) == 30.0
     with pytest.raises(NotLoggedInError):
         login.seconds_left(token, 160.0)
@@ -71,13 +71,34 @@ def test_login_expires_and_logout_ends_it() -> None:
 
 
 def test_repeated_wrong_pins_lock_out_for_a_while() -> None:
-    login = gate(hash_pin("2468", iterations=FAST), max_failures=3, lockout_seconds=60.0)
+    login = gate(hash_pin("246810", iterations=FAST), max_failures=3, lockout_seconds=60.0)
     for _ in range(3):
         with pytest.raises(WrongPinError):
-            login.record(login.verify("1111"), 10.0)
+            login.record(login.verify("111111"), 10.0)
     with pytest.raises(LockedOutError, match="try again in 60 s"):
         login.record(True, 10.0)  # even the right PIN, during the lockout
     assert login.record(True, 71.0)
+
+
+def test_lockouts_in_a_row_grow_and_survive_a_restart() -> None:
+    login = gate(hash_pin("246810", iterations=FAST), max_failures=2, lockout_seconds=60.0)
+    now = 0.0
+    for expected in (60, 120, 240):
+        for _ in range(2):
+            with pytest.raises(WrongPinError):
+                login.record(False, now)
+        with pytest.raises(LockedOutError, match=f"try again in {expected} s"):
+            login.check_open(now)
+        now += expected
+    restarted = gate(hash_pin("246810", iterations=FAST), max_failures=2, lockout_seconds=60.0)
+    restarted.restore(login.lockout())
+    for _ in range(2):
+        with pytest.raises(WrongPinError):
+            restarted.record(False, now)
+    with pytest.raises(LockedOutError, match="try again in 480 s"):
+        restarted.check_open(now)
+    assert restarted.record(True, now + 480)  # a right PIN ends the escalation
+    assert restarted.lockout()["lockouts"] == 0
 
 
 def test_hash_tool_reads_the_pin_from_stdin() -> None:

@@ -7,8 +7,12 @@ the recent alarms, which carry no personal data.
 """
 
 import asyncio
+import contextlib
+import json
+import os
 import time
-from typing import Any, List
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 from dbus_next.service import ServiceInterface, method
 
@@ -21,10 +25,13 @@ from ..runtime import Runtime
 
 
 class MaintenanceInterface(ServiceInterface):
-    def __init__(self, gate: LoginGate, alarms: RecentAlarms) -> None:
+    def __init__(
+        self, gate: LoginGate, alarms: RecentAlarms, lockout_file: Optional[Path] = None
+    ) -> None:
         super().__init__(MAINTENANCE_INTERFACE)
         self._gate = gate
         self._alarms = alarms
+        self._lockout_file = lockout_file
         self._checking = asyncio.Lock()  # one PIN at a time: no parallel guessing
 
     @method()
@@ -32,12 +39,18 @@ class MaintenanceInterface(ServiceInterface):
     async def Login(self, pin: "s") -> "(sd)":
         """(token, seconds it lasts); or ``WrongPin``, ``LockedOut``, ``MaintenanceDisabled``."""
         async with self._checking:
-            self._gate.check_open(time.monotonic())
+            self._gate.check_open(time.time())
             loop = asyncio.get_running_loop()
             # PBKDF2 is slow on purpose: off the loop. The gate then decides with the result.
             matched = await loop.run_in_executor(None, self._gate.verify, pin)
-            token = self._gate.record(matched, time.monotonic())
-        return [token, self._gate.seconds_left(token, time.monotonic())]
+            try:
+                token = self._gate.record(matched, time.time())
+            finally:
+                if self._lockout_file is not None:
+                    await loop.run_in_executor(
+                        None, _keep, self._lockout_file, self._gate.lockout()
+                    )
+        return [token, self._gate.seconds_left(token, time.time())]
 
     @method()
     @guarded
@@ -48,7 +61,7 @@ class MaintenanceInterface(ServiceInterface):
     @guarded
     async def RecentAlarms(self, token: "s") -> "a(dssss)":
         """Newest first: (time since the epoch, source, code, severity, message)."""
-        self._gate.seconds_left(token, time.monotonic())
+        self._gate.seconds_left(token, time.time())
         rows: List[List[Any]] = [
             [a.time, a.source, a.code, a.severity, a.message] for a in self._alarms.newest_first()
         ]
@@ -57,5 +70,19 @@ class MaintenanceInterface(ServiceInterface):
 
 def install(runtime: Runtime) -> None:
     gate = LoginGate(lambda: runtime.config.maintenance, verify_pin)
+    lockout_file = runtime.state_dir / LOCKOUT_FILE
+    # None kept yet, or unreadable: no lockout.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        gate.restore(json.loads(lockout_file.read_text(encoding="utf-8")))
     alarms = RecentAlarms(runtime.bus, runtime.config.maintenance.alarms_kept)
-    runtime.dbus.export(MaintenanceInterface(gate, alarms))
+    runtime.dbus.export(MaintenanceInterface(gate, alarms, lockout_file))
+
+
+#: Beside the state database: the PIN lockout, kept across restarts (no PIN, no token).
+LOCKOUT_FILE = "maintenance-lockout.json"
+
+
+def _keep(path: Path, lockout: Dict[str, float]) -> None:
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps(lockout), encoding="utf-8")
+    os.replace(scratch, path)

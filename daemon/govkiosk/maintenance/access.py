@@ -1,17 +1,22 @@
 """The login gate: PIN checks, lockout after repeated failures, expiring login tokens.
 
-Pure state with the clock passed in, so the rules can be tested without waiting.
+Pure state with the clock (the wall clock: a lockout outlives a restart) passed in, so the
+rules can be tested without waiting. Each lockout in a row lasts twice the one before (up
+to :data:`LONGEST_LOCKOUT`) until a right PIN; :meth:`LoginGate.lockout` is what the daemon
+keeps on disk, so a restart neither clears a lockout nor its count.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Callable, Dict
+from typing import Any, Callable, Dict, Mapping
 
 from ..errors import GovkioskError
 from .settings import MaintenanceSettings
 
 TOKEN_BYTES = 16
+#: However many lockouts in a row, one lasts at most a day.
+LONGEST_LOCKOUT = 86400.0
 
 
 class MaintenanceError(GovkioskError):
@@ -43,8 +48,26 @@ class LoginGate:
         self._settings = settings
         self._verify = verify
         self._failures = 0
+        self._lockouts = 0
         self._locked_until = 0.0
         self._tokens: Dict[str, float] = {}
+
+    def lockout(self) -> Dict[str, float]:
+        """The lockout state, to keep across restarts (no PIN, no token)."""
+        return {
+            "failures": self._failures,
+            "lockouts": self._lockouts,
+            "locked_until": self._locked_until,
+        }
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """Take a kept lockout state back; anything unreadable counts as none."""
+        try:
+            self._failures = max(0, int(saved.get("failures", 0)))
+            self._lockouts = max(0, int(saved.get("lockouts", 0)))
+            self._locked_until = float(saved.get("locked_until", 0.0))
+        except (TypeError, ValueError):
+            self._failures, self._lockouts, self._locked_until = 0, 0, 0.0
 
     def check_open(self, now: float) -> None:
         """Raise unless a PIN may be tried now (before the slow hash is computed)."""
@@ -67,9 +90,12 @@ class LoginGate:
             self._failures += 1
             if self._failures >= settings.max_failures:
                 self._failures = 0
-                self._locked_until = now + settings.lockout_seconds
+                self._lockouts += 1
+                longer = settings.lockout_seconds * 2 ** min(self._lockouts - 1, 16)
+                self._locked_until = now + min(longer, LONGEST_LOCKOUT)
             raise WrongPinError("wrong PIN")
         self._failures = 0
+        self._lockouts = 0
         self._expire(now)
         token = secrets.token_hex(TOKEN_BYTES)
         self._tokens[token] = now + settings.login_minutes * 60.0

@@ -21,7 +21,8 @@ SCHEME = "pbkdf2_sha256"
 ITERATIONS = 200_000
 SALT_BYTES = 16
 #: Digits only: the maintenance keypad has no letters (Chinese input methods are weak in Kivy).
-PIN_PATTERN = re.compile(r"[0-9]{4,12}")
+#: Six digits at least: with the escalating lockout, a guesser needs years, not a week.
+PIN_PATTERN = re.compile(r"[0-9]{6,12}")
 _HASH_PATTERN = re.compile(rf"{SCHEME}\$([1-9][0-9]*)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)")
 
 
@@ -35,7 +36,7 @@ def _derive(pin: str, salt: bytes, iterations: int) -> bytes:
 
 def hash_pin(pin: str, *, iterations: int = ITERATIONS, salt: Optional[bytes] = None) -> str:
     if PIN_PATTERN.fullmatch(pin) is None:
-        raise ValueError("a PIN is 4 to 12 digits")
+        raise ValueError("a PIN is 6 to 12 digits")
     salt = os.urandom(SALT_BYTES) if salt is None else salt
     return f"{SCHEME}${iterations}${_b64(salt)}${_b64(_derive(pin, salt, iterations))}"
 
