@@ -70,7 +70,6 @@ class Session:
     """The session as the last ``SessionChanged`` / ``GetSession`` described it."""
 
     session_id: str
-    revision: int = 0
     item_code: str = ""
     state: str = "running"
     step: str = ""
@@ -85,6 +84,8 @@ class Session:
     holder: str = ""
     error_code: str = ""
     message: str = ""
+    #: The daemon's count of this session's changes: the higher state is the newer.
+    revision: int = 0
 
     @classmethod
     def from_dbus(cls, state: Mapping[str, Any]) -> Session:
