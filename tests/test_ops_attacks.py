@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List
 
+import aiomqtt
 import pytest
 
 from govkiosk.fleet.client import FleetClient, command_body, cosign, describe, seal_command
 from govkiosk.fleet.sitebroker import BrokerTls, site_listener
 from govkiosk.ops.envelope import Reply, Status, body_digest, topic
+from govkiosk.ops.link import auth_refused
 from govkiosk.ops.refusals import CommandRefused
 from govkiosk.ops.signing import OperatorSigner
 from harness.dbus import PrivateBus
@@ -234,3 +237,14 @@ async def test_security_keys_need_a_second_admin(
     two = await config_set(site, fleet, {"maintenance": {"lockout_seconds": 900.0}}, "admin2")
     assert two.status is Status.SUCCEEDED, two.detail
     assert kiosk.runtime.config.maintenance.lockout_seconds == 900.0
+
+
+def test_a_broker_certificate_the_kiosk_refuses_is_not_an_identity_refusal() -> None:
+    def failure(cause: BaseException) -> BaseException:
+        err = aiomqtt.MqttError("connect failed")
+        err.__cause__ = cause
+        return err
+
+    verify = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    assert not auth_refused(failure(verify))  # the usual short backoff, not auth_retry
+    assert auth_refused(failure(ssl.SSLError(1, "tlsv1 alert unknown ca")))

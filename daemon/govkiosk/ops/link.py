@@ -78,14 +78,20 @@ class Backoff:
 
 
 def auth_refused(err: BaseException) -> bool:
-    """The broker (or its TLS layer) refused the kiosk's identity."""
+    """The broker (or its TLS layer) refused the kiosk's identity.
+
+    Not when the kiosk refused the broker's certificate: one such failure (a broker
+    restarting with a new certificate, or someone on the path answering once) must not
+    keep the kiosk off the link for the long ``auth_retry``.
+    """
     if isinstance(err, aiomqtt.MqttCodeError):
         rc = err.rc
         value = getattr(rc, "value", rc)
         if isinstance(value, int) and value in AUTH_REFUSED:
             return True
     cause = err.__cause__ or err.__context__
-    return isinstance(cause, ssl.SSLError) and not isinstance(cause, ssl.SSLEOFError)
+    ours = (ssl.SSLEOFError, ssl.SSLCertVerificationError)
+    return isinstance(cause, ssl.SSLError) and not isinstance(cause, ours)
 
 
 Handler = Callable[[aiomqtt.Message], Awaitable[None]]
