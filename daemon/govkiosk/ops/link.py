@@ -22,7 +22,7 @@ import random
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Awaitable, Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Awaitable, Callable, List, Optional, Tuple
 
 import aiomqtt
 
@@ -39,6 +39,33 @@ PUBLISH_TIMEOUT = 10.0
 #: Small interactive messages: without this, Nagle's algorithm meets the peer's delayed
 #: ACK and a reply sent right after an acknowledgement waits 40 ms.
 NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
+#: Messages received and not yet handled, at most: past it a flood is shed, not stored.
+INTAKE_LIMIT = 4096
+
+if TYPE_CHECKING:
+    _MessageQueue = asyncio.Queue[aiomqtt.Message]
+else:
+    _MessageQueue = asyncio.Queue
+
+
+class Intake(_MessageQueue):
+    """The kiosk's bounded intake of messages from the broker.
+
+    When a flood outruns the gate, what does not fit is dropped and counted — not logged
+    one by one. A legitimate command dropped here is published again by its sender until
+    the kiosk answers (the fleet client does), and runs once.
+    """
+
+    #: Messages shed since start, across reconnects.
+    dropped = 0
+
+    def put_nowait(self, item: aiomqtt.Message) -> None:
+        if self.full():
+            Intake.dropped += 1
+            return
+        super().put_nowait(item)
+
+
 GOODBYE_TIMEOUT = 1.0
 FLUSH_BATCH = 50
 
@@ -182,6 +209,8 @@ class Link:
             tls_context=context,
             will=aiomqtt.Will(will_topic, will_payload, qos=1, retain=True),
             socket_options=NO_DELAY,
+            queue_type=Intake,
+            max_queued_incoming_messages=INTAKE_LIMIT,
         )
         async with client:
             self._client = client

@@ -27,7 +27,7 @@ from .envelope import topic
 from .gate import Gate
 from .host import Host
 from .ledger import Ledger
-from .link import Link
+from .link import Intake, Link
 from .methods import permissions
 from .oplog import OpsLog
 from .outbox import Outbox
@@ -172,6 +172,7 @@ class OpsService(Service):
             if self._commander is not None:
                 await self._commander.summarise_refusals()
                 health["refused"] = dict(self._commander.refusals.counts)
+            health["intake_dropped"] = Intake.dropped
             await link.publish(topic(self.kiosk_id, "telemetry"), _json(health))
 
     async def _purge(self) -> None:
