@@ -16,7 +16,14 @@ from typing import Any, AsyncIterator, Dict, List
 import aiomqtt
 import pytest
 
-from govkiosk.fleet.client import FleetClient, command_body, cosign, describe, seal_command
+from govkiosk.fleet.client import (
+    FleetClient,
+    FleetView,
+    command_body,
+    cosign,
+    describe,
+    seal_command,
+)
 from govkiosk.fleet.sitebroker import BrokerTls, site_listener
 from govkiosk.ops.envelope import Reply, Status, body_digest, topic
 from govkiosk.ops.link import auth_refused
@@ -248,3 +255,12 @@ def test_a_broker_certificate_the_kiosk_refuses_is_not_an_identity_refusal() -> 
     verify = ssl.SSLCertVerificationError(1, "certificate verify failed")
     assert not auth_refused(failure(verify))  # the usual short backoff, not auth_retry
     assert auth_refused(failure(ssl.SSLError(1, "tlsv1 alert unknown ca")))
+
+
+def test_an_alarm_delivered_again_counts_once() -> None:
+    # The kiosk's outbox delivers at least once: a broker restart can repeat the last alarm.
+    view = FleetView()
+    alarm = {"id": "a1", "kiosk_id": KIOSK, "severity": "critical", "code": "usb.tamper"}
+    for document in (alarm, alarm, {**alarm, "id": "a2"}):
+        view.handle(topic(KIOSK, "evt", "alarm"), json.dumps(document).encode(), time.time())
+    assert view.row(KIOSK).alarms == 2

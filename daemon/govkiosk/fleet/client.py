@@ -13,10 +13,11 @@ import json
 import secrets
 import ssl
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import aiomqtt
 from cryptography import x509
@@ -38,6 +39,8 @@ from ..timeouts import wait_for
 
 #: Default lifetime of a command: long enough for a kiosk to come back from a short outage.
 VALIDITY = 300.0
+#: Alarm ids remembered per kiosk to count a redelivered alarm once.
+ALARM_IDS_KEPT = 256
 #: Seconds without any answer before the same signed command is published again: a broker
 #: that dropped it (a flooded kiosk's queue was full) gets it again, and the kiosk, which
 #: answers a repeated command from its ledger, runs it once.
@@ -81,6 +84,8 @@ class KioskRow:
     devices_faulty: int = 0
     alarms: int = 0
     last_alarm: str = ""
+    #: The ids of the alarms counted lately: one sent again after a reconnect counts once.
+    alarm_ids: Deque[str] = field(default_factory=lambda: deque(maxlen=ALARM_IDS_KEPT), repr=False)
     version: str = ""
     lag: float = 0.0  #: seconds from the kiosk's ``at`` to our receipt of its telemetry
     certificate: Optional[x509.Certificate] = field(default=None, repr=False)
@@ -132,6 +137,10 @@ class FleetView:
             elif kind == "telemetry":
                 self._telemetry(row, document, now)
             elif kind == "evt" and len(parts) == 5 and parts[4] == "alarm":
+                alarm_id = str(document.get("id", ""))
+                if alarm_id and alarm_id in row.alarm_ids:
+                    return row  # delivered again (at least once): already counted
+                row.alarm_ids.append(alarm_id)
                 row.alarms += 1
                 row.last_alarm = f"{document.get('severity', '')}:{document.get('code', '')}"
             else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from pathlib import Path
 from typing import Any, Coroutine, Dict, List, Optional, Set, Tuple
@@ -188,6 +189,9 @@ class OpsService(Service):
 
     async def _forward(self, alarm: Alarm) -> None:
         document = {
+            # The outbox delivers at least once (a broker restart can repeat the last
+            # message): the id lets ops count each alarm once.
+            "id": secrets.token_hex(8),
             "kiosk_id": self.kiosk_id,
             "at": time.time(),
             "source": alarm.source,
