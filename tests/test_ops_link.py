@@ -68,7 +68,14 @@ async def test_broker_restart_mid_command(
         ) as kiosk:
             await kiosk.connected()
             document = command_body(
-                signer, KIOSK, "reboot", {}, role="operator", issuer="t", now=time.time()
+                signer,
+                KIOSK,
+                "reboot",
+                {},
+                role="operator",
+                issuer="t",
+                now=time.time(),
+                reply_to="ops-admin",
             )
             payload = seal_command(signer, document)
             async with kiosk.runtime.activity.busy("session"):

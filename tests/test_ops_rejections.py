@@ -57,6 +57,7 @@ def body(site: Site, signer_role: str = "operator", **changes: Any) -> Dict[str,
         role=signer_role,
         issuer="t",
         now=time.time(),
+        reply_to="ops-admin",  # the fleet fixture's certificate: its replies are readable
     )
     document.update(changes)
     return document

@@ -24,7 +24,16 @@ from cryptography import x509
 
 from ..contract.logs import printable
 from ..errors import GovkioskError
-from ..ops.envelope import VERSION, EnvelopeError, Reply, Status, b64, body_digest, topic
+from ..ops.envelope import (
+    VERSION,
+    EnvelopeError,
+    Reply,
+    Status,
+    b64,
+    body_digest,
+    reply_topic,
+    topic,
+)
 from ..ops.link import NO_DELAY
 from ..ops.remote_config import cosigned_bytes
 from ..ops.signing import (
@@ -195,8 +204,13 @@ def command_body(
     validity: float = VALIDITY,
     cmd_id: Optional[str] = None,
     idle: bool = False,
+    reply_to: str = "",
 ) -> Dict[str, Any]:
+    """An unsigned command; ``reply_to`` (the sender certificate's CN) keeps its replies
+    readable by that certificate alone (``FleetClient.send`` fills it in)."""
+    optional = {"reply_to": reply_to} if reply_to else {}
     return {
+        **optional,
         "v": VERSION,
         "cmd_id": cmd_id or secrets.token_hex(8),
         "kiosk_id": kiosk_id,
@@ -248,6 +262,8 @@ class FleetClient:
     ) -> None:
         self.identity = identity
         self.view = FleetView(load_certificate(identity.ca))
+        #: Replies come to ``cmd/res/<this>/…``, which the ACL lets only this certificate read.
+        self.reply_to = common_name(load_certificate(identity.cert))
         self._client = aiomqtt.Client(
             identity.host,
             identity.port,
@@ -289,7 +305,7 @@ class FleetClient:
             name = message.topic.value
             payload = message.payload if isinstance(message.payload, bytes) else b""
             parts = name.split("/")
-            if len(parts) == 6 and parts[3:5] == ["cmd", "res"]:
+            if len(parts) in (6, 7) and parts[3:5] == ["cmd", "res"]:
                 self._on_reply(parts[2], name, payload)
                 continue
             row = self.view.handle(name, payload, time.time())
@@ -321,14 +337,19 @@ class FleetClient:
             await asyncio.wait([asyncio.ensure_future(p) for p in pending], timeout=timeout)
 
     async def send(self, signer: OperatorSigner, body: Dict[str, Any]) -> asyncio.Queue[Reply]:
-        """Publish a signed command; replies arrive in the returned queue."""
+        """Sign and publish ``body``; replies arrive in the returned queue.
+
+        ``body`` gets this connection's ``reply_to`` if it names none: the command then
+        carries it, signed, and its digest covers it.
+        """
+        body.setdefault("reply_to", self.reply_to)
         return await self.send_payload(body["kiosk_id"], body["cmd_id"], seal_command(signer, body))
 
     async def send_payload(
         self, kiosk_id: str, cmd_id: str, payload: bytes, *, retain: bool = False
     ) -> asyncio.Queue[Reply]:
         """Publish ``payload`` as a command to ``kiosk_id``; replies to ``cmd_id`` in the queue."""
-        name = topic(kiosk_id, "cmd", "res", cmd_id)
+        name = reply_topic(kiosk_id, cmd_id, _reply_to_of(payload))
         self._sent[name] = _digest_of(payload)
         queue = self._replies.get(name)
         if queue is None:
@@ -443,6 +464,15 @@ def describe(kiosk_id: str, reply: Optional[Reply]) -> str:
             f"\n  hint: {hint}" if hint else ""
         )
     return f"{kiosk_id}: {reply.status.value}: {detail}"
+
+
+def _reply_to_of(payload: bytes) -> str:
+    """The ``reply_to`` a command names, if it can be read."""
+    try:
+        document = json.loads(payload.decode("utf-8"))
+        return str(document.get("reply_to", ""))
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return ""
 
 
 def _digest_of(payload: bytes) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, Dict, Set, Tuple
 from ..contract.logs import printable
 from ..errors import GovkioskError
 from .context import Context
-from .envelope import Command, EnvelopeError, Reply, Status, topic
+from .envelope import Command, EnvelopeError, Reply, Status, reply_topic, topic
 from .gate import Gate
 from .ledger import Ledger
 from .methods import METHODS, Method
@@ -71,9 +71,11 @@ class Commander:
             # A redelivery (QoS 1 after a reconnect, or an operator retrying): answer again.
             stored = admitted.previous.reply
             if stored is not None:
-                await self._send(self._reply_topic(command.cmd_id), stored, False)
+                await self._send(
+                    reply_topic(self._kiosk_id, command.cmd_id, command.reply_to), stored, False
+                )
             else:
-                await self._answer(self._accepted(command))
+                await self._answer(command, self._accepted(command))
             return
         await self._ledger.record(command)
         await self._ctx.oplog.append(
@@ -87,7 +89,7 @@ class Commander:
                 "params": withheld(command.params),
             },
         )
-        await self._answer(self._accepted(command))
+        await self._answer(command, self._accepted(command))
         task = asyncio.ensure_future(self._run(command, METHODS[command.method]))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -121,7 +123,7 @@ class Commander:
             method=command.method,
             cmd_digest=command.digest(),
         )
-        payload = await self._answer(reply)
+        payload = await self._answer(command, reply)
         await self._ledger.finish(command.cmd_id, payload)
         await self._ctx.oplog.append(
             "result",
@@ -166,6 +168,7 @@ class Commander:
         }
         await self._send(topic(self._kiosk_id, "evt", "command_rejected"), _json(detail), False)
         await self._answer(
+            command,
             Reply(
                 command.cmd_id,
                 self._kiosk_id,
@@ -175,7 +178,7 @@ class Commander:
                 detail=err.detail,
                 method=command.method,
                 cmd_digest=command.digest(),
-            )
+            ),
         )
 
     async def summarise_refusals(self) -> None:
@@ -200,14 +203,11 @@ class Commander:
             cmd_digest=command.digest(),
         )
 
-    async def _answer(self, reply: Reply) -> bytes:
-        name = self._reply_topic(reply.cmd_id)
+    async def _answer(self, command: Command, reply: Reply) -> bytes:
+        name = reply_topic(self._kiosk_id, command.cmd_id, command.reply_to)
         payload = self._signer.seal(name, reply)
         await self._send(name, payload, False)
         return payload
-
-    def _reply_topic(self, cmd_id: str) -> str:
-        return topic(self._kiosk_id, "cmd", "res", cmd_id)
 
 
 class NotIdleError(GovkioskError):

@@ -9,7 +9,9 @@ A command (ops → kiosk, on ``kiosk/v1/{kiosk}/cmd/req``)::
 feed, and the canonical JSON (sorted keys, no spaces, UTF-8) of every other field. The
 topic is inside the signature so a command cannot be moved to another kiosk's topic.
 
-A reply (kiosk → ops, on ``…/cmd/res/{cmd_id}``) is signed the same way with the
+A reply (kiosk → ops, on ``…/cmd/res/{reply_to}/{cmd_id}``: :func:`reply_topic`; the
+command's optional ``reply_to`` names the operator certificate's CN, so the broker's ACL
+shows an operator only the replies to their own commands) is signed the same way with the
 kiosk's certificate key (ECDSA P-256, SHA-256): ops checks it against the kiosk's
 certificate, which the CA signed and whose CN is the kiosk id.
 """
@@ -37,6 +39,11 @@ METHOD = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 
 def topic(kiosk_id: str, *parts: str) -> str:
     return "/".join((PREFIX, kiosk_id, *parts))
+
+
+def reply_topic(kiosk_id: str, cmd_id: str, reply_to: str = "") -> str:
+    """Where the kiosk answers a command: under its sender's CN when the command names it."""
+    return topic(kiosk_id, "cmd", "res", *((reply_to,) if reply_to else ()), cmd_id)
 
 
 class Reason(str, enum.Enum):
@@ -107,10 +114,13 @@ class Command:
     key_id: str
     sig: bytes
     preconditions: Dict[str, Any] = field(default_factory=dict)
+    reply_to: str = ""
 
     def body(self) -> Dict[str, Any]:
         """Every field but ``sig``: what the signature covers."""
+        optional = {"reply_to": self.reply_to} if self.reply_to else {}
         return {
+            **optional,
             "v": self.v,
             "cmd_id": self.cmd_id,
             "kiosk_id": self.kiosk_id,
@@ -165,7 +175,7 @@ _FIELDS: Dict[str, Any] = {
     "key_id": str,
     "sig": str,
 }
-_OPTIONAL = {"preconditions": dict}
+_OPTIONAL = {"preconditions": dict, "reply_to": str}
 
 
 def parse_command(payload: bytes, max_size: int) -> Command:
@@ -209,6 +219,7 @@ def parse_command(payload: bytes, max_size: int) -> Command:
         key_id=document["key_id"],
         sig=sig,
         preconditions=document.get("preconditions", {}),
+        reply_to=document.get("reply_to", ""),
     )
 
 
@@ -235,8 +246,8 @@ def _shape_problem(document: Dict[str, Any]) -> str:
             return f"{name}: not a finite number"
     if document["v"] != VERSION:
         return f"v: version {document['v']} not supported (this kiosk speaks {VERSION})"
-    for name in ("cmd_id", "kiosk_id", "key_id", "nonce"):
-        if not ID.fullmatch(document[name]):
+    for name in ("cmd_id", "kiosk_id", "key_id", "nonce", "reply_to"):
+        if name in document and not ID.fullmatch(document[name]):
             return f"{name}: expected 1-64 letters, digits, '.', '_' or '-'"
     if not METHOD.fullmatch(document["method"]):
         return "method: not a method name"
