@@ -28,6 +28,7 @@ from govkiosk.fleet.sitebroker import BrokerTls, site_listener
 from govkiosk.ops.envelope import Reply, Status, body_digest, topic
 from govkiosk.ops.link import auth_refused
 from govkiosk.ops.refusals import CommandRefused
+from govkiosk.ops.sealed import seal_for
 from govkiosk.ops.signing import OperatorSigner
 from harness.dbus import PrivateBus
 from harness.opskiosk import KIOSK, Kiosk, running_kiosk
@@ -92,7 +93,8 @@ async def test_other_identities_never_see_a_command_or_its_replies(
         for client in (watch, operator):
             await client.subscribe("kiosk/v1/#", qos=1)
         document = command(site, "usb.maintenance.open", "operator")
-        document["params"] = {"port": "1-1", "minutes": 5, "role": "usb", "token": "s3cret"}
+        sealed = seal_for(fleet.view.row(KIOSK).certificate, "s3cret", document["cmd_id"])
+        document["params"] = {"port": "1-1", "minutes": 5, "role": "usb", "token": sealed}
         await fleet.final(await fleet.send(site.signers["operator"], document), TIMEOUT)
         # The admin has its final reply: the broker has routed the command and every reply.
         async with raw(site.identity("kiosk-sentinel"), "sentinel") as sentinel:

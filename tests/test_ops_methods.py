@@ -131,7 +131,11 @@ async def bench(site: Site, private_bus: PrivateBus, tmp_path: Path) -> AsyncIte
 
 
 async def call(
-    bench: Bench, role: str, method: str, params: Optional[Dict[str, Any]] = None
+    bench: Bench,
+    role: str,
+    method: str,
+    params: Optional[Dict[str, Any]] = None,
+    secrets: Optional[Dict[str, str]] = None,
 ) -> Reply:
     replies = await bench.fleet.run(
         bench.site.signers[role],
@@ -141,14 +145,21 @@ async def call(
         role=role,
         issuer="t",
         timeout=TIMEOUT,
+        secrets=secrets,
     )
     reply = replies[KIOSK]
     assert reply is not None, f"{method}: no reply"
     return reply
 
 
-async def succeeded(bench: Bench, as_role: str, method: str, **params: Any) -> Dict[str, Any]:
-    reply = await call(bench, as_role, method, params)
+async def succeeded(
+    bench: Bench,
+    as_role: str,
+    method: str,
+    secrets: Optional[Dict[str, str]] = None,
+    **params: Any,
+) -> Dict[str, Any]:
+    reply = await call(bench, as_role, method, params, secrets)
     assert reply.status is Status.SUCCEEDED, f"{method}: {reply.detail}"
     return reply.result
 
@@ -200,22 +211,28 @@ async def test_device_actions(bench: Bench) -> None:
         bench,
         "operator",
         "usb.maintenance.open",
+        secrets={"token": TOKEN},
         port="1-8",
         minutes=5,
         role="engineer",
-        token=TOKEN,
     )
     assert opened["port"] == "1-8"
     await succeeded(
-        bench, "operator", "usb.maintenance.close", port="1-8", role="engineer", token=TOKEN
-    )
-    wrong = await call(
         bench,
         "operator",
-        "usb.maintenance.open",
-        {"port": "1-8", "minutes": 5, "role": "engineer", "token": "x"},
+        "usb.maintenance.close",
+        secrets={"token": TOKEN},
+        port="1-8",
+        role="engineer",
     )
+    usb = {"port": "1-8", "minutes": 5, "role": "engineer"}
+    wrong = await call(bench, "operator", "usb.maintenance.open", usb, {"token": "x"})
     assert wrong.status is Status.FAILED
+    in_clear = await call(bench, "operator", "usb.maintenance.open", {**usb, "token": TOKEN})
+    assert (in_clear.status, in_clear.detail) == (
+        Status.FAILED,
+        "expected a sealed parameter {epk, nonce, ct}",
+    )
     log = await succeeded(bench, "auditor", "ops_log.tail", lines=50)
     assert TOKEN not in str(log)
     assert "<withheld>" in str(log)

@@ -164,6 +164,7 @@ async def _send(args: argparse.Namespace, params: Dict[str, Any]) -> int:
             timeout=args.timeout,
             idle=args.idle,
             cmd_id=args.cmd_id,
+            secrets=dict(item.partition("=")[::2] for item in args.secret),
         )
     if args.json:
         document = {k: _reply_json(r) for k, r in replies.items()}
@@ -290,6 +291,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--param", action="append", default=[], help="NAME=VALUE (VALUE as JSON, else text)"
     )
     send.add_argument("--params", help="all parameters as one JSON object")
+    send.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        help="NAME=VALUE: a secret parameter (a USB maintenance token), sealed for each kiosk",
+    )
     send.add_argument("--timeout", type=float, default=30.0)
     send.add_argument(
         "--idle", action="store_true", help="run only once no citizen is being served"

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import ssl
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Deque, Dict, Iterable, List, Optional, Sequence, Tuple
+from secrets import token_hex
+from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import aiomqtt
 from cryptography import x509
@@ -36,6 +36,7 @@ from ..ops.envelope import (
 )
 from ..ops.link import NO_DELAY
 from ..ops.remote_config import cosigned_bytes
+from ..ops.sealed import seal_for
 from ..ops.signing import (
     OperatorSigner,
     SigningError,
@@ -212,14 +213,14 @@ def command_body(
     return {
         **optional,
         "v": VERSION,
-        "cmd_id": cmd_id or secrets.token_hex(8),
+        "cmd_id": cmd_id or token_hex(8),
         "kiosk_id": kiosk_id,
         "method": method,
         "params": params,
         "issued_at": now,
         "not_before": now,
         "expires_at": now + validity,
-        "nonce": secrets.token_hex(12),
+        "nonce": token_hex(12),
         "issuer": issuer,
         "role": role,
         "key_id": signer.key_id,
@@ -267,7 +268,7 @@ class FleetClient:
         self._client = aiomqtt.Client(
             identity.host,
             identity.port,
-            identifier=client_id or f"fleet-{secrets.token_hex(4)}",
+            identifier=client_id or f"fleet-{token_hex(4)}",
             tls_context=identity.tls(),
             timeout=10,
             socket_options=NO_DELAY,
@@ -382,6 +383,16 @@ class FleetClient:
             if reply.status.final:
                 return reply
 
+    def _sealed(
+        self, kiosk_id: str, cmd_id: str, secrets: Mapping[str, str]
+    ) -> Dict[str, Dict[str, str]]:
+        if not secrets:
+            return {}
+        certificate = self.view.row(kiosk_id).certificate
+        if certificate is None:
+            raise FleetError(f"{kiosk_id}: its certificate is not known yet: nothing can be sealed")
+        return {name: seal_for(certificate, value, cmd_id) for name, value in secrets.items()}
+
     async def _resend(self, queue: asyncio.Queue[Reply]) -> None:
         sent = self._payloads.get(queue)
         if sent is not None:
@@ -400,27 +411,31 @@ class FleetClient:
         timeout: float,
         idle: bool = False,
         cmd_id: Optional[str] = None,
+        secrets: Optional[Mapping[str, str]] = None,
     ) -> Dict[str, Optional[Reply]]:
-        """Send to every kiosk at once and wait for each final reply (``None``: none in time)."""
+        """Send to every kiosk at once and wait for each final reply (``None``: none in time).
+
+        ``secrets`` are parameters sealed for each kiosk and command (:mod:`~govkiosk.ops.sealed`):
+        only that kiosk can read them.
+        """
         await self.follow(kiosk_ids)
         now = time.time()
-        queues = {
-            kiosk_id: await self.send(
+        queues = {}
+        for kiosk_id in kiosk_ids:
+            command_id = cmd_id or token_hex(8)
+            sealed = self._sealed(kiosk_id, command_id, secrets or {})
+            body = command_body(
                 signer,
-                command_body(
-                    signer,
-                    kiosk_id,
-                    method,
-                    params,
-                    role=role,
-                    issuer=issuer,
-                    now=now,
-                    idle=idle,
-                    cmd_id=cmd_id,
-                ),
+                kiosk_id,
+                method,
+                {**params, **sealed},
+                role=role,
+                issuer=issuer,
+                now=now,
+                idle=idle,
+                cmd_id=command_id,
             )
-            for kiosk_id in kiosk_ids
-        }
+            queues[kiosk_id] = await self.send(signer, body)
 
         async def one(queue: asyncio.Queue[Reply]) -> Optional[Reply]:
             try:

@@ -9,6 +9,7 @@ from typing import Callable
 from .host import Host
 from .oplog import OpsLog
 from .settings import OpsSettings
+from .signing import KioskSigner
 from .view import KioskView
 
 
@@ -17,6 +18,8 @@ class Context:
     host: Host
     view: KioskView
     oplog: OpsLog
+    #: The kiosk's certificate key: it opens parameters sealed for this kiosk.
+    signer: KioskSigner
     clock: Callable[[], float] = time.time
 
     @property

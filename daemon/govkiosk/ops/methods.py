@@ -152,10 +152,17 @@ async def usb_open(ctx: Context, command: Command) -> Dict[str, Any]:
             param(command, "port", str),
             param(command, "minutes", int),
             param(command, "role", str),
-            param(command, "token", str),
+            _sealed(ctx, command, "token"),
         ],
     )
     return {"port": command.params["port"], "closes_at": expires}
+
+
+def _sealed(ctx: Context, command: Command, name: str) -> str:
+    """A secret parameter: sealed for this kiosk and command, never in clear (§8 d, e)."""
+    if name not in command.params:
+        raise MethodError(f"params.{name}: missing (sealed for the kiosk: fleet send --secret)")
+    return ctx.signer.open_sealed(command.params[name], command.cmd_id)
 
 
 async def usb_close(ctx: Context, command: Command) -> Dict[str, Any]:
@@ -164,7 +171,7 @@ async def usb_close(ctx: Context, command: Command) -> Dict[str, Any]:
         DEVICES_INTERFACE,
         "CloseMaintenanceWindow",
         "sss",
-        [param(command, "port", str), param(command, "role", str), param(command, "token", str)],
+        [param(command, "port", str), param(command, "role", str), _sealed(ctx, command, "token")],
     )
     return {"port": command.params["port"], "closed": True}
 

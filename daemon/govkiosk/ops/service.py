@@ -97,7 +97,7 @@ class OpsService(Service):
             will=self._state(online=False, why="lost"),
             goodbye=self._state(online=False, why="stopped"),
         )
-        ctx = Context(self._host, self._view, self._oplog)
+        ctx = Context(self._host, self._view, self._oplog, signer)
         gate = Gate(self.kiosk_id, lambda: self.settings, self.ledger, permissions)
         self._commander = Commander(ctx, gate, self.ledger, signer, self.link.send)
         self._started = True

@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from ..errors import GovkioskError
 from .envelope import EnvelopeError, Reason, Reply, b64, signed_bytes
+from .sealed import open_sealed
 
 SIG_ALG = "ecdsa-p256-sha256"
 
@@ -91,6 +92,10 @@ class KioskSigner:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise SigningError(f"{key_path}: not an EC private key (the CA issues P-256 keys)")
         self._key = key
+
+    def open_sealed(self, document: Any, cmd_id: str) -> str:
+        """A parameter sealed for this kiosk and this command (:mod:`.sealed`)."""
+        return open_sealed(self._key, document, cmd_id)
 
     def seal(self, topic_name: str, reply: Reply) -> bytes:
         body = reply.body()
