@@ -11,11 +11,12 @@ Errors are named after their class: ``cn.govkiosk.Error.WrongRole``,
 """
 
 import json
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
 from dbus_next import Variant
 from dbus_next.service import ServiceInterface, method
 
+from ..contract.connection import plain
 from ..contract.names import ITEMS_INTERFACE
 from ..dbus import guarded
 from ..items.catalogue import Item, item_document
@@ -27,11 +28,6 @@ from ..items.registry import ItemRegistry
 from ..items.roles import role_named
 from ..items.typed import build_request
 from ..runtime import Runtime
-
-
-def _plain(table: Dict[str, Variant]) -> Dict[str, Any]:
-    return {key: value.value for key, value in table.items()}
-
 
 _SUMMARY_SIGNATURES = {"id": "u", "code": "s", "kind": "s", "state": "s", "version": "u"}
 
@@ -117,7 +113,7 @@ class ItemsInterface(ServiceInterface):
             role_named(role),
             _kind(kind),
             code,
-            build_request(Application, _plain(application), "application"),
+            build_request(Application, plain(application), "application"),
         )
         return _summary(request)
 
@@ -126,7 +122,7 @@ class ItemsInterface(ServiceInterface):
     async def Evaluate(self, role: "s", code: "s", evaluation: "a{sv}") -> "a{sv}":
         """The managing office: ``evaluation`` has approved (b), necessity, feasibility."""
         request = await self._registry.evaluate(
-            role_named(role), code, build_request(Evaluation, _plain(evaluation), "evaluation")
+            role_named(role), code, build_request(Evaluation, plain(evaluation), "evaluation")
         )
         return _summary(request)
 
@@ -142,7 +138,7 @@ class ItemsInterface(ServiceInterface):
     async def Verify(self, role: "s", code: "s", record: "a{sv}") -> "a{sv}":
         """Attach the test record: run, summary, functional/performance/security verdicts."""
         request = await self._registry.verify(
-            role_named(role), code, build_request(VerificationRecord, _plain(record), "record")
+            role_named(role), code, build_request(VerificationRecord, plain(record), "record")
         )
         return _summary(request)
 
