@@ -15,6 +15,7 @@ from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, s
 
 from .. import reconfigure
 from ..bus import EventBus
+from ..config import DEFAULT_PATH
 from ..contract.names import OPS_INTERFACE
 from ..items.registry import ItemRegistry
 from ..ops.host import Host
@@ -93,7 +94,7 @@ def install(runtime: Runtime, catalogue: ItemRegistry) -> None:
         state_dir=runtime.state_dir,
         daemon_bus=runtime.dbus.address,
         catalogue=catalogue,
-        config_dir=str(runtime.config_path.parent) if runtime.config_path else "/etc/govkiosk",
+        config_dir=str((runtime.config_path or DEFAULT_PATH).parent),
         config_hash=lambda: reconfigure.config_hash(runtime),
         apply_config=functools.partial(reconfigure.apply, runtime),
         exit=runtime.exit,
