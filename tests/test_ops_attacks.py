@@ -6,6 +6,7 @@ still works."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import ssl
@@ -15,6 +16,7 @@ from typing import Any, AsyncIterator, Dict, List
 
 import aiomqtt
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from govkiosk.fleet.client import (
     FleetClient,
@@ -24,6 +26,7 @@ from govkiosk.fleet.client import (
     describe,
     seal_command,
 )
+from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.fleet.sitebroker import BrokerTls, site_listener
 from govkiosk.ops.envelope import Reply, Status, body_digest, topic
 from govkiosk.ops.link import auth_refused
@@ -269,3 +272,21 @@ def test_an_alarm_delivered_again_counts_once() -> None:
     for document in (alarm, alarm, {**alarm, "id": "a2"}):
         view.handle(topic(KIOSK, "evt", "alarm"), json.dumps(document).encode(), time.time())
     assert view.row(KIOSK).alarms == 2
+
+
+def test_an_expired_kiosk_certificate_signs_no_answer_the_fleet_takes() -> None:
+    ca = CertificateAuthority()
+    view = FleetView(ca.credential.certificate)
+
+    def state_with(certificate: Any) -> bytes:
+        pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        return json.dumps({"online": True, "kiosk_id": KIOSK, "cert": pem}).encode()
+
+    ca.validity = datetime.timedelta(seconds=-60)  # expired a minute ago
+    expired = ca.issue_client(KIOSK).certificate
+    view.handle(topic(KIOSK, "state"), state_with(expired), time.time())
+    assert view.row(KIOSK).certificate is None
+    ca.validity = datetime.timedelta(days=1)
+    current = ca.issue_client(KIOSK).certificate
+    view.handle(topic(KIOSK, "state"), state_with(current), time.time())
+    assert view.row(KIOSK).certificate == current
