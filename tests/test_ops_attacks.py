@@ -31,6 +31,7 @@ from govkiosk.fleet.sitebroker import BrokerTls, site_listener
 from govkiosk.ops.envelope import Reply, Status, body_digest, topic
 from govkiosk.ops.link import auth_refused
 from govkiosk.ops.refusals import CommandRefused
+from govkiosk.ops.remote_config import classify
 from govkiosk.ops.sealed import seal_for
 from govkiosk.ops.signing import OperatorSigner
 from harness.dbus import PrivateBus
@@ -290,3 +291,8 @@ def test_an_expired_kiosk_certificate_signs_no_answer_the_fleet_takes() -> None:
     current = ca.issue_client(KIOSK).certificate
     view.handle(topic(KIOSK, "state"), state_with(current), time.time())
     assert view.row(KIOSK).certificate == current
+
+
+def test_refused_key_names_come_back_escaped() -> None:
+    refused, _two = classify({"kiosk": {"x\nops: forged\x1b[2K": 1}})
+    assert refused == ["kiosk.x\\x0aops: forged\\x1b[2K"]

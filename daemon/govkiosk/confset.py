@@ -4,8 +4,8 @@ if the daemon is not healthy afterwards.
 Changes accumulate in one drop-in, ``conf.d/90-ops.toml`` (after the site's own files,
 so ops' values win). The candidate is validated as a whole configuration in a scratch
 copy first; only then is the drop-in replaced (write, fsync, rename) and the daemon
-reloaded. ``[ops]`` and ``kiosk.id`` cannot be set remotely: a mistake there would cut
-the very link that could repair it.
+reloaded. Which keys may be changed at all is ops' policy (``ops/remote_config.py``),
+checked before a change reaches this module.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ else:  # pragma: no cover - exercised on the kiosks' Python 3.8
     import tomli as tomllib
 
 DROPIN = "90-ops.toml"
-FORBIDDEN = (("ops",), ("kiosk", "id"))
 
 
 class ConfigSetError(GovkioskError):
@@ -48,9 +47,6 @@ def read_dropin(config_path: Path) -> Optional[bytes]:
 
 def candidate(config_path: Path, values: Mapping[str, Any]) -> bytes:
     """The new drop-in: the current one with ``values`` merged in; validated, not applied."""
-    for path in FORBIDDEN:
-        if _has(values, path):
-            raise ConfigSetError(f"{'.'.join(path)} cannot be set remotely")
     current = read_dropin(config_path)
     merged: Dict[str, Any] = tomllib.loads(current.decode("utf-8")) if current else {}
     _merge(merged, values)
@@ -93,15 +89,6 @@ def _validate(config_path: Path, dropin: bytes) -> None:
             load_config(main)
         except ConfigError as err:
             raise ConfigSetError(f"the configuration would not be valid:\n{err}") from None
-
-
-def _has(values: Mapping[str, Any], path: Tuple[str, ...]) -> bool:
-    node: Any = values
-    for key in path:
-        if not isinstance(node, Mapping) or key not in node:
-            return False
-        node = node[key]
-    return True
 
 
 def _merge(into: Dict[str, Any], values: Mapping[str, Any]) -> None:

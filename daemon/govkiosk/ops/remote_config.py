@@ -19,6 +19,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
+from ..contract.logs import printable
 from ..errors import GovkioskError
 from .envelope import ID, canonical
 from .settings import OpsSettings
@@ -114,7 +115,8 @@ def classify(values: Mapping[str, Any]) -> Tuple[List[str], List[str]]:
     refused: List[str] = []
     two_person: List[str] = []
     for section, key, _value in keys(values):
-        dotted = f"{section}.{key}" if section else key
+        # Key names come from the command: escaped and cut before they reach a reply or log.
+        dotted = printable(f"{section}.{key}" if section else key, 64)
         if key in REMOTE.get(section, ()):
             continue
         allowed = TWO_PERSON.get(section, ())

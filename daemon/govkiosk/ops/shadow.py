@@ -26,6 +26,7 @@ import time
 from typing import Any, Callable, Dict, Optional
 
 from .. import __version__
+from ..contract.logs import printable
 from ..errors import GovkioskError
 from ..items.roles import Role
 from ..store import Store
@@ -115,7 +116,7 @@ class Shadow:
         try:
             document = self.verify(payload)
         except ShadowError as err:
-            _LOGGER.warning("ops: %s", err)
+            _LOGGER.warning("ops: %s", printable(str(err)))
             await self._outcome("desired", None, "rejected", str(err))
             return True
         attempted = False
@@ -165,7 +166,7 @@ class Shadow:
         outcome = {"version": version, "status": status, "detail": detail, "at": self._clock()}
         self.outcomes[part] = outcome
         await self._save(f"outcome.{part}", json.dumps(outcome))
-        _LOGGER.info("ops: shadow %s version %s: %s %s", part, version, status, detail)
+        _LOGGER.info("ops: shadow %s version %s: %s %s", part, version, status, printable(detail))
 
     async def reported(self) -> bytes:
         self.version += 1
