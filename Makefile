@@ -41,7 +41,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv --system-site-packages $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[ui,dev,demo]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[ui,dev,demo,face]'
 	touch $@
 
 check: venv
