@@ -133,7 +133,8 @@ def test_items_survive_their_document_form() -> None:
         (
             {"items": [item(colour="red")]},
             'cat.toml: items[0] (code "test_item"): colour: unknown key (known keys: applicant_type,'
-            " category, code, conditions, department, en, materials, name, printing, regions,"
+            " captures, category, code, conditions, department, en, identity, materials, name,"
+            " printing, regions,"
             " result_type, standard_row, state, steps, timeouts, version)",
         ),
         (
@@ -148,8 +149,8 @@ def test_items_survive_their_document_form() -> None:
         ),
         (
             {"items": [item(steps=["identity", "scan", "done"])]},
-            'cat.toml: items[0] (code "test_item"): steps.1: expected "identity" or "consent" or'
-            ' "query" or "verify_seal" or "preview" or "print_a4" or "print_receipt" or "done",'
+            'cat.toml: items[0] (code "test_item"): steps.1: expected "identity" or "face_verify" or'
+            ' "consent" or "capture_materials" or "query" or "verify_seal" or "preview" or "print_a4" or "print_receipt" or "done",'
             ' got "scan"',
         ),
         (
@@ -174,7 +175,7 @@ def test_items_survive_their_document_form() -> None:
                 ]
             },
             'cat.toml: items[0] (code "test_item"): steps: expected each step once, in the order'
-            " identity, consent, query, verify_seal, preview, print_a4, print_receipt, done",
+            " identity, face_verify, consent, capture_materials, query, verify_seal, preview, print_a4, print_receipt, done",
         ),
         (
             {"items": [item(steps=["identity", "verify_seal", "preview", "print_a4"])]},

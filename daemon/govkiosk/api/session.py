@@ -5,9 +5,10 @@ A thin layer: item lookups go to the published catalogue, everything else to the
 only as the masked ``holder`` and the preview page the citizen is looking at.
 """
 
+import asyncio
 import logging
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple
 
 from dbus_next import Variant
 from dbus_next.service import ServiceInterface, method, signal
@@ -23,6 +24,7 @@ from ..printing.receipts import ReceiptPrinters
 from ..printing.tray import OutputTray
 from ..runtime import Runtime
 from ..security.seal import SealVerifier
+from ..session.cameras import preview_jpeg
 from ..session.flow import Services
 from ..session.manager import SessionManager
 from ..session.service import Rebuilt, SessionService
@@ -40,7 +42,8 @@ def variants(values: Dict[str, Any]) -> Dict[str, Variant]:
     return {key: Variant(_SIGNATURES[type(value)], value) for key, value in values.items()}
 
 
-def item_row(item: Item) -> Dict[str, Variant]:
+def item_row(item: Item, availability: Tuple[bool, str]) -> Dict[str, Variant]:
+    available, why = availability
     return variants(
         {
             "code": item.code,
@@ -51,6 +54,10 @@ def item_row(item: Item) -> Dict[str, Variant]:
             "conditions": list(item.conditions),
             "materials": list(item.materials),
             "steps": list(item.steps),
+            "identity": item.identity,
+            "captures": [m.name for m in item.captures],
+            "available": available,
+            "unavailable_reason": why,
             "result_type": item.result_type,
             "a4_pages": item.printing.a4_pages,
             "receipt": item.printing.receipt,
@@ -70,12 +77,14 @@ class SessionInterface(ServiceInterface):
     @method()
     @guarded
     async def ListItems(self) -> "aa{sv}":
-        return [item_row(item) for item in await self._published()]
+        manager = self.manager
+        return [item_row(item, manager.availability(item)) for item in await self._published()]
 
     @method()
     @guarded
     async def GetItem(self, code: "s") -> "a{sv}":
-        return item_row(await self._lookup(code))
+        item = await self._lookup(code)
+        return item_row(item, self.manager.availability(item))
 
     @method()
     @guarded
@@ -111,6 +120,14 @@ class SessionInterface(ServiceInterface):
     @guarded
     async def GetPreview(self, session_id: "s", page: "u") -> "ay":
         return self.manager.preview(session_id, page)
+
+    @method()
+    @guarded
+    async def GetCameraFrame(self, session_id: "s") -> "(ayad)":
+        image, mirrored, outline = self.manager.camera_view(session_id)
+        loop = asyncio.get_running_loop()
+        jpeg = await loop.run_in_executor(None, preview_jpeg, image, mirrored)
+        return [jpeg, list(outline)]
 
     @signal()
     def SessionChanged(self, state: Dict[str, Variant]) -> "a{sv}":

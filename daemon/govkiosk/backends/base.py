@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Dict
+from typing import Dict, Tuple
 
 from ..errors import GovkioskError
 
@@ -44,6 +44,21 @@ class Applicant:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """One captured page of a paper material, as the department takes it (JPEG or PDF).
+
+    ``data`` is a buffer the session zeroes when it ends; ``repr`` withholds it."""
+
+    material: str
+    page: int  #: from 1
+    content_type: str  #: ``image/jpeg`` or ``application/pdf``
+    data: bytearray
+
+    def __repr__(self) -> str:
+        return f"Attachment({self.material!r}, page {self.page}, {self.content_type}, <withheld>)"
+
+
+@dataclass(frozen=True)
 class DocumentRequest:
     """One document for one applicant; ``consent_id`` names the consent the citizen gave.
 
@@ -56,6 +71,8 @@ class DocumentRequest:
     applicant: Applicant
     language: str = "zh_CN"
     consent_id: str = ""
+    #: Paper materials captured with the document camera, in the catalogue's order.
+    attachments: Tuple[Attachment, ...] = ()
 
     def __repr__(self) -> str:
         return (

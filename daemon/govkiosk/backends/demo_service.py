@@ -46,6 +46,8 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Answers kept for idempotent replay; the oldest are forgotten first.
 REMEMBERED = 1000
+#: A request with its paper materials: a few pages of JPEG, base64.
+MAX_BODY = 16 * 1024 * 1024
 
 
 @dataclass
@@ -90,6 +92,8 @@ class DemoDepartment:
         self._pending: Dict[str, asyncio.Future[_Answer]] = {}  # issuing, by key
         self.issued = 0
         self.requests = 0
+        #: The last request's attached pages: (material, page, type, base64 length) only.
+        self.attachments: List[Tuple[str, int, str, int]] = []
 
     @property
     def issuing(self) -> int:
@@ -97,7 +101,7 @@ class DemoDepartment:
         return len(self._pending)
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024)
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post("/" + DOCUMENTS_PATH, self._documents)
         app.router.add_get("/_demo/stats", self._stats)
         return app
@@ -180,6 +184,7 @@ class DemoDepartment:
     def _certificate(self, key: str, body: bytes) -> Tuple[str, str, Certificate]:
         """(item name, sealing department, certificate), or the department's refusal."""
         request = _parse(body)
+        self.attachments = request["attachments"]
         if self.misbehaviour.refuse:
             raise Refusal("no_record", "未查询到您的相关记录")
         region = request["region"]
@@ -214,10 +219,15 @@ def _parse(body: bytes) -> Dict[str, Any]:
     try:
         document = json.loads(body.decode("utf-8"))
         applicant = document["applicant"]
+        pages = [
+            (str(a["material"]), int(a["page"]), str(a["content_type"]), len(a["data"]))
+            for a in document.get("attachments", [])
+        ]
         return {
             "item_code": str(document["item_code"]),
             "region": str(document["region"]),
             "applicant": Applicant(str(applicant["id_number"]), str(applicant["name"])),
+            "attachments": pages,
         }
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
         raise Refusal("bad_request", "请求格式不正确") from err

@@ -3,7 +3,11 @@
 ``POST <url>/v1/documents`` with the JSON body::
 
     {"item_code": "…", "region": "230103", "language": "zh_CN", "consent_id": "…",
-     "applicant": {"id_number": "…", "name": "…"}}
+     "applicant": {"id_number": "…", "name": "…"},
+     "attachments": [{"material": "…", "page": 1, "content_type": "image/jpeg",
+                      "data": base64}]}
+
+(``attachments`` only when the item captures paper materials.)
 
 and the headers of :mod:`.signing` plus ``Idempotency-Key``. The answers:
 
@@ -79,19 +83,27 @@ class HttpBackend(Backend):
         self._session: Optional[aiohttp.ClientSession] = None
 
     async def fetch_document(self, request: DocumentRequest) -> DocumentResult:
-        body = json.dumps(
-            {
-                "item_code": request.item_code,
-                "region": request.region,
-                "language": request.language,
-                "consent_id": request.consent_id,
-                "applicant": {
-                    "id_number": request.applicant.id_number,
-                    "name": request.applicant.name,
-                },
+        document: Dict[str, Any] = {
+            "item_code": request.item_code,
+            "region": request.region,
+            "language": request.language,
+            "consent_id": request.consent_id,
+            "applicant": {
+                "id_number": request.applicant.id_number,
+                "name": request.applicant.name,
             },
-            ensure_ascii=False,
-        ).encode("utf-8")
+        }
+        if request.attachments:
+            document["attachments"] = [
+                {
+                    "material": a.material,
+                    "page": a.page,
+                    "content_type": a.content_type,
+                    "data": base64.b64encode(a.data).decode("ascii"),
+                }
+                for a in request.attachments
+            ]
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
         idempotency_key = uuid.uuid4().hex  # the same on every attempt of this request
         delay = self._retry_backoff
         for attempt in range(self._retries + 1):

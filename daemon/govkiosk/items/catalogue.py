@@ -34,7 +34,9 @@ DEFAULT_CATALOGUE = Path(__file__).parent / "data" / "catalogue.toml"
 
 StepType = Literal[
     "identity",
+    "face_verify",
     "consent",
+    "capture_materials",
     "query",
     "verify_seal",
     "preview",
@@ -42,7 +44,8 @@ StepType = Literal[
     "print_receipt",
     "done",
 ]
-#: The order steps take in every flow: who (identity, consent), what (query), whether
+#: The order steps take in every flow: who (identity, the face against the card's photo,
+#: consent), the paper materials, what (query), whether
 #: the document is genuine (verify_seal, §7.2 a) — before the citizen sees it (preview)
 #: — the printing, the end.
 STEP_ORDER: Tuple[str, ...] = get_args(StepType)
@@ -75,7 +78,9 @@ class StepTimeouts:
     """Per-step time limits, in seconds, where the item needs other than the flow's defaults."""
 
     identity: Optional[float] = _timeout()
+    face_verify: Optional[float] = _timeout()
     consent: Optional[float] = _timeout()
+    capture_materials: Optional[float] = _timeout()
     query: Optional[float] = _timeout()
     preview: Optional[float] = _timeout()
     verify_seal: Optional[float] = _timeout()
@@ -104,6 +109,26 @@ class PrintSpec:
         expect="a receipt template name (lower-case letters, digits, '_')",
         check=matches(r"[a-z][a-z0-9_]{0,31}"),
     )
+
+
+@dataclass(frozen=True)
+class PaperMaterial:
+    """A paper material the citizen places under the document camera (高拍仪, §6.2 b)."""
+
+    name: str = required(expect="the material's name as the citizen knows it", check=_text)
+    pages: int = setting(
+        1, expect="a whole number of pages from 1 to 20", check=lambda v: 1 <= v <= 20
+    )
+    #: The name in English; empty: the Chinese name.
+    en: str = ""
+
+    def title(self, language: str) -> str:
+        return self.en if language == "en" and self.en else self.name
+
+
+#: How the citizen proves who they are: the ID card alone, or the card and a live face
+#: compared with the card's photo (人证核验).
+IdentityProof = Literal["card", "card+face"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +181,10 @@ class Item:
         expect="a list of six-digit administrative division codes",
         check=lambda codes: bool(codes) and all(_DIVISION(c) for c in codes),
     )
+    #: ``card+face``: the face_verify step compares the citizen with the card's photo.
+    identity: IdentityProof = "card"
+    #: Materials captured with the document camera (the capture_materials step).
+    captures: Tuple[PaperMaterial, ...] = ()
     printing: PrintSpec = field(default_factory=PrintSpec)
     timeouts: StepTimeouts = field(default_factory=StepTimeouts)
     en: Optional[Translation] = None
@@ -204,6 +233,14 @@ def item_problems(item: Item) -> List[Tuple[str, str]]:
         )
     if "print_a4" in steps and "verify_seal" not in steps:
         problems.append(("steps", "print_a4 needs verify_seal before it (§7.2 a: sealed results)"))
+    if ("face_verify" in steps) != (item.identity == "card+face"):
+        problems.append(
+            ("identity", 'must be "card+face" exactly when the steps include face_verify')
+        )
+    if ("capture_materials" in steps) != bool(item.captures):
+        problems.append(
+            ("captures", "must list materials exactly when the steps include capture_materials")
+        )
     if ("print_receipt" in steps) != item.printing.receipt:
         problems.append(
             ("printing.receipt", "must be true exactly when the steps include print_receipt")

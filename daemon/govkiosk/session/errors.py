@@ -29,6 +29,10 @@ class NoPreviewError(SessionError):
     """The session has no such page to preview."""
 
 
+class ItemUnavailableError(SessionError):
+    """The item needs a part this kiosk lacks now (face verification, a camera)."""
+
+
 class BadRequestError(SessionError):
     """An argument is not one of the values the API allows."""
 

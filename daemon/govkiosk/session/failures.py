@@ -36,6 +36,46 @@ FAILURES: Dict[str, Failure] = {
         "This card cannot be used for this service. Please use a resident ID card.",
         retry=True,
     ),
+    # face verification (人证核验)
+    "face.not_matched": Failure(
+        "未能确认是持证人本人，请摘下帽子和眼镜，正对摄像头重试。",
+        "We could not confirm you are the card's holder. Remove hat and glasses, then retry.",
+        retry=True,
+    ),
+    "face.not_live": Failure(
+        "未能通过活体检测，请本人正对摄像头重试。",
+        "The check needs you in person in front of the camera. Please retry.",
+        retry=True,
+    ),
+    "face.no_face": Failure(
+        "未检测到人脸，请正对摄像头重试。",
+        "No face was seen. Please look straight at the camera and retry.",
+        retry=True,
+    ),
+    "face.camera_lost": Failure(
+        "摄像头暂时无法使用，请重试。",
+        "The camera is not working right now. Please retry.",
+        retry=True,
+    ),
+    "face.fallback": Failure(
+        "人脸核验未通过，请到人工窗口办理，已通知工作人员。",
+        "Your face could not be verified. Please go to a staff counter; staff have been called.",
+    ),
+    "face.*": Failure(
+        "本机暂不能核验人脸，请到人工窗口办理。",
+        "This kiosk cannot check your face now. Please go to a staff counter.",
+    ),
+    # the document camera
+    "capture.camera_lost": Failure(
+        "高拍仪暂时无法使用，请重试。",
+        "The document camera is not working right now. Please retry.",
+        retry=True,
+    ),
+    "capture.*": Failure(
+        "材料未能拍摄，请重试或到人工窗口办理。",
+        "The page could not be captured. Please retry or go to a staff counter.",
+        retry=True,
+    ),
     # department backends
     "backend.timeout": Failure(
         "部门系统响应超时，请稍后重试。",

@@ -30,6 +30,7 @@ from ..printing.a4 import A4Printer
 from ..printing.receipts import ReceiptPrinters
 from ..security.seal import SealVerifier
 from ..timeouts import wait_for
+from .cameras import CaptureCheck, FaceCheck
 from .errors import NotExtendableError, StepExpired, StepFailed
 from .failures import failure_for
 from .prompts import prompt
@@ -52,6 +53,9 @@ class Services:
     a4: A4Printer
     receipts: ReceiptPrinters
     receipt_width: Callable[[], int] = lambda: 48
+    #: Face verification and the document camera; ``None`` where the kiosk has none.
+    faces: Optional[FaceCheck] = None
+    captures: Optional[CaptureCheck] = None
     clock: Callable[[], datetime] = datetime.now
 
 
@@ -105,6 +109,13 @@ class StepContext:
     # For steps ---------------------------------------------------------------------
     def text(self, key: str) -> str:
         return prompt(key, self.session.language)
+
+    def say(self, key: str) -> None:
+        """A new prompt for the step in progress (the face step's guidance)."""
+        text = self.text(key)
+        if text != self.session.prompt:
+            self.session.prompt = text
+            self._notify()
 
     def progress(self, value: float) -> None:
         if value != self.session.progress:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..bus import EventBus
 from ..contract.logs import sensitive_terms
@@ -27,6 +27,7 @@ from ..power.service import ShutdownStageChanged
 from .errors import (
     BadRequestError,
     Declined,
+    ItemUnavailableError,
     NoPreviewError,
     NotAcceptingError,
     NotAChoiceError,
@@ -34,14 +35,20 @@ from .errors import (
     StepExpired,
     WrongSessionError,
 )
+from .cameras import item_ready
 from .flow import Services, Step, StepContext, run_flow
 from .settings import SessionSettings
 from .state import Outcome, Session, SessionEnded
 from .steps import Flow
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
 _LOGGER = logging.getLogger(__name__)
 
 Listener = Callable[[Dict[str, Any]], None]
+CameraView = Tuple["NDArray[np.uint8]", bool, Tuple[float, ...]]
 LANGUAGES = ("zh_CN", "en")
 END_REASONS = {
     "timeout": Outcome.EXPIRED,
@@ -104,6 +111,10 @@ class SessionManager:
             running.walkaway = None
 
     # The API -----------------------------------------------------------------------
+    def availability(self, item: Item) -> Tuple[bool, str]:
+        """Whether ``item`` can run on this kiosk now; the reason when not."""
+        return item_ready(item, self._services.faces, self._services.captures)
+
     def state(self) -> Dict[str, Any]:
         if self._current is None:
             return {}
@@ -116,6 +127,9 @@ class SessionManager:
             raise NotAcceptingError("the kiosk is not taking new sessions now")
         if self._current is not None:
             raise SessionActiveError("a session is already running")
+        ready, why = self.availability(item)
+        if not ready:
+            raise ItemUnavailableError(f"item {item.code} cannot run now: {why}")
         loop = asyncio.get_running_loop()
         settings = self._settings()
         flow = Flow(item)
@@ -172,6 +186,14 @@ class SessionManager:
             raise BadRequestError(f"reason must be one of {', '.join(END_REASONS)}")
         await self._end(running, END_REASONS[reason], "")
         return True
+
+    def camera_view(self, session_id: str) -> CameraView:
+        """What the camera step shows now: the frame (or captured page), whether it is
+        shown mirrored, and the page outline; :class:`NoPreviewError` when none."""
+        personal = self._check(session_id).session.personal
+        if personal.view is None:
+            raise NoPreviewError("no camera picture in this step")
+        return personal.view.copy(), personal.mirrored, personal.outline
 
     def preview(self, session_id: str, page: int) -> bytes:
         previews = self._check(session_id).session.personal.previews

@@ -26,6 +26,8 @@ class SessionSettings:
     identity_timeout: float = seconds(60.0)
     consent_timeout: float = seconds(60.0)
     preview_timeout: float = seconds(120.0)
+    #: Aiming and reviewing one page under the document camera.
+    capture_timeout: float = seconds(90.0)
     #: A failure or "done" screen left unanswered ends the session.
     answer_timeout: float = seconds(30.0)
     # Steps where the kiosk works --------------------------------------------------

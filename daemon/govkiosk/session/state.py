@@ -13,12 +13,17 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from ..backends.base import Applicant, DocumentResult
+from ..backends.base import Applicant, Attachment, DocumentResult
 from ..bus import Event
 from ..devices.idcard.cardtext import Identity
+from ..faceverify.verifier import CardFace
 from ..printing.a4 import A4Job
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 class State(str, enum.Enum):
@@ -82,9 +87,27 @@ class Personal:
     previews: List[bytearray] = field(default_factory=list)
     a4_job: Optional[A4Job] = None
     masked_id: str = ""
+    #: The card photo's face, embedded once for the session's verification attempts.
+    card_face: Optional[CardFace] = None
+    #: What a camera step shows now: the live frame or a captured page (BGR).
+    view: Optional["NDArray[np.uint8]"] = None
+    mirrored: bool = False  #: the face camera's preview is shown as a mirror
+    outline: Tuple[float, ...] = ()  #: the page found: x, y of four corners, 0..1
+    #: The paper materials captured, encoded as the department takes them.
+    scans: List[Attachment] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return "Personal(<withheld>)"
+
+    def show(
+        self, image: "NDArray[np.uint8]", mirrored: bool = False, outline: Tuple[float, ...] = ()
+    ) -> None:
+        self.view, self.mirrored, self.outline = image, mirrored, outline
+
+    def unshow(self) -> None:
+        if self.view is not None:
+            self.view.fill(0)
+        self.view, self.outline = None, ()
 
     def wipe(self) -> None:
         """Zero the buffers this session owns and drop every reference.
@@ -97,10 +120,17 @@ class Personal:
             _zero(page)
         if self.a4_job is not None:
             _zero(self.a4_job.document)
+        if self.card_face is not None:
+            self.card_face.wipe()
+        for scan in self.scans:
+            _zero(scan.data)
+        self.unshow()
         self.identity = self.applicant = self.result = None
         self.document = self.a4_job = None
         self.previews = []
         self.masked_id = ""
+        self.card_face = None
+        self.scans = []
 
 
 @dataclass
@@ -129,6 +159,15 @@ class Session:
     consent_id: str = ""  #: names the consent given; not personal
     reference: str = ""  #: the department's number for the document; not personal
     receipt_attempts: int = 0
+    #: The face verification attempt under way (1, 2 …) and how many are allowed.
+    face_attempt: int = 0
+    face_attempts: int = 0
+    #: Which camera's preview the UI shows now: ``face``, ``document`` or none.
+    camera: str = ""
+    #: The document camera: the material and its page being captured (from 1).
+    material: str = ""
+    page: int = 0
+    page_count: int = 0
     #: Counts the changes announced: a reader of GetSession and SessionChanged together
     #: tells the newer state from the older by it.
     revision: int = 0
@@ -156,4 +195,10 @@ class Session:
             "holder": self.holder,
             "error_code": self.error_code,
             "message": self.message,
+            "camera": self.camera,
+            "attempt": self.face_attempt,
+            "attempts": self.face_attempts,
+            "material": self.material,
+            "page": self.page,
+            "page_count": self.page_count,
         }

@@ -5,8 +5,8 @@ about the citizen goes into ``session.personal`` and nowhere else. Steps are wri
 so that running one again after a failure (``retry``) repeats no side effect: the
 query keeps its answer, the A4 print keeps its job (:mod:`govkiosk.printing.cups_printer`).
 
-``face`` (face capture against the card's photo) is the next step type: it joins
-:data:`STEPS` and the catalogue's step list, and reads ``personal.identity.photo``.
+The camera steps live beside this module: ``face_verify`` (:mod:`.face`) and
+``capture_materials`` (:mod:`.capture`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from ..printing.masking import mask_id_number, mask_name
 from ..printing.preview import render_pages
 from ..printing.slip import SlipFacts, slip
 from ..security.seal import SealError
+from .capture import capture_materials
 from .errors import Declined, StepFailed
+from .face import face_verify
 from .flow import Step, StepContext
 
 
@@ -63,7 +65,9 @@ class Flow:
         """The item's steps with their names, in its order; ``done`` is the engine's."""
         table: Dict[str, Step] = {
             "identity": self.identity,
+            "face_verify": self.face_verify,
             "consent": self.consent,
+            "capture_materials": self.capture_materials,
             "query": self.query,
             "preview": self.preview,
             "verify_seal": self.verify_seal,
@@ -93,6 +97,14 @@ class Flow:
         if await ctx.ask(ctx.text("identity.confirm"), ("confirm", "cancel"), timeout) != "confirm":
             raise Declined("identity not confirmed")
 
+    async def face_verify(self, ctx: StepContext) -> None:
+        limit = self.item.timeouts.get("face_verify")
+        await face_verify(self.item.code, ctx, ctx.services.faces, limit)
+
+    async def capture_materials(self, ctx: StepContext) -> None:
+        limit = self.limit("capture_materials", ctx.settings.capture_timeout)
+        await capture_materials(ctx, ctx.services.captures, self.item.captures, limit)
+
     async def consent(self, ctx: StepContext) -> None:
         timeout = self.limit("consent", ctx.settings.consent_timeout)
         if await ctx.ask(ctx.text("consent"), ("agree", "disagree"), timeout) != "agree":
@@ -119,6 +131,7 @@ class Flow:
             applicant,
             session.language,
             session.consent_id,
+            tuple(personal.scans),
         )
         try:
             backend = ctx.services.router().backend_for(self.item.code, request.region)
