@@ -16,7 +16,7 @@ import os
 import signal
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -38,6 +38,7 @@ from .controllers.power import NOT_ACCEPTING, PowerController
 from .i18n import N_, _
 from .journey import Journey
 from .model import Item, Session
+from .screens.camera import CameraScreen, CaptureScreen, FaceScreen
 from .screens.attract import AttractScreen
 from .screens.catalogue import CatalogueScreen
 from .screens.help import HelpScreen
@@ -94,6 +95,8 @@ SCREENS: Dict[str, Callable[..., Screen]] = {
     "item": ItemScreen,
     "card": CardScreen,
     "confirm": ConfirmScreen,
+    "face": FaceScreen,
+    "capture": CaptureScreen,
     "progress": ProgressScreen,
     "preview": PreviewScreen,
     "printing": PrintingScreen,
@@ -116,7 +119,7 @@ WHERE = {
     "maintenance": N_("Maintenance"),
 }
 #: Screens of a citizen's session: they may show the masked holder or the document.
-SESSION_SCREENS = ("card", "confirm", "progress", "preview", "printing", "done")
+SESSION_SCREENS = ("card", "confirm", "face", "capture", "progress", "preview", "printing", "done")
 #: Screens "back" leaves, and where to.
 BACK = {"item": "home", "frequent": "home", "help": "", "maintenance_login": "home"}
 
@@ -362,6 +365,11 @@ class KioskApp(App):
         if preview.page == page:
             preview.show_page(png)
 
+    def show_camera_frame(self, jpeg: bytes, outline: Tuple[float, ...]) -> None:
+        screen = self.root.screens.current_screen
+        if isinstance(screen, CameraScreen):
+            screen.show_frame(jpeg, outline)
+
     def show_problem(self, message: str, error_code: str) -> None:
         """A failure outside a session: its message and one way on, back to home."""
         problem = Session(
@@ -376,7 +384,7 @@ class KioskApp(App):
         self.say(message)
 
     def session_over(self) -> None:
-        if self.current in ("card", "confirm", "progress", "preview", "printing", "done", "error"):
+        if self.current in (*SESSION_SCREENS, "error"):
             self.show_home()
 
     def go_home(self, *, confirm: bool = True) -> None:

@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable, Dict, Optional, Protocol
+from typing import Any, Callable, Dict, Optional, Protocol, Tuple
 
 from dbus_next import DBusError
 from kivy.clock import Clock, ClockEvent
 
-from govkiosk.contract.names import SESSION_ACTIVE_ERROR, SESSION_INTERFACE
+from govkiosk.contract.names import (
+    ITEM_UNAVAILABLE_ERROR,
+    SESSION_ACTIVE_ERROR,
+    SESSION_INTERFACE,
+)
 
 from .client import CallErrors, DaemonAwayError, DaemonClient
 from .countdown import Countdown
@@ -30,6 +34,8 @@ _LOGGER = logging.getLogger(__name__)
 #: A done screen the daemon set no limit for goes home after this long by itself.
 DONE_SECONDS = 30.0
 TICK = 0.25
+#: The camera picture is fetched this often while a camera step shows it (15 per second).
+CAMERA_INTERVAL = 1 / 15
 
 
 class JourneyView(Protocol):
@@ -40,6 +46,8 @@ class JourneyView(Protocol):
     def show_countdown(self, seconds: int, fraction: float, warning: bool) -> None: ...
 
     def show_preview_page(self, page: int, png: bytes) -> None: ...
+
+    def show_camera_frame(self, jpeg: bytes, outline: Tuple[float, ...]) -> None: ...
 
     def show_problem(self, message: str, error_code: str) -> None: ...
 
@@ -68,6 +76,7 @@ class Journey:
         self._tick: Optional[ClockEvent] = None
         self._warned = False
         self._spoken = ""
+        self._watching = ""  #: the session whose camera picture is being fetched
 
     @property
     def active(self) -> bool:
@@ -86,7 +95,11 @@ class Journey:
                 await self.resume()
                 return
             _LOGGER.warning("session: not started: %s", err.type)
-            self._view.show_problem(err.text or _("This item cannot be handled now"), err.type)
+            if err.type == ITEM_UNAVAILABLE_ERROR:  # the daemon's reason is for ops
+                text = _("This kiosk cannot handle this item now. Please go to a service counter.")
+            else:
+                text = err.text or _("This item cannot be handled now")
+            self._view.show_problem(text, err.type)
             return
         except (DaemonAwayError, asyncio.TimeoutError) as err:
             _LOGGER.warning("session: not started: %s", err)
@@ -132,6 +145,9 @@ class Journey:
         if not same_time:
             self._restart_countdown(session)
         self._view.show_step(screen_for(session), session)
+        if session.camera and self._watching != session.session_id:
+            self._watching = session.session_id
+            self._tasks.spawn(self._camera(session.session_id), "camera")
         if session.prompt != self._spoken:
             self._spoken = session.prompt
             self._view.say(session.prompt or session.message)
@@ -227,3 +243,25 @@ class Journey:
             return
         if self.session is not None and self.session.session_id == session_id:
             self._view.show_preview_page(page, bytes(png))
+
+    async def _camera(self, session_id: str) -> None:
+        """The camera picture, fetched while the session's step shows one."""
+        try:
+            while (
+                self.session is not None
+                and self.session.session_id == session_id
+                and self.session.camera
+            ):
+                try:
+                    jpeg, outline = await self._call("GetCameraFrame", "s", session_id)
+                except DBusError:
+                    pass  # no picture yet (the step is starting), or no longer
+                except (DaemonAwayError, asyncio.TimeoutError) as err:
+                    _LOGGER.warning("session: camera picture not fetched: %s", err)
+                    return
+                else:
+                    self._view.show_camera_frame(bytes(jpeg), tuple(outline))
+                await asyncio.sleep(CAMERA_INTERVAL)
+        finally:
+            if self._watching == session_id:
+                self._watching = ""

@@ -17,7 +17,9 @@ FINISHED = ("cancelled", "expired")
 #: which shows the prompt, the progress and the choices: new steps work before they look special.
 STEP_SCREENS = {
     "identity": "card",  # until the card is read; then "confirm" (see screen_for)
+    "face_verify": "face",
     "consent": "confirm",
+    "capture_materials": "capture",
     "query": "progress",
     "verify_seal": "progress",
     "preview": "preview",
@@ -41,6 +43,10 @@ class Item:
     result_type: str = ""
     a4_pages: int = 0
     receipt: bool = False
+    #: ``card+face``: the citizen's face is compared with the card's photo.
+    identity: str = "card"
+    #: False: the kiosk lacks a part the item needs now (a camera, face verification).
+    available: bool = True
 
     @classmethod
     def from_dbus(cls, row: Mapping[str, Any]) -> Item:
@@ -54,6 +60,8 @@ class Item:
             result_type=str(row.get("result_type", "")),
             a4_pages=int(row.get("a4_pages", 0)),
             receipt=bool(row.get("receipt", False)),
+            identity=str(row.get("identity", "card")),
+            available=bool(row.get("available", True)),
         )
 
 
@@ -86,6 +94,13 @@ class Session:
     message: str = ""
     #: The daemon's count of this session's changes: the higher state is the newer.
     revision: int = 0
+    #: ``face`` or ``document`` while a camera picture is shown (``GetCameraFrame``).
+    camera: str = ""
+    attempt: int = 0
+    attempts: int = 0
+    material: str = ""
+    page: int = 0
+    page_count: int = 0
 
     @classmethod
     def from_dbus(cls, state: Mapping[str, Any]) -> Session:
@@ -106,6 +121,12 @@ class Session:
             holder=str(state.get("holder", "")),
             error_code=str(state.get("error_code", "")),
             message=str(state.get("message", "")),
+            camera=str(state.get("camera", "")),
+            attempt=int(state.get("attempt", 0)),
+            attempts=int(state.get("attempts", 0)),
+            material=str(state.get("material", "")),
+            page=int(state.get("page", 0)),
+            page_count=int(state.get("page_count", 0)),
         )
 
     @property

@@ -29,6 +29,8 @@ ERROR_PREFIX = "cn.govkiosk.Error."
 INTERNAL_ERROR = ERROR_PREFIX + "Internal"
 #: ``Session1.Start`` while another citizen's session runs.
 SESSION_ACTIVE_ERROR = ERROR_PREFIX + "SessionActive"
+#: ``Session1.StartSession`` for an item this kiosk cannot run now (no camera, no face check).
+ITEM_UNAVAILABLE_ERROR = ERROR_PREFIX + "ItemUnavailable"
 
 # The UI process's own interface, for ops: ``Screenshot() → ay`` (refused with
 # CITIZEN_ON_SCREEN while a citizen's session is shown, §8 d) and ``Restart()`` (reply,

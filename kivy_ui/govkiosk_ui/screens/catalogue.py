@@ -22,6 +22,8 @@ RESULT_TYPES = {
     "certificate_print": N_("Certificate print"),
     "elicence_print": N_("E-licence print"),
 }
+#: Under an item the kiosk cannot run now (a camera or face verification is missing).
+UNAVAILABLE = N_("Not available at this kiosk now")
 
 
 class CatalogueScreen(Screen):
@@ -42,7 +44,7 @@ class CatalogueScreen(Screen):
 
 def item_tile(item: Item) -> KioskButton:
     """The item's name, and under it, smaller and muted, what the kiosk prints for it."""
-    kind = RESULT_TYPES.get(item.result_type, "")
+    kind = RESULT_TYPES.get(item.result_type, "") if item.available else UNAVAILABLE
     tile: KioskButton = Factory.ItemTile(value=item.code)
     name = f"[b]{escape_markup(item.name)}[/b]"
     if kind:

@@ -33,9 +33,19 @@ CHOICE_LABELS = {
     "cancel": N_("Cancel"),
     "finish": N_("Finish"),
     "home": N_("Back to home"),
+    "capture": N_("Capture"),
+    "accept": N_("Use this page"),
+    "retake": N_("Retake"),
 }
 #: A mark beside the words, so no button is told apart by colour alone.
-CHOICE_MARKS = {"confirm": "√", "agree": "√", "print": "√", "finish": "√", "cancel": "×"}
+CHOICE_MARKS = {
+    "confirm": "√",
+    "agree": "√",
+    "print": "√",
+    "finish": "√",
+    "accept": "√",
+    "cancel": "×",
+}
 
 
 class StepScreen(Screen):
