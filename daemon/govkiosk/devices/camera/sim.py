@@ -36,7 +36,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import cv2
 import numpy as np
@@ -237,6 +237,7 @@ class CameraSimulator:
         self._rates = {"face": fps, "doc": doc_fps}
         self._groups: Dict[str, _Group] = {}  # built on the loop: asyncio objects bind to it on 3.8
         self._runner: Optional[web.AppRunner] = None
+        self._producers: Set[asyncio.Task[None]] = set()
         self._t0 = 0.0
         self.url = ""
 
@@ -306,11 +307,14 @@ class CameraSimulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        producers = list(self._producers)
+        for task in producers:
+            task.cancel()
+        await asyncio.gather(*producers, return_exceptions=True)
+        loop = asyncio.get_running_loop()
         for group in self._groups.values():
-            if group.task is not None:
-                group.task.cancel()
-                await asyncio.gather(group.task, return_exceptions=True)
-            group.executor.shutdown(wait=True)
+            group.task = None
+            await loop.run_in_executor(None, group.executor.shutdown)  # a render may be running
 
     def _face_frames(self, t: float) -> Tuple[Image, ...]:
         return self.face(t)
@@ -375,13 +379,18 @@ class CameraSimulator:
 
     def _reader_joined(self, group: _Group) -> None:
         group.readers += 1
-        if group.task is None or group.task.done():
+        if group.task is None:
             group.task = asyncio.ensure_future(self._produce(group))
+            self._producers.add(group.task)
+            group.task.add_done_callback(self._producers.discard)
 
     def _reader_left(self, group: _Group) -> None:
         group.readers -= 1
         if group.readers == 0 and group.task is not None:
-            group.task.cancel()  # nobody watches: render nothing
+            # Nobody watches: render nothing. Forgotten at once, so a reader that comes
+            # while it is still being cancelled starts a producer of its own.
+            group.task.cancel()
+            group.task = None
 
     async def _produce(self, group: _Group) -> None:
         """Render and publish every stream of ``group`` at its frame rate."""
