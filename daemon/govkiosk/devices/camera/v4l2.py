@@ -45,6 +45,7 @@ def _attribute(device: pyudev.Device, name: str) -> str:
 def describe(device: pyudev.Device) -> VideoDevice:
     usb: Optional[pyudev.Device] = device.find_parent("usb", "usb_device")
     props = device.properties
+    links = _text(props.get("DEVLINKS"))  # also in the uevent, where the udev db is not kept
     capabilities = tuple(c for c in _text(props.get("ID_V4L_CAPABILITIES")).split(":") if c)
     vendor = _attribute(usb, "idVendor") if usb is not None else ""
     product = _attribute(usb, "idProduct") if usb is not None else ""
@@ -58,7 +59,7 @@ def describe(device: pyudev.Device) -> VideoDevice:
         product=product or _text(props.get("ID_MODEL_ID")),
         model=model,
         capabilities=capabilities,
-        links=tuple(sorted(_text(link) for link in device.device_links)),
+        links=tuple(sorted({_text(link) for link in device.device_links} | set(links.split()))),
     )
 
 
