@@ -13,9 +13,11 @@ import cv2
 import numpy as np
 import pytest
 
+from govkiosk.devices.camera.driver import CameraDriver
 from govkiosk.devices.camera.errors import CameraError, CameraLost, CameraUnavailable
 from govkiosk.devices.camera.frames import Frame, FrameStream
 from govkiosk.devices.camera.hub import CameraHub
+from govkiosk.devices.spec import DeviceSpec
 from harness.camera import FAST, Camera, SimProcess, capture_threads, control, simulator
 from harness.eventually import eventually
 from harness.process import free_port
@@ -236,3 +238,25 @@ async def test_recordings_stand_in_for_a_camera_paced_and_looping(tmp_path: Path
             assert rate < FAST.doc_fps * 1.5  # paced, not as fast as the disk reads
         finally:
             await camera.stop()
+
+
+async def test_a_second_camera_for_a_role_is_refused_by_name() -> None:
+    async with simulator() as sim:
+        first = Camera(sim.urls()["face_camera_rgb"])
+        await first.start()
+        second = CameraDriver(
+            DeviceSpec("face_camera_rgb@other", "face_camera_rgb", sim.urls()["face_camera_ir"]),
+            first.bus,
+            lambda: FAST,
+            first.hub,
+        )
+        try:
+            with pytest.raises(CameraError, match=r"another face_camera_rgb camera .* is in use"):
+                await second.start()
+            assert first.hub.available("face_camera_rgb")
+            assert (await first.hub.grab("face_camera_rgb", 5)).image.shape == (480, 640, 3)
+            info = {c.id: c.state for c in first.hub.cameras()}
+            assert info == {first.driver.name: "ready", "face_camera_rgb@other": "gone"}
+        finally:
+            await second.stop()
+            await first.stop()

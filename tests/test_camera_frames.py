@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import List
+from typing import Dict, List
 
 import cv2
 import numpy as np
@@ -14,9 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from govkiosk.devices.camera.capture import FILE, STREAM, V4L2, source_of
+from govkiosk.devices.camera import scenes
+from govkiosk.devices.camera.capture import FILE, STREAM, V4L2, fourcc_code, fourcc_text, source_of
 from govkiosk.devices.camera.errors import CameraError, CameraLost, FrameTimeout
 from govkiosk.devices.camera.frames import Frame, FrameQueue, FrameStream, encode_jpeg
+from govkiosk.devices.camera.sim import CameraSimulator, SceneSource
 
 IMAGE = np.zeros((4, 4, 3), np.uint8)
 
@@ -155,3 +157,37 @@ def test_snapshots_encode_as_jpeg() -> None:
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert decoded.shape == (48, 64, 3)
     assert np.abs(decoded.astype(int) - image).max() < 8
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=4, max_size=4))
+def test_fourcc_codes_round_trip(text: str) -> None:
+    assert fourcc_code(text) == cv2.VideoWriter.fourcc(*text)
+    assert fourcc_text(fourcc_code(text)) == text
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["scenario", "action", "other"]),
+        st.one_of(
+            st.sampled_from(["live", "photo", "stall", "resume", "unplug", "plug"]),
+            st.text(max_size=8),
+        ),
+    )
+)
+def test_the_simulator_control_takes_known_fields_or_says_what_is_wrong(
+    fields: Dict[str, str],
+) -> None:
+    sim = CameraSimulator(SceneSource(scenes.FaceScene("nobody", IMAGE, (0, 0, 4, 4))))
+    before = sim.state()
+    try:
+        sim.control(fields)
+    except ValueError as err:
+        message = str(err)
+        assert "scenario" in message or "unknown action" in message
+        assert sim.state()["stalled"] == before["stalled"]
+        assert sim.state()["unplugged"] == before["unplugged"]
+        return
+    state = sim.state()
+    assert state["scenario"] == fields.get("scenario", "nobody")
+    assert state["stalled"] == (fields.get("action") == "stall")
+    assert state["unplugged"] == (fields.get("action") == "unplug")

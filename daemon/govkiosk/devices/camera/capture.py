@@ -41,6 +41,12 @@ FILE = "file"
 
 STREAM_SCHEMES = ("http://", "https://", "rtsp://")
 
+#: Open and read timeouts for FFmpeg sources: OpenCV 4.5.2 and later (Debian 12 has 4.6).
+#: Older builds (Kylin V10's 4.2) open without them and their FFmpeg waits 30 s on a
+#: silent stream; the driver's stall watchdog still tells the readers in time.
+OPEN_TIMEOUT: Optional[int] = getattr(cv2, "CAP_PROP_OPEN_TIMEOUT_MSEC", None)
+READ_TIMEOUT: Optional[int] = getattr(cv2, "CAP_PROP_READ_TIMEOUT_MSEC", None)
+
 
 @dataclass(frozen=True)
 class Source:
@@ -89,7 +95,13 @@ class Negotiated:
         return f"{self.width}x{self.height}{rate}{codec} ({self.backend})"
 
 
+def fourcc_code(text: str) -> int:
+    """``"MJPG"`` → the number V4L2 and OpenCV use (``VideoWriter.fourcc``)."""
+    return sum(ord(ch) << (8 * i) for i, ch in enumerate(text[:4]))
+
+
 def fourcc_text(code: float) -> str:
+    """The inverse of :func:`fourcc_code`; ``""`` when there is no printable code."""
     value = int(code)
     text = "".join(chr((value >> (8 * i)) & 0xFF) for i in range(4))
     return text if value and text.isprintable() else ""
@@ -153,15 +165,18 @@ class Capture:
 
     def _open(self) -> Any:
         params: List[int] = []
-        if self.source.kind == STREAM or self.source.api == cv2.CAP_FFMPEG:
+        if self.source.api == cv2.CAP_FFMPEG and OPEN_TIMEOUT is not None and READ_TIMEOUT:
             params = [
-                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                OPEN_TIMEOUT,
                 int(self._open_timeout * 1000),
-                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                READ_TIMEOUT,
                 int(self._read_timeout * 1000),
             ]
         try:
-            cap = cv2.VideoCapture(self.source.target, self.source.api, params)
+            if params:
+                cap = cv2.VideoCapture(self.source.target, self.source.api, params)
+            else:
+                cap = cv2.VideoCapture(self.source.target, self.source.api)
         except cv2.error as err:
             raise CameraError(f"{self.source.target}: cannot be opened: {err}") from err
         if not cap.isOpened():
@@ -173,7 +188,7 @@ class Capture:
         cap = self._cap
         if self.source.kind == V4L2:
             # Format first: the sizes and rates a UVC camera offers depend on it.
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*self.mode.fourcc))
+            cap.set(cv2.CAP_PROP_FOURCC, fourcc_code(self.mode.fourcc))
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.mode.width)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.mode.height)
             cap.set(cv2.CAP_PROP_FPS, self.mode.fps)

@@ -147,7 +147,11 @@ class CameraDriver(Service):
             raise
         self._source = source
         self._check_mode(self._negotiated)
-        self._hub.attach(self)
+        try:
+            self._hub.attach(self)
+        except CameraError as err:
+            self._set_state(GONE, str(err))
+            raise
         self._set_state(READY, str(self._negotiated))
 
     async def serve(self) -> None:
@@ -186,8 +190,9 @@ class CameraDriver(Service):
         return stream
 
     def close_stream(self, stream: FrameStream) -> None:
-        if stream in self._streams:
-            self._streams.remove(stream)
+        if stream not in self._streams:
+            return  # a stream of a run that was lost (this driver has restarted since)
+        self._streams.remove(stream)
         if not self._streams and self._run is not None:
             self._stop_capture()
             if self._lost is None:
