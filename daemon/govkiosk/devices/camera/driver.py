@@ -71,6 +71,7 @@ class _Run:
         self.slots = threading.BoundedSemaphore(max(2, settings.queue_depth))
         self.thread: Optional[threading.Thread] = None
         self.frames = 0  #: delivered in this run
+        self.skipped = 0  #: read while the loop had not taken the previous ones (thread only)
         self.window_start = 0.0
         self.window_frames = 0
 
@@ -130,6 +131,7 @@ class CameraDriver(Service):
         self._lost = None
         self._streams = []
         self._run = None
+        self._source = None
         self._wake = asyncio.Event()
         open_timeout = self._settings.open_timeout
         loop = asyncio.get_running_loop()
@@ -226,7 +228,12 @@ class CameraDriver(Service):
         run.stop.set()
         self._previous = run.thread
         self._measured = 0.0
-        _LOGGER.debug("%s: capture stopped after %d frames", self.name, run.frames)
+        _LOGGER.debug(
+            "%s: capture stopped after %d frames (%d skipped while the loop was busy)",
+            self.name,
+            run.frames,
+            run.skipped,
+        )
         self._wake_serve()
 
     def _capture(self, run: _Run) -> None:
@@ -263,7 +270,8 @@ class CameraDriver(Service):
                     _call(loop, self._on_failed, run, GONE, _why_unreadable(source))
                     break
                 if not run.slots.acquire(blocking=False):
-                    continue  # the loop has not taken the last frames: this one is dropped
+                    run.skipped += 1  # the loop has not taken the last frames: dropped here
+                    continue
                 seq += 1
                 frame = Frame(image, seq, time.monotonic(), self.role)
                 if not _call(loop, self._on_frame, run, frame):
@@ -314,7 +322,6 @@ class CameraDriver(Service):
         """The camera is lost: every stream hears it now, the service fails in ``serve``."""
         if self._lost is not None:
             return
-        _LOGGER.warning("%s: %s camera %s: %s", self.name, self.role, state, detail)
         self._hub.detach(self)
         self._lose(CameraLost(f"the {self.role} camera ({self.name}) is {state}: {detail}"))
         self._stop_capture()

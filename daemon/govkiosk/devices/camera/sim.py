@@ -213,9 +213,8 @@ class _Group:
         self.channels = {name: _Channel() for name in names}
         self.readers = 0
         self.task: Optional[asyncio.Task[None]] = None
-        self.executor = ThreadPoolExecutor(
-            1, thread_name_prefix="camera-sim"
-        )  # one source, one thread
+        # One thread per group: a source (a video being decoded) is used by one thread.
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="camera-sim")
 
 
 class CameraSimulator:
