@@ -74,7 +74,9 @@ async def _ticker(lags: List[float], stop: asyncio.Event) -> None:
 
 async def _measure(port: str, role: str, stream: bool) -> Dict[str, Any]:
     hub = CameraHub()
-    driver = CameraDriver(DeviceSpec(f"{role}@bench", role, port), EventBus(), CameraSettings, hub)
+    settings = CameraSettings()
+    spec = DeviceSpec(f"{role}@bench", role, port)
+    driver = CameraDriver(spec, EventBus(), lambda: settings, hub)
     await driver.start()
     serving = asyncio.ensure_future(driver.serve())
     lags: List[float] = []
