@@ -28,6 +28,7 @@ from typing import (
 
 from .backends.settings import BackendsSettings
 from .backup.settings import BackupSettings
+from .devices.camera.settings import CameraSettings
 from .devices.idcard.settings import IdCardSettings
 from .devices.presence.settings import PresenceSettings
 from .devices.qrscanner.settings import QrScannerSettings
@@ -104,6 +105,7 @@ class Config:
         default_factory=UpsSettings, metadata={"expect": CONSISTENT, "check": consistent}
     )
     idcard: IdCardSettings = field(default_factory=IdCardSettings)
+    camera: CameraSettings = field(default_factory=CameraSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
     backends: BackendsSettings = field(default_factory=BackendsSettings)

@@ -10,7 +10,8 @@ Opening a maintenance window needs an operator role and that role's token
 (docs/usb-sealing.md); in production the bus policy also limits who may call it.
 """
 
-from typing import Awaitable, Callable, Dict, List, Optional
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Dict, List, Optional, Union
 
 from dbus_next import Variant
 from dbus_next.service import ServiceInterface, method, signal
@@ -18,6 +19,9 @@ from dbus_next.service import ServiceInterface, method, signal
 from ..bus import EventBus
 from ..contract.names import DEVICES_INTERFACE
 from ..dbus import guarded
+from ..devices.camera.driver import CameraDriver
+from ..devices.camera.hub import CameraHub
+from ..devices.camera.settings import DOC, FACE_IR, FACE_RGB
 from ..devices.idcard.driver import IdCardReader
 from ..devices.presence.driver import PresenceDriver
 from ..devices.qrscanner.driver import scanner_for
@@ -84,21 +88,41 @@ class DevicesInterface(ServiceInterface):
 
 DriverFactory = Callable[[DeviceSpec, Runtime], Service]
 
+
+@dataclass(frozen=True)
+class WithCameras:
+    """A :data:`DRIVERS` entry whose driver is also handed the daemon's camera hub."""
+
+    make: Callable[[DeviceSpec, Runtime, CameraHub], Service]
+
+
+def _camera(spec: DeviceSpec, rt: Runtime, hub: CameraHub) -> Service:
+    return CameraDriver(spec, rt.bus, lambda: rt.config.camera, hub)
+
+
 #: Role → the driver that serves a device of that role, handed its section of the
 #: configuration. A role not listed here is recorded and shown, with no driver.
-DRIVERS: Dict[str, DriverFactory] = {
+DRIVERS: Dict[str, Union[DriverFactory, WithCameras]] = {
     "receipt_printer": lambda spec, rt: ReceiptPrinter(spec, rt.bus, lambda: rt.config.receipt),
     "presence": lambda spec, rt: PresenceDriver(spec, rt.bus, lambda: rt.config.presence),
     "qrscanner": lambda spec, rt: scanner_for(spec)(spec, rt.bus, lambda: rt.config.qrscanner),
     "idcard": lambda spec, rt: IdCardReader(spec, rt.bus, lambda: rt.config.idcard),
     "ups": lambda spec, rt: ups_driver_for(spec)(spec, rt.bus, lambda: rt.config.ups),
+    FACE_RGB: WithCameras(_camera),
+    FACE_IR: WithCameras(_camera),
+    DOC: WithCameras(_camera),
 }
 
 
 class DeviceLayer:
     def __init__(self, runtime: Runtime) -> None:
+        #: The cameras by role (one hub per daemon): the camera drivers attach to it.
+        self.cameras = CameraHub()
+
         def driver(spec: DeviceSpec) -> Optional[Service]:
             factory = DRIVERS.get(spec.role)
+            if isinstance(factory, WithCameras):
+                return factory.make(spec, runtime, self.cameras)
             return None if factory is None else factory(spec, runtime)
 
         self.registry = DeviceRegistry(runtime.supervisor, runtime.bus, driver)

@@ -15,7 +15,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, fleet, items
+from . import backup, camera, fleet, items
 from . import sim as simctl
 from .output import table
 
@@ -74,6 +74,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub.add_parser("devices", help="attached devices with role, port, state and driver health")
     backup.add_parser(sub)
     items.add_parser(sub)
+    camera.add_parser(sub)
     sim = sub.add_parser("sim", help="run a device simulator: govkioskctl sim <family> --help")
     sim.add_argument("family")
     sim.add_argument("sim_args", nargs=argparse.REMAINDER)
@@ -109,4 +110,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         return backup.run(args)
     if args.command == "sim":
         return simctl.run(args.family, args.sim_args)
+    if args.command == "camera":  # works without the daemon: udev's devices are listed too
+        return camera.run(args)
     return asyncio.run(_run(args))

@@ -17,6 +17,7 @@ SIMULATORS: Dict[str, str] = {
     "qrscanner": "govkiosk.devices.qrscanner.sim",
     "idcard": "govkiosk.devices.idcard.sim",
     "ups": "govkiosk.devices.ups.sim",
+    "camera": "govkiosk.devices.camera.sim",
 }
 
 

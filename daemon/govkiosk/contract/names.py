@@ -12,6 +12,7 @@ BUS_NAME = "cn.govkiosk.Kiosk1"
 OBJECT_PATH = "/cn/govkiosk/Kiosk1"
 
 KIOSK_INTERFACE = "cn.govkiosk.Kiosk1"
+CAMERAS_INTERFACE = "cn.govkiosk.Cameras1"
 DEVICES_INTERFACE = "cn.govkiosk.Devices1"
 IDCARD_INTERFACE = "cn.govkiosk.IdCard1"
 ITEMS_INTERFACE = "cn.govkiosk.Items1"
@@ -31,6 +32,11 @@ INTERNAL_ERROR = ERROR_PREFIX + "Internal"
 SESSION_ACTIVE_ERROR = ERROR_PREFIX + "SessionActive"
 #: ``Session1.StartSession`` for an item this kiosk cannot run now (no camera, no face check).
 ITEM_UNAVAILABLE_ERROR = ERROR_PREFIX + "ItemUnavailable"
+#: ``Cameras1.Snapshot`` while a citizen's session is in progress (§8 d).
+CAMERA_BUSY_ERROR = ERROR_PREFIX + "CameraBusy"
+#: ``Cameras1.Snapshot`` of a role with no camera up, or one lost while it was read.
+CAMERA_UNAVAILABLE_ERROR = ERROR_PREFIX + "CameraUnavailable"
+CAMERA_LOST_ERROR = ERROR_PREFIX + "CameraLost"
 
 # The UI process's own interface, for ops: ``Screenshot() → ay`` (refused with
 # CITIZEN_ON_SCREEN while a citizen's session is shown, §8 d) and ``Restart()`` (reply,

@@ -19,6 +19,7 @@ the camera simulator streams it, and tests and benchmarks draw frames from it di
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ SIZE = (640, 480)
 FACE_HEIGHT = 200
 #: Sensor noise, grey levels (σ).
 NOISE = 2.0
+#: Noise is cut from a few precomputed fields at random offsets: drawing a fresh Gaussian
+#: field for every frame costs more than the rest of the frame (25 ms at 640×480).
+NOISE_FIELDS = 4
+NOISE_MARGIN = 32
 
 
 @dataclass(frozen=True)
@@ -56,11 +61,17 @@ class FaceScene:
 
 
 def _background(size: Tuple[int, int]) -> Image:
-    """A hall wall: a soft vertical gradient."""
+    """A hall wall: a soft vertical gradient (a fresh copy: callers draw on it)."""
+    out: Image = _wall(size).copy()
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _wall(size: Tuple[int, int]) -> Image:
     width, height = size
     column = np.linspace(150, 110, height, dtype=np.float32)[:, None]
     wall = np.repeat(column, width, axis=1)
-    return cv2.merge([wall, wall + 6, wall + 12]).astype(np.uint8)
+    return np.asarray(cv2.merge([wall, wall + 6, wall + 12]), dtype=np.uint8)
 
 
 def _sway(t: float) -> Tuple[float, float, float, float]:
@@ -85,21 +96,35 @@ def _placed(scene: FaceScene, motion: Tuple[float, float, float, float]) -> Tupl
     subject = cv2.warpAffine(scene.face, matrix, scene.size, flags=cv2.INTER_LINEAR)
     whole = np.full(scene.face.shape[:2], 255, np.uint8)
     mask = cv2.warpAffine(whole, matrix, scene.size, flags=cv2.INTER_NEAREST)
-    return subject, mask
+    return np.asarray(subject, dtype=np.uint8), np.asarray(mask, dtype=np.uint8)
 
 
 def _noisy(image: Image, rng: random.Random) -> Image:
-    seed = rng.getrandbits(32)
-    noise = np.random.default_rng(seed).normal(0.0, NOISE, image.shape)
-    out: Image = np.clip(image.astype(np.float32) + noise, 0, 255).astype(np.uint8)
-    return out
+    """``image`` with sensor noise: a window of a precomputed field at a random offset."""
+    height, width = image.shape[:2]
+    fields = _noise_fields(image.shape)
+    field = fields[rng.randrange(len(fields))]
+    dy, dx = rng.randrange(NOISE_MARGIN), rng.randrange(NOISE_MARGIN)
+    window = field[dy : dy + height, dx : dx + width]
+    # Different depths: cv2.add saturates into the output depth, as a sensor clips.
+    return np.asarray(cv2.add(image, window, dtype=cv2.CV_8U), dtype=np.uint8)
+
+
+@functools.lru_cache(maxsize=8)
+def _noise_fields(shape: Tuple[int, ...]) -> Tuple[NDArray[np.int8], ...]:
+    """Gaussian noise fields a little larger than ``shape``; the same for every run."""
+    generator = np.random.default_rng(len(shape))
+    padded = (shape[0] + NOISE_MARGIN, shape[1] + NOISE_MARGIN, *shape[2:])
+    return tuple(
+        np.clip(np.round(generator.normal(0.0, NOISE, padded)), -127, 127).astype(np.int8)
+        for _ in range(NOISE_FIELDS)
+    )
 
 
 def _ir_of_skin(subject: Image) -> Image:
     """A lit face in near infrared: grey, bright, with its texture and shading kept."""
     grey = cv2.cvtColor(subject, cv2.COLOR_BGR2GRAY)
-    out: Image = cv2.convertScaleAbs(grey, alpha=1.1, beta=25)
-    return out
+    return np.asarray(cv2.convertScaleAbs(grey, alpha=1.1, beta=25), dtype=np.uint8)
 
 
 def _ir_of_print(subject: Image) -> Image:
@@ -120,12 +145,11 @@ def render(scene: FaceScene, t: float, rng: random.Random) -> Tuple[Image, Image
         still = scene.scenario == "photo"
         motion = (0.0, 0.0, 1.0, 0.0) if still else _sway(t)
         subject, mask = _placed(scene, motion)
-        inside = mask > 0
-        rgb[inside] = subject[inside]
+        cv2.copyTo(subject, mask, rgb)
         if scene.scenario == "live":
-            ir[inside] = _ir_of_skin(subject)[inside]
+            cv2.copyTo(_ir_of_skin(subject), mask, ir)
         elif scene.scenario == "photo":
-            ir[inside] = _ir_of_print(subject)[inside]
+            cv2.copyTo(_ir_of_print(subject), mask, ir)
         else:  # a screen: a dark panel where the face is
-            ir[inside] = 10
+            ir[mask > 0] = 10
     return _noisy(rgb, rng), _noisy(ir, rng)
