@@ -15,7 +15,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, fleet, items
+from . import backup, crop, fleet, items
 from . import sim as simctl
 from .output import table
 
@@ -104,6 +104,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["fleet"]:  # its own parser, --help included
         return fleet.main(argv[1:])
+    if argv[:2] == ["camera", "crop"]:  # offline; joins the camera command's parser later
+        return crop.main(argv[2:])
     args = parse_args(argv)
     if args.command == "backup":
         return backup.run(args)

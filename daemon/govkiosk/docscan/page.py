@@ -39,8 +39,8 @@ from .quad import Line, Quad, intersection
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    Image = NDArray[np.uint8]
-    Floats = NDArray[np.float32]
+    Image = NDArray[Any]  #: 8-bit, BGR or grey (OpenCV's stubs type pixels loosely)
+    Floats = NDArray[Any]  #: float32
 
 #: Width of the working copy the search runs on.
 WORK_WIDTH = 640
@@ -187,8 +187,9 @@ def _candidates(views: Views) -> Iterator[Quad]:
     min_area = MIN_AREA * width * height
     hulls: List[Tuple[float, Tuple[int, int, int, int]]] = []
     for contour in _region_contours(views.paper) + _edge_contours(views.light):
-        box = cv2.boundingRect(contour)
-        if box[2] * box[3] < min_area:
+        x, y, w, h = cv2.boundingRect(contour)
+        box = (x, y, w, h)
+        if w * h < min_area:
             continue
         hull = cv2.convexHull(contour)
         area = cv2.contourArea(hull)
@@ -364,7 +365,7 @@ def support(
         np.ascontiguousarray(spots[..., 1]),
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
+        borderValue=(0.0,),
     ).astype(np.float32)
     height, width = feature.shape[:2]
     outside = spots[8:12]

@@ -15,11 +15,12 @@ seed, so a test knows when the page is still and where.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import string
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -29,8 +30,8 @@ from .quad import Quad
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    Image = NDArray[np.uint8]
-    Floats = NDArray[np.float32]
+    Image = NDArray[Any]  #: 8-bit, BGR or grey (OpenCV's stubs type pixels loosely)
+    Floats = NDArray[Any]  #: float32
 
 SIZE = (1920, 1080)
 DESKS = ("wood", "light", "mat", "grey")
@@ -61,7 +62,7 @@ class Look:
     clutter: int = 3  #: objects on the desk
 
 
-def look(rng: random.Random, **fixed: object) -> Look:
+def look(rng: random.Random, **fixed: Any) -> Look:
     """A realistic random :class:`Look`; keyword arguments fix any of its fields."""
     drawn = Look(
         desk=rng.choice(DESKS),
@@ -78,7 +79,7 @@ def look(rng: random.Random, **fixed: object) -> Look:
         fingers=rng.choice((0, 0, 1, 2, 3)),
         clutter=rng.randrange(0, 6),
     )
-    return Look(**{**drawn.__dict__, **fixed})  # type: ignore[arg-type]
+    return dataclasses.replace(drawn, **fixed)
 
 
 # -- the page ----------------------------------------------------------------------------
@@ -327,7 +328,7 @@ def _clutter(
             colour = (rng.randint(15, 40),) * 3
         polygon = np.round(box).astype(np.int32)
         mask = np.zeros(keep_clear.shape, np.uint8)
-        cv2.fillConvexPoly(mask, polygon, 255)
+        cv2.fillConvexPoly(mask, polygon, (255,))
         if kind != "paper" and not mask.any():
             continue
         if (mask & keep_clear).any():
@@ -408,13 +409,11 @@ def _fit(look_: Look, page_mm: Tuple[float, float], size: Tuple[int, int]) -> Lo
         if _inside(_project(current, page_mm, size), size, margin):
             return current
         cx, cy = current.centre
-        current = Look(
-            **{
-                **current.__dict__,
-                "fill": current.fill * 0.97,
-                "centre": (0.5 + (cx - 0.5) * 0.9, 0.5 + (cy - 0.5) * 0.9),
-            }
-        )  # type: ignore[arg-type]
+        current = dataclasses.replace(
+            current,
+            fill=current.fill * 0.97,
+            centre=(0.5 + (cx - 0.5) * 0.9, 0.5 + (cy - 0.5) * 0.9),
+        )
     return current
 
 
@@ -514,7 +513,7 @@ def _camera(rng: random.Random, frame: Floats, look_: Look) -> Image:
 
 def _page_layer(
     rng: random.Random, look_: Look, size: Tuple[int, int]
-) -> Tuple[Image, Floats, Quad, NDArray[np.float64]]:
+) -> Tuple[Image, Floats, Quad, NDArray[Any]]:
     """The warped page, its coverage (0..1), its true corners and its homography."""
     page = page_image(rng, look_.landscape)
     height, width = page.shape[:2]
@@ -536,9 +535,9 @@ def _page_layer(
 def _compose(desk: Image, page: Image, alpha: Floats) -> Floats:
     """The page laid on the desk, with the page's soft drop shadow on the desk around it."""
     frame = desk.astype(np.float32)
-    where = cv2.findNonZero((alpha > 0).astype(np.uint8))
-    if where is None:
+    if not alpha.any():
         return frame
+    where = cv2.findNonZero((alpha > 0).astype(np.uint8))
     height, width = alpha.shape
     reach = max(1.0, height / 300.0)
     dx, dy = round(1.0 * reach), round(1.5 * reach)
@@ -557,7 +556,7 @@ def _compose(desk: Image, page: Image, alpha: Floats) -> Floats:
 
 
 def page_scene(
-    rng: random.Random, size: Tuple[int, int] = SIZE, **fixed: object
+    rng: random.Random, size: Tuple[int, int] = SIZE, **fixed: Any
 ) -> Tuple[Image, Quad]:
     """A BGR frame of a page on a desk and the page's true corners.
 
@@ -577,7 +576,7 @@ def page_scene(
     return _camera(rng, frame, look_), quad
 
 
-def empty_desk(rng: random.Random, size: Tuple[int, int] = SIZE, **fixed: object) -> Image:
+def empty_desk(rng: random.Random, size: Tuple[int, int] = SIZE, **fixed: Any) -> Image:
     """A desk with clutter, shadows and lighting like :func:`page_scene`'s, and no page."""
     look_ = look(rng, **fixed)
     desk = desk_image(rng, size, look_.desk)
@@ -613,7 +612,7 @@ class DocScene:
         slide: float = 1.0,
         leave: Optional[float] = 6.0,
         fps: float = 15.0,
-        **fixed: object,
+        **fixed: Any,
     ) -> None:
         if slide <= 0 or fps <= 0:
             raise ValueError("slide and fps must be > 0")
@@ -639,10 +638,10 @@ class DocScene:
         )  # fmt: skip
         self._homography = cv2.getPerspectiveTransform(source, corners.astype(np.float32))
         self._desk = desk_image(rng, size, self.look.desk)
-        keep_clear = np.zeros(self._desk.shape[:2], np.uint8)
+        keep_clear: Image = np.zeros(self._desk.shape[:2], np.uint8)
         hull = np.round(corners).astype(np.int32)
         travel = np.array([0, size[1]])  # the page slides in from below: keep its path clear
-        cv2.fillConvexPoly(keep_clear, cv2.convexHull(np.vstack([hull, hull + travel])), 255)
+        cv2.fillConvexPoly(keep_clear, cv2.convexHull(np.vstack([hull, hull + travel])), (255,))
         keep_clear = cv2.dilate(keep_clear, np.ones((41, 41), np.uint8))
         _clutter(rng, self._desk, keep_clear, self.look.clutter, border_papers=False)
         self._light = _lighting(rng, self.look, size, self.quad)
