@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from .errors import FrameError
-from .quad import Line, Quad, intersection
+from .quad import Line, Point, Quad, intersection
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -71,6 +71,10 @@ EDGE_LEVELS = ((0.2, 0.35), (0.6, 1.2))
 GRADIENT_SCALE = 100.0
 #: Half-width (px at full resolution) of the profiles of the second refinement.
 FINE_BAND = 6
+#: Share of a side's profiles nearest a corner that place the corner at last ...
+NEAR_CORNER = 0.3
+#: ... unless they put it this far (px) from where the whole sides meet.
+CORNER_REACH = 12.0
 #: Candidates refined at most before giving up on a frame.
 TRIES = 6
 #: Share of a side's profiles that must cross a sharp edge on one straight line ...
@@ -173,7 +177,7 @@ def find_page(frame: Any, *, work_width: int = WORK_WIDTH) -> Optional[Quad]:
         refined = refine(image, coarse, band=coarse_band)
         if refined is None:
             continue  # no sharp edge along a side: a shadow's boundary, not a page's
-        refined = refine(image, refined, band=FINE_BAND) or refined
+        refined = refine(image, refined, band=FINE_BAND, near_corners=True) or refined
         if plausible(refined, (width, height)):
             return refined
     return None
@@ -417,9 +421,16 @@ def _ranked(views: Views, quads: Iterator[Quad]) -> List[Candidate]:
 # -- refinement at full resolution ---------------------------------------------------------
 
 
-def refine(image: Image, quad: Quad, band: int, count: int = 40) -> Optional[Quad]:
+def refine(
+    image: Image, quad: Quad, band: int, count: int = 40, *, near_corners: bool = False
+) -> Optional[Quad]:
     """The quad with each side moved to the page's edge found within ``band`` pixels of
-    it; None when a side's edge cannot be found."""
+    it; None when a side's edge cannot be found.
+
+    With ``near_corners``, each corner is where the stretches of its two sides nearest to
+    it meet rather than the whole sides: a page that does not lie flat bows its sides a
+    little, and its corners are where the bows end.
+    """
     samples, outward = _side_samples(quad, count)
     offsets = np.arange(-band, band + 1, dtype=np.float32)
     xs = samples[..., 0][..., None] + outward[:, None, None, 0] * offsets
@@ -435,16 +446,46 @@ def refine(image: Image, quad: Quad, band: int, count: int = 40) -> Optional[Qua
     height, width = image.shape[:2]
     inside_frame = (xs >= 0) & (ys >= 0) & (xs <= width - 1) & (ys <= height - 1)
     lines: List[Line] = []
+    edges: List[Tuple[NDArray[np.intp], Floats]] = []
     for side in range(4):
         rows, shifts = _falls(values[side], inside_frame[side])
-        line, on_line = _fit_line(samples[side][rows] + outward[side] * shifts[:, None])
+        points = samples[side][rows] + outward[side] * shifts[:, None]
+        line, on_line = _fit_line(points)
         if line is None or on_line < MIN_EDGE_SHARE * count:
             return None  # no straight sharp edge along this side
         lines.append(line)
+        edges.append((rows, points))
     corners = [intersection(lines[k - 1], lines[k]) for k in range(4)]
+    if near_corners:
+        corners = [_corner(edges[k - 1], edges[k], count, corners[k]) for k in range(4)]
     if not all(math.isfinite(x) and math.isfinite(y) for x, y in corners):
         return None
     return _convex_quad(corners)
+
+
+def _corner(
+    before: Tuple[NDArray[np.intp], Floats],
+    after: Tuple[NDArray[np.intp], Floats],
+    count: int,
+    whole: Point,
+) -> Point:
+    """Where the ends of two sides nearest their shared corner meet; ``whole`` (the
+    whole sides' corner) when either end is hidden or the two disagree."""
+    near = round(NEAR_CORNER * count)
+    ends = (before[1][before[0] >= count - near], after[1][after[0] < near])
+    lines = []
+    for points in ends:
+        line, on_line = _fit_line(points) if len(points) >= 6 else (None, 0)
+        if line is None or on_line < 0.6 * len(points):
+            return whole
+        lines.append(line)
+    x, y = intersection(lines[0], lines[1])
+    if (
+        not (math.isfinite(x) and math.isfinite(y))
+        or math.hypot(x - whole[0], y - whole[1]) > CORNER_REACH
+    ):
+        return whole
+    return (x, y)
 
 
 def _falls(values: Floats, valid: NDArray[np.bool_]) -> Tuple[NDArray[np.intp], Floats]:

@@ -256,6 +256,12 @@ def desk_image(
     rng: random.Random, size: Tuple[int, int] = SIZE, kind: Optional[str] = None
 ) -> Image:
     """An empty desk of ``kind`` (one of :data:`DESKS`, random when None)."""
+    out: Image = np.clip(_desk(rng, size, kind), 0, 255).astype(np.uint8)
+    return out
+
+
+def _desk(rng: random.Random, size: Tuple[int, int], kind: Optional[str]) -> Floats:
+    """:func:`desk_image` in float32, as the scenes compose it."""
     kind = kind or rng.choice(DESKS)
     width, height = size
     gen = np.random.default_rng(rng.getrandbits(32))
@@ -278,22 +284,21 @@ def desk_image(
             "grey": rng.uniform(105, 150),
         }[kind]
         colour = level + np.array([rng.uniform(-6, 4), rng.uniform(-3, 3), rng.uniform(-2, 8)])
-        speckle = gen.standard_normal(half[::-1], dtype=np.float32)
+        speckle = _normal(rng, (half[1], half[0]), 1.0)
         shade = 1.0 + 0.03 * speckle + 0.03 * _smooth_noise(gen, half, 5)
-    desk = _full(shade.astype(np.float32), size, 2)[:, :, None] * colour.astype(np.float32)
-    out = np.clip(desk, 0, 255).astype(np.uint8)
+    desk: Floats = _full(shade.astype(np.float32), size, 2)[:, :, None] * colour.astype(np.float32)
     if kind == "mat":  # the printed A4 guide and ruler of a document camera's pad
         guide = (rng.randint(90, 140),) * 3
         gw, gh = round(height * 0.62 / math.sqrt(2)), round(height * 0.62)
         x0, y0 = width // 2 - gw // 2, height // 2 - gh // 2
-        cv2.rectangle(out, (x0, y0), (x0 + gw, y0 + gh), guide, 2, cv2.LINE_AA)
+        cv2.rectangle(desk, (x0, y0), (x0 + gw, y0 + gh), guide, 2, cv2.LINE_AA)
         for k in range(0, width, max(8, width // 96)):
-            cv2.line(out, (k, height - 10), (k, height - (22 if k % 5 == 0 else 16)), guide, 1)
-    return out
+            cv2.line(desk, (k, height - 10), (k, height - (22 if k % 5 == 0 else 16)), guide, 1)
+    return desk
 
 
 def _clutter(
-    rng: random.Random, frame: Image, keep_clear: Image, count: int, border_papers: bool
+    rng: random.Random, frame: Floats, keep_clear: Image, count: int, border_papers: bool
 ) -> None:
     """Pens, a phone and edges of other papers, where ``keep_clear`` is zero."""
     height, width = frame.shape[:2]
@@ -426,12 +431,15 @@ def _bent(page: Image, bend: Tuple[float, float], margin: int) -> Tuple[Image, I
     cover[margin : margin + height, margin : margin + width] = 255
     if bend == (0.0, 0.0):
         return canvas, cover
-    ys, xs = np.mgrid[0 : canvas.shape[0], 0 : canvas.shape[1]].astype(np.float32)
+    xs = np.arange(canvas.shape[1], dtype=np.float32)[None, :]
+    ys = np.arange(canvas.shape[0], dtype=np.float32)[:, None]
     u = np.clip((xs - margin + 0.5) / width, 0, 1)
     v = np.clip((ys - margin + 0.5) / height, 0, 1)
     dy = bend[0] * height * np.sin(np.pi * u)  # top and bottom sides bow
     dx = bend[1] * width * np.sin(np.pi * v)  # left and right sides bow
-    map_x, map_y = (xs - dx).astype(np.float32), (ys - dy).astype(np.float32)
+    shape = canvas.shape[:2]
+    map_x = np.broadcast_to(xs - dx, shape).astype(np.float32)
+    map_y = np.broadcast_to(ys - dy, shape).astype(np.float32)
     bent_page = cv2.remap(canvas, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     bent_cover = cv2.remap(cover, map_x, map_y, cv2.INTER_LINEAR)
     return bent_page, bent_cover
@@ -471,7 +479,8 @@ def _fingers(rng: random.Random, frame: Floats, quad: Quad, count: int) -> None:
     unit = quad.diagonal / 364.0  # ≈ a millimetre on an A4 page
     width = rng.uniform(15, 19) * unit
     start = rng.uniform(0.1, 0.9 - 0.06 * count)
-    skin = np.array([rng.uniform(110, 160), rng.uniform(145, 185), rng.uniform(185, 230)])
+    red = rng.uniform(185, 230)
+    skin = np.array([red * rng.uniform(0.55, 0.7), red * rng.uniform(0.72, 0.82), red])
     for k in range(count):
         at = a + along * (start + k * width * 1.05 / length)
         tip = at + inward * rng.uniform(8, 22) * unit + along / length * rng.uniform(-3, 3) * unit
@@ -498,11 +507,18 @@ def _fingers(rng: random.Random, frame: Floats, quad: Quad, count: int) -> None:
         )
 
 
+def _normal(rng: random.Random, shape: Tuple[int, int], sigma: float) -> Floats:
+    """Gaussian noise from ``rng``'s next seed (OpenCV's generator: several times faster
+    than numpy's for a frame; it is the calling thread's own)."""
+    noise: Floats = np.empty(shape, np.float32)
+    cv2.setRNGSeed(rng.getrandbits(31))
+    cv2.randn(noise, 0.0, sigma)
+    return noise
+
+
 def _camera(rng: random.Random, frame: Floats, look_: Look) -> Image:
     """Sensor noise and the camera's JPEG compression."""
-    gen = np.random.default_rng(rng.getrandbits(32))
-    noise = gen.standard_normal(frame.shape[:2], dtype=np.float32)
-    frame += noise[:, :, None] * np.float32(look_.noise)
+    frame += _normal(rng, frame.shape[:2], look_.noise)[:, :, None]
     out: Image = np.clip(frame, 0, 255, out=frame).astype(np.uint8)
     if look_.jpeg:
         ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, look_.jpeg])
@@ -511,48 +527,75 @@ def _camera(rng: random.Random, frame: Floats, look_: Look) -> Image:
     return out
 
 
+@dataclass(frozen=True)
+class _Layer:
+    """The page warped into the part of the frame it covers (with room for its drop
+    shadow): its pixels, its coverage (0..1) and where that part starts."""
+
+    page: Floats
+    alpha: Floats
+    at: Tuple[int, int]
+
+
+def _source(margin: int, width: int, height: int) -> NDArray[Any]:
+    """The page's corners on its canvas, pixel-centre coordinates."""
+    low, right, bottom = margin - 0.5, margin + width - 0.5, margin + height - 0.5
+    return np.array([[low, low], [right, low], [right, bottom], [low, bottom]], np.float32)
+
+
+def _warp(
+    canvas: Image, cover: Image, homography: NDArray[Any], size: Tuple[int, int]
+) -> Optional[_Layer]:
+    """The canvas seen through ``homography`` in the frame, computed only where it lands."""
+    width, height = size
+    rim = np.array(
+        [[0, 0], [canvas.shape[1], 0], [canvas.shape[1], canvas.shape[0]], [0, canvas.shape[0]]],
+        np.float32,
+    )
+    landed = cv2.perspectiveTransform(rim[None], homography)[0]
+    pad = math.ceil(14 * max(1.0, height / 300.0))
+    x0 = max(0, math.floor(landed[:, 0].min()) - pad)
+    y0 = max(0, math.floor(landed[:, 1].min()) - pad)
+    x1 = min(width, math.ceil(landed[:, 0].max()) + pad)
+    y1 = min(height, math.ceil(landed[:, 1].max()) + pad)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    moved = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64) @ homography
+    box = (x1 - x0, y1 - y0)
+    page = cv2.warpPerspective(canvas, moved, box, flags=cv2.INTER_LINEAR)
+    alpha = cv2.warpPerspective(cover, moved, box, flags=cv2.INTER_LINEAR)
+    return _Layer(page.astype(np.float32), alpha.astype(np.float32) / 255.0, (x0, y0))
+
+
+def _compose(frame: Floats, layer: _Layer) -> None:
+    """The page laid on the desk in ``frame``, with its soft drop shadow on the desk."""
+    x0, y0 = layer.at
+    h, w = layer.alpha.shape
+    reach = max(1.0, frame.shape[0] / 300.0)
+    dx, dy = round(1.0 * reach), round(1.5 * reach)
+    blurred = cv2.GaussianBlur(layer.alpha, (0, 0), 2.5 * reach)
+    drop = np.zeros_like(blurred)
+    drop[dy:, dx:] = blurred[: h - dy, : w - dx]
+    region = frame[y0 : y0 + h, x0 : x0 + w]
+    a = layer.alpha[:, :, None]
+    region *= (1.0 - 0.18 * drop)[:, :, None] * (1.0 - a)
+    region += layer.page * a
+
+
 def _page_layer(
     rng: random.Random, look_: Look, size: Tuple[int, int]
-) -> Tuple[Image, Floats, Quad, NDArray[Any]]:
-    """The warped page, its coverage (0..1), its true corners and its homography."""
+) -> Tuple[Optional[_Layer], Quad]:
+    """The warped page and its true corners."""
     page = page_image(rng, look_.landscape)
     height, width = page.shape[:2]
     page_mm = (width / PX_PER_MM, height / PX_PER_MM)
     corners = _project(look_, page_mm, size)
     margin = round(0.02 * max(width, height)) + 2
     canvas, cover = _bent(page, look_.bend, margin)
-    source = np.array(
-        [[margin - 0.5, margin - 0.5], [margin + width - 0.5, margin - 0.5],
-         [margin + width - 0.5, margin + height - 0.5], [margin - 0.5, margin + height - 0.5]],
-        np.float32,
-    )  # fmt: skip
-    homography = cv2.getPerspectiveTransform(source, corners.astype(np.float32))
-    warped = cv2.warpPerspective(canvas, homography, size, flags=cv2.INTER_LINEAR)
-    alpha = cv2.warpPerspective(cover, homography, size, flags=cv2.INTER_LINEAR)
-    return warped, alpha.astype(np.float32) / 255.0, Quad.from_points(corners), homography
-
-
-def _compose(desk: Image, page: Image, alpha: Floats) -> Floats:
-    """The page laid on the desk, with the page's soft drop shadow on the desk around it."""
-    frame = desk.astype(np.float32)
-    if not alpha.any():
-        return frame
-    where = cv2.findNonZero((alpha > 0).astype(np.uint8))
-    height, width = alpha.shape
-    reach = max(1.0, height / 300.0)
-    dx, dy = round(1.0 * reach), round(1.5 * reach)
-    pad = math.ceil(10 * reach) + dx + dy
-    x, y, w, h = cv2.boundingRect(where)
-    x0, y0 = max(0, x - pad), max(0, y - pad)
-    x1, y1 = min(width, x + w + pad), min(height, y + h + pad)
-    a = alpha[y0:y1, x0:x1]
-    blurred = cv2.GaussianBlur(a, (0, 0), 2.5 * reach)
-    drop = np.zeros_like(blurred)
-    drop[dy:, dx:] = blurred[: blurred.shape[0] - dy, : blurred.shape[1] - dx]
-    floor = frame[y0:y1, x0:x1] * (1.0 - 0.18 * drop)[:, :, None]
-    a3 = a[:, :, None]
-    frame[y0:y1, x0:x1] = floor * (1.0 - a3) + page[y0:y1, x0:x1].astype(np.float32) * a3
-    return frame
+    homography = cv2.getPerspectiveTransform(
+        _source(margin, width, height), corners.astype(np.float32)
+    )
+    return _warp(canvas, cover, homography, size), Quad.from_points(corners)
 
 
 def page_scene(
@@ -566,11 +609,14 @@ def page_scene(
     look_ = look(rng, **fixed)
     page_mm = A4_MM[::-1] if look_.landscape else A4_MM
     look_ = _fit(look_, page_mm, size)
-    warped, alpha, quad, _ = _page_layer(rng, look_, size)
-    desk = desk_image(rng, size, look_.desk)
-    keep_clear = cv2.dilate((alpha > 0).astype(np.uint8) * 255, np.ones((41, 41), np.uint8))
-    _clutter(rng, desk, keep_clear, look_.clutter, border_papers=True)
-    frame = _compose(desk, warped, alpha)
+    layer, quad = _page_layer(rng, look_, size)
+    frame = _desk(rng, size, look_.desk)
+    keep_clear: Image = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillConvexPoly(keep_clear, np.round(quad.points()).astype(np.int32), (255,))
+    keep_clear = cv2.dilate(keep_clear, np.ones((41, 41), np.uint8))
+    _clutter(rng, frame, keep_clear, look_.clutter, border_papers=True)
+    if layer is not None:
+        _compose(frame, layer)
     _fingers(rng, frame, quad, look_.fingers)
     frame *= _lighting(rng, look_, size, quad)[:, :, None]
     return _camera(rng, frame, look_), quad
@@ -579,12 +625,12 @@ def page_scene(
 def empty_desk(rng: random.Random, size: Tuple[int, int] = SIZE, **fixed: Any) -> Image:
     """A desk with clutter, shadows and lighting like :func:`page_scene`'s, and no page."""
     look_ = look(rng, **fixed)
-    desk = desk_image(rng, size, look_.desk)
-    _clutter(rng, desk, np.zeros(desk.shape[:2], np.uint8), max(2, look_.clutter), True)
+    frame = _desk(rng, size, look_.desk)
+    _clutter(rng, frame, np.zeros(frame.shape[:2], np.uint8), max(2, look_.clutter), True)
     width, height = size
     middle = Quad((width * 0.3, height * 0.2), (width * 0.7, height * 0.2),
                   (width * 0.7, height * 0.8), (width * 0.3, height * 0.8))  # fmt: skip
-    frame = desk.astype(np.float32) * _lighting(rng, look_, size, middle)[:, :, None]
+    frame *= _lighting(rng, look_, size, middle)[:, :, None]
     return _camera(rng, frame, look_)
 
 
@@ -631,13 +677,10 @@ class DocScene:
         self._canvas, self._cover = _bent(page, (0.0, 0.0), margin)
         corners = _project(self.look, page_mm, size)
         self.quad = Quad.from_points(corners)  #: where the page lies while still
-        source = np.array(
-            [[margin - 0.5, margin - 0.5], [margin + width - 0.5, margin - 0.5],
-             [margin + width - 0.5, margin + height - 0.5], [margin - 0.5, margin + height - 0.5]],
-            np.float32,
-        )  # fmt: skip
-        self._homography = cv2.getPerspectiveTransform(source, corners.astype(np.float32))
-        self._desk = desk_image(rng, size, self.look.desk)
+        self._homography = cv2.getPerspectiveTransform(
+            _source(margin, width, height), corners.astype(np.float32)
+        )
+        self._desk = _desk(rng, size, self.look.desk)
         keep_clear: Image = np.zeros(self._desk.shape[:2], np.uint8)
         hull = np.round(corners).astype(np.int32)
         travel = np.array([0, size[1]])  # the page slides in from below: keep its path clear
@@ -645,10 +688,8 @@ class DocScene:
         keep_clear = cv2.dilate(keep_clear, np.ones((41, 41), np.uint8))
         _clutter(rng, self._desk, keep_clear, self.look.clutter, border_papers=False)
         self._light = _lighting(rng, self.look, size, self.quad)
-        gen = np.random.default_rng(rng.getrandbits(32))
         self._noise = [
-            (gen.standard_normal(size[::-1], dtype=np.float32) * self.look.noise)
-            for _ in range(self.NOISE_FIELDS)
+            _normal(rng, (size[1], size[0]), self.look.noise) for _ in range(self.NOISE_FIELDS)
         ]
 
     @property
@@ -678,13 +719,12 @@ class DocScene:
 
     def __call__(self, t: float) -> Image:
         offset = self.offset(t)
-        frame = self._desk.astype(np.float32)
+        frame = self._desk.copy()
         if offset is not None:
             shift = np.array([[1, 0, 0], [0, 1, offset], [0, 0, 1]], np.float64)
-            homography = shift @ self._homography
-            page = cv2.warpPerspective(self._canvas, homography, self.size, flags=cv2.INTER_LINEAR)
-            cover = cv2.warpPerspective(self._cover, homography, self.size, flags=cv2.INTER_LINEAR)
-            frame = _compose(self._desk, page, cover.astype(np.float32) / 255.0)
+            layer = _warp(self._canvas, self._cover, shift @ self._homography, self.size)
+            if layer is not None:
+                _compose(frame, layer)
         frame *= self._light[:, :, None]
         frame += self._noise[math.floor(t * self.fps) % self.NOISE_FIELDS][:, :, None]
         out: Image = np.clip(frame, 0, 255).astype(np.uint8)
