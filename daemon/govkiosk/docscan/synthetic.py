@@ -512,13 +512,13 @@ def _normal(rng: random.Random, shape: Tuple[int, int], sigma: float) -> Floats:
     than numpy's for a frame; it is the calling thread's own)."""
     noise: Floats = np.empty(shape, np.float32)
     cv2.setRNGSeed(rng.getrandbits(31))
-    cv2.randn(noise, 0.0, sigma)
+    cv2.randn(noise, np.zeros(1), np.full(1, sigma))
     return noise
 
 
 def _camera(rng: random.Random, frame: Floats, look_: Look) -> Image:
     """Sensor noise and the camera's JPEG compression."""
-    frame += _normal(rng, frame.shape[:2], look_.noise)[:, :, None]
+    frame += _normal(rng, (frame.shape[0], frame.shape[1]), look_.noise)[:, :, None]
     out: Image = np.clip(frame, 0, 255, out=frame).astype(np.uint8)
     if look_.jpeg:
         ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, look_.jpeg])
