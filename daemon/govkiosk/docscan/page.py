@@ -150,9 +150,10 @@ class Views:
 
     @classmethod
     def of(cls, small: Image) -> Views:
-        paper = cv2.GaussianBlur(paperness(small), (5, 5), 0)
-        grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
-        return cls(paper, cv2.addWeighted(grey, 0.5, paper, 0.5, 0.0))
+        return cls(
+            cv2.GaussianBlur(paperness(small), (5, 5), 0),
+            cv2.GaussianBlur(light(small), (5, 5), 0),
+        )
 
 
 @dataclass(frozen=True)

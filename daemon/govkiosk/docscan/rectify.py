@@ -77,17 +77,10 @@ def rectify(
     return flat
 
 
-def _grey(image: Image) -> Image:
-    if image.ndim == 2:
-        return image
-    grey: Image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return grey
-
-
 def skew_angle(image: Image, max_angle: float = MAX_SKEW) -> float:
     """The tilt of the page's text lines in degrees (positive: they run down to the
     right), within ±``max_angle``; 0.0 when the page shows too little ink to tell."""
-    grey = _grey(as_bgr(image) if image.ndim == 3 else image)
+    grey = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
     scale = min(1.0, 800.0 / grey.shape[1])
     if scale < 1.0:
         grey = cv2.resize(

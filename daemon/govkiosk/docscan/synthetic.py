@@ -644,7 +644,9 @@ class DocScene:
     frame for ``slide`` seconds (slowing as it settles), lies still from
     :attr:`still_from` until ``leave`` and slides out the same way; ``leave=None`` keeps
     it. Deterministic from ``seed``: the same ``t`` gives the same frame; sensor noise
-    changes from frame to frame (a few noise fields cycle by ``t``).
+    changes from frame to frame (a few noise fields cycle by ``t``). The page lies flat,
+    without fingers or JPEG (a camera stream's frames are raw); keyword arguments fix the
+    other fields of its :class:`Look` (``desk="mat"`` …).
     """
 
     NOISE_FIELDS = 4
@@ -667,7 +669,6 @@ class DocScene:
         rng = random.Random(seed)
         self.size = size
         self.arrive, self.slide, self.leave, self.fps = arrive, slide, leave, fps
-        fixed = {"fingers": 0, "jpeg": 0, **fixed}
         drawn = look(rng, **fixed)
         page_mm = A4_MM[::-1] if drawn.landscape else A4_MM
         self.look = _fit(drawn, page_mm, size)
