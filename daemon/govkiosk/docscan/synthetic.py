@@ -535,6 +535,7 @@ class _Layer:
     page: Floats
     alpha: Floats
     at: Tuple[int, int]
+    reach: float  #: the drop shadow's scale: about a millimetre, in pixels
 
 
 def _source(margin: int, width: int, height: int) -> NDArray[Any]:
@@ -553,7 +554,8 @@ def _warp(
         np.float32,
     )
     landed = cv2.perspectiveTransform(rim[None], homography)[0]
-    pad = math.ceil(14 * max(1.0, height / 300.0))
+    reach = max(1.0, height / 300.0)
+    pad = math.ceil(14 * reach)
     x0 = max(0, math.floor(landed[:, 0].min()) - pad)
     y0 = max(0, math.floor(landed[:, 1].min()) - pad)
     x1 = min(width, math.ceil(landed[:, 0].max()) + pad)
@@ -564,14 +566,15 @@ def _warp(
     box = (x1 - x0, y1 - y0)
     page = cv2.warpPerspective(canvas, moved, box, flags=cv2.INTER_LINEAR)
     alpha = cv2.warpPerspective(cover, moved, box, flags=cv2.INTER_LINEAR)
-    return _Layer(page.astype(np.float32), alpha.astype(np.float32) / 255.0, (x0, y0))
+    return _Layer(page.astype(np.float32), alpha.astype(np.float32) / 255.0, (x0, y0), reach)
 
 
-def _compose(frame: Floats, layer: _Layer) -> None:
-    """The page laid on the desk in ``frame``, with its soft drop shadow on the desk."""
-    x0, y0 = layer.at
+def _compose(frame: Floats, layer: _Layer, at: Tuple[int, int] = (0, 0)) -> None:
+    """The page laid on the desk in ``frame`` (whose top-left is at ``at`` in the whole
+    frame), with its soft drop shadow on the desk."""
+    x0, y0 = layer.at[0] - at[0], layer.at[1] - at[1]
     h, w = layer.alpha.shape
-    reach = max(1.0, frame.shape[0] / 300.0)
+    reach = layer.reach
     dx, dy = round(1.0 * reach), round(1.5 * reach)
     blurred = cv2.GaussianBlur(layer.alpha, (0, 0), 2.5 * reach)
     drop = np.zeros_like(blurred)
@@ -688,10 +691,14 @@ class DocScene:
         cv2.fillConvexPoly(keep_clear, cv2.convexHull(np.vstack([hull, hull + travel])), (255,))
         keep_clear = cv2.dilate(keep_clear, np.ones((41, 41), np.uint8))
         _clutter(rng, self._desk, keep_clear, self.look.clutter, border_papers=False)
-        self._light = _lighting(rng, self.look, size, self.quad)
+        self._light = _lighting(rng, self.look, size, self.quad)[:, :, None]
         self._noise = [
-            _normal(rng, (size[1], size[0]), self.look.noise) for _ in range(self.NOISE_FIELDS)
+            _normal(rng, (size[1], size[0]), self.look.noise)[:, :, None]
+            for _ in range(self.NOISE_FIELDS)
         ]
+        lit = self._desk * self._light
+        #: the empty desk as each noise field shows it; a frame redraws only the page's part
+        self._empty = [np.clip(lit + noise, 0, 255).astype(np.uint8) for noise in self._noise]
 
     @property
     def still_from(self) -> float:
@@ -719,16 +726,23 @@ class DocScene:
         return Quad.from_points(points) if _inside(points, self.size, 0.0) else None
 
     def __call__(self, t: float) -> Image:
+        noise = math.floor(t * self.fps) % self.NOISE_FIELDS
+        out: Image = self._empty[noise].copy()
         offset = self.offset(t)
-        frame = self._desk.copy()
-        if offset is not None:
-            shift = np.array([[1, 0, 0], [0, 1, offset], [0, 0, 1]], np.float64)
-            layer = _warp(self._canvas, self._cover, shift @ self._homography, self.size)
-            if layer is not None:
-                _compose(frame, layer)
-        frame *= self._light[:, :, None]
-        frame += self._noise[math.floor(t * self.fps) % self.NOISE_FIELDS][:, :, None]
-        out: Image = np.clip(frame, 0, 255).astype(np.uint8)
+        if offset is None:
+            return out
+        shift = np.array([[1, 0, 0], [0, 1, offset], [0, 0, 1]], np.float64)
+        layer = _warp(self._canvas, self._cover, shift @ self._homography, self.size)
+        if layer is None:
+            return out
+        x0, y0 = layer.at
+        h, w = layer.alpha.shape
+        part = (slice(y0, y0 + h), slice(x0, x0 + w))
+        region = self._desk[part].copy()
+        _compose(region, layer, layer.at)
+        region *= self._light[part]
+        region += self._noise[noise][part]
+        out[part] = np.clip(region, 0, 255).astype(np.uint8)
         return out
 
 
