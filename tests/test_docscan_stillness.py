@@ -183,18 +183,16 @@ def test_it_fires_only_after_the_hold_of_stillness(
         if not steady.feed(quad, t):
             continue
         assert quad is not None
-        # some earlier frame, at least HOLD before, began a run of frames all with the
-        # page within the tolerance of where it lay then
-        window = list(events[: index + 1])
+        # some earlier frame, at least HOLD before, began a run of frames (up to this one)
+        # all with the page within the tolerance of where it lay then
         anchors = [
-            (q, s)
-            for q, s in window
+            start
+            for start, (q, s) in enumerate(events[: index + 1])
             if q is not None
             and s <= t - HOLD
             and all(
                 p is not None and p.distance(q) <= TOLERANCE * q.diagonal
-                for p, u in window
-                if u >= s
+                for p, _ in events[start : index + 1]
             )
         ]
         assert anchors, (index, t)
