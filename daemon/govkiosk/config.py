@@ -35,6 +35,7 @@ from .devices.qrscanner.settings import QrScannerSettings
 from .devices.receipt.settings import ReceiptSettings
 from .devices.ups.settings import CONSISTENT, UpsSettings, consistent
 from .devices.usbseal.settings import UsbSection
+from .docscan.settings import DocScanSettings
 from .fields import BUS_ADDRESS, matches, required, seconds, setting
 from .kiosk import KioskSection
 from .maintenance.settings import MaintenanceSettings
@@ -114,6 +115,7 @@ class Config:
         default_factory=OpsSettings, metadata={"expect": COMPLETE, "check": complete}
     )
     session: SessionSettings = field(default_factory=SessionSettings)
+    docscan: DocScanSettings = field(default_factory=DocScanSettings)
 
 
 def config_files(path: Path) -> List[Path]:

@@ -23,6 +23,7 @@ from dbus_next.errors import AuthError, InterfaceNotFoundError, InvalidAddressEr
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, CAMERAS_INTERFACE, OBJECT_PATH
 from ..devices.camera.v4l2 import VideoDevice, video_devices
+from . import crop
 from .output import table
 
 EXIT_REFUSED = 1
@@ -38,7 +39,7 @@ def add_parser(commands: Any) -> None:
     snapshot = sub.add_parser("snapshot", help="one JPEG from a camera, for mounting and focus")
     snapshot.add_argument("role", help="face_camera_rgb, face_camera_ir or doc_camera")
     snapshot.add_argument("--out", type=Path, required=True, help="the JPEG file to write")
-    # Further subcommands (``crop``) add a parser here and an entry to COMMANDS.
+    crop.add_parser(sub)  # offline: a photo of a page, as the document camera's scan
 
 
 class Unreachable(Exception):
@@ -171,4 +172,6 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.camera_command == "crop":
+        return crop.run(args)
     return asyncio.run(_main(args))
