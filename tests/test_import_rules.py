@@ -5,9 +5,9 @@ Layers, bottom to top — a module imports only from its own layer or below:
     contract   govkiosk.contract: the names, connection and log rules both processes share
     plumbing   errors, fields, tables, kiosk, timeouts, bus, store, supervisor, activity,
                sdnotify, dbus/ (the error boundary, the served connection, one-off calls)
-    features   device families, items, session, printing, power, backends, security,
-               maintenance, backup, ops (the kiosk's side), fleet (the operator's side),
-               docscan (the document camera's pages)
+    features   device families, face verification, items, session, printing, power,
+               backends, security, maintenance, backup, ops (the kiosk's side), fleet (the
+               operator's side), docscan (the document camera's pages)
     faces      api/ (each feature's D-Bus interface and install), config, runtime,
                reconfigure, confset: the daemon's wiring
     programs   app, cli/, demo*, __main__
@@ -57,6 +57,7 @@ LAYERS: Dict[str, int] = {
     **dict.fromkeys(
         (
             "devices",
+            "faceverify",
             "items",
             "session",
             "printing",

@@ -19,7 +19,7 @@ from .api import idcard, items, maintenance, ops, power, presence, qrscanner, re
 from .api.devices import DeviceLayer
 from .api.kiosk import KioskInterface
 from .bus import ConfigReloaded, EventBus, ServiceHealthChanged
-from .config import DEFAULT_PATH, Config, config_files, load_config
+from .config import DEFAULT_PATH, Config, config_files, load_config, machine_problems
 from .contract.connection import Backoff
 from .contract.logs import set_level, setup_logging
 from .dbus.service import DBusService
@@ -198,6 +198,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"govkioskd: invalid configuration:\n{err}", file=sys.stderr)
         return EXIT_CONFIG
     if args.check_config:
+        missing = machine_problems(config)
+        if missing:
+            print("govkioskd: this machine lacks:\n" + "\n".join(missing), file=sys.stderr)
+            return EXIT_CONFIG
         files = ", ".join(str(p) for p in config_files(args.config))
         print(f"configuration is valid: {files}")
         return 0

@@ -36,6 +36,9 @@ from .devices.receipt.settings import ReceiptSettings
 from .devices.ups.settings import CONSISTENT, UpsSettings, consistent
 from .devices.usbseal.settings import UsbSection
 from .docscan.settings import DocScanSettings
+from .faceverify.settings import CONSISTENT as FACE_CONSISTENT
+from .faceverify.settings import FaceSettings
+from .faceverify.settings import consistent as face_consistent
 from .fields import BUS_ADDRESS, matches, required, seconds, setting
 from .kiosk import KioskSection
 from .maintenance.settings import MaintenanceSettings
@@ -116,6 +119,10 @@ class Config:
     )
     session: SessionSettings = field(default_factory=SessionSettings)
     docscan: DocScanSettings = field(default_factory=DocScanSettings)
+    face: FaceSettings = field(
+        default_factory=FaceSettings,
+        metadata={"expect": FACE_CONSISTENT, "check": face_consistent},
+    )
 
 
 def config_files(path: Path) -> List[Path]:
@@ -154,6 +161,15 @@ def load_config(path: Path = DEFAULT_PATH) -> Config:
     if builder.problems:
         raise ConfigError(builder.problems)
     return config
+
+
+def machine_problems(config: Config) -> List[str]:
+    """What the configuration asks of this machine that it lacks (files, libraries):
+    checked by ``--check-config``, not at every load."""
+    # Imported here: the checks bring numpy and OpenCV, which loading a config does not need.
+    from .faceverify import checks  # noqa: PLC0415
+
+    return checks.problems(config.face)
 
 
 def _shown(file: Path, base: Path) -> str:

@@ -9,8 +9,10 @@ Find card answers 9F for a card nobody has read since it was placed and 80 after
 (``finds_read_cards`` makes it answer 9F as long as the card lies there, as some
 readers do); select answers 90 while a card is in the field.
 
-``govkioskctl sim idcard [--tcp [HOST:]PORT] [--every SECONDS] [--kind KIND]`` runs it
-by hand; type a command and Enter (``?`` lists them).
+``govkioskctl sim idcard [--tcp [HOST:]PORT] [--every SECONDS] [--kind KIND] [--photo PATH]``
+runs it by hand; type a command and Enter (``?`` lists them). With ``--photo`` every card
+carries that face as its photo (:mod:`.simphoto`), for the face verifier's simulated
+decoder; the synthetic holders' photos are random bytes otherwise.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from ..simhost import add_tcp_option, serve_pty, serve_tcp, socket_url
 from .cardtext import CardKind, Identity
 from .errors import ChecksumError, FrameError
 from .protocol import Command, FrameDecoder, Request, Response, Status, read_reply
-from .synthetic import GENERATORS
+from .simphoto import SimPhotoError, read_photo
+from .synthetic import GENERATORS, carrying
 
 _FIND_DATA = bytes(4)
 _SELECT_DATA = bytes(8)
@@ -197,14 +200,24 @@ HELP = """commands (then Enter):
 class Console:
     """Turns the lines a person types into changes of the simulated reader."""
 
-    def __init__(self, reader: SimulatedReader, default: str, rng: random.Random) -> None:
+    def __init__(
+        self,
+        reader: SimulatedReader,
+        default: str,
+        rng: random.Random,
+        photo: Optional[bytes] = None,
+    ) -> None:
         self.reader = reader
         self.default = default
         self.rng = rng
+        self.photo = photo  #: every card's photo bytes (simphoto); random when None
 
     def place(self, kind: str) -> str:
-        self.reader.place(GENERATORS[KINDS[kind]](self.rng))
-        return f"placed a synthetic {kind} card"
+        identity = GENERATORS[KINDS[kind]](self.rng)
+        if self.photo is not None:
+            identity = carrying(identity, self.photo)
+        self.reader.place(identity)
+        return f"placed a synthetic {kind} card" + (" with the photo" if self.photo else "")
 
     def execute(self, line: str) -> str:
         words = line.split()
@@ -259,6 +272,11 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     )
     parser.add_argument("--kind", choices=sorted(KINDS), default="resident")
     parser.add_argument("--seed", type=int, help="make the synthetic cards repeatable")
+    parser.add_argument(
+        "--photo",
+        metavar="PATH",
+        help="an image of a face: every card carries it as its photo (simulated decoder)",
+    )
     return parser.parse_args(argv)
 
 
@@ -279,7 +297,7 @@ async def _cycle(console: Console, every: float) -> None:
 async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     reader = SimulatedReader()
-    console = Console(reader, args.kind, random.Random(args.seed))
+    console = Console(reader, args.kind, random.Random(args.seed), args.photo_bytes)
     quit_ = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, quit_.set)
@@ -323,4 +341,11 @@ def main(argv: List[str]) -> int:
     if args.every is not None and args.every <= 0:
         print("govkioskctl sim idcard: --every needs a number of seconds > 0", file=sys.stderr)
         return 2
+    args.photo_bytes = None
+    if args.photo is not None:
+        try:
+            args.photo_bytes = read_photo(args.photo)
+        except SimPhotoError as err:
+            print(f"govkioskctl sim idcard: --photo: {err}", file=sys.stderr)
+            return 2
     return asyncio.run(_serve(args))

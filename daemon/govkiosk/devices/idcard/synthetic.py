@@ -7,9 +7,10 @@ card's would, so the parser's checks pass.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import date
-from typing import Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, cast
 
 from .cardtext import (
     PHOTO_SIZE,
@@ -57,6 +58,14 @@ def _name(rng: random.Random) -> str:
 def photo(rng: random.Random) -> bytes:
     """Stand-in WLT bytes: random, so no two synthetic cards look alike."""
     return bytes(rng.getrandbits(8) for _ in range(PHOTO_SIZE))
+
+
+def carrying(identity: Identity, photo: bytes) -> Identity:
+    """``identity`` with ``photo`` as its card's photo bytes (a simulated photo,
+    :mod:`.simphoto`), so a verifier can compare a face with it."""
+    if len(photo) != PHOTO_SIZE:
+        raise ValueError(f"a card photo has {PHOTO_SIZE} bytes, not {len(photo)}")
+    return cast(Identity, dataclasses.replace(cast(Any, identity), photo=photo))
 
 
 def resident(rng: random.Random) -> ResidentIdentity:
