@@ -15,7 +15,18 @@ from pathlib import Path
 from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tuple
 
 from . import __version__
-from .api import idcard, items, maintenance, ops, power, presence, qrscanner, receipt, session
+from .api import (
+    camera,
+    idcard,
+    items,
+    maintenance,
+    ops,
+    power,
+    presence,
+    qrscanner,
+    receipt,
+    session,
+)
 from .api.devices import DeviceLayer
 from .api.kiosk import KioskInterface
 from .bus import ConfigReloaded, EventBus, ServiceHealthChanged
@@ -43,10 +54,10 @@ DEVICE_FACES: Tuple[Callable[[Runtime], None], ...] = (
     power.install,
     maintenance.install,
 )
-#: These are also handed the item catalogue (§7.1).
+#: These are also handed the item catalogue (§7.1); the session, installed after them, the
+#: cameras too.
 CATALOGUE_FACES: Tuple[Callable[[Runtime, ItemRegistry], None], ...] = (
     items.install,
-    session.install,
     ops.install,
 )
 
@@ -95,11 +106,15 @@ class Daemon:
         )
         self.runtime.dbus.export(self.kiosk_interface)
         supervisor.add(self.runtime.dbus)
+        self.cameras_interface = camera.install(self.runtime, self.devices.cameras)
         for install in DEVICE_FACES:
             install(self.runtime)
         catalogue = ItemRegistry(self.runtime.store, bus)
         for install_with_catalogue in CATALOGUE_FACES:
             install_with_catalogue(self.runtime, catalogue)
+        sessions = session.install(self.runtime, catalogue, self.devices.cameras)
+        # §8 d: no snapshot of a camera while a citizen may be in front of it.
+        self.cameras_interface.busy = lambda: bool(sessions.state())
         self._stopping = asyncio.Event()
         self._tasks: Set[asyncio.Task[None]] = set()
 
@@ -125,6 +140,7 @@ class Daemon:
                 task.cancel()
             # No more signals: the bus connection goes down with the other services.
             self.kiosk_interface.close()
+            self.cameras_interface.close()
             self.devices.interface.close()
             await self.supervisor.stop_all()
             await self.devices.close()

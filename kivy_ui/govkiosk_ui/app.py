@@ -38,8 +38,8 @@ from .controllers.power import NOT_ACCEPTING, PowerController
 from .i18n import N_, _
 from .journey import Journey
 from .model import Item, Session
-from .screens.camera import CameraScreen, CaptureScreen, FaceScreen
 from .screens.attract import AttractScreen
+from .screens.camera import CameraScreen, CaptureScreen, FaceScreen
 from .screens.catalogue import CatalogueScreen
 from .screens.help import HelpScreen
 from .screens.item import ItemScreen

@@ -3,7 +3,9 @@
 ``govkioskd``'s :class:`~govkiosk.app.Daemon` serves a private bus; around it, on
 loopback: the simulated ID card reader and receipt printer (TCP, as
 ``[[devices.static]]``), the demo department service sealing with its demo authority,
-and the test's private ``cupsd`` as the A4 queue. The UI's part is played by a
+and the test's private ``cupsd`` as the A4 queue; the camera simulator (MJPEG over HTTP:
+the binocular face camera shows a live person — the same person whose photo the cards
+carry — and the document camera a page that slides in and settles). The UI's part is played by a
 dbus-next proxy of ``cn.govkiosk.Session1``. The daemon's log goes to a file through
 the same filter and format as in production, so a test can scan it.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import logging
 import random
 from dataclasses import dataclass, field
@@ -27,14 +31,19 @@ from govkiosk.config import load_config
 from govkiosk.contract.connection import close, connect
 from govkiosk.contract.logs import PersonalDataFilter, PrefixFormatter
 from govkiosk.contract.names import BUS_NAME, OBJECT_PATH, SESSION_INTERFACE
-from govkiosk.devices.idcard import synthetic
+from govkiosk.devices.camera.events import CameraStateChanged
+from govkiosk.devices.camera.settings import ROLES
+from govkiosk.devices.camera.sim import CameraSimulator, SceneSource
+from govkiosk.devices.idcard import simphoto, synthetic
 from govkiosk.devices.idcard.cardtext import ResidentIdentity
 from govkiosk.devices.idcard.events import CardRemoved
 from govkiosk.devices.idcard.sim import SimulatedReader, SimulatedReaderProtocol
 from govkiosk.devices.receipt.events import ReceiptPrinterStateChanged
 from govkiosk.devices.receipt.sim import SimConnection, SimPrinter
 from govkiosk.devices.simhost import serve_tcp
+from govkiosk.docscan.synthetic import DocScene
 
+from .camera import OBAMA, photo, scene
 from .cups import CupsServer
 from .dbus import PrivateBus
 from .departments import KEY_ID, KioskKey, platform
@@ -78,9 +87,26 @@ cups_queue = "{queue}"
 print_poll_interval = 0.05
 {session}
 
+[face]
+decoder = "simulated"
+allow_simulated = true
+{face}
+
 [[devices.static]]
 role = "idcard"
 port = "socket://127.0.0.1:{idcard_port}"
+
+[[devices.static]]
+role = "face_camera_rgb"
+port = "{cameras[face_camera_rgb]}"
+
+[[devices.static]]
+role = "face_camera_ir"
+port = "{cameras[face_camera_ir]}"
+
+[[devices.static]]
+role = "doc_camera"
+port = "{cameras[doc_camera]}"
 
 [[devices.static]]
 role = "receipt_printer"
@@ -95,6 +121,7 @@ class Kiosk:
     reader: SimulatedReader
     printer: SimPrinter
     cups: CupsServer
+    camera: CameraSimulator  #: ``camera.control({"scenario": "photo"})`` …
     department: Any  #: the DemoDepartment (its ``misbehaviour`` switches)
     log: Path
     state_dir: Path
@@ -102,12 +129,14 @@ class Kiosk:
     events: List[Event] = field(default_factory=list)
     rng: random.Random = field(default_factory=lambda: random.Random(5))
 
-    async def card(self, born_before: int = 2100) -> ResidentIdentity:
+    async def card(self, born_before: int = 2100, photo: bytes = b"") -> ResidentIdentity:
         """A fresh synthetic card on the reader (the previous one taken away first, and
-        its removal seen by the driver, which reads each presentation once)."""
+        its removal seen by the driver, which reads each presentation once); its photo is
+        the person the camera shows, unless ``photo`` (a simulated WLT) says otherwise."""
         identity = synthetic.resident(self.rng)
         while identity.birth_date.year >= born_before:
             identity = synthetic.resident(self.rng)
+        identity = dataclasses.replace(identity, photo=photo or card_photo())
         if self.reader.card is not None:
             with self.daemon.bus.stream(CardRemoved) as removed:
                 self.reader.remove()
@@ -160,9 +189,9 @@ def _log_to(path: Path) -> logging.Handler:
 
 @contextlib.asynccontextmanager
 async def kiosk(
-    directory: Path, private_bus: PrivateBus, cups: CupsServer, session: str = ""
+    directory: Path, private_bus: PrivateBus, cups: CupsServer, session: str = "", face: str = ""
 ) -> AsyncIterator[Kiosk]:
-    """The running kiosk; ``session`` adds lines to its ``[session]`` section."""
+    """The running kiosk; ``session`` and ``face`` add lines to those sections."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test setup, before the loop's work
     key = KioskKey(directory)
     seal_dir = directory / "seal"
@@ -170,6 +199,12 @@ async def kiosk(
     reader, printer = SimulatedReader(), SimPrinter()
     idcard_server = await serve_tcp(lambda: SimulatedReaderProtocol(reader), "127.0.0.1", 0)
     receipt_server = await serve_tcp(lambda: SimConnection(printer), "127.0.0.1", 0)
+    camera = CameraSimulator(
+        SceneSource(scene("live"), seed=3),
+        DocScene(7, DOC_SIZE, arrive=0.5, slide=0.5, leave=None, fps=DOC_FPS),
+        doc_fps=DOC_FPS,
+    )
+    await camera.start()
     config_path = directory / "govkiosk.toml"
     config_path.write_text(
         CONFIG.format(
@@ -180,6 +215,8 @@ async def kiosk(
             cups=cups.socket,
             queue=cups.queue,
             session=session,
+            face=face,
+            cameras=camera.urls(),
             idcard_port=idcard_server.sockets[0].getsockname()[1],
             receipt_port=receipt_server.sockets[0].getsockname()[1],
         ),
@@ -198,6 +235,7 @@ async def kiosk(
     events: List[Event] = []
     daemon.bus.subscribe(Event, events.append)
     printer_ready = _printer_ready(daemon)
+    cameras_ready = _cameras_ready(daemon)
     running = asyncio.ensure_future(daemon.run())
     client: MessageBus = await connect(private_bus.address)
     try:
@@ -207,13 +245,14 @@ async def kiosk(
         interface.on_session_changed(
             lambda state: changes.put_nowait({k: v.value for k, v in state.items()})
         )
-        await asyncio.wait_for(printer_ready, WAIT)
+        await asyncio.wait_for(asyncio.gather(printer_ready, cameras_ready), WAIT)
         yield Kiosk(
             daemon,
             interface,
             reader,
             printer,
             cups,
+            camera,
             department_platform.department,
             log,
             state_dir,
@@ -229,6 +268,7 @@ async def kiosk(
             await asyncio.wait({running}, timeout=WAIT)
         idcard_server.close()
         receipt_server.close()
+        await camera.stop()
         await department_platform.close()
         root.removeHandler(handler)
         root.setLevel(level)
@@ -249,6 +289,19 @@ async def _proxy(client: MessageBus) -> Any:
         await asyncio.sleep(0.05)
 
 
+def _cameras_ready(daemon: Daemon) -> asyncio.Future[None]:
+    """Resolves once every camera role has a driver up in the daemon's hub."""
+    ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    hub = daemon.devices.cameras
+
+    def on_state(_event: CameraStateChanged) -> None:
+        if all(hub.available(role) for role in ROLES) and not ready.done():
+            ready.set_result(None)
+
+    daemon.bus.subscribe(CameraStateChanged, on_state)
+    return ready
+
+
 def _printer_ready(daemon: Daemon) -> asyncio.Future[None]:
     """Resolves once the receipt printer's driver says it is ready (it connects on its own)."""
     ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -259,3 +312,14 @@ def _printer_ready(daemon: Daemon) -> asyncio.Future[None]:
 
     daemon.bus.subscribe(ReceiptPrinterStateChanged, on_state)
     return ready
+
+
+#: The document camera's frames in tests: smaller than a real one's, drawn faster.
+DOC_SIZE = (1280, 720)
+DOC_FPS = 10.0
+
+
+@functools.lru_cache(maxsize=None)
+def card_photo(path: Path = OBAMA) -> bytes:
+    """The simulated WLT photo of the person in ``path`` (the camera's person by default)."""
+    return simphoto.encode(photo(path))

@@ -16,6 +16,8 @@ from dbus_next.service import ServiceInterface, method, signal
 from ..backends.routing import Router
 from ..contract.names import SESSION_INTERFACE
 from ..dbus import guarded
+from ..devices.camera.hub import CameraHub
+from ..faceverify.service import FaceService
 from ..items.catalogue import Item
 from ..items.registry import CatalogueChanged, ItemRegistry
 from ..printing.a4 import A4Printer
@@ -24,7 +26,7 @@ from ..printing.receipts import ReceiptPrinters
 from ..printing.tray import OutputTray
 from ..runtime import Runtime
 from ..security.seal import SealVerifier
-from ..session.cameras import preview_jpeg
+from ..session.cameras import CaptureCheck, FaceCheck, preview_jpeg
 from ..session.flow import Services
 from ..session.manager import SessionManager
 from ..session.service import Rebuilt, SessionService
@@ -156,12 +158,14 @@ def a4_printer(runtime: Runtime, settings: SessionSettings) -> A4Printer:
     )
 
 
-def install(runtime: Runtime, registry: ItemRegistry) -> None:
+def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> SessionManager:
     """The department router and the seal verifier are built on first use from the
     configuration in force, so a missing key or trust anchor fails the step that needs it
     (with its ops code and alarm) rather than the daemon's start; a reload that changes
     their sections builds them again."""
     a4 = a4_printer(runtime, runtime.config.session)
+    face = FaceService(lambda: runtime.config.face)
+    runtime.supervisor.add(face)
     router = Rebuilt(
         lambda: runtime.config.backends,
         lambda s: Router(s, kiosk_id=runtime.kiosk_id, kiosk_region=runtime.config.kiosk.region),
@@ -176,6 +180,8 @@ def install(runtime: Runtime, registry: ItemRegistry) -> None:
         a4=a4,
         receipts=ReceiptPrinters(runtime.bus),
         receipt_width=lambda: runtime.config.receipt.paper_width_chars,
+        faces=FaceCheck(face.verifier, cameras, lambda: runtime.config.face),
+        captures=CaptureCheck(cameras, lambda: runtime.config.docscan),
     )
     interface: Optional[SessionInterface] = None
 
@@ -188,3 +194,4 @@ def install(runtime: Runtime, registry: ItemRegistry) -> None:
     runtime.dbus.export(interface)
     runtime.bus.subscribe(CatalogueChanged, lambda _event: interface.CatalogueChanged())
     runtime.supervisor.add(SessionService(manager, router))
+    return manager

@@ -70,7 +70,7 @@ def item_ready(
     return True, ""
 
 
-def preview_jpeg(image: "NDArray[np.uint8]", mirrored: bool) -> bytes:
+def preview_jpeg(image: NDArray[np.uint8], mirrored: bool) -> bytes:
     """The camera picture as the UI shows it: mirrored for the face, scaled down, JPEG.
     Blocking: run it in an executor. ``image`` is zeroed once encoded."""
     try:

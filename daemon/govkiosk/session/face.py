@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import AsyncIterator, Optional
+from typing import AsyncGenerator, Optional
 
 from ..bus import Alarm, Event, Severity
 from ..devices.camera.errors import CameraError
@@ -46,7 +46,9 @@ class FaceChecked(Event):
     attempt: int
 
 
-async def _frames(cameras: CameraHub, ctx: StepContext, timeout: float) -> AsyncIterator[Frames]:
+async def _frames(
+    cameras: CameraHub, ctx: StepContext, timeout: float
+) -> AsyncGenerator[Frames, None]:
     """RGB frames paired with the newest IR frame (when the kiosk has an IR camera);
     each RGB frame becomes the preview."""
     personal = ctx.session.personal
@@ -56,8 +58,13 @@ async def _frames(cameras: CameraHub, ctx: StepContext, timeout: float) -> Async
         while True:
             frame = await rgb.next(timeout)
             personal.show(frame.image, mirrored=True)
-            latest = None if ir is None else ir.latest()
-            yield frame.image, None if latest is None else latest.image
+            if ir is None:
+                yield frame.image, None
+                continue
+            # The IR camera's newest frame; its first is waited for, as the verifier takes
+            # a pair without IR for a kiosk without an IR camera.
+            paired = ir.latest() or await ir.next(timeout)
+            yield frame.image, paired.image
 
 
 async def face_verify(

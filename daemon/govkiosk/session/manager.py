@@ -24,6 +24,7 @@ from ..contract.logs import sensitive_terms
 from ..devices.presence.events import PersonArrived, PersonLeft
 from ..items.catalogue import Item
 from ..power.service import ShutdownStageChanged
+from .cameras import item_ready
 from .errors import (
     BadRequestError,
     Declined,
@@ -35,7 +36,6 @@ from .errors import (
     StepExpired,
     WrongSessionError,
 )
-from .cameras import item_ready
 from .flow import Services, Step, StepContext, run_flow
 from .settings import SessionSettings
 from .state import Outcome, Session, SessionEnded

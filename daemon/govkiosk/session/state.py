@@ -90,7 +90,7 @@ class Personal:
     #: The card photo's face, embedded once for the session's verification attempts.
     card_face: Optional[CardFace] = None
     #: What a camera step shows now: the live frame or a captured page (BGR).
-    view: Optional["NDArray[np.uint8]"] = None
+    view: Optional[NDArray[np.uint8]] = None
     mirrored: bool = False  #: the face camera's preview is shown as a mirror
     outline: Tuple[float, ...] = ()  #: the page found: x, y of four corners, 0..1
     #: The paper materials captured, encoded as the department takes them.
@@ -100,7 +100,7 @@ class Personal:
         return "Personal(<withheld>)"
 
     def show(
-        self, image: "NDArray[np.uint8]", mirrored: bool = False, outline: Tuple[float, ...] = ()
+        self, image: NDArray[np.uint8], mirrored: bool = False, outline: Tuple[float, ...] = ()
     ) -> None:
         self.view, self.mirrored, self.outline = image, mirrored, outline
 
