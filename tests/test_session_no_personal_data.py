@@ -1,7 +1,9 @@
 """§8 d after 200 sessions: nothing of the simulated citizens is left on disk.
 
 One kiosk (harness.kiosk) serves 200 synthetic citizens: each reaches the confirm
-screen, consents or not, sees the preview, and mostly cancels; every 25th prints.
+screen, consents or not, sees the preview, and mostly cancels; every 25th prints. Every
+fourth applies for an item that compares the face at the camera with the card's photo
+(人证核验), and looks at the camera picture while it does.
 Then every file that the run could have written is searched for every name, ID
 number and address, in every encoding a component might use (UTF-8, GB18030 as the
 receipt printer speaks, UTF-16 as PDF strings hold them):
@@ -11,12 +13,16 @@ receipt printer speaks, UTF-16 as PDF strings hold them):
 - CUPS's spool, cache and state directories (job files are purged after printing),
 - every file in the system temp directory written during the run.
 
+They are also searched for image data — JPEG, PNG, BMP, WebP, the simulated card photo's
+header, NumPy arrays: faces, card photos and camera frames live in memory only.
+
 Excluded, and only these: the capture backend's ``job-N`` files, which are the printed
 paper itself, handed to the citizen.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -25,12 +31,23 @@ from typing import Iterator, List, Set
 import pytest
 
 from govkiosk.contract.logs import WITHHELD
+from govkiosk.devices.idcard import simphoto
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import Kiosk, kiosk
 
 SESSIONS = 200
 PRINT_EVERY = 25
+FACE_EVERY = 4
+#: Signatures of image data (long enough not to turn up by chance in a database page).
+IMAGES = (
+    re.compile(rb"\xff\xd8\xff[\xe0-\xef]..(JFIF|Exif)", re.DOTALL),
+    re.compile(re.escape(b"\x89PNG\r\n\x1a\n")),
+    re.compile(rb"BM....\x00\x00\x00\x00....[\x28\x6c\x7c]\x00\x00\x00", re.DOTALL),
+    re.compile(rb"RIFF....WEBPVP8", re.DOTALL),
+    re.compile(re.escape(simphoto.MAGIC)),
+    re.compile(re.escape(b"\x93NUMPY")),
+)
 
 
 def needles(terms: Set[str]) -> List[bytes]:
@@ -55,12 +72,18 @@ def written_files(roots: List[Path], since: float, printed: Path) -> Iterator[Pa
 
 
 async def one_session(k: Kiosk, number: int, terms: Set[str]) -> None:
-    sid = await k.session.call_start_session("no_criminal_record", "zh_CN")
+    face = number % FACE_EVERY == 0
+    item = "no_criminal_record" if face else "id_card_print"
+    sid = await k.session.call_start_session(item, "zh_CN")
     await k.until(step="identity", state="waiting")
     identity = await k.card()
     terms.update({identity.name, identity.id_number, identity.address})
     await k.until(step="identity", choices=["confirm", "cancel"])
     await k.session.call_choose(sid, "confirm")
+    if face:
+        await k.until(step="face_verify", camera="face")
+        frame, _outline = await k.camera_frame(sid)
+        assert frame.startswith(b"\xff\xd8")
     await k.until(step="consent", state="waiting")
     if number % 10 == 1:
         await k.session.call_choose(sid, "disagree")
@@ -89,6 +112,8 @@ async def test_200_sessions_leave_nothing_personal_on_disk(
             await one_session(k, number, terms)
         outcomes = [e for e in k.events if type(e).__name__ == "SessionEnded"]
     assert len(outcomes) == SESSIONS
+    checks = [e for e in k.events if type(e).__name__ == "FaceChecked"]
+    assert [e.result for e in checks] == ["matched"] * (SESSIONS // FACE_EVERY)
     assert len(cupsd.captured()) == SESSIONS // PRINT_EVERY
     roots = [tmp_path, cupsd.root, Path(tempfile.gettempdir())]
     scanned = 0
@@ -101,6 +126,8 @@ async def test_200_sessions_leave_nothing_personal_on_disk(
         scanned += 1
         leaked = [p for p in patterns if p in data]
         assert not leaked, f"{path} holds personal data"
+        images = [i.pattern for i in IMAGES if i.search(data)]
+        assert not images, f"{path} holds image data: {images}"
     assert scanned > 5  # the log, the database, cupsd's logs at least
     log = k.log.read_text(encoding="utf-8")
     assert "session" in log

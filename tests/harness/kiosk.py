@@ -20,7 +20,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, List
+from typing import Any, AsyncIterator, Dict, List, Tuple
 
 from dbus_next.aio import MessageBus
 from dbus_next.errors import DBusError
@@ -143,6 +143,19 @@ class Kiosk:
                 await asyncio.wait_for(removed.get(), WAIT)
         self.reader.place(identity)
         return identity
+
+    async def camera_frame(self, session_id: str) -> Tuple[bytes, List[float]]:
+        """``GetCameraFrame``, once the step has a picture (the camera's first frame)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT
+        while True:
+            try:
+                jpeg, outline = await self.session.call_get_camera_frame(session_id)
+                return bytes(jpeg), list(outline)
+            except DBusError as err:
+                if not err.type.endswith("NoPreview") or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(0.05)
 
     async def state(self) -> Dict[str, Any]:
         return {k: v.value for k, v in (await self.session.call_get_session()).items()}

@@ -12,7 +12,6 @@ for OpenCV.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from ..backends.base import Attachment
@@ -88,8 +87,7 @@ async def _page(
             )
         finally:
             aiming.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await aiming
+            await asyncio.wait({aiming})  # never raises: the step's own cancellation stays
         if answer == "cancel":
             raise Declined("capture cancelled")
         if answer == "capture" and not aimed.done():
@@ -120,12 +118,16 @@ async def _aim(
     once the page has lain still for the hold time."""
     loop = asyncio.get_running_loop()
     steadiness = Steadiness.from_settings(settings)
-    while not aimed.done():
-        frame = await stream.next(FRAME_TIMEOUT)
-        quad = await loop.run_in_executor(None, find_page, frame.image)
-        ctx.session.personal.show(frame.image, outline=_outline(quad, frame.image))
-        if steadiness.feed(quad, frame.at) and not aimed.done():
-            aimed.set_result((frame.image, quad))
+    try:
+        while not aimed.done():
+            frame = await stream.next(FRAME_TIMEOUT)
+            quad = await loop.run_in_executor(None, find_page, frame.image)
+            ctx.session.personal.show(frame.image, outline=_outline(quad, frame.image))
+            if steadiness.feed(quad, frame.at) and not aimed.done():
+                aimed.set_result((frame.image, quad))
+    except (CameraError, DocScanError) as err:  # the step learns it through ``aimed``
+        if not aimed.done():
+            aimed.set_exception(err)
 
 
 async def _latest(

@@ -122,6 +122,7 @@ async def _attempt(
 
     frames = _frames(check.cameras, ctx, FRAME_TIMEOUT)
     attempt = asyncio.ensure_future(verifier.attempt(card, frames, hint))
+    ctx.session.camera = "face"
     try:
         answer = await ctx.ask(ctx.text("face.no_face"), ("cancel",), limit, until=attempt)
         if answer == "cancel":
@@ -132,10 +133,12 @@ async def _attempt(
     except FaceError as err:
         raise StepFailed("face.engine", str(err)) from err
     finally:
+        ctx.session.camera = ""
         if not attempt.done():
             attempt.cancel()
-        with contextlib.suppress(BaseException):
-            await attempt
+        await asyncio.wait({attempt})  # never raises: the step's own cancellation stays
+        if not attempt.cancelled():
+            attempt.exception()  # retrieved: raised above when it mattered
         await frames.aclose()
 
 
