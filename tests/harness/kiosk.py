@@ -30,7 +30,7 @@ from govkiosk.bus import Event
 from govkiosk.config import load_config
 from govkiosk.contract.connection import close, connect
 from govkiosk.contract.logs import PersonalDataFilter, PrefixFormatter
-from govkiosk.contract.names import BUS_NAME, OBJECT_PATH, SESSION_INTERFACE
+from govkiosk.contract.names import BUS_NAME, ITEMS_INTERFACE, OBJECT_PATH, SESSION_INTERFACE
 from govkiosk.devices.camera.events import CameraStateChanged
 from govkiosk.devices.camera.settings import ROLES
 from govkiosk.devices.camera.sim import CameraSimulator, SceneSource
@@ -49,6 +49,8 @@ from .dbus import PrivateBus
 from .departments import KEY_ID, KioskKey, platform
 
 WAIT = 20.0
+#: ``[face]``: the simulated reader's photos are read; a test adds its own lines after it.
+SIMULATED_FACES = 'decoder = "simulated"\nallow_simulated = true'
 
 CONFIG = """[kiosk]
 id = "test-hlj-0001"
@@ -88,8 +90,6 @@ print_poll_interval = 0.05
 {session}
 
 [face]
-decoder = "simulated"
-allow_simulated = true
 {face}
 
 [[devices.static]]
@@ -118,6 +118,7 @@ port = "socket://127.0.0.1:{receipt_port}"
 class Kiosk:
     daemon: Daemon
     session: Any  #: the cn.govkiosk.Session1 proxy interface
+    items: Any  #: the cn.govkiosk.Items1 proxy interface
     reader: SimulatedReader
     printer: SimPrinter
     cups: CupsServer
@@ -202,9 +203,14 @@ def _log_to(path: Path) -> logging.Handler:
 
 @contextlib.asynccontextmanager
 async def kiosk(
-    directory: Path, private_bus: PrivateBus, cups: CupsServer, session: str = "", face: str = ""
+    directory: Path,
+    private_bus: PrivateBus,
+    cups: CupsServer,
+    session: str = "",
+    face: str = SIMULATED_FACES,
 ) -> AsyncIterator[Kiosk]:
-    """The running kiosk; ``session`` and ``face`` add lines to those sections."""
+    """The running kiosk; ``session`` adds lines to its ``[session]`` section, ``face`` is
+    its ``[face]`` section (the simulator's card photos by default)."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test setup, before the loop's work
     key = KioskKey(directory)
     seal_dir = directory / "seal"
@@ -262,6 +268,7 @@ async def kiosk(
         yield Kiosk(
             daemon,
             interface,
+            proxy.get_interface(ITEMS_INTERFACE),
             reader,
             printer,
             cups,

@@ -40,6 +40,10 @@ CONTRIBUTIONS = "个人参保缴费记录打印"
 PENSION_INSURANCE = "养老保险参保凭证打印"
 PENSION_RECEIVED = "享受养老保险待遇证明"
 STATEMENT = "社保清单打印"
+#: Not in Table 1: the demo's item with a paper material under the document camera
+#: (config/demo-items.toml).
+MEDICAL_FILING = "异地就医备案"
+DEMO_CODES = {"remote_medical_filing": MEDICAL_FILING}
 
 #: Province (first two digits) → (province, capital) for the regions the demo serves.
 PROVINCES = {
@@ -328,6 +332,22 @@ def _statement(c: _Context) -> Certificate:
     )
 
 
+def _medical_filing(c: _Context) -> Certificate:
+    return c.sealed(
+        "异地就医备案登记表",
+        c.hrss,
+        rows=(
+            ("姓名", c.who.name),
+            ("公民身份号码", c.who.id_number),
+            ("参保地", f"{c.who.province}{c.who.city}"),
+            ("备案类型", "异地长期居住人员"),
+            ("备案材料", "居住证明（已收取，经高拍仪采集）"),
+            ("备案有效期", f"自{_date(c.today)}起长期有效"),
+        ),
+        seal_caption="医疗保障业务专用章",
+    )
+
+
 #: Item name → (sealing department, record → certificate).
 ITEMS: Dict[str, Tuple[str, Callable[[_Context], Certificate]]] = {
     NO_CRIMINAL_RECORD: ("police", _no_criminal_record),
@@ -337,6 +357,7 @@ ITEMS: Dict[str, Tuple[str, Callable[[_Context], Certificate]]] = {
     PENSION_INSURANCE: ("hrss", _pension_insurance),
     PENSION_RECEIVED: ("hrss", _pension_received),
     STATEMENT: ("hrss", _statement),
+    MEDICAL_FILING: ("hrss", _medical_filing),
 }
 
 
@@ -357,6 +378,7 @@ def item_names(catalogue: Path = CATALOGUE) -> Dict[str, str]:
     Every name also maps to itself, so a request may name the item directly.
     """
     names = {name: name for name in ITEMS}
+    names.update(DEMO_CODES)
     try:
         document = tomllib.loads(catalogue.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

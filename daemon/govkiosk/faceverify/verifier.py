@@ -151,6 +151,10 @@ class _Latest:
     async def next(self, timeout: float) -> Optional[Tuple[Frames, float]]:
         """The newest frame not yet taken and when it arrived; ``None`` after ``timeout``
         or the last frame."""
+        if self.ended and self._item is None:  # the frames ended (or failed) after the last
+            if self._error is not None:
+                raise self._error
+            return None
         try:
             await wait_for(self._fresh.wait(), timeout)
         except asyncio.TimeoutError:
