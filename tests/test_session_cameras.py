@@ -141,7 +141,8 @@ async def test_without_face_verification_its_items_are_unavailable_and_say_why(
             for row in await k.session.call_list_items()
         }
         face_items = {code for code, row in rows.items() if row["identity"] == "card+face"}
-        assert ITEM in face_items and len(face_items) == 5
+        assert ITEM in face_items
+        assert len(face_items) == 5
         for code, row in rows.items():
             assert row["available"] is (code not in face_items)
         assert "face verification is not set up" in rows[ITEM]["unavailable_reason"]
