@@ -36,6 +36,7 @@ from .contract.names import RESTART_STATUS
 from .demo_ops import OpsSite
 from .errors import GovkioskError
 from .fleet.client import FleetClient, FleetError
+from .items.catalogue import DEFAULT_CATALOGUE
 from .timeouts import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,19 +58,43 @@ class Simulator:
     """A simulated device the demo starts and the daemon drives through a TCP port."""
 
     family: str  #: a key of ``simctl.SIMULATORS``: run as ``govkioskctl sim <family> …``
-    role: str  #: a key of ``devices.drivers.DRIVERS``: the driver that serves it
+    role: str  #: a key of ``api.devices.DRIVERS``: the driver that serves it
     #: The simulator's arguments; ``{port}`` becomes the free TCP port the demo chose.
     args: Tuple[str, ...] = ()
+    #: Further roles the same simulator serves, each with its port (``{port}`` as above).
+    more: Tuple[Tuple[str, str], ...] = ()
+    #: How the daemon reaches it for ``role``.
+    address: str = "socket://127.0.0.1:{port}"
+
+    def devices(self, port: int) -> List[Tuple[str, str]]:
+        """``(role, port)`` of each device the daemon is to drive."""
+        pairs = ((self.role, self.address), *self.more)
+        return [(role, address.format(port=port)) for role, address in pairs]
+
+
+#: The face the demo's cards carry and its face camera shows (a public test photo beside
+#: the repository); without it the demo's items that verify the face are unavailable.
+DEMO_FACE = REPO.parent / "shared" / "fixtures" / "faces" / "obama.jpg"
+#: Items beyond Table 1 the demo publishes (a sync of the default catalogue and these).
+DEMO_ITEMS = REPO / "config" / "demo-items.toml"
+CAMERA = "http://127.0.0.1:{port}"
+FACE_PHOTO = ("--photo", str(DEMO_FACE)) if DEMO_FACE.exists() else ()
 
 
 #: The demo's simulated hardware (§6.2, §6.3, §6.1). Each is started with
 #: ``govkioskctl sim <family> <args>`` — ``{port}`` becomes a free TCP port and
 #: ``{state}`` the demo's state directory — and reaches the daemon as
-#: ``[[devices.static]] role = "<role>", port = "socket://127.0.0.1:<port>"`` in the
-#: generated drop-in ``<state dir>/etc/conf.d/50-demo-devices.toml``.
+#: ``[[devices.static]] role = "<role>", port = "socket://127.0.0.1:<port>"`` (or the
+#: simulator's own address: the cameras' ``http://…``) in the generated drop-in
+#: ``<state dir>/etc/conf.d/50-demo-devices.toml``.
 SIMULATORS: Tuple[Simulator, ...] = (
-    # A synthetic resident card lies on the reader for 15 s of every 30 s.
-    Simulator("idcard", "idcard", ("--tcp", "127.0.0.1:{port}", "--every", "30", "--seed", "7")),
+    # A synthetic resident card lies on the reader for 15 s of every 30 s; its photo is
+    # the face the camera shows.
+    Simulator(
+        "idcard",
+        "idcard",
+        ("--tcp", "127.0.0.1:{port}", "--every", "30", "--seed", "7", *FACE_PHOTO),
+    ),
     # Printed slips are saved as text and PNG for a person to look at.
     Simulator(
         "receipt", "receipt_printer", ("--tcp", "127.0.0.1:{port}", "--out", "{state}/receipts")
@@ -93,6 +118,17 @@ SIMULATORS: Tuple[Simulator, ...] = (
         ),
     ),
 )
+#: The cameras: the binocular face camera sees a live person; the document camera a page
+#: that slides in, lies still for a while and leaves, again and again.
+CAMERAS = Simulator(
+    "camera",
+    "face_camera_rgb",
+    ("--port", "{port}", "--scenario", "live", "--face", str(DEMO_FACE)),
+    more=(("face_camera_ir", CAMERA + "/ir"), ("doc_camera", CAMERA + "/doc")),
+    address=CAMERA + "/rgb",
+)
+if DEMO_FACE.exists():
+    SIMULATORS += (CAMERAS,)
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -328,6 +364,7 @@ class Demo:
         self._ui = (ui, env)
         await self._spawn("govkiosk-ui", ui, env=env)
         await self._wait_online(site, daemon)
+        await self._publish_demo_items(address)
         self._report(address, config, display, site)
 
     async def _start_xvfb(self) -> str:
@@ -407,6 +444,21 @@ class Demo:
         (self.state_dir / "etc" / "conf.d" / "70-demo-ops.toml").write_text(dropin)
         return site
 
+    async def _publish_demo_items(self, address: str) -> None:
+        """Table 1 and :data:`DEMO_ITEMS`, published as an office would: one ``sync``."""
+        catalogue = self.state_dir / "etc" / "demo-catalogue.toml"
+        catalogue.write_text(
+            DEFAULT_CATALOGUE.read_text(encoding="utf-8")
+            + "\n"
+            + DEMO_ITEMS.read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
+        argv = ["--bus", address, "items", "sync", str(catalogue), "--role", "office"]
+        log = self.logs / "items-sync.log"
+        sync = await Child.start("items-sync", [command("govkioskctl"), *argv], log)
+        if await sync.process.wait() != 0:  # a one-off: not among the children kept alive
+            raise DemoError(f"the demo items were not published (see {sync.log})")
+
     async def _wait_online(self, site: OpsSite, daemon: Child) -> None:
         """Until the broker says the kiosk is online: then a command sent gets an answer."""
         try:
@@ -433,7 +485,7 @@ class Demo:
                 READY_TIMEOUT,
                 f"the {sim.family} simulator did not listen on port {port}",
             )
-            devices.append((sim.role, f"socket://127.0.0.1:{port}"))
+            devices.extend(sim.devices(port))
         return devices
 
     def _report(self, address: str, config: Path, display: str, site: OpsSite) -> None:

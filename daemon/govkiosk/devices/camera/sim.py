@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 from aiohttp import web
 
+from ...docscan.synthetic import DocScene
 from . import scenes
 from .settings import DOC, FACE_IR, FACE_RGB
 
@@ -126,6 +127,18 @@ def still_page(page: Image, size: Tuple[int, int] = DOC_SIZE) -> PageSource:
     """The document camera looking down at ``page`` lying on the desk."""
     frame = _on_desk(page, size)
     return lambda _t: frame
+
+
+#: The document camera's default scene repeats: a page slides in, lies still for
+#: :data:`PAGE_STILL` seconds, slides out, and the next comes.
+PAGE_STILL = 20.0
+
+
+def desk_scenes(seed: int, size: Tuple[int, int], fps: float) -> PageSource:
+    """A synthetic page (text, a table, a red seal) arriving on the desk, again and again."""
+    scene = DocScene(seed, size, arrive=1.0, slide=1.0, leave=2.0 + PAGE_STILL, fps=fps)
+    period = PAGE_STILL + 5.0
+    return lambda t: scene(t % period)
 
 
 def blank_page(size: Tuple[int, int] = DOC_SIZE) -> PageSource:
@@ -494,7 +507,7 @@ def build(args: argparse.Namespace) -> CameraSimulator:
             raise ValueError(f"{args.page}: not an image")
         page = still_page(np.asarray(read, dtype=np.uint8), args.doc_size)
     else:
-        page = blank_page(args.doc_size)
+        page = desk_scenes(args.seed, args.doc_size, args.doc_fps)
     return CameraSimulator(face, page, fps=args.fps, doc_fps=args.doc_fps, quality=args.quality)
 
 
