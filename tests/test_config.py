@@ -159,3 +159,46 @@ def test_check_config_exits_2_and_names_file_and_key(tmp_path: Path) -> None:
     )
     assert good.returncode == 0, good.stderr
     assert "configuration is valid" in good.stdout
+
+
+def check(path: Path) -> "subprocess.CompletedProcess[str]":
+    return subprocess.run(
+        [sys.executable, "-m", "govkiosk", "--config", str(path), "--check-config"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_check_config_names_the_items_a_missing_decoder_or_camera_leaves_unavailable(
+    tmp_path: Path,
+) -> None:
+    face_items = "no_criminal_record, contribution_record_print"
+    bare = check(write(tmp_path / "govkiosk.toml", '[kiosk]\nid = "ok-1"\n'))
+    assert bare.returncode == 0, bare.stderr
+    notes = [line for line in bare.stdout.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 2
+    assert '[face] decoder = "none"' in notes[0]
+    assert "no device has the role face_camera_rgb" in notes[1]
+    assert all(face_items in note for note in notes)
+    cameras = "".join(
+        f'[[devices.static]]\nrole = "{role}"\nport = "/dev/video{n}"\n'
+        for n, role in enumerate(("face_camera_rgb", "face_camera_ir", "doc_camera"))
+    )
+    ready = check(
+        write(
+            tmp_path / "govkiosk.toml", f'[kiosk]\nid = "ok-1"\n[face]\ndecoder = "bmp"\n{cameras}'
+        )
+    )
+    assert ready.returncode == 0, ready.stderr
+    assert "note:" not in ready.stdout
+
+
+def test_check_config_refuses_the_simulated_decoder_outside_a_demo(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "govkiosk.toml", '[kiosk]\nid = "ok-1"\n[face]\ndecoder = "simulated"\n'
+    )
+    refused = check(path)
+    assert refused.returncode == 2
+    assert "govkiosk.toml: face" in refused.stderr
+    assert "allow_simulated" in refused.stderr

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tuple
 
-from . import __version__
+from . import __version__, readiness
 from .api import (
     camera,
     idcard,
@@ -220,6 +220,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return EXIT_CONFIG
         files = ", ".join(str(p) for p in config_files(args.config))
         print(f"configuration is valid: {files}")
+        for note in readiness.notes(config):
+            print(f"note: {note}")
         return 0
     setup_logging(config.daemon.log_level)
     return asyncio.run(_serve(args, config))
