@@ -16,7 +16,7 @@ belongs in demo configurations and nowhere else (it is refused otherwise).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Optional
 
 from ..fields import matches, seconds, setting
 
@@ -80,8 +80,10 @@ class FaceSettings:
     start_timeout: float = seconds(60.0)
 
 
-def consistent(settings: FaceSettings) -> bool:
+def consistent(settings: Optional[FaceSettings]) -> bool:
     """The simulated decoder only where allowed; the vendor decoder only with a library."""
+    if settings is None:  # a key of the section was wrong: that is reported already
+        return True
     if settings.decoder == "simulated" and not settings.allow_simulated:
         return False
     return not (settings.decoder == "vendor" and not settings.vendor_library)
