@@ -288,7 +288,7 @@ class FaceVerifier:
                 (rgb, ir), arrived = taken
                 if window is None:  # the first frame decides: IR, or the challenge
                     binocular = settings.liveness == "binocular" and ir is not None
-                    challenge = None if binocular else self._rng.choice(liveness.CHALLENGES)
+                    challenge = None if binocular else self._rng.choice(settings.challenges)
                     window = _Window(None if challenge is None else Challenge(challenge))
                 if window.challenge is None and ir is None:
                     continue  # an IR frame went missing: this instant cannot be judged
@@ -298,6 +298,7 @@ class FaceVerifier:
                         ir if window.challenge is None else None,
                         settings.min_face,
                         challenge=window.challenge is not None,
+                        eyes=window.challenge is not None and window.challenge.kind == "blink",
                         reference=window.reference,
                         embed=window.wants_embedding(arrived, settings.window_seconds),
                     )
