@@ -11,7 +11,8 @@ On one core (this process, its threads and the worker process it spawns pinned t
 - ``loop_lag_*``: the daemon-side event loop's lag while the attempts run: a ticker task
   asks to sleep 5 ms and records how late it wakes. Target: p99 ≤ 10 ms.
 - ``worker_rss_mb``: the worker's resident memory after the attempts (the model loaded,
-  binocular mode), and ``worker_rss_challenge_mb`` once the 68-point model is loaded too.
+  binocular mode), and ``worker_rss_blink_mb`` once the 68-point model (the blink
+  challenge) is loaded too.
 - ``enroll_ms``: the card's photo decoded and embedded, p50.
 - ``scenarios``: one attempt per scene (live, photo, screen, nobody) and its decision.
 - ``fixtures``: every pair of single-face photos in the fixtures directory — photo against
@@ -215,11 +216,15 @@ async def _run() -> Dict[str, Any]:
         results["worker_rss_mb"] = round((rss or 0) / 2**20, 1)
         results["scenarios"] = await _scenarios(verifier, card)
         holder["settings"] = FaceSettings(
-            decoder="simulated", allow_simulated=True, liveness="challenge", attempt_seconds=1.0
+            decoder="simulated",
+            allow_simulated=True,
+            liveness="challenge",
+            challenges=("blink",),
+            attempt_seconds=1.0,
         )
         await verifier.attempt(card, _replay(_drawn("live", 0.0, 1), []), lambda _h: None)
         rss = worker.rss()
-        results["worker_rss_challenge_mb"] = round((rss or 0) / 2**20, 1)
+        results["worker_rss_blink_mb"] = round((rss or 0) / 2**20, 1)
         holder["settings"] = SETTINGS
         results["fixtures"] = await _fixtures(worker)
         card.wipe()

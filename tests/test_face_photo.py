@@ -266,7 +266,7 @@ def test_problems_name_the_key_and_file(stub: Path, tmp_path: Path) -> None:
 
 
 def test_missing_weights_are_named(tmp_path: Path) -> None:
-    settings = FaceSettings(decoder="bmp", model_dir=str(tmp_path), liveness="challenge")
+    settings = FaceSettings(decoder="bmp", model_dir=str(tmp_path), challenges=("blink",))
     names = [p.split(": ")[1] for p in checks.problems(settings)]
     assert names == [
         str(tmp_path / "dlib_face_recognition_resnet_model_v1.dat"),
@@ -274,7 +274,7 @@ def test_missing_weights_are_named(tmp_path: Path) -> None:
         str(tmp_path / "shape_predictor_68_face_landmarks.dat"),
     ]
     binocular = FaceSettings(decoder="bmp", model_dir=str(tmp_path))
-    assert len(checks.problems(binocular)) == 2  # the 68-point model only for the challenge
+    assert len(checks.problems(binocular)) == 2  # the 68-point model only for the blink
 
 
 def _config(tmp_path: Path, face: str) -> Path:
@@ -296,6 +296,12 @@ def test_the_face_section_loads_and_refuses_the_simulator_outside_demos(tmp_path
         load_config(_config(tmp_path, "threshold = 1.5"))
     with pytest.raises(ConfigError, match=r"face.liveness: expected \"binocular\" or"):
         load_config(_config(tmp_path, 'liveness = "wink"'))
+    with pytest.raises(ConfigError, match=r"face\.challenges: expected a list of one or more"):
+        load_config(_config(tmp_path, 'challenges = ["nod"]'))
+    with pytest.raises(ConfigError, match=r"face\.challenges: expected a list of one or more"):
+        load_config(_config(tmp_path, "challenges = []"))
+    blink = load_config(_config(tmp_path, 'challenges = ["blink", "turn_left"]'))
+    assert blink.face.challenges == ("blink", "turn_left")
 
 
 def test_check_config_names_what_the_machine_lacks(tmp_path: Path, capsys) -> None:

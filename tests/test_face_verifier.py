@@ -208,7 +208,11 @@ async def test_a_photo_cannot_meet_the_challenge(
     worker: FaceWorker, settings: Holder, obama: CardFace
 ) -> None:
     settings.settings = FaceSettings(
-        decoder="simulated", allow_simulated=True, liveness="challenge", attempt_seconds=1.5
+        decoder="simulated",
+        allow_simulated=True,
+        liveness="challenge",
+        challenges=("blink", "turn_left"),
+        attempt_seconds=1.5,
     )
     verifier = FaceVerifier(settings, worker, rng=Pick("blink"))
     decision, hints = await run(verifier, obama, frames(scene("obama.jpg", "photo"), ir=False))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -178,3 +179,40 @@ async def test_missing_weights_fail_the_start_and_a_fix_restarts(
     finally:
         settings.settings = good
     assert await worker.ping() == worker.pid
+
+
+LAUNCHER = """
+import asyncio, sys
+with open(sys.argv[1], "a") as runs:  # every run of this file's top level
+    runs.write("run\\n")
+from govkiosk.faceverify.settings import FaceSettings
+from govkiosk.faceverify.worker import FaceWorker
+
+async def main():
+    worker = FaceWorker(FaceSettings)
+    pid = await worker.ping()
+    await worker.close()
+    return pid
+
+print(asyncio.run(main()))
+"""
+
+
+async def test_an_unguarded_main_script_is_not_run_again_in_the_worker(tmp_path: Path) -> None:
+    """The installed launchers call main() at their top level, with no __main__ guard;
+    spawn would run them again in the worker (a second daemon)."""
+    script = tmp_path / "launcher.py"
+    script.write_text(LAUNCHER, encoding="utf-8")
+    runs = tmp_path / "runs"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        str(runs),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert int(out.decode().strip()) > 0  # the worker's pid
+    assert runs.read_text(encoding="utf-8") == "run\n"
