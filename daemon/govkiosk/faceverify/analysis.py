@@ -50,7 +50,8 @@ class FrameRequest:
     rgb: Image  #: colour frame, BGR
     ir: Optional[Image]  #: the IR frame of the same instant (grey), if there is an IR camera
     min_face: int
-    challenge: bool = False  #: measure the 68 landmarks (eyes, yaw)
+    challenge: bool = False  #: measure the head's turn (5 landmarks)
+    eyes: bool = False  #: measure the eyes' opening (68 landmarks: the blink challenge)
     reference: Optional[Reference] = None
     embed: bool = False
 
@@ -144,8 +145,9 @@ def analyse(model: FaceModel, request: FrameRequest) -> FrameReport:
     eye_ratio = head_yaw = None
     rgb = np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), np.uint8)
     if request.challenge:
-        points = model.landmarks(grey, box, 68)
-        eye_ratio, head_yaw = liveness.eye_aspect_ratio(points), liveness.yaw(points)
+        head_yaw = liveness.yaw(model.landmarks(grey, box, 5))
+    if request.eyes:
+        eye_ratio = liveness.eye_aspect_ratio(model.landmarks(grey, box, 68))
     embedding = model.embedding(rgb, box) if request.embed else None
     return FrameReport(
         faces=len(boxes),

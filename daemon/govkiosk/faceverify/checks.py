@@ -19,5 +19,5 @@ def problems(settings: FaceSettings) -> List[str]:
     if settings.decoder == "none":
         return []
     found = decoder_for(settings).problems(settings, demo=settings.allow_simulated)
-    found += model_problems(settings.model_dir, needs_landmarks68=settings.liveness == "challenge")
+    found += model_problems(settings.model_dir, needs_landmarks68="blink" in settings.challenges)
     return found

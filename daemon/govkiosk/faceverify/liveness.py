@@ -24,9 +24,10 @@ The reasons: no face in IR → ``not_live.screen`` (or ``not_live.print`` when t
 is lit but featureless: IR-transparent inks show blank paper); a flat IR face →
 ``not_live.print``; no movement → ``not_live.still``.
 
-**Challenge** (no IR camera): the citizen is asked to blink (the eye aspect ratio from
-the 68 landmarks drops and recovers) or to turn the head to the left or right (the nose
-moves sideways between the jaw's ends). :class:`Challenge` follows one request.
+**Challenge** (no IR camera): the citizen is asked to turn the head to the left or right
+(the nose tip moves sideways against the eyes' corners: the 5 landmarks) or, where the
+68-point model may be used, to blink (the eye aspect ratio drops and recovers).
+:class:`Challenge` follows one request.
 
 The thresholds and their margins, measured on the simulator
 (``govkiosk.devices.camera.scenes``) and chosen so they do not rest on what only it does
@@ -42,6 +43,8 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+
+from .settings import CHALLENGES
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -94,9 +97,10 @@ EYES_CLOSED = 0.65
 EYES_OPEN = 0.85
 #: An open-eye ratio below this is not trusted as "open" (squinting, glasses' glare).
 EYES_MIN_OPEN = 0.2
-#: Head turned: the nose tip moved sideways by this share of the jaw's width from where
-#: it was in the attempt's first frames (roughly 20°). Relative, because "frontal" differs
-#: from face to face and camera to camera (the fixtures' frontal photos measure 0.02-0.2).
+#: Head turned: the nose tip moved sideways by this share of the span of the eyes' corners
+#: from where it was in the attempt's first frames (roughly 20°). Relative, because
+#: "frontal" differs from face to face and camera to camera (the fixtures' frontal photos
+#: measure -0.16 to 0.12).
 YAW_TURNED = 0.12
 #: Frames whose median yaw is the starting point.
 YAW_BASELINE_FRAMES = 3
@@ -239,19 +243,17 @@ def eye_aspect_ratio(points: Points) -> float:
 
 
 def yaw(points: Points) -> float:
-    """The nose tip's offset from the jaw's middle, as a share of the jaw's width.
+    """From the 5 landmarks (two corners of each eye, the nose's base): the nose's offset
+    from the eyes' middle, as a share of the span of the eyes' corners.
 
     Positive: the nose is to the right in the (unmirrored) camera image — the citizen
     turned to *their* left.
     """
-    left, right, nose = points[0], points[16], points[30]
-    width = right[0] - left[0]
-    if width <= 0:
+    eyes, nose = points[:4, 0], points[4, 0]
+    span = float(eyes.max() - eyes.min())
+    if span <= 0:
         return 0.0
-    return float((nose[0] - (left[0] + right[0]) / 2) / width)
-
-
-CHALLENGES = ("blink", "turn_left", "turn_right")
+    return float((nose - eyes.mean()) / span)
 
 
 class Challenge:

@@ -12,8 +12,9 @@
   1.1 dlib's embeddings belong to unrelated faces, so 0 means "nothing alike", 1 "the
   same image"; the default ``[face] threshold`` 0.50 is a distance of 0.55 (docs/face.md
   says how it was chosen and what seven photos cannot tell).
-- **Landmarks for the challenge**: the 68-point predictor (eyes, nose, jaw), loaded on
-  first use — only the "challenge" liveness mode needs it.
+- **Landmarks for the challenge**: the 5 points give the head's turn (:func:`.liveness.yaw`);
+  the 68-point predictor (the eyes' outline) is loaded on first use, only for the blink
+  challenge — its training data excludes commercial use (docs/face.md).
 
 Weights come from the ``face_recognition_models`` package (dlib's published files) or
 from ``[face] model_dir`` holding the same file names; nothing is downloaded. dlib is

@@ -6,7 +6,7 @@
     decoder = "vendor"            # "none" | "vendor" | "bmp" | "simulated"
     vendor_library = "/opt/reader/lib/libwlt2bmp.so"
     threshold = 0.50              # score = 1 - distance / 1.1; matched when score >= threshold
-    liveness = "binocular"        # RGB + near-IR camera; "challenge": blink / turn the head
+    liveness = "binocular"        # RGB + near-IR camera; "challenge": turn the head (blink)
     attempts = 3                  # the session's policy: attempts before staff are called
 
 The simulated decoder reads only the simulator's photos: ``allow_simulated = true``
@@ -16,12 +16,14 @@ belongs in demo configurations and nowhere else (it is refused otherwise).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Optional, Tuple
 
 from ..fields import matches, seconds, setting
 
 #: The decoders ``decoder`` names; "none" leaves face verification off.
 DECODERS = ("none", "vendor", "bmp", "simulated")
+#: The active challenges (liveness without an IR camera).
+CHALLENGES = ("blink", "turn_left", "turn_right")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,14 @@ class FaceSettings:
         0.50, expect="a score between 0 and 1 (exclusive)", check=lambda v: 0 < v < 1
     )
     liveness: Literal["binocular", "challenge"] = "binocular"
+    #: What the challenge may ask (one, at random, per attempt): without an IR frame even
+    #: in "binocular" mode. "blink" needs dlib's 68-point model, whose training data
+    #: excludes commercial use (docs/face.md): not asked unless listed here.
+    challenges: Tuple[str, ...] = setting(
+        ("turn_left", "turn_right"),
+        expect=f"a list of one or more of {', '.join(CHALLENGES)}",
+        check=lambda v: bool(v) and all(c in CHALLENGES for c in v),
+    )
     #: Attempts the session allows before it offers the fallback (staff, counter).
     attempts: int = setting(
         3, expect="a whole number between 1 and 10", check=lambda v: 1 <= v <= 10
@@ -80,8 +90,10 @@ class FaceSettings:
     start_timeout: float = seconds(60.0)
 
 
-def consistent(settings: FaceSettings) -> bool:
+def consistent(settings: Optional[FaceSettings]) -> bool:
     """The simulated decoder only where allowed; the vendor decoder only with a library."""
+    if settings is None:  # a key of the section was wrong: that is reported already
+        return True
     if settings.decoder == "simulated" and not settings.allow_simulated:
         return False
     return not (settings.decoder == "vendor" and not settings.vendor_library)

@@ -22,8 +22,8 @@ the fallback text and the staff call are the session's.
 
 Decision reasons: ``matched``, ``not_matched``, ``not_live.screen``, ``not_live.print``,
 ``not_live.still``, ``not_live.challenge`` (the challenge was not met in time),
-``no_face`` (no usable face in ``attempt_seconds``), ``timeout`` (a face, but never long
-enough in the guide). A liveness failure is decided before any comparison: its score is
+``no_face`` (no face at all in ``attempt_seconds``), ``timeout`` (a face, but never well
+framed for long enough). A liveness failure is decided before any comparison: its score is
 0. Worker failures (:class:`WorkerError`) are raised, not decided: they are the kiosk's
 fault, not the citizen's.
 
@@ -274,12 +274,14 @@ class FaceVerifier:
         on_hint: Callable[[str], None],
     ) -> Decision:
         """Watch ``frames`` until a decision or ``attempt_seconds`` (module docstring)."""
+        if card.wiped:
+            raise FaceError("the card's face was wiped: enrol the card again")
         settings = self._settings()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + settings.attempt_seconds
         hints = _Hints(on_hint)
         window: Optional[_Window] = None
-        seen_face = False
+        seen_face = framed = False
         latest = _Latest(frames)
         try:
             while True:
@@ -290,7 +292,7 @@ class FaceVerifier:
                 (rgb, ir), arrived = taken
                 if window is None:  # the first frame decides: IR, or the challenge
                     binocular = settings.liveness == "binocular" and ir is not None
-                    challenge = None if binocular else self._rng.choice(liveness.CHALLENGES)
+                    challenge = None if binocular else self._rng.choice(settings.challenges)
                     window = _Window(None if challenge is None else Challenge(challenge))
                 if window.challenge is None and ir is None:
                     continue  # an IR frame went missing: this instant cannot be judged
@@ -300,20 +302,22 @@ class FaceVerifier:
                         ir if window.challenge is None else None,
                         settings.min_face,
                         challenge=window.challenge is not None,
+                        eyes=window.challenge is not None and window.challenge.kind == "blink",
                         reference=window.reference,
                         embed=window.wants_embedding(arrived, settings.window_seconds),
                     )
                 )
+                seen_face = seen_face or report.faces > 0
                 if report.hint is not None:
                     window.reset()
                     hints.show(report.hint)
                     continue
-                seen_face = True
                 if report.shift is not None and report.shift > liveness.MOTION_MAX:
                     window.reset()
                     hints.show("hold_still")
                     continue
                 window.add(report, arrived)
+                framed = True
                 decision = self._judge(card, window, report, hints, settings=settings, now=arrived)
                 if decision is not None:
                     return decision
@@ -321,7 +325,7 @@ class FaceVerifier:
             await latest.close()
             if window is not None:
                 window.wipe()
-        if window is not None and window.challenge is not None and seen_face:
+        if window is not None and window.challenge is not None and framed:
             return Decision(False, False, 0.0, "not_live.challenge")
         return Decision(False, False, 0.0, "timeout" if seen_face else "no_face")
 

@@ -167,6 +167,11 @@ def _start(process: BaseProcess) -> None:
         process.start()
 
 
+def _seen(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 def _rss(pid: int) -> Optional[int]:
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
@@ -300,6 +305,9 @@ class FaceWorker:
             exchange = loop.run_in_executor(
                 self._executor, _exchange, conn, (self._seq, method, args)
             )
+            # A caller that gave up (timeout, cancellation) leaves the exchange running on
+            # its thread; whatever it ends with is then nobody's: marked as seen here.
+            exchange.add_done_callback(_seen)
             try:
                 reply = await wait_for(asyncio.shield(exchange), limit)
             except asyncio.TimeoutError:
