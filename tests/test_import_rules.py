@@ -72,7 +72,7 @@ LAYERS: Dict[str, int] = {
         ),
         FEATURES,
     ),
-    **dict.fromkeys(("api", "config", "runtime", "reconfigure", "confset"), FACES),
+    **dict.fromkeys(("api", "config", "runtime", "reconfigure", "confset", "readiness"), FACES),
     **dict.fromkeys(
         ("app", "cli", "demo", "demo_department", "demo_ops", "__main__", "__init__"),
         PROGRAMS,
