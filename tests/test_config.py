@@ -161,7 +161,7 @@ def test_check_config_exits_2_and_names_file_and_key(tmp_path: Path) -> None:
     assert "configuration is valid" in good.stdout
 
 
-def check(path: Path) -> "subprocess.CompletedProcess[str]":
+def check(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "govkiosk", "--config", str(path), "--check-config"],
         capture_output=True,
