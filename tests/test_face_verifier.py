@@ -291,3 +291,15 @@ async def test_wipe_zeroes_the_card_face(verifier: FaceVerifier) -> None:
         _ = face.embedding
     with pytest.raises(FaceError, match="wiped"):
         await verifier.attempt(face, frames(scene("biden.jpg"), seconds=0.1), lambda _h: None)
+
+
+async def test_frames_that_end_end_the_attempt_at_once(
+    verifier: FaceVerifier, obama: CardFace
+) -> None:
+    """A camera whose frames stop (the stream closed) does not keep the attempt waiting
+    for the rest of attempt_seconds."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    decision, _hints = await run(verifier, obama, frames(scene("obama.jpg"), seconds=0.3))
+    assert decision.reason == "timeout"  # a face, but not watched for the whole window
+    assert loop.time() - started < 2.0  # attempt_seconds is 6

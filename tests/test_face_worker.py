@@ -216,3 +216,16 @@ async def test_an_unguarded_main_script_is_not_run_again_in_the_worker(tmp_path:
     assert process.returncode == 0, err.decode()
     assert int(out.decode().strip()) > 0  # the worker's pid
     assert runs.read_text(encoding="utf-8") == "run\n"
+
+
+async def test_a_closed_worker_starts_again_when_called(settings: Holder) -> None:
+    """The face service closes its worker when it stops and the supervisor starts it again."""
+    face = FaceWorker(settings)
+    try:
+        first = await face.ping()
+        await face.close()
+        assert face.pid is None
+        assert await face.ping() != first
+        assert face.starts == 2
+    finally:
+        await face.close()

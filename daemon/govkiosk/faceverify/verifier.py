@@ -150,21 +150,18 @@ class _Latest:
 
     async def next(self, timeout: float) -> Optional[Tuple[Frames, float]]:
         """The newest frame not yet taken and when it arrived; ``None`` after ``timeout``
-        or the last frame."""
-        if self.ended and self._item is None:  # the frames ended (or failed) after the last
-            if self._error is not None:
-                raise self._error
-            return None
-        try:
-            await wait_for(self._fresh.wait(), timeout)
-        except asyncio.TimeoutError:
-            return None
-        self._fresh.clear()
+        or once the frames have ended (their error, if they ended with one, is raised)."""
+        while self._item is None:
+            if self.ended:
+                if self._error is not None:
+                    raise self._error
+                return None
+            self._fresh.clear()
+            try:
+                await wait_for(self._fresh.wait(), timeout)
+            except asyncio.TimeoutError:
+                return None
         item, self._item = self._item, None
-        if item is None and self._error is not None:
-            raise self._error
-        if item is None and not self.ended:
-            return await self.next(timeout)
         return item
 
     async def close(self) -> None:

@@ -206,7 +206,7 @@ class FaceWorker:
     def __init__(self, settings: Callable[[], FaceSettings]) -> None:
         self._settings = settings
         self._context = multiprocessing.get_context("spawn")
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="face-worker")
+        self._executor: Optional[ThreadPoolExecutor] = None
         self._process: Optional[BaseProcess] = None
         self._conn: Optional[Connection] = None
         self._model_dir = ""
@@ -241,9 +241,17 @@ class FaceWorker:
             await self._stop()
 
     async def close(self) -> None:
-        """Stop the worker for good and release its thread."""
+        """Stop the worker and release its thread (a later call starts both again)."""
         await self.stop()
-        self._executor.shutdown(wait=False)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    def _thread(self) -> ThreadPoolExecutor:
+        """The thread that talks to the worker (made again after :meth:`close`)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="face-worker")
+        return self._executor
 
     async def _ensure(self) -> None:
         settings = self._settings()
@@ -256,13 +264,13 @@ class FaceWorker:
         process = self._context.Process(
             target=serve, args=(child, settings.model_dir), name="govkiosk-face", daemon=True
         )
-        await loop.run_in_executor(self._executor, _start, process)
+        await loop.run_in_executor(self._thread(), _start, process)
         child.close()
         self._process, self._conn, self._model_dir = process, parent, settings.model_dir
         self.starts += 1
         try:
             ready = await wait_for(
-                loop.run_in_executor(self._executor, parent.recv), settings.start_timeout
+                loop.run_in_executor(self._thread(), parent.recv), settings.start_timeout
             )
         except asyncio.TimeoutError:
             await self._stop()
@@ -303,7 +311,7 @@ class FaceWorker:
             self._seq += 1
             loop = asyncio.get_running_loop()
             exchange = loop.run_in_executor(
-                self._executor, _exchange, conn, (self._seq, method, args)
+                self._thread(), _exchange, conn, (self._seq, method, args)
             )
             # A caller that gave up (timeout, cancellation) leaves the exchange running on
             # its thread; whatever it ends with is then nobody's: marked as seen here.
