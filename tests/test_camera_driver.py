@@ -18,7 +18,7 @@ from govkiosk.devices.camera.errors import CameraError, CameraLost, CameraUnavai
 from govkiosk.devices.camera.frames import Frame, FrameStream
 from govkiosk.devices.camera.hub import CameraHub
 from govkiosk.devices.spec import DeviceSpec
-from harness.camera import FAST, Camera, SimProcess, capture_threads, control, simulator
+from harness.camera import FAST, Camera, SimProcess, binocular, capture_threads, control, simulator
 from harness.eventually import eventually
 from harness.process import free_port
 
@@ -82,28 +82,20 @@ async def test_frames_flow_only_while_a_stream_is_held_and_streams_share_one_cap
 
 
 async def test_the_ir_stream_is_grey_and_in_lockstep_with_rgb() -> None:
-    async with simulator("live") as sim:
-        rgb = Camera(sim.urls()["face_camera_rgb"])
-        ir = Camera(sim.urls()["face_camera_ir"], "face_camera_ir")
-        await rgb.start()
-        await ir.start()
-        try:
-            async with rgb.hub.stream("face_camera_rgb") as colour, ir.hub.stream(
-                "face_camera_ir"
-            ) as infrared:
-                colour_frame = await colour.next(5)
-                ir_frame = await infrared.next(5)
-                # OpenCV decodes every JPEG to BGR; an IR frame has three equal channels.
-                b, g, r = cv2.split(ir_frame.image)
-                assert np.array_equal(b, g)
-                assert np.array_equal(g, r)
-                assert not np.array_equal(colour_frame.image[..., 0], colour_frame.image[..., 2])
-            frames = sim.state()["frames"]
-            assert isinstance(frames, dict)
-            assert frames["rgb"] == frames["ir"]  # one scene, both rendered per instant
-        finally:
-            await rgb.stop()
-            await ir.stop()
+    async with simulator("live") as sim, binocular(sim) as (rgb, ir):
+        async with rgb.hub.stream("face_camera_rgb") as colour, ir.hub.stream(
+            "face_camera_ir"
+        ) as infrared:
+            colour_frame = await colour.next(5)
+            ir_frame = await infrared.next(5)
+            # OpenCV decodes every JPEG to BGR; an IR frame has three equal channels.
+            b, g, r = cv2.split(ir_frame.image)
+            assert np.array_equal(b, g)
+            assert np.array_equal(g, r)
+            assert not np.array_equal(colour_frame.image[..., 0], colour_frame.image[..., 2])
+        frames = sim.state()["frames"]
+        assert isinstance(frames, dict)
+        assert frames["rgb"] == frames["ir"]  # one scene, both rendered per instant
 
 
 async def test_a_slow_reader_gets_recent_frames_and_the_drops_are_counted() -> None:

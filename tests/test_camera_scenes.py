@@ -20,7 +20,7 @@ from govkiosk.devices.camera.sim import (
     find_face,
     parse_args,
 )
-from harness.camera import OBAMA, OBAMA_BOX, Camera, control, photo, scene, simulator
+from harness.camera import OBAMA, OBAMA_BOX, Camera, binocular, control, photo, scene, simulator
 
 #: The face's place in a 640×480 frame: FACE_HEIGHT px high, centred a little above the middle.
 FACE = (slice(140, 300), slice(250, 390))
@@ -99,34 +99,26 @@ def test_dlib_finds_the_face_of_the_photo_and_of_a_live_frame_but_not_of_nobody(
 
 
 async def test_scenarios_switched_over_http_reach_the_driver() -> None:
-    async with simulator("live") as sim:
-        rgb = Camera(sim.urls()["face_camera_rgb"])
-        ir = Camera(sim.urls()["face_camera_ir"], "face_camera_ir")
-        await rgb.start()
-        await ir.start()
-        try:
-            seen = {}
-            for scenario in ("live", "photo", "screen"):
-                state = await control(sim.url, scenario=scenario)
-                assert state["scenario"] == scenario
-                async with rgb.hub.stream("face_camera_rgb") as colour, ir.hub.stream(
-                    "face_camera_ir"
-                ) as infrared:
-                    await colour.next(5)  # a frame of the new scene
-                    first = last = await colour.next(5)
-                    moved = 0.0
-                    while last.at - first.at < 1.0:  # a sway needs a moment to show
-                        last = await colour.next(5)
-                        moved = max(moved, motion([first.image, last.image]))
-                    grey = cv2.cvtColor((await infrared.next(5)).image, cv2.COLOR_BGR2GRAY)
-                seen[scenario] = (moved, grey[FACE].mean(), grey[FACE].std())
-            assert seen["live"][0] > 3 * max(seen["photo"][0], 0.3)
-            assert seen["live"][1] > 80
-            assert seen["screen"][1] < 25
-            assert seen["screen"][2] < 6
-        finally:
-            await rgb.stop()
-            await ir.stop()
+    async with simulator("live") as sim, binocular(sim) as (rgb, ir):
+        seen = {}
+        for scenario in ("live", "photo", "screen"):
+            state = await control(sim.url, scenario=scenario)
+            assert state["scenario"] == scenario
+            async with rgb.hub.stream("face_camera_rgb") as colour, ir.hub.stream(
+                "face_camera_ir"
+            ) as infrared:
+                await colour.next(5)  # a frame of the new scene
+                first = last = await colour.next(5)
+                moved = 0.0
+                while last.at - first.at < 1.0:  # a sway needs a moment to show
+                    last = await colour.next(5)
+                    moved = max(moved, motion([first.image, last.image]))
+                grey = cv2.cvtColor((await infrared.next(5)).image, cv2.COLOR_BGR2GRAY)
+            seen[scenario] = (moved, grey[FACE].mean(), grey[FACE].std())
+        assert seen["live"][0] > 3 * max(seen["photo"][0], 0.3)
+        assert seen["live"][1] > 80
+        assert seen["screen"][1] < 25
+        assert seen["screen"][2] < 6
 
 
 async def test_the_document_camera_shows_the_page(tmp_path: Path) -> None:

@@ -117,6 +117,20 @@ class Camera:
                 await asyncio.wait_for(self.changed.wait(), remaining)
 
 
+@contextlib.asynccontextmanager
+async def binocular(sim: CameraSimulator) -> AsyncIterator[Tuple[Camera, Camera]]:
+    """Real drivers of the simulator's colour and IR cameras, started; stopped after."""
+    rgb = Camera(sim.urls()["face_camera_rgb"])
+    ir = Camera(sim.urls()["face_camera_ir"], "face_camera_ir")
+    await rgb.start()
+    await ir.start()
+    try:
+        yield rgb, ir
+    finally:
+        await rgb.stop()
+        await ir.stop()
+
+
 def capture_threads(device_id: str) -> List[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == f"camera {device_id}" and t.is_alive()]
 
