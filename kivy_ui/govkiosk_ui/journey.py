@@ -260,7 +260,8 @@ class Journey:
                     _LOGGER.warning("session: camera picture not fetched: %s", err)
                     return
                 else:
-                    self._view.show_camera_frame(bytes(jpeg), tuple(outline))
+                    if jpeg:  # empty: no picture yet
+                        self._view.show_camera_frame(bytes(jpeg), tuple(outline))
                 await asyncio.sleep(CAMERA_INTERVAL)
         finally:
             if self._watching == session_id:

@@ -126,7 +126,10 @@ class SessionInterface(ServiceInterface):
     @method()
     @guarded
     async def GetCameraFrame(self, session_id: "s") -> "(ayad)":
-        image, mirrored, outline = self.manager.camera_view(session_id)
+        view = self.manager.camera_view(session_id)
+        if view is None:  # polled: no picture yet (or any more) is an answer, not an error
+            return [b"", []]
+        image, mirrored, outline = view
         loop = asyncio.get_running_loop()
         jpeg = await loop.run_in_executor(None, preview_jpeg, image, mirrored)
         return [jpeg, list(outline)]

@@ -187,12 +187,12 @@ class SessionManager:
         await self._end(running, END_REASONS[reason], "")
         return True
 
-    def camera_view(self, session_id: str) -> CameraView:
+    def camera_view(self, session_id: str) -> Optional[CameraView]:
         """What the camera step shows now: the frame (or captured page), whether it is
-        shown mirrored, and the page outline; :class:`NoPreviewError` when none."""
+        shown mirrored, and the page outline; ``None`` when there is no picture (yet)."""
         personal = self._check(session_id).session.personal
         if personal.view is None:
-            raise NoPreviewError("no camera picture in this step")
+            return None
         return personal.view.copy(), personal.mirrored, personal.outline
 
     def preview(self, session_id: str, page: int) -> bytes:
