@@ -26,7 +26,7 @@ from govkiosk.contract.names import (
 from .client import CallErrors, DaemonAwayError, DaemonClient
 from .countdown import Countdown
 from .i18n import _, language
-from .model import Session, screen_for
+from .model import Session, screen_for, warns_of_time
 from .tasks import Tasks
 
 _LOGGER = logging.getLogger(__name__)
@@ -166,10 +166,11 @@ class Journey:
     def tick(self, *_args: Any) -> None:
         now = self._clock()
         countdown = self._countdown
-        warning = countdown.warning(now)
+        session = self.session
+        warning = countdown.warning(now) and session is not None and warns_of_time(session)
         fraction = countdown.left(now) / self._limit if countdown.limited else 1.0
         self._view.show_countdown(countdown.shown(now), fraction, warning)
-        if warning and not self._warned and self.session is not None and self.session.extendable:
+        if warning and not self._warned and session is not None and session.extendable:
             self._warned = True
             self._view.say(_("Time is almost up. Need more time?"))
         if countdown.expired(now) and self.active:
@@ -260,7 +261,10 @@ class Journey:
                     _LOGGER.warning("session: camera picture not fetched: %s", err)
                     return
                 else:
-                    self._view.show_camera_frame(bytes(jpeg), tuple(outline))
+                    session = self.session
+                    # The state may have moved on while the picture was on its way.
+                    if session is not None and session.session_id == session_id and session.camera:
+                        self._view.show_camera_frame(bytes(jpeg), tuple(outline))
                 await asyncio.sleep(CAMERA_INTERVAL)
         finally:
             if self._watching == session_id:
