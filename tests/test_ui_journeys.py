@@ -2,24 +2,27 @@
 
 The UI runs in this process (``ui`` fixture); each test brings the whole kiosk
 (harness.kiosk: the daemon, simulated card reader and receipt printer, the demo
-department, a private cupsd) onto the bus the UI follows, and taps its way through
-as a citizen would. Only the card is "placed" by the test, on the simulated reader.
+department, a private cupsd, the camera simulator) onto the bus the UI follows, and taps
+its way through as a citizen would. Only the card is "placed" by the test, on the
+simulated reader; the face camera shows a live person (the card's holder) unless the test
+switches it to a printed photo, and the document camera a page lying on the desk.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict
 
 import pytest
+from kivy.graphics import Line
 
 from govkiosk.devices.presence.events import PersonLeft
 from govkiosk.items.catalogue import default_catalogue
 from govkiosk.power.service import ShutdownStageChanged
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
-from harness.kiosk import Kiosk, kiosk
-from harness.kivy_ui import Driver
+from harness.kiosk import SIMULATED_FACES, Kiosk, kiosk
+from harness.kivy_ui import Driver, demo_catalogue, shown
 
 pytestmark = [pytest.mark.ui, pytest.mark.asyncio(loop_scope="session")]
 
@@ -206,3 +209,161 @@ async def test_english_at_runtime_then_back_to_chinese(
         await ui.on_screen("home")
         await ui.tap_text("中文")
         await ui.until(lambda: ui.app.root.nav_bar.where == "首页", "Chinese again")
+
+
+#: The face is watched for 2 s before the decision (0.6 s by default): time enough to see
+#: the camera's picture arrive on screen before the step moves on, however busy the machine.
+WATCHED_FACES = SIMULATED_FACES + "\nwindow_seconds = 2"
+
+
+async def face_step_shown(ui: Driver) -> Any:
+    """The face screen with a real camera picture and the oval guide drawn over it."""
+    await ui.on_screen("face")
+    picture = ui.app.screen("face").content.ids.picture
+    await ui.until(lambda: picture.texture is not None, "the face camera's picture")
+    assert (picture.texture.width, picture.texture.height) == (640, 480)
+    x, y, width, height = picture.frame
+    ox, oy, ow, oh = picture.oval
+    assert (x < ox, ox + ow < x + width) == (True, True)  # inside the picture across
+    assert (y < oy, oy + oh < y + height) == (True, True)  # and up and down
+    assert oh > height / 2  # the face fills most of the picture's height
+    drawn = [i.ellipse for i in picture.canvas.after.children if isinstance(i, Line) and i.ellipse]
+    assert {tuple(e[:4]) for e in drawn} == {tuple(picture.oval)}  # its edge and its line
+    assert len(drawn) == 2
+    return picture
+
+
+async def test_a_face_item_through_the_face_check_to_the_printed_document(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd, face=WATCHED_FACES) as k:
+        await to_confirm(ui, k, "no_criminal_record")
+        await ui.tap_text("确认")
+        picture = await face_step_shown(ui)
+        face = ui.app.screen("face")
+        assert face.note == "第 1 次核验，共 3 次"
+        assert not face.extendable  # an attempt has its own limit: no "more time"
+        await ui.until(lambda: any("同意" in b.text for b in ui.buttons()), "consent")
+        assert picture.texture is None  # the citizen's face is gone with the screen
+        await ui.tap_text("√  同意")
+        await ui.on_screen("preview")
+        await ui.tap_text("打印")
+        await ui.on_screen("done", timeout=30)
+        await ui.tap_text("完成")
+        await ui.on_screen("home")
+        assert len(cupsd.captured()) == 1
+        assert [e.result for e in k.events if type(e).__name__ == "FaceChecked"] == ["matched"]
+
+
+async def test_a_printed_photo_is_refused_and_the_retry_with_the_person_goes_on(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd, face=WATCHED_FACES) as k:
+        k.camera.control({"scenario": "photo"})
+        await to_confirm(ui, k, "no_criminal_record")
+        await ui.tap_text("确认")
+        await face_step_shown(ui)
+        await ui.on_screen("error")
+        error = ui.app.screen("error")
+        assert error.error_code == "face.not_live"
+        assert "活体" in error.message
+        assert [b.value for b in error.ids.choices.children if b.primary] == ["retry"]
+        assert ui.app.screen("face").content.ids.picture.texture is None
+        k.camera.control({"scenario": "live"})
+        await ui.tap_text("重试")
+        await face_step_shown(ui)
+        assert ui.app.screen("face").note == "第 2 次核验，共 3 次"
+        await ui.tap_text("不同意")
+        await ui.on_screen("home")
+        results = [e.result for e in k.events if type(e).__name__ == "FaceChecked"]
+        assert results == ["not_live.print", "matched"]
+
+
+async def test_a_paper_material_is_captured_by_itself_reviewed_and_accepted(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        await k.items.call_sync("office", demo_catalogue(), "demo-items.toml")
+        await ui.until(lambda: "remote_medical_filing" in ui.app.items, "the demo item")
+        await to_confirm(ui, k, "remote_medical_filing")
+        await ui.tap_text("确认")
+        await ui.tap_text("√  同意")
+        await ui.on_screen("capture")
+        capture = ui.app.screen("capture")
+        assert capture.detail.startswith("[b]异地居住证明或工作证明[/b]")
+        assert "第 1 页，共 1 页" in capture.detail
+        # Nobody presses "capture": the page lying still is taken, straightened, shown.
+        await ui.until(lambda: capture.reviewing, "the page for review")
+        picture = capture.content.ids.picture
+        await ui.until(lambda: picture.texture is not None, "the corrected page")
+        assert picture.texture.height > picture.texture.width  # the A4 page, upright
+        assert picture.points == []  # no outline over the corrected page
+        shown = {b.value for b in capture.ids.choices.children}
+        assert shown == {"accept", "retake", "cancel"}
+        assert {"使用此页", "重拍"} <= {b.text.split()[-1] for b in ui.buttons()}
+        await ui.tap_text("使用此页")
+        await ui.on_screen("preview", timeout=30)
+        assert picture.texture is None
+        preview = ui.app.screen("preview")
+        await ui.until(lambda: preview.content.ids.page.texture is not None, "the preview page")
+        [(material, number, kind, _size)] = k.department.attachments
+        assert (material, number, kind) == ("异地居住证明或工作证明", 1, "application/pdf")
+        await ui.tap_text("取消办理")
+        await ui.on_screen("home")
+
+
+async def test_an_item_this_kiosk_cannot_run_says_so_and_offers_no_start(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd, face='decoder = "none"') as k:
+        items = await at_home(ui, k)
+        tile = ui.button(items["no_criminal_record"])
+        assert "本机暂不可办理" in tile.text
+        await ui.tap(tile)
+        await ui.on_screen("item")
+        assert not ui.app.screen("item").available
+        assert not [b for b in ui.buttons() if "开始办理" in b.text]
+        notice = ui.app.screen("item").ids.notice_text
+        assert notice.text == "本机暂不能办理此事项，请到人工窗口办理。"
+        assert shown(notice)
+        await ui.tap(ui.app.root.nav_bar.ids.back)
+        await ui.tap_text(items["id_card_print"])
+        await ui.on_screen("item")
+        assert not shown(notice)
+        await ui.tap_text("开始办理")
+        await ui.on_screen("card")
+        await ui.tap_text("取消办理")
+        await ui.on_screen("home")
+
+
+async def test_a_camera_lost_mid_step_is_said_and_its_items_wait_until_it_is_back(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        k.camera.control({"scenario": "nobody"})  # the attempt waits for a face
+        await to_confirm(ui, k, "no_criminal_record")
+        await ui.tap_text("确认")
+        await face_step_shown(ui)
+        k.camera.control({"action": "unplug"})
+        await ui.on_screen("error")
+        error = ui.app.screen("error")
+        assert (error.error_code, "摄像头" in error.message) == ("face.camera_lost", True)
+        await ui.tap_text("取消办理")
+        items = await at_home(ui, k)
+        # The daemon says which items need the camera; the catalogue follows it.
+        await ui.until(
+            lambda: "本机暂不可办理" in ui.button(items["contribution_record_print"]).text,
+            "the face items unavailable",
+        )
+        assert "本机暂不可办理" not in ui.button(items["id_card_print"]).text
+        await ui.tap_text(items["no_criminal_record"])
+        await ui.on_screen("item")
+        item = ui.app.screen("item")
+        assert not item.available
+        assert not [b for b in ui.buttons() if "开始办理" in b.text]
+        k.camera.control({"action": "plug", "scenario": "live"})
+        await ui.until(lambda: item.available, "the item open again")  # the screen follows
+        await ui.tap_text("开始办理")
+        await ui.on_screen("card")
+        await ui.tap_text("取消办理")
+        await ui.on_screen("home")

@@ -10,6 +10,7 @@ test's temporary directory.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Iterator, List, Sequence, Tuple
@@ -22,14 +23,18 @@ from govkiosk_ui import i18n, theme
 from govkiosk_ui.model import Session
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
-from harness.kiosk import Kiosk, kiosk
-from harness.kivy_ui import Driver, shown, walk
+from harness.kiosk import SIMULATED_FACES, Kiosk, kiosk
+from harness.kivy_ui import Driver, demo_catalogue, shown, walk
 
 pytestmark = [pytest.mark.ui, pytest.mark.asyncio(loop_scope="session")]
 
 PIN = "246810"
 #: Fast hashing for the test: the PIN's strength is not what is measured here.
 MAINTENANCE = f'\n[maintenance]\npin_hash = "{hash_pin(PIN, iterations=1000)}"\n'
+#: The camera steps held long enough to photograph: the face watched for 5 s before the
+#: decision, a page under the document camera captured only when "capture" is pressed.
+CAMERAS = "\n[docscan]\nsteady_hold = 600\n"
+FACE = SIMULATED_FACES + "\nwindow_seconds = 5"
 
 
 def luminance(colour: Sequence[float]) -> float:
@@ -135,6 +140,11 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     await ui.tap(app.root.nav_bar.ids.back)
     await ui.tap_text(items["no_criminal_record"])
     await visit("item")
+    item = app.screen("item")
+    item.show_item(dataclasses.replace(app.items["no_criminal_record"], available=False))
+    await visit("item_unavailable")
+    item.show_item(app.items["no_criminal_record"])
+    await ui.frames(2)
     await ui.tap(app.screen("item").ids.start)
     await ui.on_screen("card")
     await visit("card")
@@ -142,6 +152,10 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     await ui.on_screen("confirm")
     await visit("confirm")
     await ui.tap_text(app.screen("confirm").ids.choices.children[0].text)
+    await ui.on_screen("face")
+    face = app.screen("face").content.ids.picture
+    await ui.until(lambda: face.texture is not None, "the face camera's picture")
+    await visit("face")
     await ui.until(lambda: app.journey.session.step == "consent", "consent")  # type: ignore[union-attr]
     await visit("consent")
     await ui.tap(app.screen("confirm").ids.choices.children[0])
@@ -177,6 +191,7 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     await visit("done")
     await ui.tap(app.screen("done").ids.choices.children[0])
     await ui.on_screen("home")
+    await visit_capture(ui, k, visit)
     await ui.tap(app.root.nav_bar.ids.home)
     await visit_leave_dialog(ui, k, items, visit)
     app.show_problem(
@@ -208,6 +223,39 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     await ui.on_screen("home")
 
 
+async def visit_capture(ui: Driver, k: Kiosk, visit: Visit) -> None:
+    """The demo item's paper material under the document camera: aiming, then review."""
+    app = ui.app
+    await k.items.call_sync("office", demo_catalogue(), "demo-items.toml")
+    await ui.until(lambda: "remote_medical_filing" in app.items, "the demo item")
+    await ui.tap_text(app.items["remote_medical_filing"].name)
+    await ui.tap(app.screen("item").ids.start)
+    await ui.on_screen("card")
+    await k.card()
+    await ui.on_screen("confirm")
+    await ui.tap(app.screen("confirm").ids.choices.children[0])
+    await ui.until(lambda: app.journey.session.step == "consent", "consent")  # type: ignore[union-attr]
+    await ui.tap(app.screen("confirm").ids.choices.children[0])
+    await ui.on_screen("capture")
+    capture = app.screen("capture")
+    picture = capture.content.ids.picture
+    await ui.until(lambda: len(picture.points) == 8, "the page's outline")
+    await visit("capture")
+    await ui.tap(next(b for b in capture.ids.choices.children if b.value == "capture"))
+    await ui.until(
+        lambda: "accept" in capture.session.choices and picture.texture is not None, "review"
+    )
+    await ui.until(lambda: picture.texture.height > picture.texture.width, "the corrected page")
+    await visit("capture_review")
+    await ui.tap(capture.content.ids.zoom)
+    await ui.until(lambda: capture.magnifier.get_root_window() is not None, "the magnified page")
+    await visit("capture_zoom")
+    await ui.tap(capture.content.ids.zoom)
+    await ui.until(lambda: picture.get_root_window() is not None, "the whole page")
+    await ui.tap(next(b for b in capture.ids.choices.children if b.value == "cancel"))
+    await ui.on_screen("home")
+
+
 async def visit_leave_dialog(ui: Driver, k: Kiosk, items: Any, visit: Visit) -> None:
     app = ui.app
     await ui.tap_text(items["id_card_print"])
@@ -230,7 +278,7 @@ async def test_every_screen_meets_the_numbers(
     try:
         i18n.set_language(language)
         app.text_scale = theme.LARGE_TEXT if large else 1.0
-        async with kiosk(tmp_path, ui_bus, cupsd, MAINTENANCE) as k:
+        async with kiosk(tmp_path, ui_bus, cupsd, MAINTENANCE + CAMERAS, FACE) as k:
             await tour(ui, k, cupsd, visit)
         await ui.on_screen("unavailable")
         await visit("unavailable")
@@ -238,7 +286,7 @@ async def test_every_screen_meets_the_numbers(
         i18n.set_language(i18n.DEFAULT_LANGUAGE)
         app.text_scale = 1.0
     assert visit.problems == []
-    assert len(visit.seen) == 19
+    assert len(visit.seen) == 24
     assert all((visit.out / f"{name}.png").stat().st_size > 10_000 for name in visit.seen)
 
 

@@ -26,7 +26,7 @@ from govkiosk.contract.names import (
 from .client import CallErrors, DaemonAwayError, DaemonClient
 from .countdown import Countdown
 from .i18n import _, language
-from .model import Session, screen_for
+from .model import Session, screen_for, warns_of_time
 from .tasks import Tasks
 
 _LOGGER = logging.getLogger(__name__)
@@ -166,10 +166,11 @@ class Journey:
     def tick(self, *_args: Any) -> None:
         now = self._clock()
         countdown = self._countdown
-        warning = countdown.warning(now)
+        session = self.session
+        warning = countdown.warning(now) and session is not None and warns_of_time(session)
         fraction = countdown.left(now) / self._limit if countdown.limited else 1.0
         self._view.show_countdown(countdown.shown(now), fraction, warning)
-        if warning and not self._warned and self.session is not None and self.session.extendable:
+        if warning and not self._warned and session is not None and session.extendable:
             self._warned = True
             self._view.say(_("Time is almost up. Need more time?"))
         if countdown.expired(now) and self.active:
@@ -254,13 +255,15 @@ class Journey:
             ):
                 try:
                     jpeg, outline = await self._call("GetCameraFrame", "s", session_id)
-                except DBusError:
-                    pass  # no picture yet (the step is starting), or no longer
+                except DBusError as err:  # another session's id: the loop ends below
+                    _LOGGER.debug("session: camera picture refused: %s", err.type)
                 except (DaemonAwayError, asyncio.TimeoutError) as err:
                     _LOGGER.warning("session: camera picture not fetched: %s", err)
                     return
                 else:
-                    if jpeg:  # empty: no picture yet
+                    session = self.session
+                    # Empty: no picture yet. The state may have moved on while it came.
+                    if jpeg and session is not None and session.session_id == session_id:
                         self._view.show_camera_frame(bytes(jpeg), tuple(outline))
                 await asyncio.sleep(CAMERA_INTERVAL)
         finally:

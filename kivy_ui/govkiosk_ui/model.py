@@ -151,6 +151,17 @@ def screen_for(session: Session) -> str:
     return STEP_SCREENS.get(session.step, GENERIC_STEP_SCREEN)
 
 
+#: Screens that neither warn that time is running out nor offer "more time": a face
+#: attempt has its own shorter limit inside the step's (when it runs out the citizen is
+#: offered another attempt and loses nothing), and "done" only waits to go home.
+NO_TIME_WARNING = ("face", "done")
+
+
+def warns_of_time(session: Session) -> bool:
+    """Whether the screen showing ``session`` warns before its time runs out."""
+    return screen_for(session) not in NO_TIME_WARNING
+
+
 def primary_choice(choices: Tuple[str, ...]) -> str:
     """The choice drawn as the big primary button: the first that does not leave.
 

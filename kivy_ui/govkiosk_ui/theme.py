@@ -38,6 +38,13 @@ WARN_SOFT = rgb("#FFF1D6")
 OK_TEXT = rgb("#16613B")  # 7:1 on white
 DISABLED = rgb("#8A94A3")
 SCRIM = (0.05, 0.09, 0.16, 0.6)
+# The camera screens: the picture's frame, the guides over it (a light line on a dark edge
+# shows on any picture), the dimming around the face's oval.
+CAMERA_BACKDROP = rgb("#1C2430")
+GUIDE = rgb("#FFFFFF")
+GUIDE_EDGE = (0.0, 0.0, 0.0, 0.6)
+PAGE_OUTLINE = rgb("#3DDC84")
+CAMERA_SCRIM = (0.05, 0.09, 0.16, 0.5)
 
 # Sizes in dp (widgets) and sp (text). The kiosk meets the elderly-friendly numbers by
 # default: primary targets ≥ 60 dp, others ≥ 44 dp, body text ≥ 18 sp; large-text mode

@@ -15,7 +15,17 @@ import os
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator, List, Optional
 
+from govkiosk.items.catalogue import DEFAULT_CATALOGUE
+
 WAIT = 20.0
+REPO = Path(__file__).resolve().parents[2]
+
+
+def demo_catalogue() -> str:
+    """Table 1 and the demo's own items (config/demo-items.toml), as the demo syncs them:
+    ``await k.items.call_sync("office", demo_catalogue(), "demo-items.toml")``."""
+    demo = REPO / "config" / "demo-items.toml"
+    return DEFAULT_CATALOGUE.read_text(encoding="utf-8") + demo.read_text(encoding="utf-8")
 
 
 def prepare_kivy(home: Path) -> None:
@@ -85,9 +95,22 @@ class Driver:
             )
         return found[0]
 
+    async def scroll_to(self, widget: Any) -> None:
+        """Scroll the list ``widget`` is in until it shows, as the citizen would swipe."""
+        from kivy.uix.scrollview import ScrollView  # noqa: PLC0415
+
+        node = widget.parent
+        while node is not None and node is not node.parent:
+            if isinstance(node, ScrollView):
+                node.scroll_to(widget, padding=10, animate=False)
+                await self.frames(2)
+                return
+            node = node.parent
+
     async def tap(self, widget: Any) -> None:
         from kivy.tests.common import UnitTestTouch  # noqa: PLC0415
 
+        await self.scroll_to(widget)
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()

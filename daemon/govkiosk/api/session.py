@@ -14,8 +14,10 @@ from dbus_next import Variant
 from dbus_next.service import ServiceInterface, method, signal
 
 from ..backends.routing import Router
+from ..bus import ConfigReloaded, Event, ServiceHealthChanged
 from ..contract.names import SESSION_INTERFACE
 from ..dbus import guarded
+from ..devices.camera.events import CameraStateChanged
 from ..devices.camera.hub import CameraHub
 from ..faceverify.service import FaceService
 from ..items.catalogue import Item
@@ -26,7 +28,7 @@ from ..printing.receipts import ReceiptPrinters
 from ..printing.tray import OutputTray
 from ..runtime import Runtime
 from ..security.seal import SealVerifier
-from ..session.cameras import CaptureCheck, FaceCheck, preview_jpeg
+from ..session.cameras import CaptureCheck, FaceCheck, capture_ready, face_ready, preview_jpeg
 from ..session.flow import Services
 from ..session.manager import SessionManager
 from ..session.service import Rebuilt, SessionService
@@ -196,5 +198,18 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
     interface = SessionInterface(registry.published, registry.get_published, manager)
     runtime.dbus.export(interface)
     runtime.bus.subscribe(CatalogueChanged, lambda _event: interface.CatalogueChanged())
+    # The items' ``available`` follows the cameras and the face service: when it changes,
+    # the list changed too, and the UI reads it again.
+    faces, captures = services.faces, services.captures
+    ready = [(face_ready(faces)[0], capture_ready(captures)[0])]
+
+    def parts_changed(_event: Event) -> None:
+        now = (face_ready(faces)[0], capture_ready(captures)[0])
+        if now != ready[0] and interface is not None:
+            ready[0] = now
+            interface.CatalogueChanged()
+
+    for event in (CameraStateChanged, ServiceHealthChanged, ConfigReloaded):
+        runtime.bus.subscribe(event, parts_changed)
     runtime.supervisor.add(SessionService(manager, router))
     return manager

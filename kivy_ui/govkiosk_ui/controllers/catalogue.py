@@ -49,6 +49,7 @@ class CatalogueController:
         home.heading = _("Choose an item to start")
         home.show_groups(by_department(items))
         self._frame.screen("item").reserve(items)  # its lines built now, not on the tap
+        self._frame.screen("item").update(self.items)
         frequent: CatalogueScreen = self._frame.screen("frequent")
         order = {item.code: index for index, item in enumerate(items)}
         ranked = sorted(items, key=lambda i: (-self.started[i.code], order[i.code]))[:FREQUENT]

@@ -1,15 +1,17 @@
 """An item's detail: who may use it (conditions), what to bring (materials), the steps.
 
 The citizen reads what is needed before starting, so nobody inserts a card only to
-learn at the end that the kiosk cannot help.
+learn at the end that the kiosk cannot help. An item the daemon says this kiosk cannot
+run now (``available`` false: a camera or face verification missing) offers no start:
+a notice sends the citizen to a service counter instead.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from kivy.factory import Factory
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
@@ -19,8 +21,9 @@ from ..model import Item
 #: The daemon's step codes in the citizen's words.
 STEP_NAMES = {
     "identity": N_("Read your ID card"),
-    "face": N_("Face check"),
+    "face_verify": N_("Face check"),
     "consent": N_("Agree to the query"),
+    "capture_materials": N_("Photograph your papers"),
     "query": N_("Query the department"),
     "verify_seal": N_("Check the electronic seal"),
     "preview": N_("Preview"),
@@ -43,6 +46,7 @@ class ItemScreen(Screen):
 
     item_name = StringProperty("")
     item_code = StringProperty("")
+    available = BooleanProperty(True)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -60,7 +64,13 @@ class ItemScreen(Screen):
         self.item = item
         self.item_name = item.name
         self.item_code = item.code
+        self.available = item.available
         self.render()
+
+    def update(self, items: Mapping[str, Item]) -> None:
+        """The catalogue was read again: the item shown, as it is now (available or not)."""
+        if self.item is not None and self.item.code in items:
+            self.show_item(items[self.item.code])
 
     def render(self, *_args: object) -> None:
         if self.item is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from kivy.app import App
 from kivy.core.image import Image as CoreImage
@@ -19,8 +19,9 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from .. import i18n
 from ..i18n import N_, _
-from ..model import Session, primary_choice
+from ..model import Session, primary_choice, warns_of_time
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,11 +59,14 @@ class StepScreen(Screen):
     countdown_fraction = NumericProperty(1.0)
     warning = BooleanProperty(False)
     extendable = BooleanProperty(False)
+    #: A small line beside the choices (the face check's attempt count), or "".
+    note = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
         # Before super(): the kv rules run inside it and on_kv_post sets ``content``.
         self.session: Optional[Session] = None
         self.content: Any = None
+        self._choices_shown: Tuple[Tuple[str, ...], str] = ((), "")
         super().__init__(**kwargs)
 
     def on_kv_post(self, _base_widget: Any) -> None:
@@ -73,7 +77,7 @@ class StepScreen(Screen):
     def render(self, session: Session) -> None:
         self.session = session
         self.prompt = session.prompt
-        self.extendable = session.extendable
+        self.extendable = session.extendable and warns_of_time(session)
         self.step_text = (
             _("Step {index} of {count}").format(
                 index=session.step_index + 1, count=session.step_count
@@ -93,6 +97,12 @@ class StepScreen(Screen):
         self.warning = warning
 
     def _render_choices(self, session: Session) -> None:
+        # Rebuilt only when they change: a state that changes only the prompt (the face
+        # check's guidance) must not swap a button from under a finger pressing it.
+        shown = (session.choices, i18n.language())
+        if shown == self._choices_shown:
+            return
+        self._choices_shown = shown
         box = self.ids.choices
         box.clear_widgets()
         main = primary_choice(session.choices)
@@ -189,17 +199,11 @@ class DoneScreen(StepScreen):
     """Done: take the documents and the card.
 
     Its time limit only brings the kiosk back home for the next citizen: no warning
-    and no "more time" here, which would alarm someone who has finished.
+    and no "more time" here (``model.warns_of_time``), which would alarm someone who
+    has finished.
     """
 
     content_class = "DoneContent"
-
-    def render(self, session: Session) -> None:
-        super().render(session)
-        self.extendable = False
-
-    def show_countdown(self, seconds: int, fraction: float, warning: bool) -> None:
-        super().show_countdown(seconds, fraction, warning=False)
 
 
 class ErrorScreen(StepScreen):
