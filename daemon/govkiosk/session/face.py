@@ -124,7 +124,9 @@ async def _attempt(
     attempt = asyncio.ensure_future(verifier.attempt(card, frames, hint))
     ctx.session.camera = "face"
     try:
-        answer = await ctx.ask(ctx.text("face.no_face"), ("cancel",), limit, until=attempt)
+        # No "more time": the attempt has its own limit, and a failed one offers a retry.
+        prompt = ctx.text("face.no_face")
+        answer = await ctx.ask(prompt, ("cancel",), limit, until=attempt, extendable=False)
         if answer == "cancel":
             raise Declined("face verification cancelled")
         return attempt.result()

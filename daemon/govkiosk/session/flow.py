@@ -141,12 +141,14 @@ class StepContext:
         *,
         until: Optional[asyncio.Future[Any]] = None,
         state: State = State.WAITING,
+        extendable: bool = True,
     ) -> str:
         """Wait for one of ``choices`` (or for ``until`` to complete: then ``""``).
 
         ``state`` is what the UI is told: ``waiting``, or ``failed``/``done`` for those
-        screens. "More time" is offered once ``extend_offer`` seconds are left; past the
-        deadline :class:`StepExpired` is raised.
+        screens. "More time" is offered once ``extend_offer`` seconds are left (unless
+        ``extendable`` is false: a wait that more time cannot help); past the deadline
+        :class:`StepExpired` is raised.
         """
         session = self.session
         session.state, session.prompt, session.choices = state, text, tuple(choices)
@@ -155,12 +157,14 @@ class StepContext:
         self._answer = answer = self._loop.create_future()
         self._notify()
         try:
-            return await self._wait(answer, until)
+            return await self._wait(answer, until, extendable)
         finally:
             self._answer = None
             answer.cancel()
 
-    async def _wait(self, answer: asyncio.Future[str], until: Optional[asyncio.Future[Any]]) -> str:
+    async def _wait(
+        self, answer: asyncio.Future[str], until: Optional[asyncio.Future[Any]], extendable: bool
+    ) -> str:
         session = self.session
         settings = self.settings
         while True:
@@ -168,7 +172,11 @@ class StepContext:
             left = session.deadline - self._loop.time()
             if left <= 0:
                 raise StepExpired(f"step {session.step} expired")
-            offering = session.extensions < settings.max_extensions and not session.extendable
+            offering = (
+                extendable
+                and session.extensions < settings.max_extensions
+                and not session.extendable
+            )
             if offering and left <= settings.extend_offer:
                 session.extendable = True
                 self._notify()
