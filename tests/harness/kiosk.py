@@ -42,6 +42,7 @@ from govkiosk.devices.receipt.events import ReceiptPrinterStateChanged
 from govkiosk.devices.receipt.sim import SimConnection, SimPrinter
 from govkiosk.devices.simhost import serve_tcp
 from govkiosk.docscan.synthetic import DocScene
+from govkiosk.faceverify.service import FaceReadiness
 
 from .camera import OBAMA, photo, scene
 from .cups import CupsServer
@@ -253,6 +254,7 @@ async def kiosk(
     daemon.bus.subscribe(Event, events.append)
     printer_ready = _printer_ready(daemon)
     cameras_ready = _cameras_ready(daemon)
+    face_known = _face_known(daemon)
     running = asyncio.ensure_future(daemon.run())
     client: MessageBus = await connect(private_bus.address)
     try:
@@ -262,7 +264,7 @@ async def kiosk(
         interface.on_session_changed(
             lambda state: changes.put_nowait({k: v.value for k, v in state.items()})
         )
-        await asyncio.wait_for(asyncio.gather(printer_ready, cameras_ready), WAIT)
+        await asyncio.wait_for(asyncio.gather(printer_ready, cameras_ready, face_known), WAIT)
         yield Kiosk(
             daemon,
             interface,
@@ -318,6 +320,19 @@ def _cameras_ready(daemon: Daemon) -> asyncio.Future[None]:
 
     daemon.bus.subscribe(CameraStateChanged, on_state)
     return ready
+
+
+def _face_known(daemon: Daemon) -> asyncio.Future[None]:
+    """Resolves once the face service has said whether verification can work (its model
+    loads after the daemon is ready)."""
+    known: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_readiness(_event: FaceReadiness) -> None:
+        if not known.done():
+            known.set_result(None)
+
+    daemon.bus.subscribe(FaceReadiness, on_readiness)
+    return known
 
 
 def _printer_ready(daemon: Daemon) -> asyncio.Future[None]:

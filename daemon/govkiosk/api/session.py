@@ -19,7 +19,7 @@ from ..contract.names import SESSION_INTERFACE
 from ..dbus import guarded
 from ..devices.camera.events import CameraStateChanged
 from ..devices.camera.hub import CameraHub
-from ..faceverify.service import FaceService
+from ..faceverify.service import FaceReadiness, FaceService
 from ..items.catalogue import Item
 from ..items.registry import CatalogueChanged, ItemRegistry
 from ..printing.a4 import A4Printer
@@ -169,7 +169,7 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
     (with its ops code and alarm) rather than the daemon's start; a reload that changes
     their sections builds them again."""
     a4 = a4_printer(runtime, runtime.config.session)
-    face = FaceService(lambda: runtime.config.face)
+    face = FaceService(lambda: runtime.config.face, runtime.bus)
     runtime.supervisor.add(face)
     router = Rebuilt(
         lambda: runtime.config.backends,
@@ -209,7 +209,7 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
             ready[0] = now
             interface.CatalogueChanged()
 
-    for event in (CameraStateChanged, ServiceHealthChanged, ConfigReloaded):
+    for event in (CameraStateChanged, FaceReadiness, ServiceHealthChanged, ConfigReloaded):
         runtime.bus.subscribe(event, parts_changed)
     runtime.supervisor.add(SessionService(manager, router))
     return manager
