@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, List, Tuple
 
@@ -178,11 +179,15 @@ async def test_a_link_stalling_mid_job_fails_the_job() -> None:
 
 async def test_bytes_one_at_a_time_with_delays_still_print() -> None:
     printer = SimPrinter()
+    # Every byte of the job crosses the proxy on its own, with a delay: on a busy machine
+    # the status answer behind them takes longer than FAST's 0.3 s. The point here is the
+    # reassembly, so the limits are a slow serial line's.
+    slow_line = dataclasses.replace(FAST, status_timeout=3.0, job_timeout=10.0)
     async with sim_port(printer, "tcp") as target:
         proxy = FaultyProxy(target, Faults(one_byte_at_a_time=True, max_delay=0.001, seed=7))
         port = await proxy.start()
         try:
-            async with driving(port) as (driver, _events, _):
+            async with driving(port, slow_line) as (driver, _events, _):
                 result = await asyncio.wait_for(driver.print(RECEIPT), 10)
         finally:
             await proxy.close()
