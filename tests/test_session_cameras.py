@@ -8,8 +8,9 @@ slides under it, is captured once it lies still, is reviewed, and reaches the de
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import cv2
 import numpy as np
@@ -39,6 +40,17 @@ async def to_face_step(k: Kiosk, photo: bytes = b"") -> str:
     return sid
 
 
+async def until_rows(store: Any) -> List[Any]:
+    """The face audit's rows once the audit service has written one (it writes behind)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while True:
+        rows = await store.fetchall("SELECT * FROM face_checks ORDER BY id")
+        if rows or loop.time() > deadline:
+            return list(rows)
+        await asyncio.sleep(0.05)
+
+
 def checks(k: Kiosk) -> list:  # type: ignore[type-arg]
     return [e for e in k.events if type(e).__name__ == "FaceChecked"]
 
@@ -58,6 +70,12 @@ async def test_the_cards_holder_passes_and_the_audit_keeps_no_image(
         assert (check.item_code, check.result, check.attempt) == (ITEM, "matched", 1)
         assert 0.5 < check.score <= 1.0
         assert set(vars(check)) == {"item_code", "result", "score", "attempt"}
+        # The audit keeps the same, and only that (§8 d): no image, no embedding, no holder.
+        store = k.daemon.runtime.store
+        columns = [row[1] for row in await store.fetchall("PRAGMA table_info(face_checks)")]
+        assert columns == ["id", "at", "item_code", "result", "score", "attempt"]
+        rows = await until_rows(store)
+        assert [tuple(row)[2:] for row in rows] == [(ITEM, "matched", check.score, 1)]
         assert await k.session.call_get_camera_frame(sid) == [b"", []]  # the step is over
 
 

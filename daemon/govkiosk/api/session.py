@@ -28,6 +28,7 @@ from ..printing.receipts import ReceiptPrinters
 from ..printing.tray import OutputTray
 from ..runtime import Runtime
 from ..security.seal import SealVerifier
+from ..session.audit import FaceAudit
 from ..session.cameras import CaptureCheck, FaceCheck, capture_ready, face_ready, preview_jpeg
 from ..session.flow import Services
 from ..session.manager import SessionManager
@@ -171,6 +172,7 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
     a4 = a4_printer(runtime, runtime.config.session)
     face = FaceService(lambda: runtime.config.face, runtime.bus)
     runtime.supervisor.add(face)
+    runtime.supervisor.add(FaceAudit(runtime.store, runtime.bus))
     router = Rebuilt(
         lambda: runtime.config.backends,
         lambda s: Router(s, kiosk_id=runtime.kiosk_id, kiosk_region=runtime.config.kiosk.region),
