@@ -11,7 +11,10 @@ import pytest
 from govkiosk.api.devices import DRIVERS, WithCameras
 from govkiosk.app import Daemon
 from govkiosk.config import load_config
+from govkiosk.devices.camera.capture import Capture, source_of
+from govkiosk.devices.camera.errors import CameraError
 from govkiosk.devices.camera.settings import DOC, FACE_IR, FACE_RGB, CameraSettings, Mode
+from govkiosk.devices.spec import shown
 from govkiosk.tables import ConfigError
 from harness.camera import simulator
 from harness.dbus import PrivateBus
@@ -97,3 +100,16 @@ async def test_static_cameras_reach_the_hub_of_the_daemon(
             await daemon.devices.close()
             await daemon.runtime.store.close()
         assert hub.roles() == []
+
+
+def test_a_password_in_a_port_stays_out_of_the_device_id_and_the_camera_errors() -> None:
+    assert shown("nut://mon:secret@127.0.0.1:3493/ups") == "nut://127.0.0.1:3493/ups"
+    assert shown("rtsp://admin:pw@10.0.0.5/stream") == "rtsp://10.0.0.5/stream"
+    assert shown("socket://127.0.0.1:9100") == "socket://127.0.0.1:9100"
+    assert shown("/dev/video0") == "/dev/video0"
+    port = "http://admin:secret@127.0.0.1:9/rgb"  # nothing listens on the discard port
+    mode = CameraSettings().mode_for(FACE_RGB)
+    with pytest.raises(CameraError) as refused:
+        Capture(source_of(port), mode, open_timeout=0.5, read_timeout=0.5)
+    assert "cannot be opened" in str(refused.value)
+    assert "secret" not in str(refused.value)

@@ -27,7 +27,7 @@ from ..devices.presence.driver import PresenceDriver
 from ..devices.qrscanner.driver import scanner_for
 from ..devices.receipt.driver import ReceiptPrinter
 from ..devices.registry import STATIC, DeviceChanged, DeviceRecord, DeviceRegistry
-from ..devices.spec import DeviceSpec
+from ..devices.spec import DeviceSpec, shown
 from ..devices.ups.driver import ups_driver_for
 from ..devices.usbseal.service import UsbSealService
 from ..runtime import Runtime
@@ -128,7 +128,7 @@ class DeviceLayer:
         self.registry = DeviceRegistry(runtime.supervisor, runtime.bus, driver)
         for entry in runtime.config.devices.static:
             # Recorded now; their drivers start with the other services.
-            spec = DeviceSpec(id=f"{entry.role}@{entry.port}", role=entry.role, port=entry.port)
+            spec = DeviceSpec(f"{entry.role}@{shown(entry.port)}", entry.role, entry.port)
             self.registry.put(DeviceRecord(spec.id, spec, STATIC, "static"), launch=False)
         self.usb = UsbSealService(
             lambda: runtime.config.devices.usb, runtime.store, runtime.bus, self.registry

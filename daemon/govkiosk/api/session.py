@@ -14,7 +14,7 @@ from dbus_next import Variant
 from dbus_next.service import ServiceInterface, method, signal
 
 from ..backends.routing import Router
-from ..bus import ConfigReloaded, Event, ServiceHealthChanged
+from ..bus import ConfigReloaded, Event
 from ..contract.names import SESSION_INTERFACE
 from ..dbus import guarded
 from ..devices.camera.events import CameraStateChanged
@@ -203,15 +203,16 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
     # The items' ``available`` follows the cameras and the face service: when it changes,
     # the list changed too, and the UI reads it again.
     faces, captures = services.faces, services.captures
-    ready = [(face_ready(faces)[0], capture_ready(captures)[0])]
+    ready = (face_ready(faces)[0], capture_ready(captures)[0])
 
     def parts_changed(_event: Event) -> None:
+        nonlocal ready
         now = (face_ready(faces)[0], capture_ready(captures)[0])
-        if now != ready[0] and interface is not None:
-            ready[0] = now
+        if now != ready:
+            ready = now
             interface.CatalogueChanged()
 
-    for event in (CameraStateChanged, FaceReadiness, ServiceHealthChanged, ConfigReloaded):
+    for event in (CameraStateChanged, FaceReadiness, ConfigReloaded):
         runtime.bus.subscribe(event, parts_changed)
     runtime.supervisor.add(SessionService(manager, router))
     return manager

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional
 import cv2
 import numpy as np
 
+from ..spec import shown
 from .errors import CameraError
 from .settings import Mode
 
@@ -152,7 +153,7 @@ class Capture:
         try:
             ok, image = self._cap.read()
         except cv2.error as err:
-            raise CameraError(f"{self.source.target}: read failed: {err}") from err
+            raise CameraError(f"{shown(self.source.target)}: read failed: {err}") from err
         if not ok or image is None:
             return None
         return np.asarray(image, dtype=np.uint8)
@@ -178,10 +179,10 @@ class Capture:
             else:
                 cap = cv2.VideoCapture(self.source.target, self.source.api)
         except cv2.error as err:
-            raise CameraError(f"{self.source.target}: cannot be opened: {err}") from err
+            raise CameraError(f"{shown(self.source.target)}: cannot be opened: {err}") from err
         if not cap.isOpened():
             cap.release()
-            raise CameraError(f"{self.source.target}: cannot be opened")
+            raise CameraError(f"{shown(self.source.target)}: cannot be opened")
         return cap
 
     def _negotiate(self) -> Negotiated:
