@@ -331,6 +331,13 @@ def test_installed_daemon_smoke_journey(installed: None, scratch: Path) -> None:
         denied = run(*_as("nobody", "/usr/bin/govkioskctl", "--bus", address, "status"))
         assert denied.returncode != 0
         assert "Rejected send message" in denied.stderr, denied.stderr
+        # The UI's group may not take camera snapshots (§8 d): that is the engineers' tool.
+        shot = str(scratch / "snapshot.jpg")
+        snapshot = ("/usr/bin/govkioskctl", "--bus", address, "camera", "snapshot")
+        ui_member = ("setpriv", "--reuid=nobody", "--regid=govkiosk-ui", "--clear-groups")
+        refused = run(*ui_member, *snapshot, "face_camera_rgb", "--out", shot)
+        assert refused.returncode != 0
+        assert "Rejected send message" in refused.stderr, refused.stderr
 
         backup = run(
             *_as("govkiosk", "/usr/bin/govkioskctl", "backup", "--config", str(config),
