@@ -7,7 +7,7 @@ daemon's business: the UI shows the ``choices`` it is given and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Tuple
 
 #: A session in one of these states is over; the daemon has wiped it.
@@ -18,7 +18,7 @@ FINISHED = ("cancelled", "expired")
 STEP_SCREENS = {
     "identity": "card",  # until the card is read; then "confirm" (see screen_for)
     "face_verify": "face",
-    "consent": "confirm",
+    "consent": "consent",
     "capture_materials": "capture",
     "query": "progress",
     "verify_seal": "progress",
@@ -28,6 +28,27 @@ STEP_SCREENS = {
     "done": "done",
 }
 GENERIC_STEP_SCREEN = "progress"
+
+
+@dataclass(frozen=True)
+class ItemText:
+    """What a screen shows of an item, in one language."""
+
+    name: str
+    department: str
+    summary: str
+    conditions: Tuple[str, ...]
+    materials: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """The authorisation notice of an item, in one language (授权告知)."""
+
+    item: str
+    source: str
+    data: Tuple[str, ...]
+    purpose: str
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,36 @@ class Item:
     identity: str = "card"
     #: False: the kiosk lacks a part the item needs now (a camera, face verification).
     available: bool = True
+    #: A plain-language line for the tile (开具本人无犯罪记录的证明).
+    summary: str = ""
+    #: The icon the tile shows (``widgets.icons.SHAPES``).
+    icon: str = "generic"
+    consent_source: str = ""
+    consent_data: Tuple[str, ...] = ()
+    consent_purpose: str = ""
+    #: English text; empty: the Chinese.
+    english: Mapping[str, Any] = field(default_factory=dict)
+
+    def shown(self, language: str) -> ItemText:
+        """The item's words in ``language``, each falling back to the Chinese."""
+        en = self.english if language == "en" else {}
+        return ItemText(
+            name=str(en.get("name") or self.name),
+            department=str(en.get("department") or self.department),
+            summary=str(en.get("summary") or self.summary),
+            conditions=tuple(en.get("conditions") or self.conditions),
+            materials=tuple(en.get("materials") or self.materials),
+        )
+
+    def notice(self, language: str) -> Notice:
+        en = self.english if language == "en" else {}
+        shown = self.shown(language)
+        return Notice(
+            item=shown.name,
+            source=str(en.get("consent_source") or self.consent_source or shown.department),
+            data=tuple(en.get("consent_data") or self.consent_data),
+            purpose=str(en.get("consent_purpose") or self.consent_purpose),
+        )
 
     @classmethod
     def from_dbus(cls, row: Mapping[str, Any]) -> Item:
@@ -62,14 +113,23 @@ class Item:
             receipt=bool(row.get("receipt", False)),
             identity=str(row.get("identity", "card")),
             available=bool(row.get("available", True)),
+            summary=str(row.get("summary", "")),
+            icon=str(row.get("icon", "generic")),
+            consent_source=str(row.get("consent_source", "")),
+            consent_data=tuple(row.get("consent_data", ())),
+            consent_purpose=str(row.get("consent_purpose", "")),
+            english={
+                key[: -len("_en")]: value for key, value in row.items() if key.endswith("_en")
+            },
         )
 
 
-def by_department(items: List[Item]) -> List[Tuple[str, List[Item]]]:
-    """Departments in the order the catalogue first names them, items in catalogue order."""
+def by_department(items: List[Item], language: str) -> List[Tuple[str, List[Item]]]:
+    """Departments (named in ``language``) in the order the catalogue first names them,
+    items in catalogue order."""
     groups: Dict[str, List[Item]] = {}
     for item in items:
-        groups.setdefault(item.department, []).append(item)
+        groups.setdefault(item.shown(language).department, []).append(item)
     return list(groups.items())
 
 
@@ -92,6 +152,17 @@ class Session:
     holder: str = ""
     error_code: str = ""
     message: str = ""
+    #: The short code a failure shows for staff (P01), not the daemon's own code.
+    staff_code: str = ""
+    #: The department's 业务编号 for the document.
+    reference: str = ""
+    receipt_printed: bool = False
+    seal_verified: bool = False
+    seal_issuer: str = ""
+    #: How a finished session ended (timeout, walked_away, cancelled, home, done).
+    ended_by: str = ""
+    #: The citizen has given this session's 好差评.
+    evaluated: bool = False
     #: The daemon's count of this session's changes: the higher state is the newer.
     revision: int = 0
     #: ``face`` or ``document`` while a camera picture is shown (``GetCameraFrame``).
@@ -127,6 +198,13 @@ class Session:
             material=str(state.get("material", "")),
             page=int(state.get("page", 0)),
             page_count=int(state.get("page_count", 0)),
+            staff_code=str(state.get("staff_code", "")),
+            reference=str(state.get("reference", "")),
+            receipt_printed=bool(state.get("receipt_printed", False)),
+            seal_verified=bool(state.get("seal_verified", False)),
+            seal_issuer=str(state.get("seal_issuer", "")),
+            ended_by=str(state.get("ended_by", "")),
+            evaluated=bool(state.get("evaluated", False)),
         )
 
     @property
@@ -153,8 +231,9 @@ def screen_for(session: Session) -> str:
 
 #: Screens that neither warn that time is running out nor offer "more time": a face
 #: attempt has its own shorter limit inside the step's (when it runs out the citizen is
-#: offered another attempt and loses nothing), and "done" only waits to go home.
-NO_TIME_WARNING = ("face", "done")
+#: offered another attempt and loses nothing), "done" only waits to go home, and an error
+#: (its whole time is the warning's span) would otherwise alarm from its first second.
+NO_TIME_WARNING = ("face", "done", "error")
 
 
 def warns_of_time(session: Session) -> bool:
