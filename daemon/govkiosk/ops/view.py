@@ -19,6 +19,7 @@ from ..bus import Alarm, EventBus
 from ..devices.receipt.events import ReceiptJobFinished, ReceiptPrinterStateChanged
 from ..devices.registry import DeviceChanged
 from ..devices.ups.state import UpsStateChanged
+from ..evaluation.store import UsageStore
 from ..session.state import SessionEnded
 from .host import Host
 
@@ -34,6 +35,7 @@ class KioskView:
         self.prints: Counter[str] = Counter()
         self.sessions: Counter[str] = Counter()
         self.alarms: Counter[str] = Counter()
+        self.usage_store = UsageStore(host.store)
         bus: EventBus = host.bus
         self._unsubscribers = [
             bus.subscribe(DeviceChanged, self._on_device),
@@ -108,6 +110,12 @@ class KioskView:
             },
             "load": list(os.getloadavg()),
         }
+
+    async def usage(self, days: int = 0) -> Dict[str, Any]:
+        """Sessions by outcome and 好差评 by level and reason per published item, from the
+        store: the last ``days`` days, 0: all kept (``[evaluation] keep_days``)."""
+        codes = [item.code for item in await self._host.catalogue.published()]
+        return (await self.usage_store.recent(days)).only(codes).as_dict()
 
 
 def _disk(path: Path) -> Dict[str, int]:
