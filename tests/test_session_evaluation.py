@@ -5,7 +5,7 @@ daemon's SQLite, and ``FrequentItems`` across a restart of the daemon."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from dbus_next.errors import DBusError
@@ -22,7 +22,7 @@ ID_CARD = "id_card_print"
 HOUSEHOLD = "household_register_print"
 
 
-async def to_done(k: Kiosk, item: str) -> "tuple[str, ResidentIdentity]":
+async def to_done(k: Kiosk, item: str) -> Tuple[str, ResidentIdentity]:
     """A journey of ``item`` to the done screen: the session id and the card's holder."""
     sid: str = await k.session.call_start_session(item, "zh_CN")
     await k.until(step="identity", state="waiting")
