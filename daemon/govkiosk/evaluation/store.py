@@ -33,7 +33,10 @@ MIGRATIONS = [
         reason    TEXT NOT NULL,
         count     INTEGER NOT NULL,
         PRIMARY KEY (day, item_code, level, reason)
-    ) WITHOUT ROWID
+    ) WITHOUT ROWID;
+    CREATE INDEX usage_sessions_by_item ON usage_sessions (item_code, outcome, count);
+    CREATE INDEX usage_evaluations_by_item
+        ON usage_evaluations (item_code, level, reason, count)
     """
 ]
 
@@ -180,28 +183,34 @@ class UsageStore:
     async def usage(self, since: str = "") -> Usage:
         """Every count from day ``since`` on ("": all that are kept)."""
         await self.migrate()
+        # The indexes by item serve the sums without sorting; the days come from the keys.
         sessions = await self._store.fetchall(
-            "SELECT item_code, outcome, SUM(count), MIN(day), MAX(day) FROM usage_sessions"
+            "SELECT item_code, outcome, SUM(count) FROM usage_sessions"
             " WHERE day >= ? GROUP BY item_code, outcome",
             (since,),
         )
         evaluations = await self._store.fetchall(
-            "SELECT item_code, level, reason, SUM(count), MIN(day), MAX(day)"
-            " FROM usage_evaluations WHERE day >= ? GROUP BY item_code, level, reason",
+            "SELECT item_code, level, reason, SUM(count) FROM usage_evaluations"
+            " WHERE day >= ? GROUP BY item_code, level, reason",
             (since,),
         )
         result = Usage()
-        days: List[str] = []
-        for code, outcome, n, low, high in sessions:
+        for code, outcome, n in sessions:
             result.items.setdefault(code, ItemUsage()).sessions[outcome] = int(n)
-            days += [low, high]
-        for code, level, reason, n, low, high in evaluations:
+        for code, level, reason, n in evaluations:
             item = result.items.setdefault(code, ItemUsage())
             if reason:
                 item.reasons[reason] = item.reasons.get(reason, 0) + int(n)
             else:
                 item.levels[int(level)] = int(n)
-            days += [low, high]
+        days: List[str] = []
+        for table in ("usage_sessions", "usage_evaluations"):
+            for order in ("ASC", "DESC"):
+                rows = await self._store.fetchall(
+                    f"SELECT day FROM {table} WHERE day >= ? ORDER BY day {order} LIMIT 1",
+                    (since,),
+                )
+                days += [row[0] for row in rows]
         if days:
             result.first, result.last = min(days), max(days)
         return result
