@@ -10,9 +10,19 @@ from typing import Any, Dict, List, Tuple
 import pytest
 from dbus_next.errors import DBusError
 
-from govkiosk.contract.names import BUS_NAME, ERROR_PREFIX, KIOSK_INTERFACE, OBJECT_PATH
+from govkiosk.contract.names import (
+    ALREADY_EVALUATED_ERROR,
+    BUS_NAME,
+    ERROR_PREFIX,
+    INVALID_EVALUATION_ERROR,
+    KIOSK_INTERFACE,
+    NOT_DONE_ERROR,
+    OBJECT_PATH,
+)
+from govkiosk.dbus import error_name
 from govkiosk.devices.idcard.cardtext import ResidentIdentity
 from govkiosk.evaluation.events import EvaluationGiven
+from govkiosk.session.errors import AlreadyEvaluatedError, InvalidEvaluationError, NotDoneError
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import Kiosk, kiosk
@@ -59,6 +69,12 @@ async def statistics(k: Kiosk, days: int = 0) -> List[Any]:
 
 def needles(*terms: str) -> List[bytes]:
     return [t.encode(e) for t in terms for e in ("utf-8", "gb18030", "utf-16-le", "utf-16-be")]
+
+
+def test_the_contract_names_the_refusals() -> None:
+    assert tuple(
+        error_name(cls("")) for cls in (NotDoneError, AlreadyEvaluatedError, InvalidEvaluationError)
+    ) == (NOT_DONE_ERROR, ALREADY_EVALUATED_ERROR, INVALID_EVALUATION_ERROR)
 
 
 async def test_a_rating_at_done_is_counted_once_and_holds_nothing_personal(
