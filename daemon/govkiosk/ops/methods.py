@@ -65,7 +65,7 @@ async def status(ctx: Context, _command: Command) -> Dict[str, Any]:
         "kiosk": {"id": ctx.host.kiosk_id, "name": kiosk.name, "region": kiosk.region},
         "config_hash": ctx.host.config_hash(),
         **ctx.view.health(),
-        "usage": await ctx.view.usage(),
+        "usage": await ctx.view.usage_report(),
     }
 
 

@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import secrets
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Coroutine, Dict, List, Optional, Set, Tuple
@@ -21,7 +20,6 @@ import aiomqtt
 from .. import __version__
 from ..bus import Alarm
 from ..errors import GovkioskError
-from ..store import StoreError
 from ..supervisor import Service
 from . import schema
 from .commander import Commander
@@ -176,10 +174,7 @@ class OpsService(Service):
                 await self._commander.summarise_refusals()
                 health["refused"] = dict(self._commander.refusals.counts)
             health["intake_dropped"] = Intake.dropped
-            try:
-                health["usage"] = await self._view.usage()
-            except (StoreError, sqlite3.Error) as err:
-                _LOGGER.warning("ops: telemetry without usage counts: %s", err)
+            health["usage"] = await self._view.usage_report()
             await link.publish(topic(self.kiosk_id, "telemetry"), _json(health))
 
     async def _purge(self) -> None:

@@ -7,8 +7,10 @@ them. Only non-personal events are subscribed (personal ones never reach ops any
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,7 +23,10 @@ from ..devices.registry import DeviceChanged
 from ..devices.ups.state import UpsStateChanged
 from ..evaluation.store import UsageStore
 from ..session.state import SessionEnded
+from ..store import StoreError
 from .host import Host
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class KioskView:
@@ -116,6 +121,15 @@ class KioskView:
         store: the last ``days`` days, 0: all kept (``[evaluation] keep_days``)."""
         codes = [item.code for item in await self._host.catalogue.published()]
         return (await self.usage_store.recent(days)).only(codes).as_dict()
+
+    async def usage_report(self) -> Dict[str, Any]:
+        """:meth:`usage` for telemetry and ``status``, which go on without it: a failing
+        database is named (``unavailable``) rather than failing the whole report."""
+        try:
+            return await self.usage()
+        except (StoreError, sqlite3.Error) as err:
+            _LOGGER.warning("ops: usage counts unavailable: %s", err)
+            return {"unavailable": str(err)}
 
 
 def _disk(path: Path) -> Dict[str, int]:
