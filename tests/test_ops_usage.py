@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any, Dict
 
@@ -146,3 +147,18 @@ async def test_telemetry_status_and_stats_carry_the_counts(
             ]
         finally:
             await close(bus)
+
+        # A database that cannot answer does not take status (or telemetry) down with it.
+        database = sqlite3.connect(str(tmp_path / "kiosk/state/govkiosk.sqlite3"))
+        database.execute("DROP TABLE usage_sessions")
+        database.close()
+        async with FleetClient(site.identity("ops-admin")) as fleet:
+            replies = await fleet.run(
+                site.signers["viewer"], [KIOSK], "status", {}, role="viewer", issuer="t",
+                timeout=TIMEOUT,
+            )  # fmt: skip
+        reply = replies[KIOSK]
+        assert reply is not None
+        assert reply.status is Status.SUCCEEDED, reply.detail
+        assert "usage_sessions" in reply.result["usage"]["unavailable"]
+        assert reply.result["kiosk"]["id"] == KIOSK
