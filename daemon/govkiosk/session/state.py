@@ -171,6 +171,8 @@ class Session:
     #: Counts the changes announced: a reader of GetSession and SessionChanged together
     #: tells the newer state from the older by it.
     revision: int = 0
+    #: The citizen rated the service (好差评, at the ``done`` step; once per session).
+    evaluated: bool = False
     personal: Personal = field(default_factory=Personal)
 
     def __repr__(self) -> str:
@@ -201,4 +203,5 @@ class Session:
             "material": self.material,
             "page": self.page,
             "page_count": self.page_count,
+            "evaluated": self.evaluated,
         }
