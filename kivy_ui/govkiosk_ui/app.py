@@ -279,7 +279,7 @@ class KioskApp(App):
         root.nav_bar.at_home = name in HOME_LIKE
         self.in_citizen_session = name in SESSION_SCREENS or self.journey.active
         if name == "card":
-            self.screen("card").content.children[0].start()
+            self.screen("card").content.ids.animation.start()
 
     def indicate(self, entry: str, indicator: Indicator) -> None:
         self.root.status_bar.show(entry, indicator)
@@ -354,7 +354,7 @@ class KioskApp(App):
         self.journey.on_changed(body[0])
 
     def _show_card(self, present: bool) -> None:
-        self.screen("card").content.children[0].card_present = present
+        self.screen("card").content.ids.animation.card_present = present
 
     # -- the citizen's navigation -------------------------------------------------------
 
