@@ -198,7 +198,7 @@ async def test_english_at_runtime_then_back_to_chinese(
     ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd) as k:
-        items = await at_home(ui, k)
+        await at_home(ui, k)
         await ui.tap_text("English")
         await ui.until(lambda: ui.app.root.nav_bar.where == "Home", "English navigation")
         await ui.tap_text(ui.app.items["no_criminal_record"].shown("en").name)
