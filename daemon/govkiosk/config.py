@@ -43,6 +43,7 @@ from .fields import BUS_ADDRESS, matches, required, seconds, setting
 from .kiosk import KioskSection
 from .maintenance.settings import MaintenanceSettings
 from .ops.settings import COMPLETE, OpsSettings, complete
+from .promo.settings import PromoSettings
 from .security.settings import SealSettings
 from .session.settings import SessionSettings
 from .tables import Builder, ConfigError, KeyPath, Problem
@@ -123,6 +124,7 @@ class Config:
         default_factory=FaceSettings,
         metadata={"expect": FACE_CONSISTENT, "check": face_consistent},
     )
+    promo: PromoSettings = field(default_factory=PromoSettings)
 
 
 def config_files(path: Path) -> List[Path]:
