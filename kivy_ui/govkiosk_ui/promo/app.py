@@ -53,7 +53,8 @@ IDLE_RECHECK = 30.0
 #: After an entry that could not be shown, before the next one.
 FAILED_PAUSE = 2.0
 NOTICE_TITLE = "暂停服务"
-NOTICE_TEXT = "本机暂停服务，请到其他自助终端或窗口办理\nService suspended"
+#: Kivy wraps lines at spaces only: Chinese lines are broken here.
+NOTICE_TEXT = "本机暂停服务\n请到其他自助终端或窗口办理\n\nService suspended"
 NOTICE_BG = (0.08, 0.16, 0.33, 1)
 
 
@@ -100,7 +101,7 @@ class Notice(Label):
     def _layout(self, *_args: Any) -> None:
         self._background.pos, self._background.size = self.pos, self.size
         self.text_size = self.size
-        self.font_size = max(24, min(self.width, self.height) / 14)
+        self.font_size = max(20, min(self.width, self.height) / 20)
         self.markup = True
         self.text = (
             f"[size={int(self.font_size * 1.6)}][b]{NOTICE_TITLE}[/b][/size]\n\n{NOTICE_TEXT}"
@@ -141,12 +142,14 @@ class PromoApp(App):
         self.failed = False
         self.daemon_available = False
         self.in_service = True
-        self.directory = ""
+        self.playlist_dir = ""
         self.shown = ""  # "notice", "playlist" or "" before the first decision
         self._sequence: Optional[Sequence] = None
         self._timer: Optional[ClockEvent] = None
         self._video: Optional[VideoReader] = None
         self._video_texture: Optional[Texture] = None
+        self._video_frames = 0
+        self._video_started = 0.0
         self._client_task: Optional[asyncio.Task[None]] = None
         self._loading: Optional[asyncio.Task[None]] = None
         self._generation = 0
@@ -215,9 +218,9 @@ class PromoApp(App):
                 self._decide()
 
     def _take_directory(self, directory: str) -> None:
-        if directory == self.directory:
+        if directory == self.playlist_dir:
             return
-        self.directory = directory
+        self.playlist_dir = directory
         self._sequence = None
         if self.shown == "playlist":
             self.shown = ""  # play the new version from its start
@@ -250,16 +253,16 @@ class PromoApp(App):
         self._advance()
 
     def _load_sequence(self) -> Optional[Sequence]:
-        if not self.directory:
+        if not self.playlist_dir:
             _LOGGER.info("promo: no playlist installed")
             return None
-        path = Path(self.directory) / PLAYLIST_FILE
+        path = Path(self.playlist_dir) / PLAYLIST_FILE
         try:
             playlist = parse_playlist(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, PlaylistError) as err:
             _LOGGER.warning("promo: %s cannot be played: %s", path, err)
             return None
-        _LOGGER.info("promo: playlist %s loaded from %s", playlist.version, self.directory)
+        _LOGGER.info("promo: playlist %s loaded from %s", playlist.version, self.playlist_dir)
         return Sequence(playlist)
 
     def _halt(self) -> None:
@@ -287,7 +290,7 @@ class PromoApp(App):
 
     async def _open(self, entry: Entry, generation: int) -> None:
         assert self._sequence is not None
-        path = Path(self.directory) / entry.file
+        path = Path(self.playlist_dir) / entry.file
         loop = asyncio.get_event_loop()
         try:
             if entry.kind == "image":
@@ -310,6 +313,8 @@ class PromoApp(App):
         else:
             self._video = video
             self._video_texture = None
+            self._video_frames = 0
+            self._video_started = Clock.get_time()
             video.start()
             self._timer = Clock.schedule_interval(self._next_frame, 1.0 / video.fps)
             if entry.shown_for is not None:
@@ -324,20 +329,25 @@ class PromoApp(App):
         return cap
 
     def _next_frame(self, _dt: float) -> None:
+        """The frame due now by the video's clock; late frames are dropped, not slowed."""
         video = self._video
         if video is None:
             return
-        try:
-            frame = video.frames.get_nowait()
-        except queue.Empty:  # the decoder is late: keep this frame a tick longer
+        due = int((Clock.get_time() - self._video_started) * video.fps)
+        frame = None
+        while self._video_frames <= due:
+            try:
+                frame = video.frames.get_nowait()
+            except queue.Empty:  # the decoder is late: show what came
+                break
+            self._video_frames += 1
+            if frame is END:
+                self._advance()
+                return
+        if frame is None:
             return
-        if frame is END:
-            self._advance()
-            return
-        if self._video_texture is None or self._video_texture.size != (
-            frame.shape[1],
-            frame.shape[0],
-        ):
+        size = (frame.shape[1], frame.shape[0])
+        if self._video_texture is None or self._video_texture.size != size:
             self._video_texture = texture_of(frame)
             self.stage.show(self._video_texture)
         else:

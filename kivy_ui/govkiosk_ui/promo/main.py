@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
+import logging
 import os
 import re
 import sys
@@ -77,6 +80,33 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     return args
 
 
+def screen_size() -> Optional[Tuple[int, int]]:
+    """The size of ``$DISPLAY``'s screen (libX11), or ``None`` if it cannot be opened.
+
+    SDL's "fullscreen" places the window on the X display's *first* screen whatever
+    ``$DISPLAY`` names (and without a window manager does not fill it), while a window at
+    a given place goes to ``$DISPLAY``'s screen: so the window is placed, at this size.
+    """
+    name = ctypes.util.find_library("X11")
+    if name is None:
+        return None
+    xlib = ctypes.CDLL(name)
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    for function in (xlib.XDefaultScreen, xlib.XCloseDisplay):
+        function.argtypes = [ctypes.c_void_p]
+    for function in (xlib.XDisplayWidth, xlib.XDisplayHeight):
+        function.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    display = xlib.XOpenDisplay(None)
+    if not display:
+        return None
+    try:
+        screen = xlib.XDefaultScreen(display)
+        return int(xlib.XDisplayWidth(display, screen)), int(xlib.XDisplayHeight(display, screen))
+    finally:
+        xlib.XCloseDisplay(display)
+
+
 def prepare(
     display: Optional[str], place: Optional[Tuple[int, int, int, int]], windowed: bool, debug: bool
 ) -> None:
@@ -86,8 +116,6 @@ def prepare(
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    import logging  # noqa: PLC0415
-
     if not debug:
         logging.getLogger("kivy").addFilter(lambda r: r.levelno >= logging.WARNING)
     from kivy.config import Config  # noqa: PLC0415 - the environment must be set first
@@ -102,7 +130,12 @@ def prepare(
         Config.set("graphics", "borderless", "0")
         Config.set("graphics", "width", str(WINDOWED_SIZE[0]))
         Config.set("graphics", "height", str(WINDOWED_SIZE[1]))
-    elif place is not None:
+    else:
+        if place is None:
+            size = screen_size()
+            if size is None:
+                raise UiError(f"cannot open the X display {os.environ.get('DISPLAY', '(unset)')}")
+            place = (0, 0, size[0], size[1])
         x, y, width, height = place
         Config.set("graphics", "fullscreen", "0")
         Config.set("graphics", "borderless", "1")
@@ -111,9 +144,6 @@ def prepare(
         Config.set("graphics", "top", str(y))
         Config.set("graphics", "width", str(width))
         Config.set("graphics", "height", str(height))
-    else:
-        Config.set("graphics", "fullscreen", "auto")
-        Config.set("graphics", "borderless", "1")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -124,7 +154,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UiError as err:
         print(f"govkiosk-promo: {err}", file=sys.stderr)
         return EXIT_SETUP
-    prepare(args.display, args.region, args.windowed, args.log_level == "debug")
+    try:
+        prepare(args.display, args.region, args.windowed, args.log_level == "debug")
+    except UiError as err:
+        print(f"govkiosk-promo: {err}", file=sys.stderr)
+        return EXIT_SETUP
     fonts.register(font)
     from .app import PromoApp  # noqa: PLC0415 - imports Kivy's window: after prepare()
 
