@@ -23,7 +23,7 @@ CLIP_SECONDS = 4
 def write_clip(path: Path, seconds: float = CLIP_SECONDS, fps: int = CLIP_FPS) -> None:
     """A clip of a bar sweeping over changing colours (MPEG-4 Part 2 in MP4)."""
     width, height = CLIP_SIZE
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():
         raise OSError(f"{path}: OpenCV cannot write MP4 here")
     try:
@@ -34,7 +34,8 @@ def write_clip(path: Path, seconds: float = CLIP_SECONDS, fps: int = CLIP_FPS) -
             frame = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
             y = int((height - 80) * i / max(frames - 1, 1))
             cv2.rectangle(frame, (40, y), (width - 40, y + 80), (255, 255, 255), -1)
-            cv2.putText(frame, "govkiosk", (150, y + 55), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (0, 0, 0), 3)
+            font = cv2.FONT_HERSHEY_SIMPLEX
+            cv2.putText(frame, "govkiosk", (150, y + 55), font, 1.5, (0, 0, 0), 3)
             writer.write(frame)
     finally:
         writer.release()
