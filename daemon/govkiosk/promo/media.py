@@ -60,7 +60,11 @@ def check(path: Path, kind: str) -> MediaInfo:
 def _image(path: Path, head: bytes) -> MediaInfo:
     if head.startswith(PNG) and len(head) >= 24:
         width, height = struct.unpack(">II", head[16:24])
-        if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        if width == 0 or height == 0:
+            raise MediaError(
+                f"{path.name}: not a decodable image (its header says {width}×{height})"
+            )
+        if width > MAX_SIDE or height > MAX_SIDE:
             raise MediaError(f"{path.name}: {width}×{height} px, over {MAX_SIDE} px a side")
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
