@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional
 
 from ..bus import Event
+from ..contract.connection import plain
 from ..contract.logs import printable
 from ..contract.names import (
     DEVICES_INTERFACE,
@@ -208,12 +209,12 @@ async def promo_update(ctx: Context, command: Command) -> Dict[str, Any]:
         [json.dumps(manifest, ensure_ascii=False)],
         timeout=PROMO_UPDATE_TIMEOUT,
     )
-    return dict(result)
+    return dict(plain(result))
 
 
 async def promo_rollback(ctx: Context, _command: Command) -> Dict[str, Any]:
     (result,) = await call(ctx.daemon_bus, PROMO_INTERFACE, "Rollback")
-    return dict(result)
+    return dict(plain(result))
 
 
 METHODS: Dict[str, Method] = {
