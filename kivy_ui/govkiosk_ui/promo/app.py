@@ -63,6 +63,7 @@ class Stage(Widget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._texture: Optional[Texture] = None
         with self.canvas:
             Color(0, 0, 0, 1)
             self._background = Rectangle(pos=self.pos, size=self.size)
@@ -71,6 +72,8 @@ class Stage(Widget):
         self.bind(pos=self._layout, size=self._layout)
 
     def show(self, texture: Optional[Texture]) -> None:
+        # Kept here: a Rectangle without a texture answers with a 1×1 white one.
+        self._texture = texture
         self._picture.texture = texture
         self._layout()
 
@@ -80,7 +83,7 @@ class Stage(Widget):
 
     def _layout(self, *_args: Any) -> None:
         self._background.pos, self._background.size = self.pos, self.size
-        texture = self._picture.texture
+        texture = self._texture
         if texture is None or not self.width or not self.height:
             self._picture.size = (0, 0)
             return
@@ -111,14 +114,16 @@ class Notice(Label):
 def texture_of(frame: Image) -> Texture:
     """A BGR image (top row first) as a texture."""
     height, width = frame.shape[:2]
-    texture = Texture.create(size=(width, height), colorfmt="bgr")
+    texture = Texture.create(size=(width, height), colorfmt="bgra")
     texture.flip_vertical()
     blit(texture, frame)
     return texture
 
 
 def blit(texture: Texture, frame: Image) -> None:
-    texture.blit_buffer(np.ascontiguousarray(frame).tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+    # Four bytes a pixel: rows of any width stay aligned for GL's unpacking.
+    pixels = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)
+    texture.blit_buffer(pixels.tobytes(), colorfmt="bgra", bufferfmt="ubyte")
 
 
 def read_image(path: Path) -> Image:
@@ -157,9 +162,8 @@ class PromoApp(App):
     def build(self) -> Widget:
         root = FloatLayout()
         self.stage = Stage(size_hint=(1, 1), pos_hint={"x": 0, "y": 0})
-        self.notice = Notice(size_hint=(1, 1), pos_hint={"x": 0, "y": 0}, opacity=0)
+        self.notice = Notice(size_hint=(1, 1), pos_hint={"x": 0, "y": 0})
         root.add_widget(self.stage)
-        root.add_widget(self.notice)
         return root
 
     def on_start(self) -> None:
@@ -241,13 +245,15 @@ class PromoApp(App):
         self._halt()
         self.shown = "notice"
         self.stage.show(None)
-        self.notice.opacity = 1
+        if self.notice.parent is None:
+            self.root.add_widget(self.notice)
         _LOGGER.info("promo: notice shown (%s)", reason)
 
     def _play(self) -> None:
         self._halt()
         self.shown = "playlist"
-        self.notice.opacity = 0
+        if self.notice.parent is not None:
+            self.root.remove_widget(self.notice)
         if self._sequence is None:
             self._sequence = self._load_sequence()
         self._advance()
