@@ -78,7 +78,10 @@ async def test_update_then_refusals_then_rollback(
     bad_hash["files"]["hours.png"] = {**good["files"]["hours.png"], "sha256": "0" * 64}
     oversized = {**good, "files": {**good["files"]}}
     oversized["files"]["hours.png"] = {**good["files"]["hours.png"], "size": 600 * 1024 * 1024}
-    bad_schedule = {**good, "entries": [{**good["entries"][0], "times": ["9-17"]}, good["entries"][1]]}
+    bad_schedule = {
+        **good,
+        "entries": [{**good["entries"][0], "times": ["9-17"]}, good["entries"][1]],
+    }
     for manifest, reason in (
         (forged, "does not verify with content key publicity-test-1"),
         (SIGNER.sign(bad_hash), "hours.png: its SHA-256 is not the manifest's"),

@@ -284,7 +284,8 @@ async def test_out_of_service_shows_the_notice(
         "dry_run": True,
     }
     ups_section = "\n[ups]\n" + "\n".join(
-        f"{k} = {json.dumps(v) if isinstance(v, str) else str(v).lower()}" for k, v in config.items()
+        f"{k} = {json.dumps(v) if isinstance(v, str) else str(v).lower()}"
+        for k, v in config.items()
     )
     devices = f'\n[[devices.static]]\nrole = "ups"\nport = "{ups.url}"\n'
     stack = Stack(tmp_path, screens, private_bus, ups_section + devices + PROMO_CONFIG)

@@ -31,6 +31,11 @@ CURRENT = "current"
 PREVIOUS = "previous"
 VERSIONS = "versions"
 STAGING = "staging"
+#: The promotion program (another user, group govkiosk-ui) reads the versions; the daemon's
+#: umask (0077) would hide them. With a setgid directory owned by that group (the packaged
+#: /var/lib/govkiosk-promo), they are the group's to read and no one else's.
+DIR_MODE = 0o2750
+FILE_MODE = 0o640
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class PromoStore:
         try:
             for sub in (VERSIONS, STAGING):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
+                os.chmod(self.root / sub, DIR_MODE)
             for leftover in (self.root / STAGING).iterdir():
                 shutil.rmtree(leftover, ignore_errors=True)
             for name in (CURRENT, PREVIOUS):
@@ -79,7 +85,9 @@ class PromoStore:
                 json.dumps(playlist.to_json(), ensure_ascii=False, indent=1), encoding="utf-8"
             )
             for file in staged.iterdir():
+                os.chmod(file, FILE_MODE)
                 _fsync_file(file)
+            os.chmod(staged, DIR_MODE)
             _fsync_dir(staged)
             target = self.root / VERSIONS / f"{self._next_number():06d}-{playlist.version}"
             os.rename(staged, target)

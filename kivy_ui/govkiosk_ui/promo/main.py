@@ -28,6 +28,7 @@ from ..errors import UiError
 EXIT_SETUP = 2
 REGION = re.compile(r"(-?\d+),(-?\d+),(\d+),(\d+)")
 WINDOWED_SIZE = (540, 960)
+MAX_FPS = 30
 
 
 def region(text: str) -> Tuple[int, int, int, int]:
@@ -123,6 +124,9 @@ def prepare(
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("graphics", "allow_screensaver", "0")
     Config.set("graphics", "show_cursor", "1" if windowed else "0")
+    # Kivy's loop wakes this often even when nothing changes; a promotion video needs no
+    # more (a 50/60 fps one drops every other frame, by its own clock).
+    Config.set("graphics", "maxfps", str(MAX_FPS))
     for provider in Config.options("input"):  # a promotion screen is not touched
         Config.remove_option("input", provider)
     if windowed:
