@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from govkiosk.demo import write_bus_config
 from govkiosk.promo.demo_content import DATA, write_clip
@@ -58,6 +58,38 @@ def _playlist(directory: Path, version: str, entries: List[Dict[str, Any]]) -> P
     return directory
 
 
+Spawn = Callable[..., "subprocess.Popen[bytes]"]
+
+
+def _start(directory: Path, env: Dict[str, str], spawn: Spawn) -> Tuple[str, str]:
+    """Xvfb with two screens, the bus and the daemon: ``(display, bus address)``."""
+    read, write = os.pipe()
+    spawn(
+        ["Xvfb", "-displayfd", str(write), "-nolisten", "tcp", "-screen", "0",
+         "1280x800x24", "-screen", "1", "1080x1920x24"],
+        "xvfb.log",
+        pass_fds=(write,),
+    )  # fmt: skip
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        display = ":" + pipe.readline().strip()
+    spawn(
+        ["dbus-daemon", "--nofork", "--config-file", str(write_bus_config(directory))],
+        "bus.log",
+    )
+    address = f"unix:path={directory / 'bus.sock'}"
+    config = directory / "govkiosk.toml"
+    config.write_text(KIOSK, encoding="utf-8")
+    deadline = time.monotonic() + TIMEOUT
+    while not (directory / "bus.sock").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    daemon_argv = [str(BIN / "govkioskd"), "--config", str(config), "--state-dir",
+                   str(directory / "state"), "--bus", address]  # fmt: skip
+    spawn(daemon_argv, "govkioskd.log", env=env)
+    _wait_for(directory / "govkioskd.log", "ready:")
+    return display, address
+
+
 def run() -> Dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-promo-") as tmp:
         directory = Path(tmp)
@@ -71,30 +103,7 @@ def run() -> Dict[str, Any]:
             return proc
 
         try:
-            read, write = os.pipe()
-            spawn(
-                ["Xvfb", "-displayfd", str(write), "-nolisten", "tcp", "-screen", "0",
-                 "1280x800x24", "-screen", "1", "1080x1920x24"],
-                "xvfb.log",
-                pass_fds=(write,),
-            )  # fmt: skip
-            os.close(write)
-            with os.fdopen(read) as pipe:
-                display = ":" + pipe.readline().strip()
-            spawn(
-                ["dbus-daemon", "--nofork", "--config-file", str(write_bus_config(directory))],
-                "bus.log",
-            )
-            address = f"unix:path={directory / 'bus.sock'}"
-            config = directory / "govkiosk.toml"
-            config.write_text(KIOSK, encoding="utf-8")
-            deadline = time.monotonic() + TIMEOUT
-            while not (directory / "bus.sock").exists() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            daemon_argv = [str(BIN / "govkioskd"), "--config", str(config), "--state-dir",
-                           str(directory / "state"), "--bus", address]  # fmt: skip
-            spawn(daemon_argv, "govkioskd.log", env=env)
-            _wait_for(directory / "govkioskd.log", "ready:")
+            display, address = _start(directory, env, spawn)
             promo_log = directory / "promo.log"
             promo = spawn(
                 [sys.executable, "-m", "govkiosk_ui.promo", "--bus", address],
