@@ -66,7 +66,7 @@ def test_a_signed_manifest_is_accepted() -> None:
 def test_signature_refusals() -> None:
     other = ContentSigner()
     with pytest.raises(SignatureError, match="does not verify with content key"):
-        parse_signed(other.sign(MANIFEST) | {"key_id": SIGNER.key_id}, SETTINGS)
+        parse_signed({**other.sign(MANIFEST), "key_id": SIGNER.key_id}, SETTINGS)
     with pytest.raises(SignatureError, match="is not a content key pinned"):
         parse_signed(ContentSigner("stranger").sign(MANIFEST), SETTINGS)
     tampered = SIGNER.sign(MANIFEST)

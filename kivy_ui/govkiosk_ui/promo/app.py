@@ -52,6 +52,9 @@ PROPERTIES_CHANGED = "PropertiesChanged"
 IDLE_RECHECK = 30.0
 #: After an entry that could not be shown, before the next one.
 FAILED_PAUSE = 2.0
+#: Kivy's loop rate while nothing moves (a picture, the notice): a change still shows
+#: within 1/IDLE_FPS s; a video runs the loop at the program's full rate (main.MAX_FPS).
+IDLE_FPS = 5.0
 NOTICE_TITLE = "暂停服务"
 #: Kivy wraps lines at spaces only: Chinese lines are broken here.
 NOTICE_TEXT = "本机暂停服务\n请到其他自助终端或窗口办理\n\nService suspended"
@@ -158,6 +161,7 @@ class PromoApp(App):
         self._client_task: Optional[asyncio.Task[None]] = None
         self._loading: Optional[asyncio.Task[None]] = None
         self._generation = 0
+        self._configured_fps: Optional[float] = None
 
     def build(self) -> Widget:
         root = FloatLayout()
@@ -271,9 +275,20 @@ class PromoApp(App):
         _LOGGER.info("promo: playlist %s loaded from %s", playlist.version, self.playlist_dir)
         return Sequence(playlist)
 
+    def _pace(self, fps: Optional[float]) -> None:
+        """How often Kivy's loop wakes: ``None`` for its configured rate.
+
+        Kivy keeps its rate in a private attribute; without it, the configured rate stays.
+        """
+        if self._configured_fps is None:
+            self._configured_fps = getattr(Clock, "_max_fps", None)
+        if self._configured_fps is not None:
+            Clock._max_fps = float(fps if fps is not None else self._configured_fps)
+
     def _halt(self) -> None:
         """Stop whatever plays: timers, the video, a picture being read."""
         self._generation += 1
+        self._pace(IDLE_FPS)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -321,6 +336,7 @@ class PromoApp(App):
             self._video_texture = None
             self._video_frames = 0
             self._video_started = Clock.get_time()
+            self._pace(None)
             video.start()
             self._timer = Clock.schedule_interval(self._next_frame, 1.0 / video.fps)
             if entry.shown_for is not None:
