@@ -373,3 +373,27 @@ async def test_load_directory_and_rollback(tmp_path: Path, service: PromoService
     with pytest.raises(MediaError):
         await service.load_directory(str(broken))
     assert service.version == "one"
+
+
+def test_picture_sizes_are_read_before_decoding(tmp_path: Path) -> None:
+    for suffix in (".png", ".jpg"):
+        data = poster(tmp_path / f"p{suffix}", RED, size=(270, 480)).read_bytes()
+        assert media.header_size(data) == (270, 480)
+    # A JPEG that declares 60000×60000 in its frame header is refused unread.
+    bomb = bytes.fromhex(
+        "ffd8"  # SOI
+        "ffe0 0010 4a46494600 0101 00 0001 0001 0000"  # APP0 JFIF
+        "ffc0 0011 08 ea60 ea60 03 012200 021101 031101"  # SOF0: 8 bit, 60000×60000, 3 parts
+    )
+    assert media.header_size(bomb) == (60000, 60000)
+    (tmp_path / "bomb.jpg").write_bytes(bomb + bytes(100))
+    with pytest.raises(MediaError, match="60000×60000 px, over 8192 px a side"):
+        media.check(tmp_path / "bomb.jpg", "image")
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=300), st.sampled_from([b"", media.PNG, media.JPEG, b"\xff\xd8\xff\xe0"]))
+def test_fuzz_picture_headers(tail: bytes, start: bytes) -> None:
+    size = media.header_size(start + tail)
+    assert size is None or (0 <= size[0] < 2**32 and 0 <= size[1] < 2**32)
+    assert media.sniff(start + tail) in (None, "image", "video")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -21,6 +21,11 @@ MAX_VIDEO_SIDE = 4096
 MAX_FPS = 120.0
 MAX_VIDEO_SECONDS = 3600.0
 HEAD = 32
+#: Where a picture's size must be found (JPEG's APPn segments come first: EXIF, ICC).
+HEADER_BYTES = 256 * 1024
+#: JPEG start-of-frame markers (all but DHT C4, JPG C8 and DAC CC) and standalone markers.
+SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 
 
 @dataclass(frozen=True)
@@ -54,18 +59,53 @@ def check(path: Path, kind: str) -> MediaInfo:
         raise MediaError(
             f"{name}: its name says {kind}, its bytes say {found or 'neither image nor video'}"
         )
-    return _image(path, head) if kind == "image" else _video(path)
+    return _image(path) if kind == "image" else _video(path)
 
 
-def _image(path: Path, head: bytes) -> MediaInfo:
-    if head.startswith(PNG) and len(head) >= 24:
-        width, height = struct.unpack(">II", head[16:24])
-        if width == 0 or height == 0:
-            raise MediaError(
-                f"{path.name}: not a decodable image (its header says {width}×{height})"
-            )
-        if width > MAX_SIDE or height > MAX_SIDE:
-            raise MediaError(f"{path.name}: {width}×{height} px, over {MAX_SIDE} px a side")
+def header_size(data: bytes) -> Optional[Tuple[int, int]]:
+    """``(width, height)`` from a PNG's IHDR or a JPEG's first SOF marker, read before
+    decoding (a small file can declare a huge picture); ``None`` if not found in ``data``."""
+    if data.startswith(PNG):
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            return None
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if not data.startswith(JPEG):
+        return None
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # a fill byte
+            at += 1
+            continue
+        if marker in STANDALONE:
+            at += 2
+            continue
+        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        if length < 2:
+            return None
+        if marker in SOF:
+            if at + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        at += 2 + length
+    return None
+
+
+def _image(path: Path) -> MediaInfo:
+    with path.open("rb") as handle:
+        start = handle.read(HEADER_BYTES)
+    size = header_size(start)
+    if size is None:
+        raise MediaError(f"{path.name}: not a decodable image (no picture size in its header)")
+    width, height = size
+    if width == 0 or height == 0:
+        raise MediaError(f"{path.name}: not a decodable image (its header says {width}×{height})")
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise MediaError(f"{path.name}: {width}×{height} px, over {MAX_SIDE} px a side")
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
