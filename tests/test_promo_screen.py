@@ -72,9 +72,9 @@ class Stack:
         assert proc is not None
         proc.wait_ready(lambda: "ready:" in proc.output(), WAIT, "govkioskd")
 
-    def start_promo(self) -> None:
+    def start_promo(self, *extra: str) -> None:
         env = dict(self.env, DISPLAY=self.screens.screen(1))
-        argv = [sys.executable, "-m", "govkiosk_ui.promo", "--bus", self.bus.address]
+        argv = [sys.executable, "-m", "govkiosk_ui.promo", "--bus", self.bus.address, *extra]
         self.promo = Proc(argv, self.tmp_path / "promo.log", env=env)
 
     def log(self) -> str:
@@ -261,6 +261,38 @@ async def test_a_video_plays_at_its_own_pace(stack: Stack, tmp_path: Path) -> No
     speed = (x2 - x1) / (t2 - t1)
     expected = (270 - 40) * 4 / seconds  # px a second on screen
     assert 0.6 * expected < speed < 1.4 * expected, (speed, expected, samples)
+
+
+async def test_a_new_picture_fades_in(
+    tmp_path: Path, screens: TwoScreens, private_bus: PrivateBus
+) -> None:
+    stack = Stack(tmp_path, screens, private_bus, PROMO_CONFIG)
+    stack.start_daemon()
+    stack.start_promo("--fade", "3")
+    try:
+        await stack.logged("promo: no playlist installed")
+        playlist = playlist_dir(tmp_path / "p", "p", [("red", RED), ("green", GREEN)], duration=4)
+        status, out = await stack.ctl("load", str(playlist))
+        assert status == 0, out
+        mark = await stack.logged("promo: showing p/red (image)")
+        await stack.showing("11-fade-red", MIDDLE, RED)
+        await stack.logged("promo: showing p/green (image)", mark)
+        # Three seconds from red to green: red's part falls while green's rises.
+        seen: List[Tuple[int, int, int]] = []
+        while not seen or not near(seen[-1], GREEN):
+            seen.append(mean_colour(stack.screens.picture(1), MIDDLE))
+            assert len(seen) < 100, seen
+        between = [
+            (b, g, r)
+            for b, g, r in seen
+            if GREEN[2] + 20 < r < RED[2] - 20 and RED[1] + 20 < g < GREEN[1] - 20
+        ]
+        assert len(between) >= 2, seen
+        reds = [r for _b, _g, r in between]
+        assert reds == sorted(reds, reverse=True), seen
+        assert near(mean_colour(await stack.showing("13-faded", MIDDLE, GREEN), MIDDLE), GREEN)
+    finally:
+        stack.stop()
 
 
 @pytest.fixture

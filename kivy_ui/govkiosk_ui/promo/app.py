@@ -19,7 +19,7 @@ import logging
 import queue
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 import cv2
 import numpy as np
@@ -61,39 +61,87 @@ NOTICE_TEXT = "本机暂停服务\n请到其他自助终端或窗口办理\n\nSe
 NOTICE_BG = (0.08, 0.16, 0.33, 1)
 
 
-class Stage(Widget):
-    """One texture, fitted inside the widget with its aspect kept, on black."""
+def _ignore(_moving: bool) -> None:
+    pass
 
-    def __init__(self, **kwargs: Any) -> None:
+
+class Stage(Widget):
+    """A texture fitted inside the widget with its aspect kept, on black; a new picture
+    fades in over the one before for ``fade`` seconds (0: at once)."""
+
+    def __init__(
+        self, fade: float = 0.0, on_motion: Callable[[bool], None] = _ignore, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.fade = fade
+        self._on_motion = on_motion
+        #: Kept here: a Rectangle without a texture answers with a 1×1 white one.
         self._texture: Optional[Texture] = None
+        self._leaving: Optional[Texture] = None
+        self._fading: Optional[ClockEvent] = None
+        self._fade_start = 0.0
         with self.canvas:
             Color(0, 0, 0, 1)
             self._background = Rectangle(pos=self.pos, size=self.size)
-            Color(1, 1, 1, 1)
+            self._old_colour = Color(1, 1, 1, 0)
+            self._old = Rectangle(pos=self.pos, size=(0, 0))
+            self._new_colour = Color(1, 1, 1, 1)
             self._picture = Rectangle(pos=self.pos, size=(0, 0))
         self.bind(pos=self._layout, size=self._layout)
 
-    def show(self, texture: Optional[Texture]) -> None:
-        # Kept here: a Rectangle without a texture answers with a 1×1 white one.
+    def show(self, texture: Optional[Texture], fade: bool = False) -> None:
+        self._stop_fading()
+        if fade and self.fade > 0 and texture is not None and self._texture is not None:
+            self._leaving = self._texture
+            self._old.texture = self._leaving
+            self._old_colour.a = 1.0
+            self._new_colour.a = 0.0
+            self._fade_start = Clock.get_time()
+            self._fading = Clock.schedule_interval(self._fade_step, 0)
+            self._on_motion(True)
         self._texture = texture
         self._picture.texture = texture
         self._layout()
+
+    @property
+    def fading(self) -> bool:
+        return self._fading is not None
 
     def changed(self) -> None:
         """The texture's pixels changed (a video frame): draw again."""
         self.canvas.ask_update()
 
+    def _fade_step(self, _dt: float) -> None:
+        done = min(1.0, (Clock.get_time() - self._fade_start) / self.fade)
+        self._new_colour.a = done
+        self._old_colour.a = 1.0 - done
+        if done >= 1.0:
+            self._stop_fading()
+
+    def _stop_fading(self) -> None:
+        if self._fading is None:
+            return
+        self._fading.cancel()
+        self._fading = None
+        self._leaving = None
+        self._old_colour.a = 0.0
+        self._new_colour.a = 1.0
+        self._old.size = (0, 0)
+        self._on_motion(False)
+
     def _layout(self, *_args: Any) -> None:
         self._background.pos, self._background.size = self.pos, self.size
-        texture = self._texture
+        self._fit(self._picture, self._texture)
+        self._fit(self._old, self._leaving)
+
+    def _fit(self, rectangle: Rectangle, texture: Optional[Texture]) -> None:
         if texture is None or not self.width or not self.height:
-            self._picture.size = (0, 0)
+            rectangle.size = (0, 0)
             return
         scale = min(self.width / texture.width, self.height / texture.height)
         width, height = texture.width * scale, texture.height * scale
-        self._picture.size = (width, height)
-        self._picture.pos = (self.x + (self.width - width) / 2, self.y + (self.height - height) / 2)
+        rectangle.size = (width, height)
+        rectangle.pos = (self.x + (self.width - width) / 2, self.y + (self.height - height) / 2)
 
 
 class Notice(Label):
@@ -144,8 +192,9 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 class PromoApp(App):
     title = "govkiosk promo"
 
-    def __init__(self, bus_address: str, **kwargs: Any) -> None:
+    def __init__(self, bus_address: str, fade: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.fade = fade
         self.client = DaemonClient(bus_address, self._on_status, self._on_signal)
         self.failed = False
         self.daemon_available = False
@@ -165,7 +214,7 @@ class PromoApp(App):
 
     def build(self) -> Widget:
         root = FloatLayout()
-        self.stage = Stage(size_hint=(1, 1), pos_hint={"x": 0, "y": 0})
+        self.stage = Stage(self.fade, self._on_motion, size_hint=(1, 1), pos_hint={"x": 0, "y": 0})
         self.notice = Notice(size_hint=(1, 1), pos_hint={"x": 0, "y": 0})
         root.add_widget(self.stage)
         return root
@@ -285,10 +334,14 @@ class PromoApp(App):
         if self._configured_fps is not None:
             Clock._max_fps = float(fps if fps is not None else self._configured_fps)
 
+    def _on_motion(self, moving: bool) -> None:
+        """A fade runs Kivy's loop at full rate; after it, the rate of what is shown."""
+        self._pace(None if moving or self._video is not None else IDLE_FPS)
+
     def _halt(self) -> None:
         """Stop whatever plays: timers, the video, a picture being read."""
         self._generation += 1
-        self._pace(IDLE_FPS)
+        self._pace(None if self.stage.fading else IDLE_FPS)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -329,7 +382,7 @@ class PromoApp(App):
             return
         version = self._sequence.playlist.version
         if entry.kind == "image":
-            self.stage.show(texture_of(image))
+            self.stage.show(texture_of(image), fade=True)
             self._timer = Clock.schedule_once(self._advance, entry.shown_for or 0)
         else:
             self._video = video
@@ -371,7 +424,7 @@ class PromoApp(App):
         size = (frame.shape[1], frame.shape[0])
         if self._video_texture is None or self._video_texture.size != size:
             self._video_texture = texture_of(frame)
-            self.stage.show(self._video_texture)
+            self.stage.show(self._video_texture, fade=True)
         else:
             blit(self._video_texture, frame)
             self.stage.changed()

@@ -29,6 +29,7 @@ EXIT_SETUP = 2
 REGION = re.compile(r"(-?\d+),(-?\d+),(\d+),(\d+)")
 WINDOWED_SIZE = (540, 960)
 MAX_FPS = 30
+DEFAULT_FADE = 0.6
 
 
 def region(text: str) -> Tuple[int, int, int, int]:
@@ -62,6 +63,13 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--windowed", action="store_true", help="a small normal window (development)"
+    )
+    parser.add_argument(
+        "--fade",
+        type=float,
+        default=DEFAULT_FADE,
+        metavar="SECONDS",
+        help=f"a new picture fades in over this long (default {DEFAULT_FADE:g}; 0: at once)",
     )
     parser.add_argument(
         "--font",
@@ -166,6 +174,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     fonts.register(font)
     from .app import PromoApp  # noqa: PLC0415 - imports Kivy's window: after prepare()
 
-    app = PromoApp(args.bus)
+    app = PromoApp(args.bus, fade=max(0.0, args.fade))
     asyncio.run(app.async_run(async_lib="asyncio"))
     return 1 if app.failed else 0
