@@ -209,7 +209,8 @@ async def test_a_hinted_scroll_view_says_there_is_more(ui: Driver) -> None:
         view = tree.children[0]
         await ui.until(lambda: view.more_below, "the hint below")
         assert not view.more_above
-        assert view.hint_text and view.hint_texture is not None
+        assert view.hint_text
+        assert view.hint_texture is not None
         # A line is cut by the edge (as with the plain view), but under the hint.
         column = view.children[0]
         cut = [
@@ -232,7 +233,8 @@ async def test_a_scroll_view_whose_content_fits_shows_no_hint(ui: Driver) -> Non
         view = tree.children[0]
         await ui.frames(3)
         assert view.viewport_size[1] < view.height
-        assert not view.more_below and not view.more_above
+        assert not view.more_below
+        assert not view.more_above
         assert layout_problems(tree, "item") == []
 
 
@@ -312,5 +314,6 @@ async def test_a_heading_smaller_in_large_mode_is_reported(ui: Driver) -> None:
     async with mounted(ui, lambda: screen(1.3, 44 * 1.3)) as tree:
         grown = shrunk_in_large(normal, font_sizes(tree), "unavailable")
     assert len(normal) == 2
-    assert len(shrunk) == 1 and "36 px in large mode, 44 px in normal mode" in shrunk[0], shrunk
+    assert len(shrunk) == 1, shrunk
+    assert "36 px in large mode, 44 px in normal mode" in shrunk[0]
     assert grown == []

@@ -26,7 +26,6 @@ from __future__ import annotations
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from govkiosk_ui.textflow import CLOSING, is_ideograph, lone_last_character
-
 from harness.kivy_ui import shown, walk
 
 #: Pixels of slack: Kivy rounds positions and texture sizes to whole pixels.
@@ -191,7 +190,7 @@ def _overflow(widget: Any, screen: str) -> List[str]:
 
 
 def _rounded(area: Box) -> Tuple[int, ...]:
-    return tuple(int(round(v)) for v in area)
+    return tuple(round(v) for v in area)
 
 
 # --- (c) overlap ------------------------------------------------------------------------
