@@ -3,6 +3,7 @@ the rules fuzzed with any text, any width and a measure that is not additive."""
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 from typing import List
@@ -86,6 +87,10 @@ def test_numbers_stay_with_their_unit() -> None:
     assert flow("今天是2026年12月6日", 12) == ["今天是2026年", "12月6日"]
     assert flow("这是第 9 步", 8) == ["这是", "第 9 步"]
     assert units("满16周岁") == ["满", "16周", "岁"]
+    assert units("A4 纸两张") == ["A4 纸", "两", "张"]
+    # Wider than the line: split by characters, the number still with its unit.
+    assert flow("第0申申", 4) == ["第", "0申", "申"]
+    assert flow("a0申申", 4) == ["a0申", "申"]
 
 
 def test_latin_words_break_only_when_wider_than_the_line() -> None:
@@ -121,12 +126,11 @@ def squeeze(text: str) -> str:
     return "".join(c for c in text if not c.isspace())
 
 
-def pieces_wider_than(line: str, width: float) -> bool:
-    """A line over the width is allowed only when it is one unbreakable piece."""
-    body = line.strip()
-    tail = body.rstrip("".join(CLOSING))
-    head = tail.lstrip("".join(OPENING))
-    return len(head) <= 1 and cells(body) > width
+def one_piece(line: str) -> bool:
+    """A line over the width is allowed only when it is one unbreakable piece: one
+    character with the punctuation that may not leave it."""
+    tail = line.strip().rstrip("".join(CLOSING))
+    return len(tail.lstrip("".join(OPENING))) <= 1
 
 
 @settings(max_examples=400, deadline=None)
@@ -138,7 +142,7 @@ def test_fuzzed_nothing_lost_lines_fit(text: str, width: int, measure: object) -
     assert len(lines) >= text.count("\n") + 1
     for line in lines:
         assert line == line.strip()
-        assert measure(line) <= width or pieces_wider_than(line, width), (line, lines)
+        assert measure(line) <= width or one_piece(line), (line, lines)
 
 
 @settings(max_examples=400, deadline=None)
@@ -148,8 +152,13 @@ def test_fuzzed_no_line_starts_with_closing_punctuation(text: str, width: int) -
     for before, line in zip(lines, lines[1:]):
         assert line[0] not in CLOSING, (before, line)
         assert before[-1] not in OPENING, (before, line)
-        # A number and a Chinese character after it are never parted.
-        assert not (before[-1].isdigit() and is_ideograph(line[0])), (before, line)
+        # A number and a Chinese character after it are parted only if together (with
+        # the punctuation that may not leave them) they are wider than a line.
+        if before[-1].isdigit() and is_ideograph(line[0]):
+            # The trailing Latin word, with any opening punctuation that holds on to it.
+            number = re.findall(f"[{re.escape(''.join(OPENING))}]*[!-~]+$", before)[0]
+            unit = line[0] + line[1:][: len(line) - 1 - len(line[1:].lstrip("".join(CLOSING)))]
+            assert cells(number + unit) > width, (before, line)
     if len(lines) >= 2 and lone_last_character(lines):
         # Only when the line before cannot give a unit (one unit, or it would not fit).
         before = [unit for unit in units(lines[-2]) if not unit.isspace()]

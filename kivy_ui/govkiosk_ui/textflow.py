@@ -120,7 +120,8 @@ def _kept(left: str, right: str) -> bool:
 
 
 def _number_pair(left: str, right: str) -> bool:
-    if is_number(left) and is_ideograph(right[0]):
+    """A number (or a word ending in digits: "A4 纸") and the character after it."""
+    if left[-1].isdigit() and not _space(left) and is_ideograph(right[0]):
         return True
     return left in _PREFIXES and is_number(right)
 
@@ -137,12 +138,24 @@ def units(paragraph: str) -> List[str]:
     return found
 
 
-def _pieces(unit: str) -> List[str]:
-    """A unit too wide for a line, as characters (punctuation kept with its neighbour)."""
+def _pieces(unit: str, width: float, cached: Measure) -> List[str]:
+    """A unit too wide for a line, as characters: punctuation kept with its neighbour, a
+    digit with the character after it, unless that alone is still too wide."""
+    found: List[str] = []
+    for piece in _characters(unit, numbers=True):
+        if cached(piece) > width:
+            found.extend(_characters(piece, numbers=False))
+        else:
+            found.append(piece)
+    return found
+
+
+def _characters(unit: str, *, numbers: bool) -> List[str]:
     found: List[str] = []
     glue_next = False
     for char in unit:
-        if found and (glue_next or char in CLOSING):
+        after_digit = numbers and bool(found) and found[-1][-1].isdigit() and is_ideograph(char)
+        if found and (glue_next or char in CLOSING or after_digit):
             found[-1] += char
         else:
             found.append(char)
@@ -194,7 +207,7 @@ def _paragraph(
         if _space(unit):
             line.space = unit if line.units else ""
         elif cached(unit) > width and not _hangs(_Line(), unit, width, cached, hang):
-            for piece in _pieces(unit):
+            for piece in _pieces(unit, width, cached):
                 place(piece)
         else:
             place(unit)

@@ -75,11 +75,6 @@ class HintedScrollView(ScrollView):
             self.fbind(name, self._render_hint)
         self._render_hint()
 
-    @property
-    def bg_colour(self) -> Any:
-        """The colour the hint is read against (the contrast checks look for ``bg_colour``)."""
-        return self.fade_colour
-
     def _edges(self, *_args: Any) -> None:
         overflow = self.viewport_size[1] > self.height + 0.5
         self.more_below = overflow and self.scroll_y > AT_END
