@@ -144,6 +144,31 @@ async def test_flowing_text_reflows_on_width_and_font_size(ui: Driver) -> None:
         assert layout_problems(tree, "item") == []
 
 
+async def test_flowing_text_aligns_and_keeps_newlines(ui: Driver) -> None:
+    from govkiosk_ui.widgets.flowing_text import FlowingText  # noqa: PLC0415
+
+    def labels() -> Any:
+        centred = FlowingText(text=MATERIAL, font_size=FONT, halign="center")
+        centred.size_hint_x = None
+        centred.width = width_of("本人有效居民身份") + 2
+        centred.pos_hint = {"x": 0, "top": 1}
+        unwrapped = FlowingText(text="第一行\n第二行，很长很长很长很长", font_size=FONT)
+        unwrapped.text_size = (None, None)
+        unwrapped.size_hint = (None, None)
+        unwrapped.pos_hint = {"x": 0, "y": 0}
+        unwrapped.bind(texture_size=unwrapped.setter("size"))
+        return frame(centred, unwrapped)
+
+    async with mounted(ui, labels) as tree:
+        unwrapped, centred = tree.children
+        assert centred.lines == ["本人有效居民身份", "证原件"]
+        assert centred.height == centred.texture_size[1] > 0
+        short = centred._label._cached_lines[1]
+        assert short.x > 0  # the shorter line centred, not at the left edge
+        assert unwrapped.lines == ["第一行", "第二行，很长很长很长很长"]
+        assert layout_problems(tree, "item") == []
+
+
 # --- clipped ----------------------------------------------------------------------------
 
 
