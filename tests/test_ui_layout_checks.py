@@ -251,6 +251,21 @@ async def test_a_hinted_scroll_view_says_there_is_more(ui: Driver) -> None:
         assert layout_problems(tree, "item") == []
 
 
+async def test_a_cut_line_showing_past_the_fade_is_reported(ui: Driver) -> None:
+    from govkiosk_ui.widgets.hinted_scroll import HintedScrollView  # noqa: PLC0415
+
+    async with mounted(ui, lambda: conditions(HintedScrollView, 2.7)) as tree:
+        view = tree.children[0]
+        await ui.until(lambda: view.more_below, "the hint below")
+        assert layout_problems(tree, "item") == []
+        view.hint_text = ""
+        view.fade_height = 2
+        await ui.until(lambda: view.hint_texture is None, "no hint")
+        problems = layout_problems(tree, "item")
+        assert kinds(problems) == ["clipped"], problems
+        assert "past its 12 px fade" in problems[0]
+
+
 async def test_a_scroll_view_whose_content_fits_shows_no_hint(ui: Driver) -> None:
     from govkiosk_ui.widgets.hinted_scroll import HintedScrollView  # noqa: PLC0415
 

@@ -5,7 +5,8 @@ string each:
 
 - **clipped**: a label's rendered text larger than its box (outside a scroll view); in a
   scroll view, a line of text cut by the viewport's edge where the view gives no hint
-  (a ``HintedScrollView`` says ``more_below`` / ``more_above``; a plain one never does);
+  (a ``HintedScrollView`` says ``more_below`` / ``more_above``; a plain one never does),
+  or whose visible part stands past the hint's fade (``fade_height``, ``hint_height``);
 - **overflow**: a widget outside its parent's box (a scroll view's content and widgets
   marked ``floating`` excepted);
 - **overlap**: two leaves (labels, buttons, images) whose drawn extents — a label's box
@@ -139,12 +140,25 @@ def _clipped(widget: Any, screen: str) -> List[str]:
     view = views[0]
     port = box(view)
     found: List[str] = []
+    fade = float(getattr(view, "fade_height", 0))
+    band = float(getattr(view, "hint_height", 0))
     for top, bottom, line in rendered_line_boxes(widget):
-        for edge, more, side in ((port[1], "more_below", "bottom"), (port[3], "more_above", "top")):
-            if bottom < edge - CUT and top > edge + CUT and not getattr(view, more, False):
+        for edge, shows, more, side, covered in (
+            (port[1], top - port[1], "more_below", "bottom", fade + band),
+            (port[3], port[3] - bottom, "more_above", "top", fade),
+        ):
+            if not bottom < edge - CUT < edge + CUT < top:
+                continue
+            if not getattr(view, more, False):
                 found.append(
                     f"{screen}: clipped: {name(widget)}: the line {line[:12]!r} is cut by the "
                     f"{side} of its scroll view, with no hint that there is more"
+                )
+            elif shows > covered + CUT:
+                found.append(
+                    f"{screen}: clipped: {name(widget)}: the line {line[:12]!r} is cut by the "
+                    f"{side} of its scroll view and shows {shows:.0f} px, past its "
+                    f"{covered:.0f} px fade"
                 )
     return found
 
