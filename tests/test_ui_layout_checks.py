@@ -189,15 +189,18 @@ async def test_text_larger_than_its_box_is_clipped(ui: Driver) -> None:
         assert layout_problems(tree, "maintenance") == []
 
 
-def conditions(view_cls: Any, lines_shown: float) -> Any:
-    """The item screen's conditions column: labels in a scroll view ``lines_shown`` lines high."""
+def conditions(view_cls: Any, lines_shown: float, bar_room: float = 14) -> Any:
+    """The item screen's conditions column: labels in a scroll view ``lines_shown`` lines
+    high, ``bar_room`` px kept clear on the right for the scroll bar."""
     from kivy.uix.boxlayout import BoxLayout  # noqa: PLC0415
 
     from govkiosk_ui.widgets.flowing_text import FlowingText  # noqa: PLC0415
 
     line = FONT * 1.3 + 0.0
     view = view_cls(size_hint=(None, None), size=(320, 0), pos=(0, 0), do_scroll_x=False)
-    column = BoxLayout(orientation="vertical", size_hint_y=None, spacing=6)
+    column = BoxLayout(
+        orientation="vertical", size_hint_y=None, spacing=6, padding=(0, 0, bar_room, 0)
+    )
     column.bind(minimum_height=column.setter("height"))
     for text in (CONDITION, "证明内容为申请人在中华人民共和国境内有无犯罪记录", "不得代他人申请"):
         column.add_widget(FlowingText(text=text, font_size=FONT, line_height=1.3))
@@ -264,6 +267,15 @@ async def test_a_cut_line_showing_past_the_fade_is_reported(ui: Driver) -> None:
         problems = layout_problems(tree, "item")
         assert kinds(problems) == ["clipped"], problems
         assert "past its 12 px fade" in problems[0]
+
+
+async def test_text_under_the_scroll_bar_is_reported(ui: Driver) -> None:
+    from govkiosk_ui.widgets.hinted_scroll import HintedScrollView  # noqa: PLC0415
+
+    async with mounted(ui, lambda: conditions(HintedScrollView, 2.5, bar_room=0)) as tree:
+        problems = layout_problems(tree, "item")
+        assert kinds(problems) == ["overlap"], problems
+        assert "text runs under its scroll view's bar" in problems[0]
 
 
 async def test_a_scroll_view_whose_content_fits_shows_no_hint(ui: Driver) -> None:

@@ -12,7 +12,7 @@ string each:
 - **overlap**: two leaves (labels, buttons, images) whose drawn extents — a label's box
   and its text, which may stand past the box — overlap, neither inside the other, clipped
   to any scroll view they are in; an overlay (a ``ModalView``, a ``floating`` widget) is
-  compared only with its own leaves;
+  compared only with its own leaves; a line of text drawn under its scroll view's bar;
 - **line breaks** in the lines Kivy actually rendered (the core label's ``_cached_lines``,
   or a ``FlowingText``'s ``lines``): a line that starts with closing punctuation, a number
   at a line's end whose unit starts the next, one Chinese character alone on a
@@ -43,6 +43,7 @@ def layout_problems(root: Any, screen: str) -> List[str]:
     problems: List[str] = []
     for widget in visible:
         problems += _clipped(widget, screen)
+        problems += _under_bar(widget, screen)
         problems += _overflow(widget, screen)
         problems += _breaks(widget, screen)
     problems += _overlaps(visible, screen)
@@ -180,6 +181,39 @@ def rendered_line_boxes(label: Any) -> List[Tuple[float, float, str]]:
         found.append((y, y - h, text))
         y -= h
     return found
+
+
+def rendered_line_spans(label: Any) -> List[Box]:
+    """Each drawn line's ink box (its measured width, where alignment put it)."""
+    core_lines = getattr(getattr(label, "_label", None), "_cached_lines", None) or []
+    boxes = rendered_line_boxes(label)
+    if len(core_lines) != len(boxes):
+        return []
+    left = text_box(label)[0]
+    return [
+        (left + line.x, bottom, left + line.x + line.w, top)
+        for line, (top, bottom, _text) in zip(core_lines, boxes)
+        if line.w
+    ]
+
+
+def _under_bar(widget: Any, screen: str) -> List[str]:
+    """Text drawn under the scroll bar of the scroll view it is in (while the bar shows)."""
+    views = scroll_views(widget)
+    if not is_label(widget) or not widget.text.strip() or not views:
+        return []
+    view = views[0]
+    if view.viewport_size[1] <= view.height + 0.5 or view.bar_width <= 0:
+        return []  # no overflow: Kivy draws no bar
+    right = box(view)[2] - float(view.bar_margin)
+    bar = (right - float(view.bar_width), box(view)[1], right, box(view)[3])
+    for span in rendered_line_spans(widget):
+        if intersection(span, bar) is not None:
+            return [
+                f"{screen}: overlap: {name(widget)}'s text runs under its scroll view's bar "
+                f"(give the content a right padding of the bar's width and margin)"
+            ]
+    return []
 
 
 # --- (b) overflow -----------------------------------------------------------------------
