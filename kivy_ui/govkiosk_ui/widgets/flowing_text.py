@@ -2,9 +2,9 @@
 
 Kivy wraps at spaces and, for Chinese, wherever a line is full: a closing "，" can start
 a line, "16" can end one while "周岁" starts the next, "件" can sit alone. ``FlowingText``
-is a ``Label`` that breaks ``text`` itself, measured with its own font (a core label
-with the widget's ``font_name``, ``font_size``, ``bold`` and ``italic``), and hands Kivy
-lines that already fit, so Kivy's own wrapping has nothing left to do.
+is a ``Label`` that breaks ``text`` itself, measured by its own core label (the font,
+size, weight, hinting and kerning it draws with, ``get_extents``), and hands Kivy lines
+that already fit, so Kivy's own wrapping has nothing left to do.
 
 Used like ``BodyText``: ``text``, ``text_size: self.width, None``, ``halign``, and the
 height follows the text (``kv/flowing_text.kv``). It wraps at ``text_size``'s width less
@@ -17,35 +17,36 @@ the label's own (a citizen's name is forgotten with the screen that showed it).
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from kivy.core.text import Label as CoreLabel
 from kivy.properties import ListProperty
 from kivy.uix.label import Label
 
 from ..textflow import break_lines
 
+#: The label's properties that change how wide a piece of text is drawn.
+FONT = (
+    "font_size",
+    "font_name",
+    "font_family",
+    "font_context",
+    "font_features",
+    "font_hinting",
+    "font_kerning",
+    "bold",
+    "italic",
+)
 #: Changes that can move a line break.
-REFLOW = frozenset(("text", "text_size", "font_size", "font_name", "bold", "italic", "padding"))
+REFLOW = frozenset(("text", "text_size", "padding", *FONT))
 #: Breaks kept per label for its current text (widths seen while a layout settles).
 CACHED = 8
-#: A font: (font_name, font_size, bold, italic).
-Font = Tuple[str, float, bool, bool]
 
 
-@lru_cache(maxsize=32)
-def _measurer(font: Font) -> Any:
-    name, size, bold, italic = font
-    return CoreLabel(font_name=name, font_size=size, bold=bold, italic=italic)
-
-
-def flow(text: str, width: Optional[float], font: Font) -> Tuple[str, ...]:
-    """``text`` broken into lines no wider than ``width`` in ``font``."""
+def flow(text: str, width: Optional[float], measure: Callable[[str], float]) -> Tuple[str, ...]:
+    """``text`` broken into lines no wider than ``width`` by ``measure``."""
     if width is None:
         return tuple(text.split("\n"))
-    core = _measurer(font)
-    return tuple(break_lines(text, width, lambda piece: float(core.get_extents(piece)[0])))
+    return tuple(break_lines(text, width, measure))
 
 
 class FlowingText(Label):
@@ -53,7 +54,7 @@ class FlowingText(Label):
     lines = ListProperty([])
 
     def __init__(self, **kwargs: Any) -> None:
-        self._flows: Dict[Tuple[Optional[float], Font], Tuple[str, ...]] = {}
+        self._flows: Dict[Tuple[Any, ...], Tuple[str, ...]] = {}
         self._flowed = ""
         super().__init__(**kwargs)
 
@@ -76,13 +77,16 @@ class FlowingText(Label):
         if width is not None:
             left, _top, right, _bottom = self.padding
             width = max(1.0, float(width) - left - right)
-        font = (str(self.font_name), float(self.font_size), bool(self.bold), bool(self.italic))
+        # Measured by the label's own core label: the very options it draws with.
+        key = (width, *(str(getattr(self, name)) for name in FONT))
         if self._flowed != self.text or len(self._flows) > CACHED:
             self._flows.clear()
             self._flowed = self.text
-        lines = self._flows.get((width, font))
+        lines = self._flows.get(key)
         if lines is None:
-            lines = self._flows[width, font] = flow(self.text, width, font)
+            lines = self._flows[key] = flow(
+                self.text, width, lambda piece: float(core.get_extents(piece)[0])
+            )
         if list(lines) != self.lines:
             self.lines = list(lines)
         shown = "\n".join(lines)
