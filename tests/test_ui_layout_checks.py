@@ -144,6 +144,35 @@ async def test_flowing_text_reflows_on_width_and_font_size(ui: Driver) -> None:
         assert layout_problems(tree, "item") == []
 
 
+async def test_flowing_text_breaks_once_per_width(
+    ui: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from govkiosk_ui.widgets import flowing_text  # noqa: PLC0415
+
+    flows: List[Any] = []
+    original = flowing_text.flow
+
+    def counted(text: str, width: Any, measure: Any) -> Any:
+        flows.append(width)
+        return original(text, width, measure)
+
+    monkeypatch.setattr(flowing_text, "flow", counted)
+    wide, narrow = width_of(CONDITION) / 2, width_of(CONDITION) / 3
+    async with mounted(ui, lambda: frame(wrapped_label(CONDITION, wide, flowing=True))) as tree:
+        label = tree.children[0]
+        before = len(flows)
+        await ui.frames(5)
+        assert len(flows) == before  # drawing frames does not break the text again
+        for width in (narrow, wide, narrow, wide):
+            label.text_size = (width, None)
+            await ui.frames(2)
+        assert flows[before:] == [narrow]  # each width broken once, then looked up
+        label.text = MATERIAL
+        await ui.frames(2)
+        assert flows[-1] == wide
+        assert label.lines == [MATERIAL]
+
+
 async def test_flowing_text_aligns_and_keeps_newlines(ui: Driver) -> None:
     from govkiosk_ui.widgets.flowing_text import FlowingText  # noqa: PLC0415
 
