@@ -3,7 +3,6 @@ the rules fuzzed with any text, any width and a measure that is not additive."""
 
 from __future__ import annotations
 
-import re
 import time
 import unicodedata
 from typing import List
@@ -91,6 +90,8 @@ def test_numbers_stay_with_their_unit() -> None:
     # Wider than the line: split by characters, the number still with its unit.
     assert flow("第0申申", 4) == ["第", "0申", "申"]
     assert flow("a0申申", 4) == ["a0申", "申"]
+    # An opening mark holds on to what follows, across a space.
+    assert flow("（ 申申", 4) == ["（ 申", "申"]
 
 
 def test_latin_words_break_only_when_wider_than_the_line() -> None:
@@ -129,7 +130,7 @@ def squeeze(text: str) -> str:
 def one_piece(line: str) -> bool:
     """A line over the width is allowed only when it is one unbreakable piece: one
     character with the punctuation that may not leave it."""
-    tail = line.strip().rstrip("".join(CLOSING))
+    tail = squeeze(line).rstrip("".join(CLOSING))
     return len(tail.lstrip("".join(OPENING))) <= 1
 
 
@@ -155,14 +156,18 @@ def test_fuzzed_no_line_starts_with_closing_punctuation(text: str, width: int) -
         # A number and a Chinese character after it are parted only if together (with
         # the punctuation that may not leave them) they are wider than a line.
         if before[-1].isdigit() and is_ideograph(line[0]):
-            # The trailing Latin word, with any opening punctuation that holds on to it.
-            number = re.findall(f"[{re.escape(''.join(OPENING))}]*[!-~]+$", before)[0]
-            unit = line[0] + line[1:][: len(line) - 1 - len(line[1:].lstrip("".join(CLOSING)))]
-            assert cells(number + unit) > width, (before, line)
+            # Each with what may not leave it (punctuation, a word run into it).
+            assert cells(units(before)[-1] + units(line)[0]) > width, (before, line)
     if len(lines) >= 2 and lone_last_character(lines):
         # Only when the line before cannot give a unit (one unit, or it would not fit).
         before = [unit for unit in units(lines[-2]) if not unit.isspace()]
-        assert len(before) == 1 or cells(before[-1] + lines[-1]) > width, lines[-2:]
+        if len(before) > 1:
+            # What moving the unit down would make the last line: the text's tail from it.
+            wanted = len(squeeze(before[-1] + lines[-1]))
+            start = len(text)
+            while len(squeeze(text[start:])) < wanted:
+                start -= 1
+            assert cells(text[start:].strip()) > width, lines[-2:]
 
 
 @settings(max_examples=20, deadline=None)

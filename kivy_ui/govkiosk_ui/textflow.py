@@ -103,63 +103,58 @@ def _space(atom: str) -> bool:
     return atom[0].isspace()
 
 
-def _glued(parts: Sequence[str], index: int) -> bool:
+#: How strongly atoms hold together: punctuation to its neighbour always; a number to
+#: its unit, then a prefix to its number, only while the whole still fits a line.
+PUNCTUATION, NUMBERS, PREFIXES = 1, 2, 3
+
+
+def _glued(parts: Sequence[str], index: int, level: int) -> bool:
     """Whether the atoms ``parts[index - 1]`` and ``parts[index]`` must stay on one line."""
     left, right = parts[index - 1], parts[index]
     if _space(right):
         # "16 周岁", "第 9 步", "（ 注", "中 ，": no break at a space these rules forbid.
         after = parts[index + 1] if index + 1 < len(parts) else ""
-        return bool(after) and _kept(left, after)
+        return bool(after) and not _space(left) and _kept(left, after, level)
     if _space(left):
-        return index >= 2 and _kept(parts[index - 2], right)
-    return _kept(left, right)
+        return index >= 2 and _kept(parts[index - 2], right, level)
+    return _kept(left, right, level)
 
 
-def _kept(left: str, right: str) -> bool:
-    return right[0] in CLOSING or left[-1] in OPENING or _number_pair(left, right)
-
-
-def _number_pair(left: str, right: str) -> bool:
-    """A number (or a word ending in digits: "A4 纸") and the character after it."""
-    if left[-1].isdigit() and not _space(left) and is_ideograph(right[0]):
+def _kept(left: str, right: str, level: int) -> bool:
+    if right[0] in CLOSING or left[-1] in OPENING:
         return True
-    return left in _PREFIXES and is_number(right)
+    # A number (or a word ending in digits: "A4 纸") and the character after it.
+    if level >= NUMBERS and left[-1].isdigit() and is_ideograph(right[0]):
+        return True
+    return level >= PREFIXES and left in _PREFIXES and is_number(right)
 
 
-def units(paragraph: str) -> List[str]:
-    """The paragraph as pieces a line may break between (spaces are pieces of their own)."""
-    parts = atoms(paragraph)
+def _group(parts: Sequence[str], level: int) -> List[str]:
     found: List[str] = []
     for index, atom in enumerate(parts):
-        if found and _glued(parts, index):
+        if found and _glued(parts, index, level):
             found[-1] += atom
         else:
             found.append(atom)
     return found
 
 
-def _pieces(unit: str, width: float, cached: Measure) -> List[str]:
-    """A unit too wide for a line, as characters: punctuation kept with its neighbour, a
-    digit with the character after it, unless that alone is still too wide."""
-    found: List[str] = []
-    for piece in _characters(unit, numbers=True):
-        if cached(piece) > width:
-            found.extend(_characters(piece, numbers=False))
-        else:
-            found.append(piece)
-    return found
+def units(paragraph: str) -> List[str]:
+    """The paragraph as pieces a line may break between (spaces are pieces of their own)."""
+    return _group(atoms(paragraph), PREFIXES)
 
 
-def _characters(unit: str, *, numbers: bool) -> List[str]:
+def _pieces(unit: str, width: float, cached: Measure, level: int = NUMBERS) -> List[str]:
+    """A unit too wide for a line, split where it holds least: a prefix from its number,
+    then a number from its unit, then a word into characters (punctuation always kept
+    with its neighbour); each part split further only while it is still too wide."""
+    parts = _group(atoms(unit), level) if level else _group(list(unit), level)
     found: List[str] = []
-    glue_next = False
-    for char in unit:
-        after_digit = numbers and bool(found) and found[-1][-1].isdigit() and is_ideograph(char)
-        if found and (glue_next or char in CLOSING or after_digit):
-            found[-1] += char
+    for part in parts:
+        if level and len(part) > 1 and cached(part) > width:
+            found.extend(_pieces(part, width, cached, level - 1))
         else:
-            found.append(char)
-        glue_next = char in OPENING
+            found.append(part)
     return found
 
 
@@ -204,13 +199,12 @@ def _paragraph(
         line.space = ""
 
     for unit in units(paragraph):
-        if _space(unit):
-            line.space = unit if line.units else ""
-        elif cached(unit) > width and not _hangs(_Line(), unit, width, cached, hang):
-            for piece in _pieces(unit, width, cached):
+        too_wide = cached(unit) > width and not _hangs(_Line(), unit, width, cached, hang)
+        for piece in _pieces(unit, width, cached) if too_wide else [unit]:
+            if _space(piece):
+                line.space = piece if line.units else ""
+            else:
                 place(piece)
-        else:
-            place(unit)
     close()
     lines = _refit(lines, width, measure, hang)
     lines = _no_widow(lines, width, measure)
