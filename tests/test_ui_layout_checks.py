@@ -5,7 +5,6 @@ with the flowing label and the hinted scroll view, must not be."""
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any, AsyncIterator, Callable, List
 
 import pytest
@@ -21,7 +20,6 @@ from harness.layout import (
 
 pytestmark = [pytest.mark.ui, pytest.mark.asyncio(loop_scope="session")]
 
-KV = Path(__file__).resolve().parents[1] / "kivy_ui" / "govkiosk_ui" / "kv"
 CONDITION = "申请人为年满16周岁的中国公民，本人持有效居民身份证到一体机办理"
 MATERIAL = "本人有效居民身份证原件"
 FONT = 24
@@ -30,8 +28,10 @@ FONT = 24
 def load_kv() -> None:
     from kivy.lang import Builder  # noqa: PLC0415 - Kivy only once the ui fixture set it up
 
+    from govkiosk_ui.app import KV_DIR  # noqa: PLC0415
+
     for name in ("flowing_text.kv", "hinted_scroll.kv"):
-        path = str(KV / name)
+        path = str(KV_DIR / name)  # as the app names it once it loads these files itself
         if path not in Builder.files:
             Builder.load_file(path)
 
