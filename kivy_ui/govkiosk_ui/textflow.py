@@ -167,9 +167,6 @@ class _Line:
         self.width = 0.0
         self.space = ""  # a space waiting for the next unit
 
-    def text(self) -> str:
-        return "".join(self.units)
-
 
 def _paragraph(
     paragraph: str, width: float, cached: Measure, measure: Measure, hang: float
