@@ -3,7 +3,9 @@
 Checks the numbers of ../shared/reference/ux-numbers.md on what is actually on screen:
 touch targets (primary ≥ 60 dp, the rest ≥ 44 dp), text ≥ 18 sp (≥ 30 sp body text in
 large-text mode, line spacing ≥ 1.3), and the contrast of each text colour against the
-colour painted behind it (≥ 4.5:1). Each screen is also written as a PNG: to
+colour painted behind it (≥ 4.5:1); and the layout as the eye sees it
+(``harness.layout``): nothing clipped, overflowing or overlapping, Chinese lines broken
+by the rules, no text smaller in large-text mode than in normal mode. Each screen is also written as a PNG: to
 ``$GOVKIOSK_SCREENSHOTS/<lang>/<screen>.png`` for ``make screenshots``, else to the
 test's temporary directory.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import pytest
 
@@ -27,6 +29,7 @@ from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import SIMULATED_FACES, Kiosk, kiosk
 from harness.kivy_ui import Driver, demo_catalogue, shown, walk
+from harness.layout import font_sizes, layout_problems, shrunk_in_large
 
 pytestmark = [pytest.mark.ui, pytest.mark.asyncio(loop_scope="session")]
 
@@ -103,19 +106,31 @@ def measure(ui: Driver, screen: str, *, large: bool) -> List[str]:
     return problems
 
 
+#: Each screen's text sizes in normal mode (zh_CN), for the large-text run to compare.
+NORMAL_SIZES: Dict[str, Dict[str, float]] = {}
+
+
 class Visit:
-    """Shows each screen, measures it and writes its picture."""
+    """Shows each screen, measures it, checks its layout and writes its picture."""
 
     def __init__(self, ui: Driver, out: Path, language: str, large: bool) -> None:
         self.ui = ui
         self.out = out / (language + ("-large" if large else ""))
         self.large = large
+        self.language = language
         self.problems: List[str] = []
         self.seen: List[str] = []
 
     async def __call__(self, name: str) -> None:
         await self.ui.frames(3)
+        root = self.ui.app.root_window
         self.problems += measure(self.ui, name, large=self.large)
+        self.problems += layout_problems(root, name)
+        sizes = font_sizes(root)
+        if self.large:
+            self.problems += shrunk_in_large(NORMAL_SIZES.get(name, {}), sizes, name)
+        elif self.language == "zh_CN":
+            NORMAL_SIZES[name] = sizes
         self.ui.app.write_screenshot(self.out / f"{name}.png")
         self.seen.append(name)
 

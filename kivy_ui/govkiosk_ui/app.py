@@ -63,6 +63,8 @@ from .voice import Speaker
 from .widgets import (  # noqa: F401 - the kv rules name their classes
     card_animation,
     even_grid,
+    flowing_text,
+    hinted_scroll,
     icons,
     nav_bar,
     quick_menu,
@@ -79,6 +81,8 @@ _LOGGER = logging.getLogger(__name__)
 
 KV_DIR = Path(__file__).parent / "kv"
 KV_FILES = (
+    "flowing_text.kv",
+    "hinted_scroll.kv",
     "common.kv",
     "status_bar.kv",
     "nav_bar.kv",

@@ -20,7 +20,6 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
-from kivy.utils import escape_markup
 
 from .. import i18n
 from ..i18n import N_, _
@@ -178,16 +177,16 @@ class ConsentScreen(StepScreen):
 
 
 def consent_notice(notice: Notice) -> str:
-    """The notice's paragraphs in the UI language (kv markup: the data in bold)."""
-    data = "\n".join(f"  ·  [b]{escape_markup(line)}[/b]" for line in notice.data)
+    """The notice's paragraphs in the UI language."""
+    data = "\n".join(f"·  {line}" for line in notice.data)
     return "\n\n".join(
         (
             _("To handle {item}, this kiosk will ask {source} for:").format(
-                item=escape_markup(notice.item), source=escape_markup(notice.source)
+                item=notice.item, source=notice.source
             )
             + "\n"
             + data,
-            _("Why: {purpose}").format(purpose=escape_markup(notice.purpose)),
+            _("Why: {purpose}").format(purpose=notice.purpose),
             _(
                 "Kept: nothing. The result is used only to print your document now; this "
                 "kiosk stores none of your information and clears it when you finish."
