@@ -29,7 +29,7 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Low enough for the loop's polling to cost well under 1 % of a core, high enough that
 #: a first touch is still answered within a tenth of a second or so.
-IDLE_FPS = 8.0
+IDLE_FPS = 10.0
 #: Seconds without a touch or a drawn frame before the rate drops.
 IDLE_AFTER = 2.0
 #: How often the governor looks whether it is time to drop the rate.

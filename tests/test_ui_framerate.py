@@ -1,0 +1,111 @@
+"""The frame-rate governor in the real Kivy UI against the whole kiosk.
+
+On home with nothing moving the loop drops to the idle rate (and really ticks that
+slowly); a touch brings the full rate back at once, before the touch is even
+released, and so does anything drawn (a new screen, an animation, a countdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from harness.cups import CupsServer
+from harness.dbus import PrivateBus
+from harness.kiosk import kiosk
+from harness.kivy_ui import WAIT, Driver
+
+pytestmark = [pytest.mark.ui, pytest.mark.asyncio(loop_scope="session")]
+
+#: The quiet time before the rate drops, shortened so the test need not wait 2 s.
+QUIET = 0.3
+
+
+@contextlib.contextmanager
+def quick_to_idle(governor: Any) -> Iterator[None]:
+    """The app's own governor, idling after :data:`QUIET`; as it was afterwards, at full rate."""
+    idle_after, governor.idle_after = governor.idle_after, QUIET
+    try:
+        yield
+    finally:
+        governor.idle_after = idle_after
+        governor.wake()  # the UI tests that follow run at the full rate
+
+
+async def settled_idle(governor: Any, full: float) -> None:
+    """Until the governor idles and the loop really ticks slowly; returns at once, without
+    the frames ``Driver.until`` lets pass after (one drawn frame would wake it)."""
+    from kivy.clock import Clock  # noqa: PLC0415 - Kivy only once the ui fixture set it up
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    # Kivy's pacing wakes a little early: ~12 ticks a second for 10/s, ~60 for 60/s.
+    while not (governor.idle and 0 < Clock.get_fps() < full / 2):
+        assert loop.time() < deadline, "the loop never slowed down"
+        await asyncio.sleep(0.02)
+
+
+def clock_rate() -> float:
+    from kivy.clock import Clock  # noqa: PLC0415 - Kivy only once the ui fixture set it up
+
+    return float(Clock._max_fps)
+
+
+async def test_rate_drops_when_nothing_moves_and_returns_on_a_touch(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    from kivy.clock import Clock  # noqa: PLC0415 - as above
+    from kivy.tests.common import UnitTestTouch  # noqa: PLC0415
+
+    from govkiosk_ui.framerate import IDLE_FPS  # noqa: PLC0415 - imports Kivy's clock
+
+    app = ui.app
+    governor = app.frame_rate
+    full = governor.full_fps
+    assert full > IDLE_FPS
+    async with kiosk(tmp_path, ui_bus, cupsd):
+        await ui.on_screen("home")
+        with quick_to_idle(governor):
+            # Not only the setting: Kivy's loop itself ticks far more slowly.
+            await settled_idle(governor, full)
+            assert clock_rate() == IDLE_FPS
+
+            tile = next(
+                w for w in app.screen("home").walk() if getattr(w, "value", "") in app.items
+            )
+            touch = UnitTestTouch(*tile.to_window(*tile.center))
+            touch.touch_down()
+            assert not governor.idle  # the finger is still on the glass
+            assert clock_rate() == full
+            touch.touch_up()
+            assert app.current == "item"
+            await ui.until(lambda: Clock.get_fps() > full / 2, "the loop back at full rate")
+
+            # Quiet again; then something drawn (here a new screen) wakes it too.
+            await settled_idle(governor, full)
+            app.show_home()
+            await ui.until(lambda: not governor.idle, "the full rate after a drawn frame")
+            assert clock_rate() == full
+
+
+async def test_stopped_governor_leaves_the_full_rate(ui: Driver) -> None:
+    from kivy.core.window import Window  # noqa: PLC0415 - as above
+
+    from govkiosk_ui.framerate import FrameRateGovernor  # noqa: PLC0415
+
+    full = clock_rate()
+    governor = FrameRateGovernor(idle_fps=5.0, idle_after=0.0)
+    governor.start(Window)
+    try:
+        governor.check()
+        assert governor.idle
+        assert clock_rate() == 5.0
+    finally:
+        governor.stop()
+    assert not governor.idle
+    assert clock_rate() == full
+    await ui.frames(2)  # the loop runs on at its rate
