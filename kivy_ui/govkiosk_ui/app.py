@@ -62,8 +62,8 @@ from .status import DaemonStatus, Indicator
 from .tasks import Tasks
 from .voice import Speaker
 from .widgets import card_animation, nav_bar, quick_menu, status_bar, step_content  # noqa: F401
+from .widgets.backdrop import Backdrop
 from .widgets.buttons import KioskButton  # noqa: F401 - defines KioskButton for the kv rules
-from .widgets.surface import Surface
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ SESSION_SCREENS = ("card", "confirm", "face", "capture", "progress", "preview", 
 BACK = {"item": "home", "frequent": "home", "help": "", "maintenance_login": "home"}
 
 
-class KioskRoot(Surface):
+class KioskRoot(Backdrop):
     nav_bar = ObjectProperty(None)
     status_bar = ObjectProperty(None)
     quick_menu = ObjectProperty(None)

@@ -1,19 +1,24 @@
-"""The frame-rate governor in the real Kivy UI against the whole kiosk.
+"""What keeps the UI fast, in the real Kivy UI against the whole kiosk.
 
-On home with nothing moving the loop drops to the idle rate (and really ticks that
-slowly); a touch brings the full rate back at once, before the touch is even
-released, and so does anything drawn (a new screen, an animation, a countdown).
+The frame-rate governor: on home with nothing moving the loop drops to the idle rate
+(and really ticks that slowly); a touch brings the full rate back at once, before the
+touch is even released, and so does anything drawn (a new screen, an animation, a
+countdown). The backdrop: the frame's background is the window's clear colour, not a
+rectangle drawn over it, and still in a screenshot of the frame.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from PIL import Image
 
+from govkiosk_ui import theme
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import kiosk
@@ -109,3 +114,24 @@ async def test_stopped_governor_leaves_the_full_rate(ui: Driver) -> None:
     assert not governor.idle
     assert clock_rate() == full
     await ui.frames(2)  # the loop runs on at its rate
+
+
+async def test_background_is_the_windows_clear_colour_and_in_screenshots(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    from kivy.core.window import Window  # noqa: PLC0415 - as above
+    from kivy.metrics import dp  # noqa: PLC0415
+
+    root = ui.app.root
+    async with kiosk(tmp_path, ui_bus, cupsd):
+        await ui.on_screen("home")
+        assert tuple(Window.clearcolor) == tuple(theme.BACKGROUND)
+        assert list(root.canvas.before.children) == []  # nothing painted over it
+        image = Image.open(io.BytesIO(ui.app.screenshot_png())).convert("RGB")
+        assert image.size == tuple(root.size)
+        # Left of the home screen's padding: nothing but the background there.
+        screens = root.screens
+        x, y = int(screens.x + dp(8)), int(screens.center_y)
+        expected = tuple(round(c * 255) for c in theme.BACKGROUND[:3])
+        pixel = image.getpixel((x, image.height - 1 - y))
+        assert max(abs(a - b) for a, b in zip(pixel, expected)) <= 2, (pixel, expected)
