@@ -2,8 +2,8 @@
 
 The frame-rate governor: on home with nothing moving the loop drops to the idle rate
 (and really ticks that slowly); a touch brings the full rate back at once, before the
-touch is even released, and so does anything drawn (a new screen, an animation, a
-countdown). The backdrop: the frame's background is the window's clear colour, not a
+touch is even released; anything drawn without a touch (a new screen, an animation, a
+countdown) the motion rate. The backdrop: the frame's background is the window's clear colour, not a
 rectangle drawn over it, and still in a screenshot of the frame.
 """
 
@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import io
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from PIL import Image
@@ -41,17 +41,22 @@ def quick_to_idle(governor: Any) -> Iterator[None]:
         governor.wake()  # the UI tests that follow run at the full rate
 
 
-async def settled_idle(governor: Any, full: float) -> None:
-    """Until the governor idles and the loop really ticks slowly; returns at once, without
-    the frames ``Driver.until`` lets pass after (one drawn frame would wake it)."""
-    from kivy.clock import Clock  # noqa: PLC0415 - Kivy only once the ui fixture set it up
-
+async def reach(check: Callable[[], bool], what: str) -> None:
+    """Until ``check()`` holds; returns at once, without the frames ``Driver.until`` lets
+    pass after (a drawn frame changes the rate)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT
-    # Kivy's pacing wakes a little early: ~12 ticks a second for 10/s, ~60 for 60/s.
-    while not (governor.idle and 0 < Clock.get_fps() < full / 2):
-        assert loop.time() < deadline, "the loop never slowed down"
+    while not check():
+        assert loop.time() < deadline, f"never reached: {what}"
         await asyncio.sleep(0.02)
+
+
+async def settled_idle(governor: Any, full: float) -> None:
+    """Until the governor idles and the loop really ticks slowly."""
+    from kivy.clock import Clock  # noqa: PLC0415 - Kivy only once the ui fixture set it up
+
+    # Kivy's pacing wakes a little early: ~12 ticks a second for 10/s, ~60 for 60/s.
+    await reach(lambda: governor.idle and 0 < Clock.get_fps() < full / 2, "a slow loop")
 
 
 def clock_rate() -> float:
@@ -66,7 +71,7 @@ async def test_rate_drops_when_nothing_moves_and_returns_on_a_touch(
     from kivy.clock import Clock  # noqa: PLC0415 - as above
     from kivy.tests.common import UnitTestTouch  # noqa: PLC0415
 
-    from govkiosk_ui.framerate import IDLE_FPS  # noqa: PLC0415 - imports Kivy's clock
+    from govkiosk_ui.framerate import IDLE_FPS, MOTION_FPS  # noqa: PLC0415 - imports Kivy
 
     app = ui.app
     governor = app.frame_rate
@@ -83,18 +88,22 @@ async def test_rate_drops_when_nothing_moves_and_returns_on_a_touch(
                 w for w in app.screen("home").walk() if getattr(w, "value", "") in app.items
             )
             touch = UnitTestTouch(*tile.to_window(*tile.center))
+            governor.idle_after = WAIT  # the full rate stays until the loop shows it
             touch.touch_down()
             assert not governor.idle  # the finger is still on the glass
             assert clock_rate() == full
             touch.touch_up()
             assert app.current == "item"
             await ui.until(lambda: Clock.get_fps() > full / 2, "the loop back at full rate")
+            governor.idle_after = QUIET
 
-            # Quiet again; then something drawn (here a new screen) wakes it too.
+            # Quiet again; then something drawn (here a new screen) without a touch: the
+            # motion rate, and the idle rate again once nothing more is drawn.
             await settled_idle(governor, full)
             app.show_home()
-            await ui.until(lambda: not governor.idle, "the full rate after a drawn frame")
-            assert clock_rate() == full
+            await reach(lambda: not governor.idle, "a faster rate after a drawn frame")
+            assert clock_rate() == MOTION_FPS
+            await settled_idle(governor, full)
 
 
 async def test_stopped_governor_leaves_the_full_rate(ui: Driver) -> None:
