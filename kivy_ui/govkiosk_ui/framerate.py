@@ -34,9 +34,11 @@ _LOGGER = logging.getLogger(__name__)
 #: a first touch is still answered within a tenth of a second or so.
 IDLE_FPS = 10.0
 #: While something moves that nobody is touching (the attract screen's pulse, the card
-#: animation, a countdown, a camera picture): smooth enough for slow motion, half the
-#: drawing of the full rate (each frame costs ~12–25 ms of CPU under llvmpipe).
-MOTION_FPS = 30.0
+#: animation, a countdown, a camera picture, polled at 15/s): smooth enough for slow
+#: motion, well under half the drawing of the full rate (each frame costs ~12–25 ms of
+#: CPU under llvmpipe). Kivy's pacing on asyncio wakes early: 15/s gives ~20 frames a
+#: second, 10/s ~12.
+MOTION_FPS = 15.0
 #: Seconds without a touch (or a drawn frame) before the rate drops.
 IDLE_AFTER = 2.0
 #: How often the governor looks whether it is time to drop the rate.
