@@ -42,8 +42,9 @@ def software_rendering() -> bool:
 
 def default_multisamples() -> int:
     """No multisampling on the CPU: llvmpipe shades every sample, and with Kivy's 2
-    samples a 1280×800 frame cost ~90 ms of CPU instead of ~33 ms (tap → next screen
-    p50 ~110 ms → ~65 ms on two cores). With a GPU it is nearly free: Kivy's default."""
+    samples a 1280×800 frame of home cost ~90 ms of CPU instead of ~33 ms (``bench ui``).
+    With a GPU it is nearly free: Kivy's default. Without it rounded corners and circles
+    have stepped edges (Kivy's ``Smooth*`` instructions would antialias them cheaply)."""
     return 0 if software_rendering() else GPU_MULTISAMPLES
 
 
