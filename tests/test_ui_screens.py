@@ -214,7 +214,7 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     rating = app.screen("done").content.ids.rating
     await ui.until(lambda: rating.offered, "the rating")
     await visit("done")
-    await ui.tap(rating.ids.levels.children[-2])  # 不满意: the reasons open
+    await ui.tap(next(b for b in rating.ids.levels.children if b.value == "2"))  # 不满意
     await ui.until(lambda: rating.stage == "reasons", "the reasons")
     await ui.tap(rating.ids.reasons.children[-1])
     await visit("done_reasons")

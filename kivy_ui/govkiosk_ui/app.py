@@ -34,6 +34,7 @@ from .controllers.idle import IDLE_SECONDS, IdleController
 from .controllers.indicators import IndicatorsController
 from .controllers.maintenance import MaintenanceController
 from .controllers.power import NOT_ACCEPTING, PowerController
+from .framerate import FrameRateGovernor
 from .i18n import N_, _
 from .journey import Journey
 from .model import Item, Session
@@ -72,9 +73,9 @@ from .widgets import (  # noqa: F401 - the kv rules name their classes
     status_bar,
     step_content,
 )
+from .widgets.backdrop import Backdrop
 from .widgets.buttons import KioskButton  # noqa: F401 - defines KioskButton for the kv rules
 from .widgets.status_bar import StatusBar
-from .widgets.surface import Surface
 from .window_image import window_png
 
 _LOGGER = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ HOME_LIKE = ("home", "attract", "out_of_service", "unavailable")
 BACK = {"item": "home", "frequent": "home", "help": "", "maintenance_login": "home"}
 
 
-class KioskRoot(Surface):
+class KioskRoot(Backdrop):
     nav_bar = ObjectProperty(None)
     status_bar = ObjectProperty(None)
     quick_menu = ObjectProperty(None)
@@ -201,6 +202,7 @@ class KioskApp(App):
         self.journey = Journey(self, self.client, self.tasks)
         self.speaker: Speaker = speaker if speaker is not None else Speaker()
         self.idle = IdleController(self, idle_seconds)
+        self.frame_rate = FrameRateGovernor()
         self.power = PowerController(self, self.client)
         self.indicators = IndicatorsController(self, self.client)
         self.catalogue = CatalogueController(self, self.client, self.tasks)
@@ -252,6 +254,7 @@ class KioskApp(App):
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop)
         Window.bind(on_touch_down=self.idle.touched)
+        self.frame_rate.start(Window)
         Clock.schedule_interval(self.idle.check, 1.0)
         self._client_task = loop.create_task(self.client.run())
         self._client_task.add_done_callback(self._client_ended)
@@ -263,6 +266,7 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         gc.unfreeze()  # a stopped app's widgets are garbage like any other
+        self.frame_rate.stop()
         self.speaker.stop()
         self.tasks.cancel_all()
         if self._client_task is not None:

@@ -55,9 +55,22 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         "or set GOVKIOSK_UI_FONT",
     )
     parser.add_argument(
+        "--multisamples",
+        type=int,
+        default=_multisamples_from_env(),
+        metavar="N",
+        help="OpenGL multisampling (smoother edges, more work per frame): 0 without a GPU, "
+        f"{window.GPU_MULTISAMPLES} with one, by default; or set GOVKIOSK_UI_MULTISAMPLES",
+    )
+    parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="info"
     )
     return parser.parse_args(argv)
+
+
+def _multisamples_from_env() -> Optional[int]:
+    value = os.environ.get("GOVKIOSK_UI_MULTISAMPLES", "")
+    return int(value) if value.isdigit() else None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -69,7 +82,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UiError as err:
         print(f"govkiosk-ui: {err}", file=sys.stderr)
         return EXIT_SETUP
-    window.prepare(windowed=args.windowed, debug=args.log_level == "debug", source=args.input)
+    window.prepare(
+        windowed=args.windowed,
+        debug=args.log_level == "debug",
+        source=args.input,
+        multisamples=args.multisamples,
+    )
     fonts.register(font)
     from .app import KioskApp  # noqa: PLC0415 - imports Kivy's window: after prepare()
 

@@ -19,7 +19,7 @@ def window_png() -> bytes:
     width, height = (int(v) for v in Window.size)
     fbo = Fbo(size=(width, height), with_stencilbuffer=True)
     with fbo:
-        ClearColor(0, 0, 0, 1)
+        ClearColor(*Window.clearcolor)  # the frame's background (``widgets.backdrop``)
         ClearBuffers()
         Scale(1, -1, 1)  # the framebuffer's rows come out top first in the PNG
         Translate(0, -height, 0)
