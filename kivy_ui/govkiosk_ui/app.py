@@ -335,8 +335,10 @@ class KioskApp(App):
             self.speaker.say(text, self.language)
 
     def rest(self) -> None:
-        """The attract screen; an operator's login ends here too."""
+        """The attract screen; an operator's login ends here too, and any word to the last
+        citizen (nobody is there to read it)."""
         self.maintenance.forget()
+        self._clear_notice()
         self.show_screen("attract")
 
     def wake(self) -> None:
@@ -459,7 +461,9 @@ class KioskApp(App):
 
     def _clear_notice(self, *_args: Any) -> None:
         self.root.notice = ""
-        self._notice_clear = None
+        if self._notice_clear is not None:
+            self._notice_clear.cancel()
+            self._notice_clear = None
 
     def show_rating(self, reasons: Tuple[Tuple[str, str], ...], rated: bool) -> None:
         self.screen("done").content.ids.rating.offer(reasons, rated)

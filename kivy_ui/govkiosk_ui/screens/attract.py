@@ -15,8 +15,9 @@ from kivy.factory import Factory
 from kivy.properties import NumericProperty
 from kivy.uix.screenmanager import Screen
 
-#: How many of the kiosk's items the attract screen names.
+#: How many of the kiosk's items the attract screen names (fewer in large-text mode).
 OFFERS = 4
+OFFERS_LARGE = 3
 
 
 class AttractScreen(Screen):
@@ -26,7 +27,8 @@ class AttractScreen(Screen):
         """What the kiosk can do: (icon, name) of its first items."""
         box = self.ids.offers
         box.clear_widgets()
-        for icon, name in offers[:OFFERS]:
+        shown = OFFERS if App.get_running_app().text_scale == 1.0 else OFFERS_LARGE
+        for icon, name in offers[:shown]:
             offer = Factory.AttractItem()  # a kv class: its properties exist once built
             offer.icon, offer.text = icon, name
             box.add_widget(offer)

@@ -268,7 +268,7 @@ class PreviewScreen(StepScreen):
     def on_zoomed(self, _screen: Any, zoomed: bool) -> None:
         stage = self.content.ids.stage.__self__
         if zoomed and self.magnifier.parent is None:
-            stage.add_widget(self.magnifier, index=len(stage.children))  # under the button
+            stage.add_widget(self.magnifier, index=len(stage.children))
             self.magnifier.scroll_y = 1  # from the top of the page
         elif not zoomed and self.magnifier.parent is stage:
             stage.remove_widget(self.magnifier)
