@@ -125,6 +125,7 @@ class MaintenanceScreen(Screen):
                 item=names.get(code, code), done=done, rated=rated
             )
             if rated:
+                # xgettext: no-python-format
                 line += _(", {share}% satisfied").format(share=round(100 * satisfied / rated))
             lines.append(line)
         self.usage_text = "\n".join(lines) or _("Nothing handled yet")
