@@ -30,9 +30,44 @@ STEP_SCREENS = {
 GENERIC_STEP_SCREEN = "progress"
 
 
+#: The icons the daemon names (``icon``); anything else is drawn as ``generic``.
+ICONS = (
+    "police",
+    "social_security",
+    "pension",
+    "medical",
+    "household",
+    "tax",
+    "housing",
+    "generic",
+)
+
+
+@dataclass(frozen=True)
+class ItemText:
+    """What the screens show of an item in one language (:meth:`Item.text`)."""
+
+    name: str
+    department: str
+    category: str
+    summary: str
+    conditions: Tuple[str, ...]
+    materials: Tuple[str, ...]
+    captures: Tuple[str, ...]
+    #: The consent notice: what is queried, from whom, why. The kiosk keeps none of it.
+    consent_data: Tuple[str, ...]
+    consent_source: str
+    consent_purpose: str
+
+
+def _strings(row: Mapping[str, Any], key: str) -> Tuple[str, ...]:
+    return tuple(str(v) for v in row.get(key, ()))
+
+
 @dataclass(frozen=True)
 class Item:
-    """One published item (``ListItems``)."""
+    """One published item (``ListItems``). The Chinese text and, in the ``*_en`` fields,
+    the English where the catalogue has it (empty otherwise): :meth:`text` picks."""
 
     code: str
     name: str
@@ -47,9 +82,65 @@ class Item:
     identity: str = "card"
     #: False: the kiosk lacks a part the item needs now (a camera, face verification).
     available: bool = True
+    category: str = ""
+    #: The tile's plain-language subtitle.
+    summary: str = ""
+    #: One of :data:`ICONS`.
+    icon: str = "generic"
+    #: Paper materials for the document camera.
+    captures: Tuple[str, ...] = ()
+    consent_data: Tuple[str, ...] = ()
+    consent_source: str = ""
+    consent_purpose: str = ""
+    name_en: str = ""
+    department_en: str = ""
+    category_en: str = ""
+    summary_en: str = ""
+    conditions_en: Tuple[str, ...] = ()
+    materials_en: Tuple[str, ...] = ()
+    captures_en: Tuple[str, ...] = ()
+    consent_data_en: Tuple[str, ...] = ()
+    consent_source_en: str = ""
+    consent_purpose_en: str = ""
+
+    def text(self, language: str) -> ItemText:
+        """The shown strings for ``language`` (``zh_CN`` or ``en``): each English field
+        where there is one, else the Chinese (a list falls back as a whole; a capture
+        name one by one)."""
+        zh = ItemText(
+            self.name,
+            self.department,
+            self.category,
+            self.summary,
+            self.conditions,
+            self.materials,
+            self.captures,
+            self.consent_data,
+            self.consent_source,
+            self.consent_purpose,
+        )
+        if language != "en":
+            return zh
+        captures = tuple(
+            en or name
+            for name, en in zip(self.captures, self.captures_en + ("",) * len(self.captures))
+        )
+        return ItemText(
+            self.name_en or zh.name,
+            self.department_en or zh.department,
+            self.category_en or zh.category,
+            self.summary_en or zh.summary,
+            self.conditions_en or zh.conditions,
+            self.materials_en or zh.materials,
+            captures,
+            self.consent_data_en or zh.consent_data,
+            self.consent_source_en or zh.consent_source,
+            self.consent_purpose_en or zh.consent_purpose,
+        )
 
     @classmethod
     def from_dbus(cls, row: Mapping[str, Any]) -> Item:
+        icon = str(row.get("icon", "generic"))
         return cls(
             code=str(row["code"]),
             name=str(row.get("name", row["code"])),
@@ -62,6 +153,23 @@ class Item:
             receipt=bool(row.get("receipt", False)),
             identity=str(row.get("identity", "card")),
             available=bool(row.get("available", True)),
+            category=str(row.get("category", "")),
+            summary=str(row.get("summary", "")),
+            icon=icon if icon in ICONS else "generic",
+            captures=_strings(row, "captures"),
+            consent_data=_strings(row, "consent_data"),
+            consent_source=str(row.get("consent_source", "")),
+            consent_purpose=str(row.get("consent_purpose", "")),
+            name_en=str(row.get("name_en", "")),
+            department_en=str(row.get("department_en", "")),
+            category_en=str(row.get("category_en", "")),
+            summary_en=str(row.get("summary_en", "")),
+            conditions_en=_strings(row, "conditions_en"),
+            materials_en=_strings(row, "materials_en"),
+            captures_en=_strings(row, "captures_en"),
+            consent_data_en=_strings(row, "consent_data_en"),
+            consent_source_en=str(row.get("consent_source_en", "")),
+            consent_purpose_en=str(row.get("consent_purpose_en", "")),
         )
 
 
