@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Tuple
 
+from govkiosk.contract.names import CARD_READER_POSITIONS, ITEM_ICONS
+
 #: A session in one of these states is over; the daemon has wiped it.
 FINISHED = ("cancelled", "expired")
 
@@ -31,16 +33,7 @@ GENERIC_STEP_SCREEN = "progress"
 
 
 #: The icons the daemon names (``icon``); anything else is drawn as ``generic``.
-ICONS = (
-    "police",
-    "social_security",
-    "pension",
-    "medical",
-    "household",
-    "tax",
-    "housing",
-    "generic",
-)
+ICONS = ITEM_ICONS
 
 
 @dataclass(frozen=True)
@@ -209,6 +202,17 @@ class Session:
     material: str = ""
     page: int = 0
     page_count: int = 0
+    #: The department's number for the document (业务编号), once the query answered.
+    reference: str = ""
+    receipt_printed: bool = False
+    #: The document's electronic seal was verified, and who sealed it.
+    seal_verified: bool = False
+    seal_issuer: str = ""
+    #: On the final state only: ``timeout``, ``walked_away``, ``cancelled``, ``home``,
+    #: ``done``, ``failed`` or ``stopped`` (``ENDED_BY``).
+    ended_by: str = ""
+    #: On a failure: the short code the citizen reads out to staff (``P01``).
+    staff_code: str = ""
 
     @classmethod
     def from_dbus(cls, state: Mapping[str, Any]) -> Session:
@@ -235,6 +239,12 @@ class Session:
             material=str(state.get("material", "")),
             page=int(state.get("page", 0)),
             page_count=int(state.get("page_count", 0)),
+            reference=str(state.get("reference", "")),
+            receipt_printed=bool(state.get("receipt_printed", False)),
+            seal_verified=bool(state.get("seal_verified", False)),
+            seal_issuer=str(state.get("seal_issuer", "")),
+            ended_by=str(state.get("ended_by", "")),
+            staff_code=str(state.get("staff_code", "")),
         )
 
     @property
@@ -244,6 +254,53 @@ class Session:
     @property
     def timed(self) -> bool:
         return self.seconds_left >= 0
+
+
+@dataclass(frozen=True)
+class KioskInfo:
+    """Who and where the kiosk is (``Kiosk1.GetInfo``): what the home and card screens
+    show of the hall and of this kiosk model."""
+
+    kiosk_id: str = ""
+    name: str = ""
+    region: str = ""
+    language: str = "zh_CN"
+    version: str = ""
+    hall: str = ""
+    hall_en: str = ""
+    #: One of ``CARD_READER_POSITIONS``, and how to say it in each language.
+    card_reader: str = "below_screen"
+    card_reader_text: str = ""
+    card_reader_text_en: str = ""
+    #: ``Kiosk1.GetCardReaderImage`` has a picture of the reader's place.
+    has_card_reader_image: bool = False
+
+    @classmethod
+    def from_dbus(cls, info: Mapping[str, Any]) -> KioskInfo:
+        position = str(info.get("card_reader", "below_screen"))
+        return cls(
+            kiosk_id=str(info.get("kiosk_id", "")),
+            name=str(info.get("name", "")),
+            region=str(info.get("region", "")),
+            language=str(info.get("language", "zh_CN")),
+            version=str(info.get("version", "")),
+            hall=str(info.get("hall", "")),
+            hall_en=str(info.get("hall_en", "")),
+            card_reader=position if position in CARD_READER_POSITIONS else "below_screen",
+            card_reader_text=str(info.get("card_reader_text", "")),
+            card_reader_text_en=str(info.get("card_reader_text_en", "")),
+            has_card_reader_image=bool(info.get("has_card_reader_image", False)),
+        )
+
+    def hall_text(self, language: str) -> str:
+        """The hall's name in ``language``; the Chinese where there is no English."""
+        return (self.hall_en or self.hall) if language == "en" else self.hall
+
+    def card_reader_hint(self, language: str) -> str:
+        """Where the card reader is, in ``language``; the Chinese where there is no English."""
+        if language == "en":
+            return self.card_reader_text_en or self.card_reader_text
+        return self.card_reader_text
 
 
 def screen_for(session: Session) -> str:

@@ -91,9 +91,7 @@ SUMMARY_EXPECT_EN = f"a one-line plain-language summary of 1-{SUMMARY_MAX_EN} ch
 
 
 def _summary(limit: int) -> Callable[[str], bool]:
-    return lambda value: value == "" or (
-        _text(value) and "\n" not in value and len(value) <= limit
-    )
+    return lambda value: value == "" or (_text(value) and "\n" not in value and len(value) <= limit)
 
 
 #: The icons the UI can draw; an item names one, or gets its department's.
