@@ -34,6 +34,7 @@ STAFF_CODES: Dict[str, str] = {
     "capture.camera_lost": "C01",
     "capture.failed": "C02",
     "capture.unavailable": "C03",
+    "capture.timeout": "C04",
     # the department's query
     "backend.*": "Q00",
     "backend.timeout": "Q01",
