@@ -116,16 +116,21 @@ def test_every_default_and_demo_item_has_its_tile_icon_and_notice_in_both_langua
     demo = load_catalogue(Path(__file__).resolve().parents[1] / "config" / "demo-items.toml")
     for entry in (*default_catalogue().items, *demo.items):
         assert entry.en is not None
-        assert entry.summary and entry.en.summary, entry.code
+        assert entry.summary, entry.code
+        assert entry.en.summary, entry.code
         assert entry.summary != entry.category  # plain words, not the department's term
-        assert entry.icon is not None and entry.icon == entry.shown_icon
+        assert entry.icon is not None
+        assert entry.icon == entry.shown_icon
         for language in ("zh_CN", "en"):
             notice = entry.consent_text(language)
             assert notice is not None
-            assert notice.data and notice.source and notice.purpose
+            assert notice.data
+            assert notice.source
+            assert notice.purpose
             assert notice.retention == "none"
         # Given in the file, not derived: each item says what it queries.
-        assert entry.consent.data and entry.en.consent.data, entry.code
+        assert entry.consent.data, entry.code
+        assert entry.en.consent.data, entry.code
     record = default_catalogue().get("no_criminal_record")
     assert record is not None
     assert record.summary == "开具本人无犯罪记录的证明"
@@ -162,7 +167,8 @@ def test_icon_and_consent_are_derived_from_the_department_when_absent() -> None:
     assert (en.source, en.purpose) == ("The public security authorities", "To provide: Item A")
     assert social.consent_text("en") is None  # no English: the UI shows the Chinese
     other_zh, other_en = other.consent_text("zh_CN"), other.consent_text("en")
-    assert other_zh is not None and other_en is not None
+    assert other_zh is not None
+    assert other_en is not None
     assert (other_zh.source, other_en.source) == ("档案馆", "Archives")
     assert police.text("en").summary == ""  # none given: the UI shows no subtitle
 
@@ -391,10 +397,17 @@ def test_fuzzed_presentation_fields_give_errors_or_a_full_notice(table: Dict[str
     try:
         entry = parse_catalogue({"items": [{**ITEM, **table}]}, "fuzz.toml").items[0]
     except CatalogueFileError as err:
-        assert all(str(p).startswith("fuzz.toml: items[0]") for p in err.problems)
+        found = err.problems
+    else:
+        found = ()
+    assert all(str(p).startswith("fuzz.toml: items[0]") for p in found)
+    if found:
         return
     assert entry.shown_icon in ("police", "pension")
     notice = entry.consent_text("zh_CN")
     assert notice is not None
-    assert notice.data and notice.source and notice.purpose
-    assert "\n" not in entry.summary and len(entry.summary) <= 30
+    assert notice.data
+    assert notice.source
+    assert notice.purpose
+    assert "\n" not in entry.summary
+    assert len(entry.summary) <= 30

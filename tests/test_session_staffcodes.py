@@ -35,9 +35,9 @@ def literals() -> Set[str]:
     for package in SOURCES:
         for path in (DAEMON / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    if CODE.fullmatch(node.value):
-                        found.add(node.value)
+                text = node.value if isinstance(node, ast.Constant) else None
+                if isinstance(text, str) and CODE.fullmatch(text):
+                    found.add(text)
     return found
 
 
