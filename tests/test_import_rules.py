@@ -60,6 +60,7 @@ LAYERS: Dict[str, int] = {
             "faceverify",
             "items",
             "session",
+            "evaluation",
             "printing",
             "power",
             "backends",

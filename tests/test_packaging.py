@@ -338,6 +338,14 @@ def test_installed_daemon_smoke_journey(installed: None, scratch: Path) -> None:
         refused = run(*ui_member, *snapshot, "face_camera_rgb", "--out", shot)
         assert refused.returncode != 0
         assert "Rejected send message" in refused.stderr, refused.stderr
+        # Nor read the usage and 好差评 counts without the maintenance login (Kiosk1.Statistics).
+        stats = ("/usr/bin/govkioskctl", "--bus", address, "stats")
+        refused = run(*ui_member, *stats)
+        assert refused.returncode != 0
+        assert "Rejected send message" in refused.stderr, refused.stderr
+        counted = run(*stats, env=SYSTEM_ENV)
+        assert counted.returncode == 0, counted.stderr
+        assert "nothing counted yet" in counted.stdout
 
         backup = run(
             *_as("govkiosk", "/usr/bin/govkioskctl", "backup", "--config", str(config),

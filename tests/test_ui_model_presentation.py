@@ -34,6 +34,7 @@ def test_every_item_reads_the_same_in_the_ui_as_in_the_daemon() -> None:
         shown = Item.from_dbus(unpacked(entry))
         for language in ("zh_CN", "en"):
             daemon, ui = entry.text(language), shown.text(language)
+            assert ui == shown.shown(language)
             assert (ui.name, ui.department, ui.category, ui.summary) == (
                 daemon.name,
                 daemon.department,
@@ -44,7 +45,9 @@ def test_every_item_reads_the_same_in_the_ui_as_in_the_daemon() -> None:
             assert ui.captures == tuple(m.title(language) for m in entry.captures)
             notice = entry.consent_text(language)
             assert notice is not None
-            assert (ui.consent_data, ui.consent_source, ui.consent_purpose) == (
+            told = shown.notice(language)
+            assert (told.item, told.data, told.source, told.purpose) == (
+                daemon.name,
                 notice.data,
                 notice.source,
                 notice.purpose,
@@ -58,10 +61,11 @@ def test_english_mode_shows_english_names() -> None:
     text = Item.from_dbus(unpacked(record)).text("en")
     assert text.name == "No-criminal-record certificate"
     assert text.summary == "A certificate saying whether you have a criminal record"
-    assert text.consent_data == ("Your identity details", "Your criminal records")
+    notice = Item.from_dbus(unpacked(record)).notice("en")
+    assert notice.data == ("Your identity details", "Your criminal records")
     zh = Item.from_dbus(unpacked(record)).text("zh_CN")
     assert (zh.name, zh.summary) == ("无犯罪记录证明", "开具本人无犯罪记录的证明")
-    assert zh.consent_source == "公安机关"
+    assert Item.from_dbus(unpacked(record)).notice("zh_CN").source == "公安机关"
 
 
 def test_untranslated_fields_fall_back_to_chinese_field_by_field() -> None:
@@ -78,19 +82,14 @@ def test_untranslated_fields_fall_back_to_chinese_field_by_field() -> None:
         "consent_purpose": "目的",
         "name_en": "Test item",
         "consent_source_en": "The police",
-        "icon": "spaceship",  # a newer daemon's icon: drawn as generic
     }
     item = Item.from_dbus(row)
     en = item.text("en")
     assert (en.name, en.department, en.summary) == ("Test item", "公安", "一行说明")
     assert en.conditions == ("条件",)
     assert en.captures == ("Proof A", "证明乙")
-    assert (en.consent_data, en.consent_source, en.consent_purpose) == (
-        ("数据",),
-        "The police",
-        "目的",
-    )
-    assert item.icon == "generic"
+    notice = item.notice("en")
+    assert (notice.data, notice.source, notice.purpose) == (("数据",), "The police", "目的")
     # An older daemon's row: no presentation keys at all.
     old = Item.from_dbus({"code": "y", "name": "旧事项"})
     assert old.text("en").name == "旧事项"

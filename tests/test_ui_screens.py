@@ -19,6 +19,8 @@ import pytest
 
 from govkiosk.maintenance.pin import hash_pin
 from govkiosk.power.service import ShutdownStageChanged
+from govkiosk.session.failures import failure_for
+from govkiosk.session.prompts import prompt
 from govkiosk_ui import i18n, theme
 from govkiosk_ui.model import Session
 from harness.cups import CupsServer
@@ -138,7 +140,10 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     await ui.tap(app.root.quick_menu.ids.help)
     await visit("help")
     await ui.tap(app.root.nav_bar.ids.back)
-    await ui.tap_text(items["no_criminal_record"])
+    await ui.on_screen("frequent")
+    await ui.tap(app.root.nav_bar.ids.home)
+    await ui.on_screen("home")
+    await ui.tap_text(shown_name(app, "no_criminal_record"))
     await visit("item")
     item = app.screen("item")
     item.show_item(dataclasses.replace(app.items["no_criminal_record"], available=False))
@@ -156,47 +161,70 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
     face = app.screen("face").content.ids.picture
     await ui.until(lambda: face.texture is not None, "the face camera's picture")
     await visit("face")
-    await ui.until(lambda: app.journey.session.step == "consent", "consent")  # type: ignore[union-attr]
+    await ui.on_screen("consent")
     await visit("consent")
-    await ui.tap(app.screen("confirm").ids.choices.children[0])
+    await ui.tap(app.screen("consent").ids.choices.children[0])
     await ui.on_screen("preview")
     await ui.until(lambda: app.screen("preview").content.ids.page.texture is not None, "a page")
     await visit("preview")
+    preview = app.screen("preview")
+    await ui.tap(preview.content.ids.zoom)
+    await ui.until(lambda: preview.magnifier.get_root_window() is not None, "the magnified page")
+    await visit("preview_zoom")
+    await ui.tap(preview.content.ids.zoom)
     session = app.journey.session
     assert session is not None
-    # The query and the printing pass too fast to photograph: shown as the daemon sends them.
-    for screen, step in (("progress", "query"), ("printing", "print_a4")):
-        app.show_step(
-            screen,
-            Session(
-                session.session_id,
-                session.item_code,
-                "running",
-                step,
-                2,
-                6,
-                session.prompt,
-                ("cancel",),
-                40.0,
-                False,
-                0.6,
-                1,
-            ),
+    # The query and the printing pass too fast to photograph: shown as the daemon sends
+    # them (its prompt and choices for the step; progress unknown while querying).
+    for screen, step, choices, progress in (
+        ("progress", "query", ("cancel",), 0.0),
+        ("printing", "print_a4", (), 0.5),
+    ):
+        staged = dataclasses.replace(
+            session,
+            state="running",
+            step=step,
+            prompt=prompt(step, app.language),
+            choices=choices,
+            progress=progress,
+            seconds_left=-1.0,
         )
+        app.show_step(screen, staged)
+        app.screen(screen).show_countdown(-1, 1.0, False)
         await visit(screen)
     app.show_step("preview", session)
     await ui.frames(3)
     await ui.tap(app.screen("preview").ids.choices.children[0])
     await ui.on_screen("done", timeout=30)
+    rating = app.screen("done").content.ids.rating
+    await ui.until(lambda: rating.offered, "the rating")
     await visit("done")
+    await ui.tap(rating.ids.levels.children[-2])  # 不满意: the reasons open
+    await ui.until(lambda: rating.stage == "reasons", "the reasons")
+    await ui.tap(rating.ids.reasons.children[-1])
+    await visit("done_reasons")
+    await ui.tap(rating.ids.submit)
+    await ui.until(lambda: rating.stage == "thanks", "the thanks")
+    await visit("done_rated")
     await ui.tap(app.screen("done").ids.choices.children[0])
     await ui.on_screen("home")
+    await visit_timed_out(ui, visit)
     await visit_capture(ui, k, visit)
     await ui.tap(app.root.nav_bar.ids.home)
     await visit_leave_dialog(ui, k, items, visit)
-    app.show_problem(
-        "打印机缺纸，请联系工作人员" if app.language == "zh_CN" else "The printer is out of paper.",
-        "printer.paper_out",
+    app.show_step(
+        "error",
+        Session(
+            "staged",
+            "no_criminal_record",
+            "failed",
+            "print_a4",
+            prompt=failure_for("printer.paper_out").message(app.language),
+            message=failure_for("printer.paper_out").message(app.language),
+            staff_code="P02",
+            choices=("retry", "cancel"),
+            seconds_left=30.0,
+        ),
     )
     await visit("error")
     app.go_home(confirm=False)
@@ -228,14 +256,14 @@ async def visit_capture(ui: Driver, k: Kiosk, visit: Visit) -> None:
     app = ui.app
     await k.items.call_sync("office", demo_catalogue(), "demo-items.toml")
     await ui.until(lambda: "remote_medical_filing" in app.items, "the demo item")
-    await ui.tap_text(app.items["remote_medical_filing"].name)
+    await ui.tap_text(shown_name(app, "remote_medical_filing"))
     await ui.tap(app.screen("item").ids.start)
     await ui.on_screen("card")
     await k.card()
     await ui.on_screen("confirm")
     await ui.tap(app.screen("confirm").ids.choices.children[0])
-    await ui.until(lambda: app.journey.session.step == "consent", "consent")  # type: ignore[union-attr]
-    await ui.tap(app.screen("confirm").ids.choices.children[0])
+    await ui.on_screen("consent")
+    await ui.tap(app.screen("consent").ids.choices.children[0])
     await ui.on_screen("capture")
     capture = app.screen("capture")
     picture = capture.content.ids.picture
@@ -256,9 +284,25 @@ async def visit_capture(ui: Driver, k: Kiosk, visit: Visit) -> None:
     await ui.on_screen("home")
 
 
+def shown_name(app: Any, code: str) -> str:
+    return str(app.items[code].shown(app.language).name)
+
+
+async def visit_timed_out(ui: Driver, visit: Visit) -> None:
+    """A session whose time runs out: home, with the word that it ended and was cleared."""
+    app = ui.app
+    await ui.tap_text(shown_name(app, "id_card_print"))
+    await ui.tap(app.screen("item").ids.start)
+    await ui.on_screen("card")
+    app.journey.end("timeout")  # as the countdown does when it reaches zero
+    await ui.on_screen("home")
+    await ui.until(lambda: bool(app.root.notice), "the notice")
+    await visit("home_timed_out")
+
+
 async def visit_leave_dialog(ui: Driver, k: Kiosk, items: Any, visit: Visit) -> None:
     app = ui.app
-    await ui.tap_text(items["id_card_print"])
+    await ui.tap_text(shown_name(app, "id_card_print"))
     await ui.tap(app.screen("item").ids.start)
     await ui.on_screen("card")
     await ui.tap(app.root.nav_bar.ids.home)
@@ -286,7 +330,7 @@ async def test_every_screen_meets_the_numbers(
         i18n.set_language(i18n.DEFAULT_LANGUAGE)
         app.text_scale = 1.0
     assert visit.problems == []
-    assert len(visit.seen) == 24
+    assert len(visit.seen) == 29
     assert all((visit.out / f"{name}.png").stat().st_size > 10_000 for name in visit.seen)
 
 

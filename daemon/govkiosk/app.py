@@ -34,6 +34,7 @@ from .config import DEFAULT_PATH, Config, config_files, load_config, machine_pro
 from .contract.connection import Backoff
 from .contract.logs import set_level, setup_logging
 from .dbus.service import DBusService
+from .evaluation.store import UsageStore
 from .items.registry import ItemRegistry
 from .runtime import Runtime
 from .sdnotify import Notifier
@@ -103,6 +104,7 @@ class Daemon:
             supervisor,
             bus,
             devices=self.devices.dbus_rows,
+            statistics=UsageStore(self.runtime.store).rows,
         )
         self.runtime.dbus.export(self.kiosk_interface)
         supervisor.add(self.runtime.dbus)

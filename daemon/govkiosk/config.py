@@ -36,6 +36,7 @@ from .devices.receipt.settings import ReceiptSettings
 from .devices.ups.settings import CONSISTENT, UpsSettings, consistent
 from .devices.usbseal.settings import UsbSection
 from .docscan.settings import DocScanSettings
+from .evaluation.settings import EvaluationSettings
 from .faceverify.settings import CONSISTENT as FACE_CONSISTENT
 from .faceverify.settings import FaceSettings
 from .faceverify.settings import consistent as face_consistent
@@ -123,6 +124,7 @@ class Config:
         default_factory=FaceSettings,
         metadata={"expect": FACE_CONSISTENT, "check": face_consistent},
     )
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
 
 
 def config_files(path: Path) -> List[Path]:

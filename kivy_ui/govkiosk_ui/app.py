@@ -14,12 +14,11 @@ import gc
 import logging
 import os
 import signal
-from io import BytesIO
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from kivy.app import App
-from kivy.clock import Clock
+from kivy.clock import Clock, ClockEvent
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
@@ -48,6 +47,7 @@ from .screens.out_of_service import OutOfServiceScreen
 from .screens.steps import (
     CardScreen,
     ConfirmScreen,
+    ConsentScreen,
     DoneScreen,
     ErrorScreen,
     PreviewScreen,
@@ -60,9 +60,19 @@ from .signals import SignalTable
 from .status import DaemonStatus, Indicator
 from .tasks import Tasks
 from .voice import Speaker
-from .widgets import card_animation, nav_bar, quick_menu, status_bar, step_content  # noqa: F401
+from .widgets import (  # noqa: F401 - the kv rules name their classes
+    card_animation,
+    even_grid,
+    icons,
+    nav_bar,
+    quick_menu,
+    rating,
+    status_bar,
+    step_content,
+)
 from .widgets.buttons import KioskButton  # noqa: F401 - defines KioskButton for the kv rules
 from .widgets.surface import Surface
+from .window_image import window_png
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,6 +91,7 @@ KV_FILES = (
     "out_of_service.kv",
     "maintenance.kv",
     "unavailable.kv",
+    "rating.kv",
     "kiosk.kv",
 )
 #: Frames to let pass after a change before a screenshot: label textures and the
@@ -95,6 +106,7 @@ SCREENS: Dict[str, Callable[..., Screen]] = {
     "item": ItemScreen,
     "card": CardScreen,
     "confirm": ConfirmScreen,
+    "consent": ConsentScreen,
     "face": FaceScreen,
     "capture": CaptureScreen,
     "progress": ProgressScreen,
@@ -119,7 +131,15 @@ WHERE = {
     "maintenance": N_("Maintenance"),
 }
 #: Screens of a citizen's session: they may show the masked holder or the document.
-SESSION_SCREENS = ("card", "confirm", "face", "capture", "progress", "preview", "printing", "done")
+SESSION_SCREENS = ("card", "confirm", "consent", "face", "capture", "progress", "preview", "printing", "done")
+#: How a session ended that the citizen is told about, on the screen they land on.
+ENDED = {
+    "timeout": N_("Time ran out and the application ended. Your information has been cleared."),
+    "walked_away": N_("The application ended as nobody was at the kiosk. Your information has been cleared."),
+}
+NOTICE_SECONDS = 8.0
+#: Screens where "home" leads nowhere: the navigation bar shows the kiosk's name instead.
+HOME_LIKE = ("home", "attract", "out_of_service", "unavailable")
 #: Screens "back" leaves, and where to.
 BACK = {"item": "home", "frequent": "home", "help": "", "maintenance_login": "home"}
 
@@ -130,12 +150,17 @@ class KioskRoot(Surface):
     quick_menu = ObjectProperty(None)
     screens = ObjectProperty(None)
     banner = StringProperty("")
+    notice = StringProperty("")
 
 
 class KioskApp(App):
     language = StringProperty(i18n.DEFAULT_LANGUAGE)
     voice_on = BooleanProperty(True)
     text_scale = NumericProperty(1.0)
+    #: A citizen's application is under way: the quick menu offers no new one.
+    in_citizen_session = BooleanProperty(False)
+    #: Where the ID card reader is on this kiosk, in words (from the daemon's configuration).
+    card_reader_text = StringProperty("")
 
     def __init__(
         self,
@@ -183,6 +208,7 @@ class KioskApp(App):
         self.status = DaemonStatus(available=False)
         self._back_to = "home"
         self.leave_dialog: Any = None
+        self._notice_clear: Optional[ClockEvent] = None
         i18n.on_language_change(self._language_changed)
 
     # -- the frame ---------------------------------------------------------------------
@@ -193,7 +219,7 @@ class KioskApp(App):
         root = KioskRoot()
         for name, screen in SCREENS.items():
             root.screens.add_widget(screen(name=name))
-        root.status_bar.ids.kiosk_id.on_long_press = self.open_maintenance
+        root.status_bar.ids.staff.on_long_press = self.open_maintenance
         root.status_bar.render()
         self.show_screen("unavailable")
         return root
@@ -250,11 +276,16 @@ class KioskApp(App):
         self.idle.touched()
         root.nav_bar.where = where or _(WHERE.get(name, ""))
         root.nav_bar.can_go_back = name in BACK
+        root.nav_bar.at_home = name in HOME_LIKE
+        self.in_citizen_session = name in SESSION_SCREENS or self.journey.active
         if name == "card":
             self.screen("card").content.children[0].start()
 
     def indicate(self, entry: str, indicator: Indicator) -> None:
         self.root.status_bar.show(entry, indicator)
+
+    def status_entries(self) -> List[Tuple[str, Indicator]]:
+        return self.root.status_bar.indicators()
 
     def set_banner(self, text: str) -> None:
         self.root.banner = text
@@ -289,9 +320,8 @@ class KioskApp(App):
 
     def show_status(self, status: DaemonStatus) -> None:
         was_available, self.status = self.status.available, status
-        self.root.status_bar.kiosk_id = status.kiosk_id or "—"
+        self.root.nav_bar.hall = status.kiosk_name
         self.indicators.show_daemon(status.available)
-        self.screen("attract").kiosk_name = status.kiosk_name
         if status.available and not was_available:
             _LOGGER.info(
                 "daemon available: %d/%d services running", status.running, len(status.services)
@@ -339,21 +369,21 @@ class KioskApp(App):
             return
         screen: ItemScreen = self.screen("item")
         screen.show_item(item)
-        self.show_screen("item", item.name)
-        self.say(item.name)
+        name = item.shown(self.language).name
+        self.show_screen("item", name)
+        self.say(name)
 
     def start_session(self, code: str) -> None:
         if not self.power.accepting_sessions:
             self.show_problem(_(NOT_ACCEPTING), "")
             return
-        self.catalogue.started[code] += 1
         self.tasks.spawn(self.journey.start(code), "start")
 
     def show_step(self, name: str, session: Session) -> None:
         screen: StepScreen = self.screen(name)
         screen.render(session)
         item = self.items.get(session.item_code)
-        self.show_screen(name, item.name if item is not None else _("Applying"))
+        self.show_screen(name, item.shown(self.language).name if item is not None else _("Applying"))
 
     def show_countdown(self, seconds: int, fraction: float, warning: bool) -> None:
         screen = self.root.screens.current_screen
@@ -370,22 +400,40 @@ class KioskApp(App):
         if isinstance(screen, CameraScreen):
             screen.show_frame(jpeg, outline)
 
-    def show_problem(self, message: str, error_code: str) -> None:
+    def show_problem(self, message: str, staff_code: str) -> None:
         """A failure outside a session: its message and one way on, back to home."""
         problem = Session(
             "",
             state="failed",
             message=message,
-            error_code=error_code,
+            staff_code=staff_code,
             choices=("home",),
             prompt=_("Sorry"),
         )
         self.show_step("error", problem)
         self.say(message)
 
-    def session_over(self) -> None:
+    def session_over(self, ended: str) -> None:
         if self.current in (*SESSION_SCREENS, "error"):
             self.show_home()
+        if ended in ENDED:
+            self.show_notice(_(ENDED[ended]))
+        self.tasks.spawn(self.catalogue.refresh_frequent(), "frequent items")
+
+    def show_notice(self, text: str) -> None:
+        """A word to the citizen on top of the screen for :data:`NOTICE_SECONDS`."""
+        self.root.notice = text
+        self.say(text)
+        if self._notice_clear is not None:
+            self._notice_clear.cancel()
+        self._notice_clear = Clock.schedule_once(self._clear_notice, NOTICE_SECONDS)
+
+    def _clear_notice(self, *_args: Any) -> None:
+        self.root.notice = ""
+        self._notice_clear = None
+
+    def show_rating(self, reasons: Tuple[Tuple[str, str], ...], rated: bool) -> None:
+        self.screen("done").content.ids.rating.offer(reasons, rated)
 
     def go_home(self, *, confirm: bool = True) -> None:
         if self.journey.active and confirm:
@@ -466,9 +514,8 @@ class KioskApp(App):
         return self.journey.active or self.current in SESSION_SCREENS
 
     def screenshot_png(self) -> bytes:
-        png = BytesIO()
-        self.root.export_as_image().save(png, fmt="png")
-        return png.getvalue()
+        """The whole window as the citizen sees it, dialogs included."""
+        return window_png()
 
     def restart(self) -> None:
         """Exit for the service manager to start the UI again (``Restart=always``)."""
@@ -498,6 +545,6 @@ class KioskApp(App):
     def write_screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.stem + ".partial.png")
-        self.root.export_to_png(str(partial))
+        partial.write_bytes(window_png())
         os.replace(partial, path)  # whoever waits for the file never sees half of it
         _LOGGER.info("screenshot written to %s", path)

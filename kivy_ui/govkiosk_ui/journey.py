@@ -49,13 +49,20 @@ class JourneyView(Protocol):
 
     def show_camera_frame(self, jpeg: bytes, outline: Tuple[float, ...]) -> None: ...
 
-    def show_problem(self, message: str, error_code: str) -> None: ...
+    def show_problem(self, message: str, staff_code: str) -> None: ...
 
     def say(self, text: str) -> None: ...
 
     def go_home(self, *, confirm: bool = True) -> None: ...
 
-    def session_over(self) -> None: ...
+    def session_over(self, ended: str) -> None:
+        """The session is over; ``ended`` says how when the citizen should be told
+        (``timeout``, ``walked_away``), else ""."""
+        ...
+
+    def show_rating(self, reasons: Tuple[Tuple[str, str], ...], rated: bool) -> None:
+        """The 好差评 reasons to offer on the done screen, and whether it is rated."""
+        ...
 
 
 class Journey:
@@ -77,6 +84,8 @@ class Journey:
         self._warned = False
         self._spoken = ""
         self._watching = ""  #: the session whose camera picture is being fetched
+        self._rating_for = ""  #: the session whose 好差评 reasons were asked for
+        self._reasons_shown: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def active(self) -> bool:
@@ -99,7 +108,7 @@ class Journey:
                 text = _("This kiosk cannot handle this item now. Please go to a service counter.")
             else:
                 text = err.text or _("This item cannot be handled now")
-            self._view.show_problem(text, err.type)
+            self._view.show_problem(text, "")
             return
         except (DaemonAwayError, asyncio.TimeoutError) as err:
             _LOGGER.warning("session: not started: %s", err)
@@ -134,7 +143,7 @@ class Journey:
             return
         self.session = session
         if session.finished:
-            self._finish()
+            self._finish(session.ended_by or ("timeout" if session.state == "expired" else ""))
             return
         same_time = (
             previous is not None
@@ -145,6 +154,9 @@ class Journey:
         if not same_time:
             self._restart_countdown(session)
         self._view.show_step(screen_for(session), session)
+        if session.state == "done" and self._rating_for != session.session_id:
+            self._rating_for = session.session_id
+            self._tasks.spawn(self._reasons(), "rating reasons")
         if session.camera and self._watching != session.session_id:
             self._watching = session.session_id
             self._tasks.spawn(self._camera(session.session_id), "camera")
@@ -218,19 +230,46 @@ class Journey:
     def end(self, reason: str) -> None:
         """The UI ends the session (timeout, walked away, home): the daemon wipes it."""
         session = self.session
-        self._finish()
+        self._finish(reason)
         if session is not None and session.session_id:
             self._tasks.spawn(
                 self._send("EndSession", "ss", session.session_id, reason), f"end ({reason})"
             )
 
-    def _finish(self) -> None:
+    def _finish(self, ended: str = "") -> None:
         self.session = None
         self._spoken = ""
+        self._reasons_shown = ()
         if self._tick is not None:
             self._tick.cancel()
             self._tick = None
-        self._view.session_over()
+        self._view.session_over(ended)
+
+    # -- 好差评 on the done screen --------------------------------------------------------
+
+    async def _reasons(self) -> None:
+        try:
+            rows = await self._call("EvaluationReasons", "s", language())
+        except CallErrors as err:
+            _LOGGER.warning("session: no evaluation reasons: %s", err)
+            rows = []
+        self._reasons_shown = tuple((str(code), str(label)) for code, label in rows)
+        self._view.show_rating(self._reasons_shown, False)
+
+    def evaluate(self, level: int, reasons: Tuple[str, ...]) -> None:
+        """The citizen's 好差评 for the session at its done step; sent once."""
+        session = self.session
+        if session is not None and session.state == "done":
+            self._tasks.spawn(self._evaluate(session.session_id, level, reasons), "evaluate")
+
+    async def _evaluate(self, session_id: str, level: int, reasons: Tuple[str, ...]) -> None:
+        try:
+            await self._call("Evaluate", "suas", session_id, level, list(reasons))
+        except CallErrors as err:
+            _LOGGER.warning("session: evaluation not recorded: %s", err)
+            return
+        if self.session is not None and self.session.session_id == session_id:
+            self._view.show_rating(self._reasons_shown, True)
 
     def load_preview(self, page: int) -> None:
         if self.active and self.session is not None:

@@ -7,10 +7,10 @@ daemon's business: the UI shows the ``choices`` it is given and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Tuple
 
-from govkiosk.contract.names import CARD_READER_POSITIONS, ITEM_ICONS
+from govkiosk.contract.names import CARD_READER_POSITIONS
 
 #: A session in one of these states is over; the daemon has wiped it.
 FINISHED = ("cancelled", "expired")
@@ -20,7 +20,7 @@ FINISHED = ("cancelled", "expired")
 STEP_SCREENS = {
     "identity": "card",  # until the card is read; then "confirm" (see screen_for)
     "face_verify": "face",
-    "consent": "confirm",
+    "consent": "consent",
     "capture_materials": "capture",
     "query": "progress",
     "verify_seal": "progress",
@@ -32,35 +32,33 @@ STEP_SCREENS = {
 GENERIC_STEP_SCREEN = "progress"
 
 
-#: The icons the daemon names (``icon``); anything else is drawn as ``generic``.
-ICONS = ITEM_ICONS
-
-
 @dataclass(frozen=True)
 class ItemText:
-    """What the screens show of an item in one language (:meth:`Item.text`)."""
+    """What a screen shows of an item, in one language."""
 
     name: str
     department: str
-    category: str
     summary: str
     conditions: Tuple[str, ...]
     materials: Tuple[str, ...]
-    captures: Tuple[str, ...]
-    #: The consent notice: what is queried, from whom, why. The kiosk keeps none of it.
-    consent_data: Tuple[str, ...]
-    consent_source: str
-    consent_purpose: str
+    category: str = ""
+    #: The paper materials the document camera captures.
+    captures: Tuple[str, ...] = ()
 
 
-def _strings(row: Mapping[str, Any], key: str) -> Tuple[str, ...]:
-    return tuple(str(v) for v in row.get(key, ()))
+@dataclass(frozen=True)
+class Notice:
+    """The authorisation notice of an item, in one language (授权告知)."""
+
+    item: str
+    source: str
+    data: Tuple[str, ...]
+    purpose: str
 
 
 @dataclass(frozen=True)
 class Item:
-    """One published item (``ListItems``). The Chinese text and, in the ``*_en`` fields,
-    the English where the catalogue has it (empty otherwise): :meth:`text` picks."""
+    """One published item (``ListItems``)."""
 
     code: str
     name: str
@@ -75,65 +73,52 @@ class Item:
     identity: str = "card"
     #: False: the kiosk lacks a part the item needs now (a camera, face verification).
     available: bool = True
-    category: str = ""
-    #: The tile's plain-language subtitle.
+    #: A plain-language line for the tile (开具本人无犯罪记录的证明).
     summary: str = ""
-    #: One of :data:`ICONS`.
+    #: The icon the tile shows (``widgets.icons.SHAPES``).
     icon: str = "generic"
-    #: Paper materials for the document camera.
-    captures: Tuple[str, ...] = ()
-    consent_data: Tuple[str, ...] = ()
     consent_source: str = ""
+    consent_data: Tuple[str, ...] = ()
     consent_purpose: str = ""
-    name_en: str = ""
-    department_en: str = ""
-    category_en: str = ""
-    summary_en: str = ""
-    conditions_en: Tuple[str, ...] = ()
-    materials_en: Tuple[str, ...] = ()
-    captures_en: Tuple[str, ...] = ()
-    consent_data_en: Tuple[str, ...] = ()
-    consent_source_en: str = ""
-    consent_purpose_en: str = ""
+    #: English text (the rows' ``*_en`` keys without the suffix); empty: the Chinese.
+    english: Mapping[str, Any] = field(default_factory=dict)
+    category: str = ""
+    captures: Tuple[str, ...] = ()
+
+    def shown(self, language: str) -> ItemText:
+        """The item's words in ``language``, each falling back to the Chinese (a list as
+        a whole; a capture's name one by one)."""
+        en = self.english if language == "en" else {}
+        captures_en = tuple(en.get("captures") or ())
+        return ItemText(
+            name=str(en.get("name") or self.name),
+            department=str(en.get("department") or self.department),
+            summary=str(en.get("summary") or self.summary),
+            conditions=tuple(en.get("conditions") or self.conditions),
+            materials=tuple(en.get("materials") or self.materials),
+            category=str(en.get("category") or self.category),
+            captures=tuple(
+                str(captures_en[i]) if i < len(captures_en) and captures_en[i] else name
+                for i, name in enumerate(self.captures)
+            ),
+        )
 
     def text(self, language: str) -> ItemText:
-        """The shown strings for ``language`` (``zh_CN`` or ``en``): each English field
-        where there is one, else the Chinese (a list falls back as a whole; a capture
-        name one by one)."""
-        zh = ItemText(
-            self.name,
-            self.department,
-            self.category,
-            self.summary,
-            self.conditions,
-            self.materials,
-            self.captures,
-            self.consent_data,
-            self.consent_source,
-            self.consent_purpose,
-        )
-        if language != "en":
-            return zh
-        captures = tuple(
-            en or name
-            for name, en in zip(self.captures, self.captures_en + ("",) * len(self.captures))
-        )
-        return ItemText(
-            self.name_en or zh.name,
-            self.department_en or zh.department,
-            self.category_en or zh.category,
-            self.summary_en or zh.summary,
-            self.conditions_en or zh.conditions,
-            self.materials_en or zh.materials,
-            captures,
-            self.consent_data_en or zh.consent_data,
-            self.consent_source_en or zh.consent_source,
-            self.consent_purpose_en or zh.consent_purpose,
+        """The shown strings for ``language`` (``zh_CN`` or ``en``): :meth:`shown`."""
+        return self.shown(language)
+
+    def notice(self, language: str) -> Notice:
+        en = self.english if language == "en" else {}
+        shown = self.shown(language)
+        return Notice(
+            item=shown.name,
+            source=str(en.get("consent_source") or self.consent_source or shown.department),
+            data=tuple(en.get("consent_data") or self.consent_data),
+            purpose=str(en.get("consent_purpose") or self.consent_purpose),
         )
 
     @classmethod
     def from_dbus(cls, row: Mapping[str, Any]) -> Item:
-        icon = str(row.get("icon", "generic"))
         return cls(
             code=str(row["code"]),
             name=str(row.get("name", row["code"])),
@@ -146,31 +131,25 @@ class Item:
             receipt=bool(row.get("receipt", False)),
             identity=str(row.get("identity", "card")),
             available=bool(row.get("available", True)),
-            category=str(row.get("category", "")),
             summary=str(row.get("summary", "")),
-            icon=icon if icon in ICONS else "generic",
-            captures=_strings(row, "captures"),
-            consent_data=_strings(row, "consent_data"),
+            icon=str(row.get("icon", "generic")),
             consent_source=str(row.get("consent_source", "")),
+            consent_data=tuple(row.get("consent_data", ())),
             consent_purpose=str(row.get("consent_purpose", "")),
-            name_en=str(row.get("name_en", "")),
-            department_en=str(row.get("department_en", "")),
-            category_en=str(row.get("category_en", "")),
-            summary_en=str(row.get("summary_en", "")),
-            conditions_en=_strings(row, "conditions_en"),
-            materials_en=_strings(row, "materials_en"),
-            captures_en=_strings(row, "captures_en"),
-            consent_data_en=_strings(row, "consent_data_en"),
-            consent_source_en=str(row.get("consent_source_en", "")),
-            consent_purpose_en=str(row.get("consent_purpose_en", "")),
+            english={
+                key[: -len("_en")]: value for key, value in row.items() if key.endswith("_en")
+            },
+            category=str(row.get("category", "")),
+            captures=tuple(str(c) for c in row.get("captures", ())),
         )
 
 
-def by_department(items: List[Item]) -> List[Tuple[str, List[Item]]]:
-    """Departments in the order the catalogue first names them, items in catalogue order."""
+def by_department(items: List[Item], language: str) -> List[Tuple[str, List[Item]]]:
+    """Departments (named in ``language``) in the order the catalogue first names them,
+    items in catalogue order."""
     groups: Dict[str, List[Item]] = {}
     for item in items:
-        groups.setdefault(item.department, []).append(item)
+        groups.setdefault(item.shown(language).department, []).append(item)
     return list(groups.items())
 
 
@@ -193,6 +172,18 @@ class Session:
     holder: str = ""
     error_code: str = ""
     message: str = ""
+    #: The short code a failure shows for staff (P01), not the daemon's own code.
+    staff_code: str = ""
+    #: The department's 业务编号 for the document.
+    reference: str = ""
+    receipt_printed: bool = False
+    seal_verified: bool = False
+    seal_issuer: str = ""
+    #: How a finished session ended (timeout, walked_away, cancelled, home, done, failed,
+    #: stopped: ``contract.names.ENDED_BY``).
+    ended_by: str = ""
+    #: The citizen has given this session's 好差评.
+    evaluated: bool = False
     #: The daemon's count of this session's changes: the higher state is the newer.
     revision: int = 0
     #: ``face`` or ``document`` while a camera picture is shown (``GetCameraFrame``).
@@ -202,17 +193,6 @@ class Session:
     material: str = ""
     page: int = 0
     page_count: int = 0
-    #: The department's number for the document (业务编号), once the query answered.
-    reference: str = ""
-    receipt_printed: bool = False
-    #: The document's electronic seal was verified, and who sealed it.
-    seal_verified: bool = False
-    seal_issuer: str = ""
-    #: On the final state only: ``timeout``, ``walked_away``, ``cancelled``, ``home``,
-    #: ``done``, ``failed`` or ``stopped`` (``ENDED_BY``).
-    ended_by: str = ""
-    #: On a failure: the short code the citizen reads out to staff (``P01``).
-    staff_code: str = ""
 
     @classmethod
     def from_dbus(cls, state: Mapping[str, Any]) -> Session:
@@ -239,12 +219,13 @@ class Session:
             material=str(state.get("material", "")),
             page=int(state.get("page", 0)),
             page_count=int(state.get("page_count", 0)),
+            staff_code=str(state.get("staff_code", "")),
             reference=str(state.get("reference", "")),
             receipt_printed=bool(state.get("receipt_printed", False)),
             seal_verified=bool(state.get("seal_verified", False)),
             seal_issuer=str(state.get("seal_issuer", "")),
             ended_by=str(state.get("ended_by", "")),
-            staff_code=str(state.get("staff_code", "")),
+            evaluated=bool(state.get("evaluated", False)),
         )
 
     @property
@@ -318,8 +299,9 @@ def screen_for(session: Session) -> str:
 
 #: Screens that neither warn that time is running out nor offer "more time": a face
 #: attempt has its own shorter limit inside the step's (when it runs out the citizen is
-#: offered another attempt and loses nothing), and "done" only waits to go home.
-NO_TIME_WARNING = ("face", "done")
+#: offered another attempt and loses nothing), "done" only waits to go home, and an error
+#: (its whole time is the warning's span) would otherwise alarm from its first second.
+NO_TIME_WARNING = ("face", "done", "error")
 
 
 def warns_of_time(session: Session) -> bool:

@@ -32,6 +32,10 @@ OK = rgb("#2EB872")
 WARN = rgb("#F2A93B")
 ALERT = rgb("#B3261E")  # 6.5:1 on white
 ALERT_SOFT = rgb("#FCEDEC")
+#: The mark's red (中国红): graphics only, never text.
+ACCENT = rgb("#C8161D")
+#: The tiles' icon discs, one soft tint behind the blue line drawing.
+ICON_DISC = rgb("#E3ECF8")
 
 WARN_TEXT = rgb("#5C3A00")  # on WARN_SOFT: 9:1
 WARN_SOFT = rgb("#FFF1D6")

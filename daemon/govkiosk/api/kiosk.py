@@ -8,7 +8,7 @@ is on this kiosk model; ``GetCardReaderImage`` is the integrator's picture of it
 
 import asyncio
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from dbus_next import Variant
 from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
@@ -21,6 +21,8 @@ from ..kiosk import IMAGE_MAX_BYTES, PNG_MAGIC, KioskSection
 from ..supervisor import ServiceHealth, ServiceState, Supervisor
 
 DeviceRows = Callable[[], List[Dict[str, Variant]]]
+#: The usage and 好差评 counts of the last N days (0: all kept), as ``Statistics`` gives them.
+StatisticsRows = Callable[[int], Awaitable[List[Any]]]
 
 
 def _row(health: ServiceHealth) -> List[Any]:
@@ -43,7 +45,9 @@ class KioskInterface(ServiceInterface):
         kiosk: Callable[[], KioskSection],
         supervisor: Supervisor,
         bus: EventBus,
+        *,
         devices: DeviceRows = list,
+        statistics: Optional[StatisticsRows] = None,
     ) -> None:
         super().__init__(KIOSK_INTERFACE)
         self._kiosk_id = kiosk_id
@@ -51,6 +55,7 @@ class KioskInterface(ServiceInterface):
         self._supervisor = supervisor
         self._faults = self._count_faults()
         self._devices = devices
+        self._statistics = statistics
         self._unsubscribe = bus.subscribe(ServiceHealthChanged, self._on_health)
 
     def close(self) -> None:
@@ -120,6 +125,15 @@ class KioskInterface(ServiceInterface):
     @guarded
     async def ListDevices(self) -> "aa{sv}":
         return self._devices()
+
+    @method()
+    @guarded
+    async def Statistics(self, days: "u") -> "(ssa(sa{su}a{su}a{su}))":
+        """(first day, last day, [(item, sessions by outcome, evaluations by level,
+        reasons)]) over the last ``days`` days, 0: all kept. Not for the UI's group."""
+        if self._statistics is None:
+            return ["", "", []]
+        return await self._statistics(days)
 
     @signal()
     def ServiceHealthChanged(self, name: str, state: str, detail: str, restarts: int) -> "sssu":

@@ -18,6 +18,7 @@ from dbus_next.service import ServiceInterface, method
 
 from ..contract.names import MAINTENANCE_INTERFACE
 from ..dbus import guarded
+from ..evaluation.store import UsageStore
 from ..maintenance.access import LoginGate
 from ..maintenance.alarms import RecentAlarms
 from ..maintenance.pin import verify_pin
@@ -26,12 +27,17 @@ from ..runtime import Runtime
 
 class MaintenanceInterface(ServiceInterface):
     def __init__(
-        self, gate: LoginGate, alarms: RecentAlarms, lockout_file: Optional[Path] = None
+        self,
+        gate: LoginGate,
+        alarms: RecentAlarms,
+        lockout_file: Optional[Path] = None,
+        usage: Optional[UsageStore] = None,
     ) -> None:
         super().__init__(MAINTENANCE_INTERFACE)
         self._gate = gate
         self._alarms = alarms
         self._lockout_file = lockout_file
+        self._usage = usage
         self._checking = asyncio.Lock()  # one PIN at a time: no parallel guessing
 
     @method()
@@ -67,6 +73,15 @@ class MaintenanceInterface(ServiceInterface):
         ]
         return rows
 
+    @method()
+    @guarded
+    async def Statistics(self, token: "s", days: "u") -> "(ssa(sa{su}a{su}a{su}))":
+        """As ``Kiosk1.Statistics``: the usage and 好差评 counts of the last ``days`` days."""
+        self._gate.seconds_left(token, time.time())
+        if self._usage is None:
+            return ["", "", []]
+        return await self._usage.rows(days)
+
 
 def install(runtime: Runtime) -> None:
     gate = LoginGate(lambda: runtime.config.maintenance, verify_pin)
@@ -75,7 +90,7 @@ def install(runtime: Runtime) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         gate.restore(json.loads(lockout_file.read_text(encoding="utf-8")))
     alarms = RecentAlarms(runtime.bus, runtime.config.maintenance.alarms_kept)
-    runtime.dbus.export(MaintenanceInterface(gate, alarms, lockout_file))
+    runtime.dbus.export(MaintenanceInterface(gate, alarms, lockout_file, UsageStore(runtime.store)))
 
 
 #: Beside the state database: the PIN lockout, kept across restarts (no PIN, no token).

@@ -19,6 +19,9 @@ from ..contract.names import SESSION_INTERFACE
 from ..dbus import guarded
 from ..devices.camera.events import CameraStateChanged
 from ..devices.camera.hub import CameraHub
+from ..evaluation.levels import reasons as evaluation_reasons
+from ..evaluation.service import UsageCounter
+from ..evaluation.store import UsageStore
 from ..faceverify.service import FaceReadiness, FaceService
 from ..items.catalogue import Item
 from ..items.registry import CatalogueChanged, ItemRegistry
@@ -103,11 +106,14 @@ def item_row(item: Item, availability: Tuple[bool, str]) -> Dict[str, Variant]:
 
 
 class SessionInterface(ServiceInterface):
-    def __init__(self, published: Published, lookup: Lookup, manager: SessionManager) -> None:
+    def __init__(
+        self, published: Published, lookup: Lookup, manager: SessionManager, usage: UsageCounter
+    ) -> None:
         super().__init__(SESSION_INTERFACE)
         self._published = published
         self._lookup = lookup
         self.manager = manager
+        self.usage = usage
 
     @method()
     @guarded
@@ -166,6 +172,26 @@ class SessionInterface(ServiceInterface):
         loop = asyncio.get_running_loop()
         jpeg = await loop.run_in_executor(None, preview_jpeg, image, mirrored)
         return [jpeg, list(outline)]
+
+    @method()
+    @guarded
+    async def Evaluate(self, session_id: "s", level: "u", reasons: "as") -> "b":
+        """好差评 at the done step, once per session; reasons only with level 1 or 2."""
+        return self.manager.evaluate(
+            session_id, lambda code: self.usage.evaluated(code, level, reasons)
+        )
+
+    @method()
+    @guarded
+    async def EvaluationReasons(self, language: "s") -> "a(ss)":
+        return [list(pair) for pair in evaluation_reasons(language)]
+
+    @method()
+    @guarded
+    async def FrequentItems(self, count: "u") -> "as":
+        manager = self.manager
+        codes = [i.code for i in await self._published() if manager.availability(i)[0]]
+        return await self.usage.frequent(codes, count)
 
     @signal()
     def SessionChanged(self, state: Dict[str, Variant]) -> "a{sv}":
@@ -227,7 +253,10 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
             interface.session_changed(state)
 
     manager = SessionManager(runtime.bus, services, lambda: runtime.config.session, changed)
-    interface = SessionInterface(registry.published, registry.get_published, manager)
+    # Counts each SessionEnded and each evaluation (好差评), written behind.
+    usage = UsageCounter(UsageStore(runtime.store), runtime.bus, lambda: runtime.config.evaluation)
+    runtime.supervisor.add(usage)
+    interface = SessionInterface(registry.published, registry.get_published, manager, usage)
     runtime.dbus.export(interface)
     runtime.bus.subscribe(CatalogueChanged, lambda _event: interface.CatalogueChanged())
     # The items' ``available`` follows the cameras and the face service: when it changes,

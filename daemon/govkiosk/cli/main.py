@@ -15,7 +15,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, camera, face, fleet, items
+from . import backup, camera, face, fleet, items, stats
 from . import sim as simctl
 from .output import table
 
@@ -58,6 +58,7 @@ COMMANDS: Dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "status": cmd_status,
     "devices": cmd_devices,
     "items": items.command,
+    "stats": stats.command,
 }
 
 
@@ -74,6 +75,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub.add_parser("devices", help="attached devices with role, port, state and driver health")
     backup.add_parser(sub)
     items.add_parser(sub)
+    stats.add_parser(sub)
     camera.add_parser(sub)
     sim = sub.add_parser("sim", help="run a device simulator: govkioskctl sim <family> --help")
     sim.add_argument("family")

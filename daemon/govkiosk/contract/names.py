@@ -32,6 +32,11 @@ INTERNAL_ERROR = ERROR_PREFIX + "Internal"
 SESSION_ACTIVE_ERROR = ERROR_PREFIX + "SessionActive"
 #: ``Session1.StartSession`` for an item this kiosk cannot run now (no camera, no face check).
 ITEM_UNAVAILABLE_ERROR = ERROR_PREFIX + "ItemUnavailable"
+#: ``Session1.Evaluate`` (好差评) refused: the session is not at its ``done`` step, has been
+#: rated already, or the level or reasons are not allowed (``docs/session-api.md``).
+NOT_DONE_ERROR = ERROR_PREFIX + "NotDone"
+ALREADY_EVALUATED_ERROR = ERROR_PREFIX + "AlreadyEvaluated"
+INVALID_EVALUATION_ERROR = ERROR_PREFIX + "InvalidEvaluation"
 #: ``Cameras1.Snapshot`` while a citizen's session is in progress (§8 d).
 CAMERA_BUSY_ERROR = ERROR_PREFIX + "CameraBusy"
 #: ``Cameras1.Snapshot`` of a role with no camera up, or one lost while it was read.

@@ -25,6 +25,7 @@ from ..contract.names import (
     UI_PATH,
 )
 from ..dbus.call import call
+from ..evaluation.store import ALL_DAYS
 from ..power.logind import LOGIND, LOGIND_PATH, MANAGER
 from . import items, remote_config, roles
 from .context import Context
@@ -64,7 +65,16 @@ async def status(ctx: Context, _command: Command) -> Dict[str, Any]:
         "kiosk": {"id": ctx.host.kiosk_id, "name": kiosk.name, "region": kiosk.region},
         "config_hash": ctx.host.config_hash(),
         **ctx.view.health(),
+        "usage": await ctx.view.usage_report(),
     }
+
+
+async def stats(ctx: Context, command: Command) -> Dict[str, Any]:
+    """Per published item: sessions by outcome, 好差评 by level and reason (no personal data)."""
+    days = param(command, "days", int, 0)
+    if not 0 <= days < ALL_DAYS:
+        raise MethodError(f"params.days: expected 0 (all kept) to {ALL_DAYS - 1}")
+    return {"days": days, **await ctx.view.usage(days)}
 
 
 async def devices(ctx: Context, _command: Command) -> Dict[str, Any]:
@@ -193,6 +203,7 @@ async def ups_selftest(ctx: Context, _command: Command) -> Dict[str, Any]:
 METHODS: Dict[str, Method] = {
     "status": Method(roles.READ, status),
     "devices": Method(roles.WATCH, devices),
+    "stats": Method(roles.READ, stats),
     "screenshot": Method(roles.MAINTAIN, screenshot),
     "ops_log.tail": Method(roles.AUDIT, ops_log_tail),
     "ui.restart": Method(roles.MAINTAIN, ui_restart, disruptive=True),

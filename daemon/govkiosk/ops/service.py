@@ -174,6 +174,7 @@ class OpsService(Service):
                 await self._commander.summarise_refusals()
                 health["refused"] = dict(self._commander.refusals.counts)
             health["intake_dropped"] = Intake.dropped
+            health["usage"] = await self._view.usage_report()
             await link.publish(topic(self.kiosk_id, "telemetry"), _json(health))
 
     async def _purge(self) -> None:

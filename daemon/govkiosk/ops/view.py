@@ -7,8 +7,10 @@ them. Only non-personal events are subscribed (personal ones never reach ops any
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,8 +21,12 @@ from ..bus import Alarm, EventBus
 from ..devices.receipt.events import ReceiptJobFinished, ReceiptPrinterStateChanged
 from ..devices.registry import DeviceChanged
 from ..devices.ups.state import UpsStateChanged
+from ..evaluation.store import UsageStore
 from ..session.state import SessionEnded
+from ..store import StoreError
 from .host import Host
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class KioskView:
@@ -34,6 +40,7 @@ class KioskView:
         self.prints: Counter[str] = Counter()
         self.sessions: Counter[str] = Counter()
         self.alarms: Counter[str] = Counter()
+        self.usage_store = UsageStore(host.store)
         bus: EventBus = host.bus
         self._unsubscribers = [
             bus.subscribe(DeviceChanged, self._on_device),
@@ -108,6 +115,21 @@ class KioskView:
             },
             "load": list(os.getloadavg()),
         }
+
+    async def usage(self, days: int = 0) -> Dict[str, Any]:
+        """Sessions by outcome and 好差评 by level and reason per published item, from the
+        store: the last ``days`` days, 0: all kept (``[evaluation] keep_days``)."""
+        codes = [item.code for item in await self._host.catalogue.published()]
+        return (await self.usage_store.recent(days)).only(codes).as_dict()
+
+    async def usage_report(self) -> Dict[str, Any]:
+        """:meth:`usage` for telemetry and ``status``, which go on without it: a failing
+        database is named (``unavailable``) rather than failing the whole report."""
+        try:
+            return await self.usage()
+        except (StoreError, sqlite3.Error) as err:
+            _LOGGER.warning("ops: usage counts unavailable: %s", err)
+            return {"unavailable": str(err)}
 
 
 def _disk(path: Path) -> Dict[str, int]:

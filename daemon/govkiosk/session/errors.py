@@ -37,6 +37,18 @@ class BadRequestError(SessionError):
     """An argument is not one of the values the API allows."""
 
 
+class NotDoneError(SessionError):
+    """The session is not at its ``done`` step: only a finished service is rated."""
+
+
+class AlreadyEvaluatedError(SessionError):
+    """The session has been rated already: one evaluation per session."""
+
+
+class InvalidEvaluationError(SessionError):
+    """The level or the reasons of an evaluation are not allowed."""
+
+
 class StepFailed(GovkioskError):
     """A step could not do its work; ``code`` is the ops code, ``message`` overrides the
     table's citizen message when the department gave its own."""

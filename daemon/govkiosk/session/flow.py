@@ -122,11 +122,21 @@ class StepContext:
             self.session.progress = value
             self._notify()
 
-    async def work(self, key: str, job: Awaitable[T], timeout: float, timeout_code: str) -> T:
-        """The kiosk is busy for at most ``timeout`` seconds; the citizen may only cancel."""
+    async def work(
+        self,
+        key: str,
+        job: Awaitable[T],
+        timeout: float,
+        timeout_code: str,
+        *,
+        cancellable: bool = True,
+    ) -> T:
+        """The kiosk is busy for at most ``timeout`` seconds; the citizen may only cancel,
+        and not even that once paper is moving (``cancellable`` false)."""
         session = self.session
         session.state, session.prompt = State.RUNNING, self.text(key)
-        session.choices, session.deadline, session.extendable = ("cancel",), None, False
+        session.choices = ("cancel",) if cancellable else ()
+        session.deadline, session.extendable = None, False
         self._notify()
         try:
             return await wait_for(job, timeout)

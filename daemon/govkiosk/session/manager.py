@@ -26,19 +26,21 @@ from ..items.catalogue import Item
 from ..power.service import ShutdownStageChanged
 from .cameras import item_ready
 from .errors import (
+    AlreadyEvaluatedError,
     BadRequestError,
     Declined,
     ItemUnavailableError,
     NoPreviewError,
     NotAcceptingError,
     NotAChoiceError,
+    NotDoneError,
     SessionActiveError,
     StepExpired,
     WrongSessionError,
 )
 from .flow import Services, Step, StepContext, run_flow
 from .settings import SessionSettings
-from .state import ENDED_BY, STOPPED, Outcome, Session, SessionEnded
+from .state import ENDED_BY, STOPPED, Outcome, Session, SessionEnded, State
 from .steps import Flow
 
 if TYPE_CHECKING:
@@ -185,6 +187,20 @@ class SessionManager:
         if reason not in END_REASONS:
             raise BadRequestError(f"reason must be one of {', '.join(END_REASONS)}")
         await self._end(running, END_REASONS[reason], "")
+        return True
+
+    def evaluate(self, session_id: str, record: Callable[[str], None]) -> bool:
+        """The citizen rates the current session at its ``done`` step, once: ``record``
+        is called with the item's code (and may refuse the rating by raising); then the
+        session is marked ``evaluated``."""
+        session = self._check(session_id).session
+        if session.step != "done" or session.state is not State.DONE:
+            raise NotDoneError("a session is rated at its done step only")
+        if session.evaluated:
+            raise AlreadyEvaluatedError("this session has been rated already")
+        record(session.item_code)
+        session.evaluated = True
+        self._notify()
         return True
 
     def camera_view(self, session_id: str) -> Optional[CameraView]:

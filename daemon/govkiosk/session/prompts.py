@@ -34,7 +34,7 @@ PROMPTS: Dict[str, Tuple[str, str]] = {
     "preview": ("请确认后打印", "Please check the document, then print"),
     "print_a4": ("正在打印，请稍候", "Printing, please wait"),
     "print_receipt": ("正在打印回执", "Printing your receipt"),
-    "done": ("办理完成，请取走证明和身份证", "Done. Please take your document and your ID card"),
+    "done": ("办理完成", "Done"),
 }
 
 

@@ -193,6 +193,8 @@ class Session:
     #: Counts the changes announced: a reader of GetSession and SessionChanged together
     #: tells the newer state from the older by it.
     revision: int = 0
+    #: The citizen rated the service (好差评, at the ``done`` step; once per session).
+    evaluated: bool = False
     personal: Personal = field(default_factory=Personal)
 
     def __repr__(self) -> str:
@@ -223,6 +225,7 @@ class Session:
             "material": self.material,
             "page": self.page,
             "page_count": self.page_count,
+            "evaluated": self.evaluated,
             "reference": self.reference,
             "receipt_printed": self.receipt_printed,
             "seal_verified": self.seal_verified,

@@ -198,6 +198,7 @@ class Flow:
                     ctx.services.a4.print(personal.a4_job, ctx.progress, timeout),
                     timeout + ctx.settings.seal_timeout,  # the printer's own limit comes first
                     "printer.timeout",
+                    cancellable=False,  # paper is moving: the job finishes or fails
                 )
             except PrintError as err:
                 raise StepFailed(err.code, str(err)) from err
@@ -226,6 +227,7 @@ class Flow:
                 services.receipts.print(slip(facts, services.receipt_width()), job_id, timeout),
                 timeout + 1.0,  # the wait for the outcome has its own limit
                 "receipt.timeout",
+                cancellable=False,
             )
         except PrintError as err:
             raise StepFailed(err.code, str(err)) from err

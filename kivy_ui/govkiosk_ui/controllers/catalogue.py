@@ -1,18 +1,18 @@
 """The items (``cn.govkiosk.Session1.ListItems``) on the home and frequent-items screens.
 
-Read at start, whenever the daemon returns and on ``CatalogueChanged``; "frequent" ranks
-the items by how often a session was started for them at this kiosk since the UI started.
+Read at start, whenever the daemon returns and on ``CatalogueChanged``; "frequent" is
+the daemon's ``FrequentItems``: the items most often completed at this kiosk, counted in
+its database across restarts, read again after each session.
 """
 
 from __future__ import annotations
 
-import collections
 from typing import Any, Dict, List
 
 from govkiosk.contract.names import SESSION_INTERFACE
 
 from ..client import DaemonClient
-from ..i18n import _
+from ..i18n import _, language
 from ..model import Item, by_department
 from ..screens.catalogue import CatalogueScreen
 from ..signals import Routes
@@ -29,7 +29,8 @@ class CatalogueController:
         self._client = client
         self._tasks = tasks
         self.items: Dict[str, Item] = {}
-        self.started: collections.Counter[str] = collections.Counter()
+        #: The codes of the items most completed here, most first (the daemon's count).
+        self.frequent: List[str] = []
 
     def routes(self) -> Routes:
         return {(SESSION_INTERFACE, "CatalogueChanged"): self._on_changed}
@@ -41,17 +42,24 @@ class CatalogueController:
         rows = await self._client.read(SESSION_INTERFACE, "ListItems")
         items = [Item.from_dbus(row) for row in (rows[0] if rows else [])]
         self.items = {item.code: item for item in items}
+        await self.refresh_frequent()
+
+    async def refresh_frequent(self) -> None:
+        codes = await self._client.read(SESSION_INTERFACE, "FrequentItems", "u", FREQUENT)
+        self.frequent = [str(code) for code in (codes[0] if codes else [])]
         self.render()
 
     def render(self) -> None:
         items = list(self.items.values())
         home: CatalogueScreen = self._frame.screen("home")
         home.heading = _("Choose an item to start")
-        home.show_groups(by_department(items))
+        home.show_groups(by_department(items, language()), language())
         self._frame.screen("item").reserve(items)  # its lines built now, not on the tap
         self._frame.screen("item").update(self.items)
+        self._frame.screen("attract").show_offers(
+            [(item.icon, item.shown(language()).name) for item in items if item.available]
+        )
         frequent: CatalogueScreen = self._frame.screen("frequent")
-        order = {item.code: index for index, item in enumerate(items)}
-        ranked = sorted(items, key=lambda i: (-self.started[i.code], order[i.code]))[:FREQUENT]
+        ranked = [self.items[code] for code in self.frequent if code in self.items]
         frequent.heading = _("The items most often handled at this kiosk")
-        frequent.show_groups([(_("Frequent items"), ranked)] if ranked else [])
+        frequent.show_groups([(_("Frequent items"), ranked)] if ranked else [], language())

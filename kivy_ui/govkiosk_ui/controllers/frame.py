@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, List, Protocol, Tuple
 
 from ..status import Indicator
 
@@ -23,6 +23,10 @@ class Frame(Protocol):
 
     def indicate(self, entry: str, indicator: Indicator) -> None:
         """One status-bar entry."""
+        ...
+
+    def status_entries(self) -> List[Tuple[str, Indicator]]:
+        """Every status entry, the staff's ones included (the bar shows the citizen's)."""
         ...
 
     def set_banner(self, text: str) -> None: ...

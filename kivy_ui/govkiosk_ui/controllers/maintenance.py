@@ -75,6 +75,7 @@ class MaintenanceController:
         devices = await self._client.read(KIOSK_INTERFACE, "ListDevices")
         screen.show_devices(services[0] if services else [], devices[0] if devices else [])
         screen.show_ups(self._power.stage, self._power.ups)
+        screen.show_status(self._frame.status_entries())
         screen.show_printers(list(self._indicators.printers.values()))
         alarms = await self._client.read(MAINTENANCE_INTERFACE, "RecentAlarms", "s", self.token)
         if alarms is None:  # the login expired

@@ -1,22 +1,36 @@
 """The attract screen: shown while nobody uses the kiosk; a touch or a person arriving wakes it.
 
-A slow pulse draws the eye from across the hall without flashing (no more than three
-flashes a second, WCAG 2.3.1: this is a fade over two seconds).
+It says what the kiosk can do (the first items of its catalogue, with their icons) and
+invites a touch. A slow pulse draws the eye from across the hall without flashing (no
+more than three flashes a second, WCAG 2.3.1: this is a fade over two seconds).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence, Tuple
 
 from kivy.animation import Animation
 from kivy.app import App
+from kivy.factory import Factory
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 
+#: How many of the kiosk's items the attract screen names.
+OFFERS = 4
+
+
 class AttractScreen(Screen):
-    kiosk_name = StringProperty("")
     pulse = NumericProperty(0.0)
+
+    def show_offers(self, offers: Sequence[Tuple[str, str]]) -> None:
+        """What the kiosk can do: (icon, name) of its first items."""
+        box = self.ids.offers
+        box.clear_widgets()
+        for icon, name in offers[:OFFERS]:
+            offer = Factory.AttractItem()  # a kv class: its properties exist once built
+            offer.icon, offer.text = icon, name
+            box.add_widget(offer)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -15,7 +15,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from ..i18n import N_, _
+from ..i18n import N_, _, language
 from ..model import Item
 
 #: The daemon's step codes in the citizen's words.
@@ -57,12 +57,14 @@ class ItemScreen(Screen):
     def reserve(self, items: Iterable[Item]) -> None:
         """Build the lines the longest of ``items`` needs now, before a tap asks for them."""
         for item in items:
-            for name, lines in zip(LISTS, (item.conditions, item.materials, item.steps)):
-                self._spare(name, len(lines))
+            for language_shown in ("zh_CN", "en"):
+                shown = item.shown(language_shown)
+                for name, lines in zip(LISTS, (shown.conditions, shown.materials, item.steps)):
+                    self._spare(name, len(lines))
 
     def show_item(self, item: Item) -> None:
         self.item = item
-        self.item_name = item.name
+        self.item_name = item.shown(language()).name
         self.item_code = item.code
         self.available = item.available
         self.render()
@@ -75,8 +77,10 @@ class ItemScreen(Screen):
     def render(self, *_args: object) -> None:
         if self.item is None:
             return
-        self._fill("conditions", _bulleted(self.item.conditions))
-        self._fill("materials", _bulleted(self.item.materials))
+        shown = self.item.shown(language())
+        self.item_name = shown.name
+        self._fill("conditions", _bulleted(shown.conditions))
+        self._fill("materials", _bulleted(shown.materials))
         steps = [_(STEP_NAMES[step]) if step in STEP_NAMES else step for step in self.item.steps]
         self._fill("steps", [(f"{number}.", step) for number, step in enumerate(steps, 1)])
 

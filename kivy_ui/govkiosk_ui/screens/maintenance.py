@@ -9,18 +9,70 @@ from __future__ import annotations
 
 import datetime
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-from ..i18n import _
+from ..i18n import N_, _
+from ..status import Indicator
+from ..widgets.status_bar import line
 
 _LOGGER = logging.getLogger(__name__)
 
 PIN_MAX = 12
+#: Device roles and daemon services in words; an unknown one is shown as it is named.
+NAMES = {
+    "idcard": N_("ID card reader"),
+    "receipt_printer": N_("Receipt printer"),
+    "a4": N_("A4 printer"),
+    "presence": N_("Presence sensor"),
+    "qrscanner": N_("QR code scanner"),
+    "ups": N_("UPS"),
+    "face_camera_rgb": N_("Face camera"),
+    "face_camera_ir": N_("Face camera (infrared)"),
+    "doc_camera": N_("Document camera"),
+    "keyboard": N_("Keyboard"),
+}
+STATES = {
+    "running": N_("running"),
+    "starting": N_("starting"),
+    "failed": N_("failed"),
+    "stopped": N_("stopped"),
+    "none": N_("no driver"),
+    "ready": N_("ready"),
+    "paper_low": N_("paper low"),
+    "paper_out": N_("paper out"),
+    "cover_open": N_("cover open"),
+    "offline": N_("offline"),
+}
+#: The power stages of ``cn.govkiosk.Power1``.
+STAGES = {
+    "normal": N_("on mains power"),
+    "on_battery": N_("on battery"),
+    "out_of_service": N_("out of service (battery low)"),
+    "shutting_down": N_("shutting down"),
+}
+
+#: The UPS reading's fields in words.
+UPS_READINGS = (
+    ("status", N_("Status {value}")),
+    ("charge", N_("Battery {value}%")),
+    ("runtime", N_("Runtime {value} s")),
+    ("load", N_("Load {value}%")),
+)
+
+
+def named(name: str) -> str:
+    """A role or service in words; the service of a device (``idcard@…``) by its role."""
+    role = name.split("@", 1)[0]
+    return _(NAMES[role]) if role in NAMES else name
+
+
+def state_text(state: str) -> str:
+    return _(STATES[state]) if state in STATES else state
 
 
 class MaintenanceLoginScreen(Screen):
@@ -43,6 +95,7 @@ class MaintenanceLoginScreen(Screen):
 
 
 class MaintenanceScreen(Screen):
+    status_text = StringProperty("")
     ups_text = StringProperty("")
     printer_text = StringProperty("")
     test_result = StringProperty("")
@@ -51,26 +104,35 @@ class MaintenanceScreen(Screen):
         box = self.ids.devices
         box.clear_widgets()
         for name, state, detail, restarts in services:
-            line = f"{name}: {state}" + (f" ({detail})" if detail else "")
+            text = f"{named(name)}: {state_text(state)}" + (f" ({detail})" if detail else "")
             if restarts:
-                line += "  " + _("restarts {count}").format(count=restarts)
-            box.add_widget(Factory.SmallText(text=line))
+                text += "  " + _("restarts {count}").format(count=restarts)
+            box.add_widget(Factory.SmallText(text=text))
         for device in devices:
-            line = f"{device.get('id', '')} [{device.get('role', '')}]: {device.get('driver', '')}"
-            box.add_widget(Factory.SmallText(text=line))
+            role, port = device.get("role", ""), device.get("port", "")
+            text = f"{named(role)}: {state_text(device.get('driver', ''))}"
+            box.add_widget(Factory.SmallText(text=text + (f"  ({port})" if port else "")))
+
+    def show_status(self, indicators: List[Tuple[str, Indicator]]) -> None:
+        """The status bar's entries in full, the staff's ones included."""
+        self.status_text = "\n".join(line(name, indicator) for name, indicator in indicators)
 
     def show_ups(self, stage: str, ups: Dict[str, Any]) -> None:
+        shown = _(STAGES[stage]) if stage in STAGES else (stage or "—")
         if not ups:
-            self.ups_text = _("Stage {stage}; no UPS reading").format(stage=stage or "—")
+            self.ups_text = _("{stage}; no UPS reading").format(stage=shown)
             return
-        parts = [_("Stage {stage}").format(stage=stage)]
-        for key in ("status", "charge", "runtime", "load"):
+        parts = [shown]
+        for key, words in UPS_READINGS:
             if key in ups:
-                parts.append(f"{key} {ups[key]}")
-        self.ups_text = "; ".join(str(p) for p in parts)
+                parts.append(_(words).format(value=ups[key]))
+        self.ups_text = "\n".join(parts)
 
     def show_printers(self, printers: List[List[str]]) -> None:
-        lines = [f"{d}: {s}" + (f" ({detail})" if detail else "") for d, s, detail in printers]
+        lines = [
+            f"{named(device)}: {state_text(state)}" + (f" ({detail})" if detail else "")
+            for device, state, detail in printers
+        ]
         self.printer_text = "\n".join(lines) or _("No receipt printer found")
 
     def show_alarms(self, alarms: List[List[Any]]) -> None:

@@ -13,15 +13,18 @@ import io
 import logging
 from typing import Any, Optional, Tuple
 
+from kivy.animation import Animation
 from kivy.app import App
 from kivy.core.image import Image as CoreImage
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
+from kivy.utils import escape_markup
 
 from .. import i18n
 from ..i18n import N_, _
-from ..model import Session, primary_choice, warns_of_time
+from ..model import Notice, Session, primary_choice, warns_of_time
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,15 +41,9 @@ CHOICE_LABELS = {
     "accept": N_("Use this page"),
     "retake": N_("Retake"),
 }
-#: A mark beside the words, so no button is told apart by colour alone.
-CHOICE_MARKS = {
-    "confirm": "√",
-    "agree": "√",
-    "print": "√",
-    "finish": "√",
-    "accept": "√",
-    "cancel": "×",
-}
+#: A mark beside the words of a leaving choice; the main one is told apart by its shape
+#: (filled, larger, bold), never by colour alone.
+CHOICE_MARKS = {"cancel": "×", "disagree": "×"}
 
 
 class StepScreen(Screen):
@@ -137,6 +134,69 @@ class ConfirmScreen(StepScreen):
         self.holder = session.holder
 
 
+class Indeterminate(Widget):
+    """Work of unknown length: a block sliding to and fro, only while on screen."""
+
+    phase = NumericProperty(0.0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sliding: Optional[Animation] = None
+
+    def on_parent(self, *_args: Any) -> None:
+        self._follow_window()
+
+    def on_opacity(self, *_args: Any) -> None:
+        self._follow_window()
+
+    def _follow_window(self) -> None:
+        shown = self.opacity > 0 and self.get_root_window() is not None
+        if shown and self._sliding is None:
+            self._sliding = Animation(phase=1.0, duration=0.9, t="in_out_sine") + Animation(
+                phase=0.0, duration=0.9, t="in_out_sine"
+            )
+            self._sliding.repeat = True
+            self._sliding.start(self)
+        elif not shown and self._sliding is not None:
+            self._sliding.cancel(self)
+            self._sliding = None
+
+
+class ConsentScreen(StepScreen):
+    """The authorisation notice (授权告知): what the kiosk will query, from whom, why, and
+    that it keeps nothing; scrollable, agreed to explicitly with the daemon's "agree"."""
+
+    content_class = "ConsentContent"
+    holder = StringProperty("")
+    notice = StringProperty("")
+
+    def render(self, session: Session) -> None:
+        super().render(session)
+        self.holder = session.holder
+        item = App.get_running_app().items.get(session.item_code)
+        self.notice = consent_notice(item.notice(i18n.language())) if item is not None else ""
+
+
+def consent_notice(notice: Notice) -> str:
+    """The notice's paragraphs in the UI language (kv markup: the data in bold)."""
+    data = "\n".join(f"  ·  [b]{escape_markup(line)}[/b]" for line in notice.data)
+    return "\n\n".join(
+        (
+            _("To handle {item}, this kiosk will ask {source} for:").format(
+                item=escape_markup(notice.item), source=escape_markup(notice.source)
+            )
+            + "\n"
+            + data,
+            _("Why: {purpose}").format(purpose=escape_markup(notice.purpose)),
+            _(
+                "Kept: nothing. The result is used only to print your document now; this "
+                "kiosk stores none of your information and clears it when you finish."
+            ),
+            _("You may disagree: nothing is queried and the application ends."),
+        )
+    )
+
+
 class ProgressScreen(StepScreen):
     """The daemon at work (query, seal check) or a step the UI has no own screen for."""
 
@@ -156,24 +216,31 @@ class PrintingScreen(ProgressScreen):
 
 
 class PreviewScreen(StepScreen):
-    """The document's pages as PNGs from ``GetPreview``, one at a time."""
+    """The document's pages as PNGs from ``GetPreview``, one at a time, large; "zoom in"
+    shows the page at the full width to scroll through; below, the seal the kiosk checked."""
 
     content_class = "PreviewContent"
     page = NumericProperty(0)
     pages = NumericProperty(0)
+    zoomed = BooleanProperty(False)
+    seal_text = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
         self._shown_for = ""  # the session whose pages are loaded
         super().__init__(**kwargs)
+        self.magnifier: Any = Factory.PageMagnifier()
 
     def render(self, session: Session) -> None:
         super().render(session)
         self.pages = session.pages
+        self.seal_text = seal_line(session)
         if self._shown_for != session.session_id:
             # The previous citizen's page never stays on screen, not even while the
             # daemon is still rendering this session's pages.
             self._shown_for = ""
             self.content.ids.page.texture = None
+            self.magnifier.ids.page.texture = None
+            self.zoomed = False
         # The pages exist once the daemon waits for the citizen (it renders them first).
         if session.state == "waiting" and self._shown_for != session.session_id:
             self._shown_for = session.session_id
@@ -193,10 +260,37 @@ class PreviewScreen(StepScreen):
     def show_page(self, png: bytes) -> None:
         image = CoreImage(io.BytesIO(png), ext="png")
         self.content.ids.page.texture = image.texture
+        self.magnifier.ids.page.texture = image.texture
+        self.magnifier.scroll_y = 1
+
+    def toggle_zoom(self) -> None:
+        self.zoomed = not self.zoomed
+
+    def on_zoomed(self, _screen: Any, zoomed: bool) -> None:
+        stage = self.content.ids.stage.__self__
+        if zoomed and self.magnifier.parent is None:
+            stage.add_widget(self.magnifier, index=len(stage.children))  # under the button
+            self.magnifier.scroll_y = 1  # from the top of the page
+        elif not zoomed and self.magnifier.parent is stage:
+            stage.remove_widget(self.magnifier)
+
+    def show_countdown(self, seconds: int, fraction: float, warning: bool) -> None:
+        super().show_countdown(seconds, fraction, warning)
+        if warning:
+            self.zoomed = False  # the whole screen back: the warning and "more time" show
+
+
+def seal_line(session: Session) -> str:
+    """What the kiosk checked of the document's electronic seal, in words."""
+    if not session.seal_verified:
+        return ""
+    if session.seal_issuer:
+        return _("Electronic seal verified: {issuer}").format(issuer=session.seal_issuer)
+    return _("Electronic seal verified")
 
 
 class DoneScreen(StepScreen):
-    """Done: take the documents and the card.
+    """Done: what was printed and what to take, the reference number, and 好差评.
 
     Its time limit only brings the kiosk back home for the next citizen: no warning
     and no "more time" here (``model.warns_of_time``), which would alarm someone who
@@ -204,6 +298,18 @@ class DoneScreen(StepScreen):
     """
 
     content_class = "DoneContent"
+    receipt_text = StringProperty("")
+    reference = StringProperty("")
+
+    def render(self, session: Session) -> None:
+        super().render(session)
+        self.reference = session.reference
+        self.receipt_text = (
+            _("The receipt is printed. Please take your documents and your ID card.")
+            if session.receipt_printed
+            else _("Please take your documents and your ID card.")
+        )
+        self.content.ids.rating.show(session)
 
 
 class ErrorScreen(StepScreen):
@@ -211,9 +317,12 @@ class ErrorScreen(StepScreen):
 
     content_class = "ErrorContent"
     message = StringProperty("")
-    error_code = StringProperty("")
+    #: The short code staff look up (P01); the daemon's own code stays in its log.
+    staff_code = StringProperty("")
 
     def render(self, session: Session) -> None:
         super().render(session)
+        # The daemon's prompt is the message itself: the title says what happened instead.
+        self.prompt = _("Sorry, this could not be finished")
         self.message = session.message or _("Something went wrong")
-        self.error_code = session.error_code
+        self.staff_code = session.staff_code

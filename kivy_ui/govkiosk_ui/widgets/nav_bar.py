@@ -1,4 +1,8 @@
-"""The top navigation bar (§7.3): home, back, where the citizen is, and the time."""
+"""The top navigation bar (§7.3): home, back, where the citizen is, and the time.
+
+On the screens where "home" and "back" lead nowhere (home itself, the attract and
+out-of-service screens) they give way to the kiosk's mark, its name and its hall.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,10 @@ class NavBar(Surface):
     where = StringProperty("")
     clock = StringProperty("")
     can_go_back = BooleanProperty(False)
+    #: True on the screens "home" would not leave: the brand shows instead of the buttons.
+    at_home = BooleanProperty(True)
+    #: The hall the kiosk stands in (政务服务中心), or the kiosk's name.
+    hall = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

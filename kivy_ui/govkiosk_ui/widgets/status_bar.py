@@ -1,14 +1,16 @@
-"""The status bar every screen sits above (§7.3): network, ops link, UPS, paper, devices, kiosk id.
+"""The status bar every screen sits above (§7.3): what a citizen can act on, and the hotline.
 
-Each entry is a mark (√ ! × – ?) and words as well as a colour. Entries the daemon has
-not reported (or all of its entries while it is away) say "unknown" rather than guess;
-the network and the ops link come from ``cn.govkiosk.Ops1``. A long press on the kiosk
-id opens the operator login.
+The citizen sees the network and the paper, each a mark (√ ! × – ?) and words as well as
+a colour, and the service hotline. The ops link, the power and the device count are the
+staff's business: the bar keeps all :data:`ENTRIES` (:meth:`StatusBar.indicators`) and
+the maintenance screen shows them. Entries the daemon has not reported (or all of its
+entries while it is away) say "unknown" rather than guess. A long press on the hotline
+opens the operator login.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from kivy.clock import Clock, ClockEvent
 from kivy.properties import ListProperty, StringProperty
@@ -27,6 +29,10 @@ MARK_TEXT = {ALERT: theme.ON_PRIMARY}
 #: Seconds the kiosk id must be held to open the operator login: no citizen does it by chance.
 LONG_PRESS = 3.0
 ENTRIES = ("network", "ops", "ups", "paper", "devices")
+#: The entries a citizen sees; the rest only on the maintenance screen.
+CITIZEN_ENTRIES = ("network", "paper")
+#: The national 12345 government-service hotline (政务服务便民热线).
+HOTLINE = "12345"
 TITLES = {
     "network": N_("Network"),
     "ops": N_("Ops link"),
@@ -43,8 +49,8 @@ class StatusEntry(BoxLayout):
     text = StringProperty("")
 
 
-class KioskIdLabel(Label):
-    """The kiosk id; held for :data:`LONG_PRESS` seconds it calls ``on_long_press``."""
+class StaffCorner(Label):
+    """The hotline; held for :data:`LONG_PRESS` seconds it calls ``on_long_press``."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -65,7 +71,7 @@ class KioskIdLabel(Label):
 
 
 class StatusBar(Surface):
-    kiosk_id = StringProperty("—")
+    hotline = StringProperty(HOTLINE)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -76,13 +82,22 @@ class StatusBar(Surface):
         self.render()
 
     def render(self, *_args: Any) -> None:
-        for name, indicator in self._indicators.items():
+        for name in CITIZEN_ENTRIES:
             entry: StatusEntry = self.ids[name]
+            indicator = self._indicators[name]
             entry.mark = MARKS.get(indicator.level, "?")
             entry.mark_colour = COLOURS.get(indicator.level, theme.BORDER)
             entry.mark_text_colour = MARK_TEXT.get(indicator.level, theme.PRIMARY_DARK)
-            detail = _(indicator.msgid).format(**dict(indicator.params))
-            entry.text = f"{_(TITLES[name])} {detail}"
+            entry.text = line(name, indicator)
 
     def entries(self) -> List[StatusEntry]:
-        return [self.ids[name] for name in ENTRIES]
+        return [self.ids[name] for name in CITIZEN_ENTRIES]
+
+    def indicators(self) -> List[Tuple[str, Indicator]]:
+        """Every entry, for the maintenance screen, in :data:`ENTRIES` order."""
+        return [(name, self._indicators[name]) for name in ENTRIES]
+
+
+def line(name: str, indicator: Indicator) -> str:
+    """An entry in words: "纸张 充足"."""
+    return f"{_(TITLES[name])} {_(indicator.msgid).format(**dict(indicator.params))}"
