@@ -7,7 +7,8 @@ Layers, bottom to top — a module imports only from its own layer or below:
                sdnotify, dbus/ (the error boundary, the served connection, one-off calls)
     features   device families, face verification, items, session, printing, power,
                backends, security, maintenance, backup, ops (the kiosk's side), fleet (the
-               operator's side), docscan (the document camera's pages)
+               operator's side), docscan (the document camera's pages), promo (the
+               promotion screen's content)
     faces      api/ (each feature's D-Bus interface and install), config, runtime,
                reconfigure, confset: the daemon's wiring
     programs   app, cli/, demo*, __main__
@@ -70,6 +71,7 @@ LAYERS: Dict[str, int] = {
             "ops",
             "fleet",
             "docscan",
+            "promo",
         ),
         FEATURES,
     ),

@@ -395,6 +395,7 @@ def test_purge_leaves_only_the_documented_files(installed: None) -> None:
     for path in (
         "/etc/govkiosk",
         "/var/lib/govkiosk",
+        "/var/lib/govkiosk-promo",
         "/var/backups/govkiosk",
         "/usr/lib/govkiosk",
     ):

@@ -68,8 +68,8 @@ async def test_each_item_from_home_to_done_by_touch(
     async with kiosk(tmp_path, ui_bus, cupsd) as k:
         await to_confirm(ui, k, item)
         await ui.tap_text("确认")
-        await ui.until(lambda: "同意" in [b.text.split()[-1] for b in ui.buttons()], "consent")
-        await ui.tap_text("√  同意")
+        await ui.on_screen("consent")
+        await ui.choose("agree")
         await ui.on_screen("preview")
         preview = ui.app.screen("preview")
         await ui.until(lambda: preview.content.ids.page.texture is not None, "the preview page")
@@ -105,7 +105,7 @@ async def test_home_during_a_session_asks_first_then_ends_it(
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd) as k:
         await to_confirm(ui, k, "id_card_print")
-        await ui.tap_text("返回首页")
+        await ui.tap(ui.app.root.nav_bar.ids.home)
         await ui.until(lambda: ui.app.leave_dialog is not None, "the question")
         await ui.tap_text("继续办理")
         await ui.frames()
@@ -159,14 +159,14 @@ async def test_printer_error_shows_one_next_action_and_retry_prints(
         await to_confirm(ui, k, "id_card_print")
         await ui.tap_text("确认")
         await ui.until(lambda: any("同意" in b.text for b in ui.buttons()), "consent")
-        await ui.tap_text("√  同意")
+        await ui.choose("agree")
         await ui.on_screen("preview")
         cupsd.fail()
         await ui.tap_text("打印")
         await ui.on_screen("error", timeout=30)
         error = ui.app.screen("error")
         assert "缺纸" in error.message
-        assert error.error_code == "printer.paper_out"
+        assert error.session.error_code == "printer.paper_out"
         choices = list(error.ids.choices.children)
         assert [b.value for b in choices if b.primary] == ["retry"]  # one clear next action
         cupsd.repair()
@@ -185,8 +185,8 @@ async def test_ups_on_battery_banner_then_out_of_service_then_back(
         root = ui.app.root
         k.daemon.bus.publish(ShutdownStageChanged("on_battery", "mains lost"))
         await ui.until(lambda: "备用电源" in root.banner, "the on-battery banner")
-        ups = root.status_bar.ids.ups
-        assert (ups.mark, "电池供电" in ups.text) == ("!", True)
+        ups = dict(root.status_bar.indicators())["ups"]  # the staff's entry
+        assert (ups.level, "on battery" in ups.msgid) == ("warn", True)
         k.daemon.bus.publish(ShutdownStageChanged("out_of_service", "battery low"))
         await ui.on_screen("out_of_service")
         k.daemon.bus.publish(ShutdownStageChanged("normal", "mains back"))
@@ -198,10 +198,10 @@ async def test_english_at_runtime_then_back_to_chinese(
     ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
 ) -> None:
     async with kiosk(tmp_path, ui_bus, cupsd) as k:
-        items = await at_home(ui, k)
+        await at_home(ui, k)
         await ui.tap_text("English")
         await ui.until(lambda: ui.app.root.nav_bar.where == "Home", "English navigation")
-        await ui.tap_text(items["no_criminal_record"])
+        await ui.tap_text(ui.app.items["no_criminal_record"].shown("en").name)
         await ui.tap_text("Start")
         await ui.on_screen("card")
         assert ui.app.screen("card").prompt == "Please place your ID card on the reader"
@@ -245,7 +245,7 @@ async def test_a_face_item_through_the_face_check_to_the_printed_document(
         assert not face.extendable  # an attempt has its own limit: no "more time"
         await ui.until(lambda: any("同意" in b.text for b in ui.buttons()), "consent")
         assert picture.texture is None  # the citizen's face is gone with the screen
-        await ui.tap_text("√  同意")
+        await ui.choose("agree")
         await ui.on_screen("preview")
         await ui.tap_text("打印")
         await ui.on_screen("done", timeout=30)
@@ -265,7 +265,7 @@ async def test_a_printed_photo_is_refused_and_the_retry_with_the_person_goes_on(
         await face_step_shown(ui)
         await ui.on_screen("error")
         error = ui.app.screen("error")
-        assert error.error_code == "face.not_live"
+        assert error.session.error_code == "face.not_live"
         assert "活体" in error.message
         assert [b.value for b in error.ids.choices.children if b.primary] == ["retry"]
         assert ui.app.screen("face").content.ids.picture.texture is None
@@ -287,7 +287,7 @@ async def test_a_paper_material_is_captured_by_itself_reviewed_and_accepted(
         await ui.until(lambda: "remote_medical_filing" in ui.app.items, "the demo item")
         await to_confirm(ui, k, "remote_medical_filing")
         await ui.tap_text("确认")
-        await ui.tap_text("√  同意")
+        await ui.choose("agree")
         await ui.on_screen("capture")
         capture = ui.app.screen("capture")
         assert capture.detail.startswith("[b]异地居住证明或工作证明[/b]")
@@ -347,7 +347,7 @@ async def test_a_camera_lost_mid_step_is_said_and_its_items_wait_until_it_is_bac
         k.camera.control({"action": "unplug"})
         await ui.on_screen("error")
         error = ui.app.screen("error")
-        assert (error.error_code, "摄像头" in error.message) == ("face.camera_lost", True)
+        assert (error.session.error_code, "摄像头" in error.message) == ("face.camera_lost", True)
         await ui.tap_text("取消办理")
         items = await at_home(ui, k)
         # The daemon says which items need the camera; the catalogue follows it.

@@ -23,6 +23,7 @@ from .api import (
     ops,
     power,
     presence,
+    promo,
     qrscanner,
     receipt,
     session,
@@ -54,6 +55,7 @@ DEVICE_FACES: Tuple[Callable[[Runtime], None], ...] = (
     idcard.install,
     power.install,
     maintenance.install,
+    promo.install,
 )
 #: These are also handed the item catalogue (§7.1); the session, installed after them, the
 #: cameras too.

@@ -44,6 +44,7 @@ from .fields import BUS_ADDRESS, matches, required, seconds, setting
 from .kiosk import KioskSection
 from .maintenance.settings import MaintenanceSettings
 from .ops.settings import COMPLETE, OpsSettings, complete
+from .promo.settings import PromoSettings
 from .security.settings import SealSettings
 from .session.settings import SessionSettings
 from .tables import Builder, ConfigError, KeyPath, Problem
@@ -125,6 +126,7 @@ class Config:
         metadata={"expect": FACE_CONSISTENT, "check": face_consistent},
     )
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    promo: PromoSettings = field(default_factory=PromoSettings)
 
 
 def config_files(path: Path) -> List[Path]:

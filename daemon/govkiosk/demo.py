@@ -3,9 +3,11 @@
 Starts, as children, a private ``dbus-daemon`` (its configuration generated in a
 temporary directory), the device simulators listed in :data:`SIMULATORS`, the demo
 department service, a site broker (``mosquitto``, :mod:`govkiosk.demo_ops`) the kiosk
-takes remote commands from, ``govkioskd`` on ``config/demo.toml`` and ``govkiosk-ui``.
-Without ``$DISPLAY`` the UI runs on an ``Xvfb`` screen of its own and the demo writes a
-screenshot a person can open. Ctrl-C
+takes remote commands from, ``govkioskd`` on ``config/demo.toml``, ``govkiosk-ui`` and the
+promotion screen ``govkiosk-promo`` with the demo playlist (:mod:`~govkiosk.promo.demo_content`).
+Without ``$DISPLAY`` the UI runs on an ``Xvfb`` screen of its own, the promotion screen on
+that server's second screen (``:N.1``, portrait), and the demo writes a screenshot of the UI
+a person can open; on a desktop both are windows. Ctrl-C
 or SIGTERM stops every child, UI first, bus last. ``--once`` stops as soon as the
 screenshot is written (for tests and CI). A UI that exits with
 :data:`~govkiosk.ops.ui.RESTART_STATUS` (ops' ``ui.restart``) is started again, as its
@@ -37,6 +39,7 @@ from .demo_ops import OpsSite
 from .errors import GovkioskError
 from .fleet.client import FleetClient, FleetError
 from .items.catalogue import DEFAULT_CATALOGUE
+from .promo.demo_content import write_demo_playlist
 from .timeouts import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +48,8 @@ SITE_ACL = REPO / "packaging" / "mosquitto" / "acl"
 DEFAULT_STATE_DIR = Path.home() / ".local" / "state" / "govkiosk-demo"
 DEFAULT_SCREENSHOT = Path("out") / "demo.png"
 SCREEN = "1280x800x24"
+#: The promotion screen: the virtual server's second screen, a portrait panel.
+PROMO_SCREEN = "1080x1920x24"
 #: How long a child may take to get ready (the UI: to draw the daemon's status).
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
@@ -365,7 +370,9 @@ class Demo:
         await self._spawn("govkiosk-ui", ui, env=env)
         await self._wait_online(site, daemon)
         await self._publish_demo_items(address)
+        promo_display = await self._start_promo(address, env)
         self._report(address, config, display, site)
+        print(f"  promotion:  {promo_display}", flush=True)
 
     async def _start_xvfb(self) -> str:
         self.xvfb = True
@@ -380,6 +387,9 @@ class Demo:
                     "-screen",
                     "0",
                     SCREEN,
+                    "-screen",
+                    "1",
+                    PROMO_SCREEN,
                     "-nolisten",
                     "tcp",
                 ],
@@ -458,6 +468,28 @@ class Demo:
         sync = await Child.start("items-sync", [command("govkioskctl"), *argv], log)
         if await sync.process.wait() != 0:  # a one-off: not among the children kept alive
             raise DemoError(f"the demo items were not published (see {sync.log})")
+
+    async def _start_promo(self, address: str, env: Dict[str, str]) -> str:
+        """The demo playlist, loaded as an integrator would, and the promotion screen."""
+        playlist = write_demo_playlist(self.state_dir / "promo-demo")
+        argv = [command("govkioskctl"), "promo", "--bus", address, "load", str(playlist)]
+        log = self.logs / "promo-load.log"
+        load = await Child.start("promo-load", argv, log)
+        if await load.process.wait() != 0:
+            raise DemoError(f"the demo playlist was not loaded (see {load.log})")
+        promo = [sys.executable, "-m", "govkiosk_ui.promo", "--bus", address]
+        promo_env = dict(env)
+        if self.xvfb:
+            promo_env["DISPLAY"] = f"{env['DISPLAY']}.1"
+            shown = (
+                f"Xvfb screen {promo_env['DISPLAY']} ({PROMO_SCREEN}); see it with "
+                f"`xwd -root -display {promo_env['DISPLAY']} -out promo.xwd`"
+            )
+        else:
+            promo.append("--windowed")
+            shown = "a window beside the UI's"
+        await self._spawn("govkiosk-promo", promo, env=promo_env)
+        return shown
 
     async def _wait_online(self, site: OpsSite, daemon: Child) -> None:
         """Until the broker says the kiosk is online: then a command sent gets an answer."""

@@ -71,6 +71,7 @@ from .widgets import (  # noqa: F401 - the kv rules name their classes
     step_content,
 )
 from .widgets.buttons import KioskButton  # noqa: F401 - defines KioskButton for the kv rules
+from .widgets.status_bar import StatusBar
 from .widgets.surface import Surface
 from .window_image import window_png
 
@@ -131,11 +132,23 @@ WHERE = {
     "maintenance": N_("Maintenance"),
 }
 #: Screens of a citizen's session: they may show the masked holder or the document.
-SESSION_SCREENS = ("card", "confirm", "consent", "face", "capture", "progress", "preview", "printing", "done")
+SESSION_SCREENS = (
+    "card",
+    "confirm",
+    "consent",
+    "face",
+    "capture",
+    "progress",
+    "preview",
+    "printing",
+    "done",
+)
 #: How a session ended that the citizen is told about, on the screen they land on.
 ENDED = {
     "timeout": N_("Time ran out and the application ended. Your information has been cleared."),
-    "walked_away": N_("The application ended as nobody was at the kiosk. Your information has been cleared."),
+    "walked_away": N_(
+        "The application ended as nobody was at the kiosk. Your information has been cleared."
+    ),
 }
 NOTICE_SECONDS = 8.0
 #: Screens where "home" leads nowhere: the navigation bar shows the kiosk's name instead.
@@ -188,7 +201,12 @@ class KioskApp(App):
         self.indicators = IndicatorsController(self, self.client)
         self.catalogue = CatalogueController(self, self.client, self.tasks)
         self.maintenance = MaintenanceController(
-            self, self.client, self.tasks, power=self.power, indicators=self.indicators
+            self,
+            self.client,
+            self.tasks,
+            power=self.power,
+            indicators=self.indicators,
+            items=lambda: self.catalogue.items,
         )
         self.signals = SignalTable(
             {
@@ -279,13 +297,14 @@ class KioskApp(App):
         root.nav_bar.at_home = name in HOME_LIKE
         self.in_citizen_session = name in SESSION_SCREENS or self.journey.active
         if name == "card":
-            self.screen("card").content.children[0].start()
+            self.screen("card").content.ids.animation.start()
 
     def indicate(self, entry: str, indicator: Indicator) -> None:
         self.root.status_bar.show(entry, indicator)
 
     def status_entries(self) -> List[Tuple[str, Indicator]]:
-        return self.root.status_bar.indicators()
+        bar: StatusBar = self.root.status_bar
+        return bar.indicators()
 
     def set_banner(self, text: str) -> None:
         self.root.banner = text
@@ -354,7 +373,7 @@ class KioskApp(App):
         self.journey.on_changed(body[0])
 
     def _show_card(self, present: bool) -> None:
-        self.screen("card").content.children[0].card_present = present
+        self.screen("card").content.ids.animation.card_present = present
 
     # -- the citizen's navigation -------------------------------------------------------
 
@@ -383,7 +402,9 @@ class KioskApp(App):
         screen: StepScreen = self.screen(name)
         screen.render(session)
         item = self.items.get(session.item_code)
-        self.show_screen(name, item.shown(self.language).name if item is not None else _("Applying"))
+        self.show_screen(
+            name, item.shown(self.language).name if item is not None else _("Applying")
+        )
 
     def show_countdown(self, seconds: int, fraction: float, warning: bool) -> None:
         screen = self.root.screens.current_screen

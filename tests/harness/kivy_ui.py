@@ -118,6 +118,15 @@ class Driver:
         touch.touch_up()
         await self.frames(1)
 
+    async def choose(self, value: str) -> None:
+        """Tap the shown button that sends ``value`` (a session choice) once it is there."""
+
+        def offered() -> List[Any]:
+            return [b for b in self.buttons() if getattr(b, "value", "") == value]
+
+        await self.until(lambda: len(offered()) == 1, f"the {value!r} choice")
+        await self.tap(offered()[0])
+
     async def tap_text(self, text: str) -> None:
         """Tap the button saying ``text`` once it is there (the daemon may still be working)."""
         await self.until(

@@ -15,7 +15,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, camera, face, fleet, items, stats
+from . import backup, camera, face, fleet, items, promo, stats
 from . import sim as simctl
 from .output import table
 
@@ -82,6 +82,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sim.add_argument("sim_args", nargs=argparse.REMAINDER)
     sub.add_parser("fleet", help="remote operations: govkioskctl fleet --help")
     sub.add_parser("face", help="face verification tools: govkioskctl face --help")
+    sub.add_parser("promo", help="the promotion screen's playlist: govkioskctl promo --help")
     return parser.parse_args(argv)
 
 
@@ -110,6 +111,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return fleet.main(argv[1:])
     if argv[:1] == ["face"]:
         return face.main(argv[1:])
+    if argv[:1] == ["promo"]:
+        return promo.main(argv[1:])
     args = parse_args(argv)
     if args.command == "backup":
         return backup.run(args)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional
 
 from ..bus import Event
+from ..contract.connection import plain
 from ..contract.logs import printable
 from ..contract.names import (
     DEVICES_INTERFACE,
     POWER_INTERFACE,
+    PROMO_INTERFACE,
     RECEIPT_INTERFACE,
     UI_BUS_NAME,
     UI_INTERFACE,
@@ -200,6 +203,30 @@ async def ups_selftest(ctx: Context, _command: Command) -> Dict[str, Any]:
     return {"self_test": "started"}
 
 
+#: A playlist update downloads its media: the daemon's own limit is [promo] download_timeout
+#: per file; this bounds the whole call.
+PROMO_UPDATE_TIMEOUT = 3600.0
+
+
+async def promo_update(ctx: Context, command: Command) -> Dict[str, Any]:
+    """A signed promotion manifest (docs/promo.md): the daemon checks its content key."""
+    manifest = param(command, "manifest", dict)
+    (result,) = await call(
+        ctx.daemon_bus,
+        PROMO_INTERFACE,
+        "Update",
+        "s",
+        [json.dumps(manifest, ensure_ascii=False)],
+        timeout=PROMO_UPDATE_TIMEOUT,
+    )
+    return dict(plain(result))
+
+
+async def promo_rollback(ctx: Context, _command: Command) -> Dict[str, Any]:
+    (result,) = await call(ctx.daemon_bus, PROMO_INTERFACE, "Rollback")
+    return dict(plain(result))
+
+
 METHODS: Dict[str, Method] = {
     "status": Method(roles.READ, status),
     "devices": Method(roles.WATCH, devices),
@@ -214,6 +241,8 @@ METHODS: Dict[str, Method] = {
     "usb.maintenance.close": Method(roles.MAINTAIN, usb_close),
     "printer.test": Method(roles.MAINTAIN, printer_test),
     "ups.selftest": Method(roles.MAINTAIN, ups_selftest),
+    "promo.update": Method(roles.MAINTAIN, promo_update),
+    "promo.rollback": Method(roles.MAINTAIN, promo_rollback),
     "items.sync": Method(roles.CHANGE, items.sync),
     "items.apply": Method(roles.CHANGE, items.apply),
     "items.evaluate": Method(roles.CHANGE, items.evaluate),

@@ -236,5 +236,5 @@ async def run_flow(ctx: StepContext, steps: Sequence[Tuple[str, Step]]) -> Tuple
                 ctx.begin(name, index)
     ctx.begin("done", len(steps))
     with contextlib.suppress(StepExpired):  # the citizen left with their document: still done
-        await ctx.ask(ctx.text("done"), ("finish",), ctx.settings.answer_timeout, state=State.DONE)
+        await ctx.ask(ctx.text("done"), ("finish",), ctx.settings.done_timeout, state=State.DONE)
     return Outcome.DONE, ""

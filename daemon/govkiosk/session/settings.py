@@ -28,8 +28,10 @@ class SessionSettings:
     preview_timeout: float = seconds(120.0)
     #: Aiming and reviewing one page under the document camera.
     capture_timeout: float = seconds(90.0)
-    #: A failure or "done" screen left unanswered ends the session.
+    #: A failure screen left unanswered ends the session.
     answer_timeout: float = seconds(30.0)
+    #: The "done" screen: time to take the papers and, if the citizen wishes, rate (好差评).
+    done_timeout: float = seconds(60.0)
     # Steps where the kiosk works --------------------------------------------------
     query_timeout: float = seconds(30.0)
     seal_timeout: float = seconds(10.0)

@@ -53,6 +53,9 @@ class CatalogueController:
         items = list(self.items.values())
         home: CatalogueScreen = self._frame.screen("home")
         home.heading = _("Choose an item to start")
+        home.empty_text = _(
+            "No items can be handled here at the moment. Please ask the staff on site."
+        )
         home.show_groups(by_department(items, language()), language())
         self._frame.screen("item").reserve(items)  # its lines built now, not on the tap
         self._frame.screen("item").update(self.items)
@@ -62,4 +65,5 @@ class CatalogueController:
         frequent: CatalogueScreen = self._frame.screen("frequent")
         ranked = [self.items[code] for code in self.frequent if code in self.items]
         frequent.heading = _("The items most often handled at this kiosk")
+        frequent.empty_text = _("Nothing has been handled here yet. Choose an item on Home.")
         frequent.show_groups([(_("Frequent items"), ranked)] if ranked else [], language())

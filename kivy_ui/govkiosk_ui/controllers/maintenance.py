@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Callable, Mapping
 
 from dbus_next import DBusError
 
 from govkiosk.contract.names import KIOSK_INTERFACE, MAINTENANCE_INTERFACE, RECEIPT_INTERFACE
 
 from ..client import DaemonAwayError, DaemonClient
-from ..i18n import _
+from ..i18n import _, language
+from ..model import Item
 from ..screens.maintenance import MaintenanceLoginScreen, MaintenanceScreen
 from ..tasks import Tasks
 from .frame import Frame
@@ -23,6 +25,9 @@ from .indicators import IndicatorsController
 from .power import PowerController
 
 _LOGGER = logging.getLogger(__name__)
+
+#: The days of use and ratings the maintenance screen sums up.
+USAGE_DAYS = 30
 
 
 class MaintenanceController:
@@ -34,8 +39,10 @@ class MaintenanceController:
         *,
         power: PowerController,
         indicators: IndicatorsController,
+        items: Callable[[], Mapping[str, Item]],
     ) -> None:
         self._frame = frame
+        self._items = items
         self._client = client
         self._tasks = tasks
         self._power = power
@@ -43,7 +50,7 @@ class MaintenanceController:
         self.token = ""
 
     def open(self) -> None:
-        """The operator login (a long press on the kiosk id): never during a session."""
+        """The operator login (a long press on the hotline): never during a session."""
         if not self._frame.in_session() and self._frame.daemon_available():
             self._frame.show_screen("maintenance_login")
 
@@ -83,6 +90,12 @@ class MaintenanceController:
             self._frame.show_home()
             return
         screen.show_alarms(alarms[0])
+        usage = await self._client.read(
+            MAINTENANCE_INTERFACE, "Statistics", "su", self.token, USAGE_DAYS
+        )
+        if usage is not None:
+            names = {code: item.shown(language()).name for code, item in self._items().items()}
+            screen.show_usage(usage[0][2], names)
 
     def print_test(self) -> None:
         self._tasks.spawn(self._print_test(), "printer test")

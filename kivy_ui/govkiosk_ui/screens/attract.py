@@ -12,9 +12,8 @@ from typing import Any, Optional, Sequence, Tuple
 from kivy.animation import Animation
 from kivy.app import App
 from kivy.factory import Factory
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import NumericProperty
 from kivy.uix.screenmanager import Screen
-
 
 #: How many of the kiosk's items the attract screen names.
 OFFERS = 4

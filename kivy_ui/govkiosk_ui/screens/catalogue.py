@@ -30,6 +30,8 @@ UNAVAILABLE = N_("Not available at this kiosk now")
 class CatalogueScreen(Screen):
     heading = StringProperty("")
     empty = BooleanProperty(True)
+    #: What an empty list says.
+    empty_text = StringProperty("")
 
     def show_groups(self, groups: List[Tuple[str, List[Item]]], language: str) -> None:
         box = self.ids.groups

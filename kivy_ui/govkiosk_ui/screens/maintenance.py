@@ -96,6 +96,7 @@ class MaintenanceLoginScreen(Screen):
 
 class MaintenanceScreen(Screen):
     status_text = StringProperty("")
+    usage_text = StringProperty("")
     ups_text = StringProperty("")
     printer_text = StringProperty("")
     test_result = StringProperty("")
@@ -112,6 +113,21 @@ class MaintenanceScreen(Screen):
             role, port = device.get("role", ""), device.get("port", "")
             text = f"{named(role)}: {state_text(device.get('driver', ''))}"
             box.add_widget(Factory.SmallText(text=text + (f"  ({port})" if port else "")))
+
+    def show_usage(self, rows: List[List[Any]], names: Dict[str, str]) -> None:
+        """``Statistics`` per item: completed sessions, ratings and the share satisfied."""
+        lines = []
+        for code, sessions, levels, _reasons in rows:
+            done = int(sessions.get("done", 0))
+            rated = sum(int(n) for n in levels.values())
+            satisfied = sum(int(levels.get(level, 0)) for level in ("4", "5"))
+            line = _("{item}: {done} done, {rated} rated").format(
+                item=names.get(code, code), done=done, rated=rated
+            )
+            if rated:
+                line += _(", {share}% satisfied").format(share=round(100 * satisfied / rated))
+            lines.append(line)
+        self.usage_text = "\n".join(lines) or _("Nothing handled yet")
 
     def show_status(self, indicators: List[Tuple[str, Indicator]]) -> None:
         """The status bar's entries in full, the staff's ones included."""

@@ -307,7 +307,7 @@ class DoneScreen(StepScreen):
         self.receipt_text = (
             _("The receipt is printed. Please take your documents and your ID card.")
             if session.receipt_printed
-            else _("Please take your documents and your ID card.")
+            else _("Please take your documents and your ID card")
         )
         self.content.ids.rating.show(session)
 

@@ -21,9 +21,10 @@ class EvenGrid(GridLayout):
     least = NumericProperty(0)
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # Before the next frame, after the buttons' own rules have sized them.
+        # Before super(): the kv rules may add children inside it. Runs before the next
+        # frame, after the buttons' own rules have sized them.
         self._even = Clock.create_trigger(self._apply)
+        super().__init__(**kwargs)
 
     def add_widget(self, widget: Any, *args: Any, **kwargs: Any) -> None:
         widget.size_hint_y = None

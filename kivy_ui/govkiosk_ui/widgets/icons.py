@@ -53,8 +53,26 @@ SHAPES: Dict[str, Shape] = {
     "generic": GENERIC,
     "police": (  # a shield with a star-like dot
         (
-            (0.5, 0.9, 0.82, 0.78, 0.8, 0.46, 0.7, 0.26, 0.5, 0.1, 0.3, 0.26, 0.2, 0.46)
-            + (0.18, 0.78, 0.5, 0.9),
+            (
+                0.5,
+                0.9,
+                0.82,
+                0.78,
+                0.8,
+                0.46,
+                0.7,
+                0.26,
+                0.5,
+                0.1,
+                0.3,
+                0.26,
+                0.2,
+                0.46,
+                0.18,
+                0.78,
+                0.5,
+                0.9,
+            ),
         ),
         ((0.5, 0.52, 0.1),),
     ),
@@ -134,9 +152,7 @@ def draw(shape: Shape, x: float, y: float, size: float, width: float) -> List[An
     strokes, dots = shape
     drawn: List[Any] = []
     for stroke in strokes:
-        points = [
-            (x if i % 2 == 0 else y) + value * size for i, value in enumerate(stroke)
-        ]
+        points = [(x if i % 2 == 0 else y) + value * size for i, value in enumerate(stroke)]
         drawn.append(Line(points=points, width=width, joint="round", cap="round"))
     for cx, cy, r in dots:
         drawn.append(

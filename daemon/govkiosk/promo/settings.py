@@ -1,0 +1,53 @@
+"""``[promo]``: the promotion screen's content — who may sign it, how big it may be, how
+long a download may take (docs/promo.md)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Tuple
+
+from ..fields import matches, positive, required, setting
+
+KEY_ID = matches(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _ed25519_public(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class ContentKey:
+    """A pinned Ed25519 key that signs promotion manifests (the publicity office's)."""
+
+    key_id: str = required(expect="a key id of letters, digits, '.', '_' or '-'", check=KEY_ID)
+    public_key: str = required(
+        expect="a base64 Ed25519 public key (32 bytes)", check=_ed25519_public
+    )
+
+
+@dataclass(frozen=True)
+class PromoSettings:
+    #: Without a key, no manifest is accepted (a local directory still loads).
+    content_keys: Tuple[ContentKey, ...] = ()
+    #: Where the versions live; empty: ``promo/`` in the state directory.
+    dir: str = setting(
+        "", expect="an absolute path, or empty", check=lambda v: v == "" or v.startswith("/")
+    )
+    max_total_mb: int = setting(
+        512, expect="a whole number of MiB from 1 to 16384", check=lambda v: 0 < v <= 16384
+    )
+    max_file_mb: int = setting(
+        256, expect="a whole number of MiB from 1 to 4096", check=lambda v: 0 < v <= 4096
+    )
+    #: One file's whole download, from the request to its last byte.
+    download_timeout: float = setting(600.0, expect="a number of seconds > 0", check=positive)
+    connect_timeout: float = setting(15.0, expect="a number of seconds > 0", check=positive)
+    #: Plain ``http://`` to 127.0.0.1 / ::1 / localhost: tests and a local mirror only.
+    allow_http_loopback: bool = setting(
+        False, expect="true or false", check=lambda v: isinstance(v, bool)
+    )
