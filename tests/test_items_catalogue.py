@@ -112,6 +112,67 @@ def test_english_text_falls_back_to_chinese_where_not_translated() -> None:
     assert entry.text("zh_CN").name == "测试事项"
 
 
+def test_every_default_and_demo_item_has_its_tile_icon_and_notice_in_both_languages() -> None:
+    demo = load_catalogue(Path(__file__).resolve().parents[1] / "config" / "demo-items.toml")
+    for entry in (*default_catalogue().items, *demo.items):
+        assert entry.en is not None
+        assert entry.summary, entry.code
+        assert entry.en.summary, entry.code
+        assert entry.summary != entry.category  # plain words, not the department's term
+        assert entry.icon is not None
+        assert entry.icon == entry.shown_icon
+        for language in ("zh_CN", "en"):
+            notice = entry.consent_text(language)
+            assert notice is not None
+            assert notice.data
+            assert notice.source
+            assert notice.purpose
+            assert notice.retention == "none"
+        # Given in the file, not derived: each item says what it queries.
+        assert entry.consent.data, entry.code
+        assert entry.en.consent.data, entry.code
+    record = default_catalogue().get("no_criminal_record")
+    assert record is not None
+    assert record.summary == "开具本人无犯罪记录的证明"
+    assert "违法犯罪记录" in record.consent.data
+    assert record.consent.source == "公安机关"
+    card = default_catalogue().get("id_card_print")
+    assert card is not None
+    assert card.summary == "打印本人居民身份证电子照"
+
+
+def test_icon_and_consent_are_derived_from_the_department_when_absent() -> None:
+    police, social, other = parse_catalogue(
+        {
+            "items": [
+                item(code="a", en={"name": "Item A"}),
+                item(code="b", department="人社"),
+                item(code="c", department="档案馆", en={"name": "C", "department": "Archives"}),
+            ]
+        },
+        "cat.toml",
+    ).items
+    assert (police.shown_icon, social.shown_icon, other.shown_icon) == (
+        "police",
+        "social_security",
+        "generic",
+    )
+    zh = police.consent_text("zh_CN")
+    assert zh is not None
+    assert zh.source == "公安机关"
+    assert zh.data == ("办理“测试事项”所需的本人信息",)
+    assert zh.purpose == "为您办理“测试事项”"
+    en = police.consent_text("en")
+    assert en is not None
+    assert (en.source, en.purpose) == ("The public security authorities", "To provide: Item A")
+    assert social.consent_text("en") is None  # no English: the UI shows the Chinese
+    other_zh, other_en = other.consent_text("zh_CN"), other.consent_text("en")
+    assert other_zh is not None
+    assert other_en is not None
+    assert (other_zh.source, other_en.source) == ("档案馆", "Archives")
+    assert police.text("en").summary == ""  # none given: the UI shows no subtitle
+
+
 def test_items_survive_their_document_form() -> None:
     for entry in default_catalogue().items:
         assert item_from_document(item_document(entry), "copy") == entry
@@ -133,9 +194,9 @@ def test_items_survive_their_document_form() -> None:
         (
             {"items": [item(colour="red")]},
             'cat.toml: items[0] (code "test_item"): colour: unknown key (known keys: applicant_type,'
-            " captures, category, code, conditions, department, en, identity, materials, name,"
-            " printing, regions,"
-            " result_type, standard_row, state, steps, timeouts, version)",
+            " captures, category, code, conditions, consent, department, en, icon, identity,"
+            " materials, name, printing, regions,"
+            " result_type, standard_row, state, steps, summary, timeouts, version)",
         ),
         (
             {"items": [item(code="bad code")]},
@@ -205,6 +266,47 @@ def test_items_survive_their_document_form() -> None:
             {"items": [ITEM, ITEM]},
             'cat.toml: items[1] (code "test_item"): code: duplicate of items[0]',
         ),
+        (
+            {"items": [item(icon="car")]},
+            'cat.toml: items[0] (code "test_item"): icon: expected "police" or "social_security"'
+            ' or "pension" or "medical" or "household" or "tax" or "housing" or "generic",'
+            ' got "car"',
+        ),
+        (
+            {"items": [item(summary="打印" * 16)]},
+            'cat.toml: items[0] (code "test_item"): summary: expected a one-line plain-language'
+            f' summary of 1-30 characters, got "{"打印" * 16}"',
+        ),
+        (
+            {"items": [item(summary="第一行\n第二行")]},
+            'cat.toml: items[0] (code "test_item"): summary: expected a one-line plain-language'
+            ' summary of 1-30 characters, got "第一行\\n第二行"',
+        ),
+        (
+            {"items": [item(consent={"data": ["违法犯罪记录", " "]})]},
+            'cat.toml: items[0] (code "test_item"): consent.data: expected a list of what is'
+            " queried (one line each), got a list",
+        ),
+        (
+            {"items": [item(consent={"source": 3})]},
+            'cat.toml: items[0] (code "test_item"): consent.source: expected who the data is'
+            " queried from, on one line, got 3",
+        ),
+        (
+            {"items": [item(consent={"retention": "30 days"})]},
+            'cat.toml: items[0] (code "test_item"): consent.retention: unknown key (known keys:'
+            " data, purpose, source)",
+        ),
+        (
+            {"items": [item(en={"name": "Test", "summary": "x" * 61})]},
+            'cat.toml: items[0] (code "test_item"): en.summary: expected a one-line'
+            f' plain-language summary of 1-60 characters, got "{"x" * 61}"',
+        ),
+        (
+            {"items": [item(en={"name": "Test", "consent": {"purpose": "  "}})]},
+            'cat.toml: items[0] (code "test_item"): en.consent.purpose: expected why it is'
+            ' queried, on one line, got "  "',
+        ),
     ],
 )
 def test_bad_catalogue_documents_name_file_item_key_and_expectation(
@@ -242,6 +344,8 @@ def test_file_level_errors(tmp_path: Path) -> None:
     assert str(caught.value).startswith(f"{broken}: not valid TOML: ")
 
 
+PRESENTATION_KEYS = ("summary", "icon", "consent")
+
 TOML_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
     lambda inner: (
@@ -253,7 +357,9 @@ TOML_VALUES = st.recursive(
 
 @given(
     st.dictionaries(
-        st.sampled_from(sorted(ITEM)) | st.text(max_size=6), TOML_VALUES, max_size=len(ITEM) + 2
+        st.sampled_from([*sorted(ITEM), *PRESENTATION_KEYS]) | st.text(max_size=6),
+        TOML_VALUES,
+        max_size=len(ITEM) + 2,
     )
 )
 def test_fuzzed_items_give_catalogue_errors_or_items(table: Dict[str, Any]) -> None:
@@ -266,3 +372,42 @@ def test_fuzzed_items_give_catalogue_errors_or_items(table: Dict[str, Any]) -> N
         found = ()
         assert catalogue.items[0].code == document["items"][0]["code"]
     assert all(str(p).startswith("fuzz.toml: ") for p in found)
+
+
+CONSENT_VALUES = st.dictionaries(
+    st.sampled_from(["data", "source", "purpose"]) | st.text(max_size=6), TOML_VALUES, max_size=4
+)
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "summary": st.text(max_size=40) | TOML_VALUES,
+            "icon": st.sampled_from(["police", "pension", "car", ""]) | TOML_VALUES,
+            "consent": CONSENT_VALUES | TOML_VALUES,
+            "en": st.fixed_dictionaries(
+                {"name": st.just("E")},
+                optional={"summary": st.text(max_size=70), "consent": CONSENT_VALUES},
+            ),
+        },
+    )
+)
+def test_fuzzed_presentation_fields_give_errors_or_a_full_notice(table: Dict[str, Any]) -> None:
+    try:
+        entry = parse_catalogue({"items": [{**ITEM, **table}]}, "fuzz.toml").items[0]
+    except CatalogueFileError as err:
+        found = err.problems
+    else:
+        found = ()
+    assert all(str(p).startswith("fuzz.toml: items[0]") for p in found)
+    if found:
+        return
+    assert entry.shown_icon in ("police", "pension")
+    notice = entry.consent_text("zh_CN")
+    assert notice is not None
+    assert notice.data
+    assert notice.source
+    assert notice.purpose
+    assert "\n" not in entry.summary
+    assert len(entry.summary) <= 30

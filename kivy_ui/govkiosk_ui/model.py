@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Tuple
 
+from govkiosk.contract.names import CARD_READER_POSITIONS
+
 #: A session in one of these states is over; the daemon has wiped it.
 FINISHED = ("cancelled", "expired")
 
@@ -39,6 +41,9 @@ class ItemText:
     summary: str
     conditions: Tuple[str, ...]
     materials: Tuple[str, ...]
+    category: str = ""
+    #: The paper materials the document camera captures.
+    captures: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,19 +80,32 @@ class Item:
     consent_source: str = ""
     consent_data: Tuple[str, ...] = ()
     consent_purpose: str = ""
-    #: English text; empty: the Chinese.
+    #: English text (the rows' ``*_en`` keys without the suffix); empty: the Chinese.
     english: Mapping[str, Any] = field(default_factory=dict)
+    category: str = ""
+    captures: Tuple[str, ...] = ()
 
     def shown(self, language: str) -> ItemText:
-        """The item's words in ``language``, each falling back to the Chinese."""
+        """The item's words in ``language``, each falling back to the Chinese (a list as
+        a whole; a capture's name one by one)."""
         en = self.english if language == "en" else {}
+        captures_en = tuple(en.get("captures") or ())
         return ItemText(
             name=str(en.get("name") or self.name),
             department=str(en.get("department") or self.department),
             summary=str(en.get("summary") or self.summary),
             conditions=tuple(en.get("conditions") or self.conditions),
             materials=tuple(en.get("materials") or self.materials),
+            category=str(en.get("category") or self.category),
+            captures=tuple(
+                str(captures_en[i]) if i < len(captures_en) and captures_en[i] else name
+                for i, name in enumerate(self.captures)
+            ),
         )
+
+    def text(self, language: str) -> ItemText:
+        """The shown strings for ``language`` (``zh_CN`` or ``en``): :meth:`shown`."""
+        return self.shown(language)
 
     def notice(self, language: str) -> Notice:
         en = self.english if language == "en" else {}
@@ -121,6 +139,8 @@ class Item:
             english={
                 key[: -len("_en")]: value for key, value in row.items() if key.endswith("_en")
             },
+            category=str(row.get("category", "")),
+            captures=tuple(str(c) for c in row.get("captures", ())),
         )
 
 
@@ -159,7 +179,8 @@ class Session:
     receipt_printed: bool = False
     seal_verified: bool = False
     seal_issuer: str = ""
-    #: How a finished session ended (timeout, walked_away, cancelled, home, done).
+    #: How a finished session ended (timeout, walked_away, cancelled, home, done, failed,
+    #: stopped: ``contract.names.ENDED_BY``).
     ended_by: str = ""
     #: The citizen has given this session's 好差评.
     evaluated: bool = False
@@ -214,6 +235,53 @@ class Session:
     @property
     def timed(self) -> bool:
         return self.seconds_left >= 0
+
+
+@dataclass(frozen=True)
+class KioskInfo:
+    """Who and where the kiosk is (``Kiosk1.GetInfo``): what the home and card screens
+    show of the hall and of this kiosk model."""
+
+    kiosk_id: str = ""
+    name: str = ""
+    region: str = ""
+    language: str = "zh_CN"
+    version: str = ""
+    hall: str = ""
+    hall_en: str = ""
+    #: One of ``CARD_READER_POSITIONS``, and how to say it in each language.
+    card_reader: str = "below_screen"
+    card_reader_text: str = ""
+    card_reader_text_en: str = ""
+    #: ``Kiosk1.GetCardReaderImage`` has a picture of the reader's place.
+    has_card_reader_image: bool = False
+
+    @classmethod
+    def from_dbus(cls, info: Mapping[str, Any]) -> KioskInfo:
+        position = str(info.get("card_reader", "below_screen"))
+        return cls(
+            kiosk_id=str(info.get("kiosk_id", "")),
+            name=str(info.get("name", "")),
+            region=str(info.get("region", "")),
+            language=str(info.get("language", "zh_CN")),
+            version=str(info.get("version", "")),
+            hall=str(info.get("hall", "")),
+            hall_en=str(info.get("hall_en", "")),
+            card_reader=position if position in CARD_READER_POSITIONS else "below_screen",
+            card_reader_text=str(info.get("card_reader_text", "")),
+            card_reader_text_en=str(info.get("card_reader_text_en", "")),
+            has_card_reader_image=bool(info.get("has_card_reader_image", False)),
+        )
+
+    def hall_text(self, language: str) -> str:
+        """The hall's name in ``language``; the Chinese where there is no English."""
+        return (self.hall_en or self.hall) if language == "en" else self.hall
+
+    def card_reader_hint(self, language: str) -> str:
+        """Where the card reader is, in ``language``; the Chinese where there is no English."""
+        if language == "en":
+            return self.card_reader_text_en or self.card_reader_text
+        return self.card_reader_text
 
 
 def screen_for(session: Session) -> str:

@@ -57,6 +57,7 @@ CONFIG = """[kiosk]
 id = "test-hlj-0001"
 name = "测试政务服务中心 1号机"
 region = "230100"
+{kiosk_lines}
 
 [daemon]
 restart_initial = 0.1
@@ -207,9 +208,12 @@ async def kiosk(
     cups: CupsServer,
     session: str = "",
     face: str = SIMULATED_FACES,
+    *,
+    kiosk_lines: str = "",
 ) -> AsyncIterator[Kiosk]:
     """The running kiosk; ``session`` adds lines to its ``[session]`` section, ``face`` is
-    its ``[face]`` section (the simulator's card photos by default)."""
+    its ``[face]`` section (the simulator's card photos by default), ``kiosk_lines`` adds
+    lines to its ``[kiosk]`` section."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test setup, before the loop's work
     key = KioskKey(directory)
     seal_dir = directory / "seal"
@@ -234,6 +238,7 @@ async def kiosk(
             queue=cups.queue,
             session=session,
             face=face,
+            kiosk_lines=kiosk_lines,
             cameras=camera.urls(),
             idcard_port=idcard_server.sockets[0].getsockname()[1],
             receipt_port=receipt_server.sockets[0].getsockname()[1],

@@ -2,8 +2,12 @@
 
 ``Faults`` counts the supervised services (device drivers among them) that have failed
 and wait to be restarted: the status bar's "N faults" is the daemon's count, not the UI's.
+``GetInfo`` also tells the citizen's screens the hall's name and where the ID card reader
+is on this kiosk model; ``GetCardReaderImage`` is the integrator's picture of it.
 """
 
+import asyncio
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from dbus_next import Variant
@@ -13,7 +17,7 @@ from .. import __version__
 from ..bus import EventBus, ServiceHealthChanged
 from ..contract.names import KIOSK_INTERFACE
 from ..dbus import guarded
-from ..kiosk import KioskSection
+from ..kiosk import IMAGE_MAX_BYTES, PNG_MAGIC, KioskSection
 from ..supervisor import ServiceHealth, ServiceState, Supervisor
 
 DeviceRows = Callable[[], List[Dict[str, Variant]]]
@@ -23,6 +27,15 @@ StatisticsRows = Callable[[int], Awaitable[List[Any]]]
 
 def _row(health: ServiceHealth) -> List[Any]:
     return [health.name, health.state.value, health.detail, health.restarts]
+
+
+def _png(path: str) -> bytes:
+    try:
+        with Path(path).open("rb") as file:
+            data = file.read(IMAGE_MAX_BYTES + 1)
+    except OSError:
+        return b""
+    return data if data.startswith(PNG_MAGIC) and len(data) <= IMAGE_MAX_BYTES else b""
 
 
 class KioskInterface(ServiceInterface):
@@ -80,7 +93,23 @@ class KioskInterface(ServiceInterface):
             "region": Variant("s", kiosk.region),
             "language": Variant("s", kiosk.language),
             "version": Variant("s", __version__),
+            "hall": Variant("s", kiosk.hall),
+            "hall_en": Variant("s", kiosk.hall_en),
+            "card_reader": Variant("s", kiosk.card_reader),
+            "card_reader_text": Variant("s", kiosk.card_reader_text("zh_CN")),
+            "card_reader_text_en": Variant("s", kiosk.card_reader_text("en")),
+            "has_card_reader_image": Variant("b", bool(kiosk.card_reader_image)),
         }
+
+    @method()
+    @guarded
+    async def GetCardReaderImage(self) -> "ay":
+        """The integrator's PNG of where the card reader is; empty when none is set (or
+        the file went away or changed into something else since the configuration read)."""
+        path = self._kiosk().card_reader_image
+        if not path:
+            return b""
+        return await asyncio.get_running_loop().run_in_executor(None, _png, path)
 
     @method()
     @guarded

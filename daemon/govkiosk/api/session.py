@@ -50,10 +50,40 @@ def variants(values: Dict[str, Any]) -> Dict[str, Variant]:
     return {key: Variant(_SIGNATURES[type(value)], value) for key, value in values.items()}
 
 
+def presentation(item: Item) -> Dict[str, Any]:
+    """What the citizen's screens show of ``item`` beyond the standard's elements, in both
+    languages: ``*_en`` is empty where the catalogue has no English (the UI shows the
+    Chinese). The consent notice's fields are always filled (derived when the catalogue
+    leaves them out); the kiosk keeps none of the data it queries (§8 d)."""
+    en = item.en
+    zh_consent = item.consent_text("zh_CN")
+    en_consent = item.consent_text("en")
+    assert zh_consent is not None, "the Chinese notice is always derived"
+    return {
+        "summary": item.summary,
+        "icon": item.shown_icon,
+        "name_en": en.name if en is not None else "",
+        "department_en": en.department if en is not None else "",
+        "category_en": en.category if en is not None else "",
+        "summary_en": en.summary if en is not None else "",
+        "conditions_en": list(en.conditions) if en is not None else [],
+        "materials_en": list(en.materials) if en is not None else [],
+        "captures_en": [m.en for m in item.captures],
+        "consent_data": list(zh_consent.data),
+        "consent_source": zh_consent.source,
+        "consent_purpose": zh_consent.purpose,
+        "consent_retention": zh_consent.retention,
+        "consent_data_en": list(en_consent.data) if en_consent is not None else [],
+        "consent_source_en": en_consent.source if en_consent is not None else "",
+        "consent_purpose_en": en_consent.purpose if en_consent is not None else "",
+    }
+
+
 def item_row(item: Item, availability: Tuple[bool, str]) -> Dict[str, Variant]:
     available, why = availability
     return variants(
         {
+            **presentation(item),
             "code": item.code,
             "name": item.name,
             "department": item.department,

@@ -53,3 +53,20 @@ UI_INTERFACE = "cn.govkiosk.UI1"
 CITIZEN_ON_SCREEN = "cn.govkiosk.UI1.Error.CitizenOnScreen"
 #: EX_TEMPFAIL, as ``daemon.restart``: "start me again", not a fault.
 RESTART_STATUS = 75
+
+# Shared values of the citizen's screens (docs/session-api.md).
+#: ``Session1`` item rows' ``icon``: the icons the UI draws.
+ITEM_ICONS = (
+    "police",
+    "social_security",
+    "pension",
+    "medical",
+    "household",
+    "tax",
+    "housing",
+    "generic",
+)
+#: The final session state's ``ended_by``.
+ENDED_BY = ("done", "failed", "cancelled", "timeout", "walked_away", "home", "stopped")
+#: ``Kiosk1.GetInfo``'s ``card_reader``: where the ID card reader is on this kiosk model.
+CARD_READER_POSITIONS = ("below_screen", "right", "left", "centre", "right_panel", "left_panel")

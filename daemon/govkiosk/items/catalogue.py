@@ -10,6 +10,13 @@ read, checked as a whole and only then handed over, so a bad file is reported wi
 every problem (file, item index and code, key, expectation) and never replaces a good
 catalogue. The default catalogue (``data/catalogue.toml``) is the seven items of the
 standard's Table 1, with their names exactly as published.
+
+Besides the standard's elements an item carries what the citizen's screens show of it:
+a plain one-line ``summary`` for its tile (the ``category`` stays the department's
+term), an ``icon`` from a fixed set the UI can draw, and the ``consent`` notice — what
+is queried, from whom and why — which is derived from the department and the item when
+the file leaves it out, so every item has one. What the kiosk keeps is not a field: it
+keeps nothing (§8 d), and the UI says so.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Tuple, get_args
+from typing import Any, Callable, Dict, FrozenSet, List, Literal, Mapping, Optional, Tuple, get_args
 
 from ..fields import matches, positive, required, setting
 from .errors import CatalogueFileError, CatalogueProblem
@@ -64,6 +71,85 @@ def _text(value: str) -> bool:
 
 def _texts(values: Tuple[str, ...]) -> bool:
     return bool(values) and all(_text(v) for v in values)
+
+
+def _optional_text(value: str) -> bool:
+    """Empty (not given), or a line with something on it."""
+    return value == "" or (_text(value) and "\n" not in value)
+
+
+def _optional_texts(values: Tuple[str, ...]) -> bool:
+    return all(_text(v) and "\n" not in v for v in values)
+
+
+#: A tile's subtitle: one short line (a Chinese glyph is one character; English words
+#: take about twice the room).
+SUMMARY_MAX = 30
+SUMMARY_MAX_EN = 60
+SUMMARY_EXPECT = f"a one-line plain-language summary of 1-{SUMMARY_MAX} characters"
+SUMMARY_EXPECT_EN = f"a one-line plain-language summary of 1-{SUMMARY_MAX_EN} characters"
+
+
+def _summary(limit: int) -> Callable[[str], bool]:
+    return lambda value: value == "" or (_text(value) and "\n" not in value and len(value) <= limit)
+
+
+#: The icons the UI can draw; an item names one, or gets its department's.
+Icon = Literal[
+    "police", "social_security", "pension", "medical", "household", "tax", "housing", "generic"
+]
+ICONS: Tuple[str, ...] = get_args(Icon)
+
+
+@dataclass(frozen=True)
+class Department:
+    """What the kiosk knows of a department: its icon and its full name in both languages
+    (the consent notice's default ``source``)."""
+
+    icon: str
+    source: str
+    source_en: str
+
+
+#: By the catalogue's short department name (Table 1's 类型 and the demo's items).
+DEPARTMENTS: Dict[str, Department] = {
+    "公安": Department("police", "公安机关", "The public security authorities"),
+    "人社": Department(
+        "social_security",
+        "人力资源和社会保障部门",
+        "The human resources and social security department",
+    ),
+    "医保": Department("medical", "医疗保障部门", "The medical insurance department"),
+    "税务": Department("tax", "税务机关", "The tax authorities"),
+    "住建": Department("housing", "住房和城乡建设部门", "The housing department"),
+    "公积金": Department("housing", "住房公积金管理中心", "The housing provident fund centre"),
+    "民政": Department("household", "民政部门", "The civil affairs department"),
+}
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The authorisation notice (授权告知): what is queried, from whom, why. Empty fields
+    are derived (:meth:`Item.consent_text`)."""
+
+    data: Tuple[str, ...] = setting(
+        (), expect="a list of what is queried (one line each)", check=_optional_texts
+    )
+    source: str = setting(
+        "", expect="who the data is queried from, on one line", check=_optional_text
+    )
+    purpose: str = setting("", expect="why it is queried, on one line", check=_optional_text)
+
+
+@dataclass(frozen=True)
+class ConsentText:
+    """The consent notice in one language, every field filled. The kiosk keeps none of
+    the data (``retention`` is always ``none``, §8 d)."""
+
+    data: Tuple[str, ...]
+    source: str
+    purpose: str
+    retention: str = "none"
 
 
 _DIVISION = matches(r"\d{6}")
@@ -140,6 +226,8 @@ class Translation:
     category: str = ""
     conditions: Tuple[str, ...] = ()
     materials: Tuple[str, ...] = ()
+    summary: str = setting("", expect=SUMMARY_EXPECT_EN, check=_summary(SUMMARY_MAX_EN))
+    consent: Consent = field(default_factory=Consent)
 
 
 @dataclass(frozen=True)
@@ -151,6 +239,7 @@ class ItemText:
     category: str
     conditions: Tuple[str, ...]
     materials: Tuple[str, ...]
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,6 +277,13 @@ class Item:
     printing: PrintSpec = field(default_factory=PrintSpec)
     timeouts: StepTimeouts = field(default_factory=StepTimeouts)
     en: Optional[Translation] = None
+    #: The tile's plain-language subtitle (开具本人无犯罪记录的证明); the category stays
+    #: the department's term.
+    summary: str = setting("", expect=SUMMARY_EXPECT, check=_summary(SUMMARY_MAX))
+    #: One of :data:`ICONS`; ``None``: the department's (:meth:`shown_icon`).
+    icon: Optional[Icon] = None
+    #: The authorisation notice; empty fields are derived (:meth:`consent_text`).
+    consent: Consent = field(default_factory=Consent)
     #: The row of the standard's Table 1 (1-5, 7, 8: row 6 is missing as published).
     standard_row: Optional[int] = setting(None, expect="a row number >= 1", check=positive)
     state: ItemState = "published"
@@ -204,8 +300,16 @@ class Item:
         return len(self.provinces) > 1
 
     def text(self, language: str) -> ItemText:
-        """Name, department, category, conditions and materials for ``language`` (zh_CN, en)."""
-        zh = ItemText(self.name, self.department, self.category, self.conditions, self.materials)
+        """Name, department, category, conditions, materials and summary for ``language``
+        (zh_CN, en)."""
+        zh = ItemText(
+            self.name,
+            self.department,
+            self.category,
+            self.conditions,
+            self.materials,
+            self.summary,
+        )
         if language == "zh_CN" or self.en is None:
             return zh
         en = self.en
@@ -215,6 +319,36 @@ class Item:
             en.category or zh.category,
             en.conditions or zh.conditions,
             en.materials or zh.materials,
+            en.summary or zh.summary,
+        )
+
+    @property
+    def shown_icon(self) -> str:
+        """The item's icon, else its department's, else ``generic``."""
+        if self.icon is not None:
+            return self.icon
+        known = DEPARTMENTS.get(self.department)
+        return known.icon if known is not None else "generic"
+
+    def consent_text(self, language: str) -> Optional[ConsentText]:
+        """The consent notice in ``language``, each field the file's or derived: the data
+        is "what this item needs of your records", the source the department's full name,
+        the purpose "to issue <name>". ``None`` for ``en`` when the item has no English."""
+        known = DEPARTMENTS.get(self.department)
+        if language == "zh_CN":
+            given = self.consent
+            return ConsentText(
+                given.data or (f"办理“{self.name}”所需的本人信息",),
+                given.source or (known.source if known is not None else self.department),
+                given.purpose or f"为您办理“{self.name}”",
+            )
+        if self.en is None:
+            return None
+        given, name = self.en.consent, self.en.name
+        return ConsentText(
+            given.data or (f"Your records needed for: {name}",),
+            given.source or (known.source_en if known is not None else self.en.department),
+            given.purpose or f"To provide: {name}",
         )
 
 

@@ -40,7 +40,7 @@ from .errors import (
 )
 from .flow import Services, Step, StepContext, run_flow
 from .settings import SessionSettings
-from .state import Outcome, Session, SessionEnded, State
+from .state import ENDED_BY, STOPPED, Outcome, Session, SessionEnded, State
 from .steps import Flow
 
 if TYPE_CHECKING:
@@ -278,6 +278,8 @@ class SessionManager:
             duration = loop.time() - session.started
             session.state = outcome.final_state
             session.error_code = code
+            session.ended_by = STOPPED if code == "session.stopped" else ENDED_BY[outcome]
+            session.revision += 1  # the final state is newer than every one before it
             session.choices, session.deadline, session.extendable = (), None, False
             session.holder = ""
             session.personal.wipe()

@@ -20,6 +20,7 @@ from ..bus import Event
 from ..devices.idcard.cardtext import Identity
 from ..faceverify.verifier import CardFace
 from ..printing.a4 import A4Job
+from .staffcodes import staff_code
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,6 +59,19 @@ _FINAL_STATES = {
     Outcome.EXPIRED: State.EXPIRED,
     Outcome.WALKED_AWAY: State.EXPIRED,
 }
+
+
+#: How the session ended, as the UI words it (``ended_by``): ``timeout``, ``walked_away``,
+#: ``cancelled``, ``home``, ``done``, ``failed``; ``stopped`` when the daemon stopped.
+ENDED_BY = {
+    Outcome.DONE: "done",
+    Outcome.FAILED: "failed",
+    Outcome.CANCELLED: "cancelled",
+    Outcome.EXPIRED: "timeout",
+    Outcome.WALKED_AWAY: "walked_away",
+    Outcome.HOME: "home",
+}
+STOPPED = "stopped"
 
 
 @dataclass(frozen=True)
@@ -168,6 +182,14 @@ class Session:
     material: str = ""
     page: int = 0
     page_count: int = 0
+    #: The receipt slip came out (the print_receipt step succeeded).
+    receipt_printed: bool = False
+    #: The document's electronic seal was verified, and the authority that sealed it
+    #: (the signer certificate's name; not personal).
+    seal_verified: bool = False
+    seal_issuer: str = ""
+    #: Set on the session's final state only: how it ended (:data:`ENDED_BY`).
+    ended_by: str = ""
     #: Counts the changes announced: a reader of GetSession and SessionChanged together
     #: tells the newer state from the older by it.
     revision: int = 0
@@ -204,4 +226,10 @@ class Session:
             "page": self.page,
             "page_count": self.page_count,
             "evaluated": self.evaluated,
+            "reference": self.reference,
+            "receipt_printed": self.receipt_printed,
+            "seal_verified": self.seal_verified,
+            "seal_issuer": self.seal_issuer,
+            "ended_by": self.ended_by,
+            "staff_code": staff_code(self.error_code),
         }

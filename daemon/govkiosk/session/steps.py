@@ -172,7 +172,7 @@ class Flow:
         assert document is not None, "the query step runs first"
         verifier = ctx.services.verifier
         try:
-            await ctx.work(
+            report = await ctx.work(
                 "verify_seal",
                 verifier().verify_async(bytes(document)),
                 self.limit("verify_seal", ctx.settings.seal_timeout),
@@ -183,6 +183,7 @@ class Flow:
                 Alarm("seal", err.code, Severity.CRITICAL, f"item {self.item.code}: {err}")
             )
             raise StepFailed(err.code, str(err)) from err
+        ctx.session.seal_verified, ctx.session.seal_issuer = True, report.signer
 
     async def print_a4(self, ctx: StepContext) -> None:
         session, personal = ctx.session, ctx.session.personal
@@ -230,3 +231,4 @@ class Flow:
             )
         except PrintError as err:
             raise StepFailed(err.code, str(err)) from err
+        session.receipt_printed = True
