@@ -349,7 +349,7 @@ class KioskApp(App):
 
     def show_status(self, status: DaemonStatus) -> None:
         was_available, self.status = self.status.available, status
-        self.root.nav_bar.hall = status.kiosk_name
+        self._show_kiosk()
         self.indicators.show_daemon(status.available)
         if status.available and not was_available:
             _LOGGER.info(
@@ -364,6 +364,12 @@ class KioskApp(App):
             if self.current != "unavailable":
                 _LOGGER.info("showing service unavailable")
             self.show_screen("unavailable")
+
+    def _show_kiosk(self) -> None:
+        """The hall in the navigation bar and where the card reader is, in the UI language."""
+        info = self.status.info
+        self.root.nav_bar.hall = info.hall_text(self.language) or self.status.kiosk_name
+        self.card_reader_text = info.card_reader_hint(self.language)
 
     async def refresh(self) -> None:
         """Everything the screens show, read afresh (at start and whenever the daemon returns)."""
@@ -528,6 +534,7 @@ class KioskApp(App):
         if self.root is None:
             return
         self.root.status_bar.render()
+        self._show_kiosk()
         self.catalogue.render()
         self.screen("item").render()
         self.power.show()

@@ -34,6 +34,7 @@ from govkiosk.contract.connection import Backoff, connect, plain, release
 from govkiosk.contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 
 from .errors import UiError
+from .model import KioskInfo
 from .status import DaemonStatus, ServiceRow
 
 _LOGGER = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class DaemonClient:
         self._loaded = False
         self._kiosk_id = ""
         self._kiosk_name = ""
+        self._info = KioskInfo()
         self._services: Dict[str, ServiceRow] = {}
         #: The serial of the ``GetServices`` call in flight: its reply is applied by
         #: :meth:`_on_message`, in its place among the daemon's signals.
@@ -235,6 +237,7 @@ class DaemonClient:
             info = info[0]
             self._kiosk_id = str(info["kiosk_id"].value)
             self._kiosk_name = str(info["name"].value)
+            self._info = KioskInfo.from_dbus({key: value.value for key, value in info.items()})
             self._snapshot_serial = None
             self._loaded = True
             self._publish()
@@ -319,6 +322,7 @@ class DaemonClient:
             available=self._loaded,
             kiosk_id=self._kiosk_id,
             kiosk_name=self._kiosk_name,
+            info=self._info,
             services=tuple(self._services.values()) if self._loaded else (),
         )
         if status != self._last:

@@ -6,10 +6,11 @@ tested without a display and the screens without a daemon.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
 from .i18n import N_
+from .model import KioskInfo
 
 RUNNING = "running"
 
@@ -39,6 +40,8 @@ class DaemonStatus:
     available: bool
     kiosk_id: str = ""
     kiosk_name: str = ""
+    #: The rest of ``GetInfo``: the hall, where the card reader is.
+    info: KioskInfo = field(default_factory=KioskInfo)
     services: Tuple[ServiceRow, ...] = ()
 
     @property
