@@ -55,6 +55,12 @@ def shown(widget: Any) -> bool:
     return widget.width > 0 and widget.height > 0 and widget.get_root_window() is not None
 
 
+def flat(text: str) -> str:
+    """Text without its line breaks and spaces: a tile breaks a long name over lines
+    (and drops the space where an English name breaks)."""
+    return "".join(text.split())
+
+
 class Driver:
     """Drives the running app: waits, finds widgets, touches them."""
 
@@ -88,7 +94,7 @@ class Driver:
 
     def button(self, text: str) -> Any:
         """The one enabled, visible button whose text contains ``text``."""
-        found = [b for b in self.buttons() if text in b.text]
+        found = [b for b in self.buttons() if flat(text) in flat(b.text)]
         if len(found) != 1:
             raise AssertionError(
                 f"{len(found)} buttons say {text!r}; shown: {[b.text for b in self.buttons()]}"
@@ -130,7 +136,8 @@ class Driver:
     async def tap_text(self, text: str) -> None:
         """Tap the button saying ``text`` once it is there (the daemon may still be working)."""
         await self.until(
-            lambda: len([b for b in self.buttons() if text in b.text]) == 1, f"a {text!r} button"
+            lambda: len([b for b in self.buttons() if flat(text) in flat(b.text)]) == 1,
+            f"a {text!r} button",
         )
         await self.tap(self.button(text))
 

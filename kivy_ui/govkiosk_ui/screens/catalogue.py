@@ -4,9 +4,10 @@ quick menu's frequent items, which is the same list cut to the items started mos
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 from kivy.app import App
+from kivy.core.text import Label as CoreLabel
 from kivy.factory import Factory
 from kivy.metrics import sp
 from kivy.properties import BooleanProperty, StringProperty
@@ -16,6 +17,7 @@ from kivy.utils import escape_markup, get_hex_from_color
 from .. import theme
 from ..i18n import N_, _
 from ..model import Item
+from ..textflow import break_lines
 from ..widgets.buttons import KioskButton
 
 #: Under an item the catalogue gives no summary for, what the kiosk prints for it.
@@ -46,23 +48,44 @@ class CatalogueScreen(Screen):
 
 
 class ItemTile(KioskButton):
+    """The item's name, and under it, smaller and muted, what the citizen gets: two sizes
+    in one button (kv markup), each broken by the rules of Chinese text for the tile's
+    width (``textflow``), as markup leaves Kivy's own wrapping no room to."""
+
     icon = StringProperty("generic")
+    name = StringProperty("")
+    line = StringProperty("")
+
+    def on_size(self, *_args: Any) -> None:
+        self.compose()
+
+    def compose(self) -> None:
+        left, _top, right, _bottom = self.padding
+        width = max(1.0, self.width - left - right)
+        scale = App.get_running_app().text_scale
+        name = broken(self.name, width, sp(theme.TEXT_BUTTON) * scale, self.font_name, bold=True)
+        text = f"[b]{escape_markup(name)}[/b]"
+        if self.line:
+            size = round(sp(theme.TEXT_SMALL) * scale)
+            line = broken(self.line, width, size, self.font_name, bold=False)
+            muted = get_hex_from_color(theme.TEXT_MUTED)[1:7]
+            text += f"\n[size={size}][color={muted}]{escape_markup(line)}[/color][/size]"
+        self.text = text
+
+
+def broken(text: str, width: float, size: float, font: str, *, bold: bool) -> str:
+    measure = CoreLabel(font_size=size, font_name=font, bold=bold).get_extents
+    return "\n".join(break_lines(text, width, lambda part: float(measure(part)[0])))
 
 
 def item_tile(item: Item, language: str) -> KioskButton:
-    """The item's name, and under it, smaller and muted, what the citizen gets."""
     shown = item.shown(language)
     if not item.available:
         line = _(UNAVAILABLE)
     else:
         line = shown.summary or _(RESULT_TYPES.get(item.result_type, ""))
-    tile = ItemTile(value=item.code, icon=item.icon)
-    name = f"[b]{escape_markup(shown.name)}[/b]"
-    if line:
-        size = round(sp(theme.TEXT_SMALL) * App.get_running_app().text_scale)
-        muted = get_hex_from_color(theme.TEXT_MUTED)[1:7]
-        name += f"\n[size={size}][color={muted}]{escape_markup(line)}[/color][/size]"
-    tile.text = name
+    tile = ItemTile(value=item.code, icon=item.icon, name=shown.name, line=line)
+    tile.compose()
     tile.bind(on_release=_open)
     return tile
 
