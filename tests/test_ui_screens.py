@@ -23,6 +23,7 @@ from govkiosk.maintenance.pin import hash_pin
 from govkiosk.power.service import ShutdownStageChanged
 from govkiosk.session.failures import failure_for
 from govkiosk.session.prompts import prompt
+from govkiosk.session.staffcodes import staff_code
 from govkiosk_ui import i18n, theme
 from govkiosk_ui.model import Session
 from harness.cups import CupsServer
@@ -236,7 +237,7 @@ async def tour(ui: Driver, k: Kiosk, cupsd: CupsServer, visit: Visit) -> None:
             "print_a4",
             prompt=failure_for("printer.paper_out").message(app.language),
             message=failure_for("printer.paper_out").message(app.language),
-            staff_code="P02",
+            staff_code=staff_code("printer.paper_out"),
             choices=("retry", "cancel"),
             seconds_left=30.0,
         ),

@@ -402,6 +402,7 @@ class KioskApp(App):
         item = self.items.get(code)
         if item is None:
             return
+        self._clear_notice()
         screen: ItemScreen = self.screen("item")
         screen.show_item(item)
         name = item.shown(self.language).name
@@ -415,6 +416,7 @@ class KioskApp(App):
         self.tasks.spawn(self.journey.start(code), "start")
 
     def show_step(self, name: str, session: Session) -> None:
+        self._clear_notice()  # the citizen is on to something new
         screen: StepScreen = self.screen(name)
         screen.render(session)
         item = self.items.get(session.item_code)

@@ -85,6 +85,7 @@ class Journey:
         self._spoken = ""
         self._watching = ""  #: the session whose camera picture is being fetched
         self._rating_for = ""  #: the session whose 好差评 reasons were asked for
+        self._ended = ""  #: the session the UI ended itself
         self._reasons_shown: Tuple[Tuple[str, str], ...] = ()
 
     @property
@@ -132,6 +133,8 @@ class Journey:
                 self._finish()
             return
         session = Session.from_dbus(state)
+        if session.session_id == self._ended:
+            return  # the UI ended it: the daemon's last word only confirms that
         previous = self.session
         if (
             previous is not None
@@ -230,6 +233,8 @@ class Journey:
     def end(self, reason: str) -> None:
         """The UI ends the session (timeout, walked away, home): the daemon wipes it."""
         session = self.session
+        if session is not None:
+            self._ended = session.session_id
         self._finish(reason)
         if session is not None and session.session_id:
             self._tasks.spawn(
