@@ -223,6 +223,8 @@ class PreviewScreen(StepScreen):
     pages = NumericProperty(0)
     zoomed = BooleanProperty(False)
     seal_text = StringProperty("")
+    #: The daemon's prompt, beside the page: the page takes the title's height.
+    instruction = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
         self._shown_for = ""  # the session whose pages are loaded
@@ -231,6 +233,7 @@ class PreviewScreen(StepScreen):
 
     def render(self, session: Session) -> None:
         super().render(session)
+        self.instruction, self.prompt = session.prompt, ""
         self.pages = session.pages
         self.seal_text = seal_line(session)
         if self._shown_for != session.session_id:
