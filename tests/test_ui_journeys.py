@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 import pytest
+from PIL import Image
 from kivy.graphics import Line
 
 from govkiosk.devices.presence.events import PersonLeft
@@ -366,5 +367,24 @@ async def test_a_camera_lost_mid_step_is_said_and_its_items_wait_until_it_is_bac
         await ui.until(lambda: item.available, "the item open again")  # the screen follows
         await ui.tap_text("开始办理")
         await ui.on_screen("card")
+        await ui.tap_text("取消办理")
+        await ui.on_screen("home")
+
+
+async def test_the_card_step_shows_the_hall_and_where_this_kiosks_reader_is(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    picture = tmp_path / "reader.png"
+    Image.new("RGB", (420, 250), (30, 90, 160)).save(picture)
+    lines = f'hall = "哈尔滨市政务服务中心"\ncard_reader = "right"\ncard_reader_image = "{picture}"'
+    async with kiosk(tmp_path, ui_bus, cupsd, kiosk_lines=lines) as k:
+        await at_home(ui, k)
+        assert ui.app.root.nav_bar.hall == "哈尔滨市政务服务中心"
+        await ui.until(lambda: ui.app.card_reader_picture is not None, "the reader's picture")
+        assert ui.app.card_reader_picture.size == (420, 250)
+        await to_card(ui, k, "id_card_print")
+        assert "右" in ui.app.card_reader_text  # the configured place, in words
+        shown = [w for w in ui.app.screen("card").walk() if getattr(w, "texture", None) is not None]
+        assert any(w.texture is ui.app.card_reader_picture for w in shown)
         await ui.tap_text("取消办理")
         await ui.on_screen("home")

@@ -14,18 +14,25 @@ import gc
 import logging
 import os
 import signal
+from io import BytesIO
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from kivy.app import App
 from kivy.clock import Clock, ClockEvent
+from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from govkiosk.contract.names import IDCARD_INTERFACE, RESTART_STATUS, SESSION_INTERFACE
+from govkiosk.contract.names import (
+    IDCARD_INTERFACE,
+    KIOSK_INTERFACE,
+    RESTART_STATUS,
+    SESSION_INTERFACE,
+)
 
 from . import i18n, remote, theme
 from .client import DaemonClient
@@ -179,6 +186,8 @@ class KioskApp(App):
     in_citizen_session = BooleanProperty(False)
     #: Where the ID card reader is on this kiosk, in words (from the daemon's configuration).
     card_reader_text = StringProperty("")
+    #: The integrator's picture of where the reader is (``Kiosk1.GetCardReaderImage``).
+    card_reader_picture = ObjectProperty(None, allownone=True)
 
     def __init__(
         self,
@@ -365,6 +374,14 @@ class KioskApp(App):
                 _LOGGER.info("showing service unavailable")
             self.show_screen("unavailable")
 
+    async def _load_card_reader_picture(self) -> None:
+        picture = None
+        if self.status.info.has_card_reader_image:
+            png = await self.client.read(KIOSK_INTERFACE, "GetCardReaderImage")
+            if png and png[0]:
+                picture = CoreImage(BytesIO(bytes(png[0])), ext="png").texture
+        self.card_reader_picture = picture
+
     def _show_kiosk(self) -> None:
         """The hall in the navigation bar and where the card reader is, in the UI language."""
         info = self.status.info
@@ -376,6 +393,7 @@ class KioskApp(App):
         await self.power.refresh()
         await self.indicators.refresh()
         await self.catalogue.refresh()
+        await self._load_card_reader_picture()
         self.power.show()
         if self.current in ("unavailable", "out_of_service") and self.power.in_service:
             self.show_home()
