@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Dict
 
 import pytest
-from PIL import Image
 from kivy.graphics import Line
+from PIL import Image
 
 from govkiosk.devices.presence.events import PersonLeft
 from govkiosk.items.catalogue import default_catalogue
