@@ -109,7 +109,7 @@ KV_FILES = (
 )
 #: Frames to let pass after a change before a screenshot: label textures and the
 #: layout are rebuilt on the frames that follow a property change.
-SETTLE_FRAMES = 3
+SETTLE_FRAMES = 12
 
 SCREENS: Dict[str, Callable[..., Screen]] = {
     "unavailable": UnavailableScreen,
