@@ -7,6 +7,8 @@ two modules would otherwise import each other.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import field
 from typing import Any, Callable
@@ -46,4 +48,24 @@ def matches(pattern: str) -> Callable[[str], bool]:
 
 
 #: "system", "session" or an explicit D-Bus address.
+def key_id_field() -> Any:
+    """A required key id (names a pinned signing key)."""
+    return required(
+        expect="a key id of letters, digits, '.', '_' or '-'",
+        check=matches(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"),
+    )
+
+
+def ed25519_key_field() -> Any:
+    """A required base64 Ed25519 public key."""
+    return required(expect="a base64 Ed25519 public key (32 bytes)", check=_ed25519_public)
+
+
+def _ed25519_public(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
 BUS_ADDRESS = re.compile(r"system|session|[a-z]+:.+")

@@ -8,33 +8,21 @@ rotating a key is adding the new table, then removing the old one.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ..fields import BUS_ADDRESS, matches, positive, required, setting
+from ..fields import BUS_ADDRESS, ed25519_key_field, key_id_field, positive, required, setting
 from .roles import ROLES
 
 SECONDS = "a number of seconds > 0"
-KEY_ID = matches(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-def _ed25519_public(value: str) -> bool:
-    try:
-        return len(base64.b64decode(value, validate=True)) == 32
-    except (binascii.Error, ValueError):
-        return False
 
 
 @dataclass(frozen=True)
 class OperatorKey:
     """One pinned operator public key and the roles it may sign for (§8 a)."""
 
-    key_id: str = required(expect="a key id of letters, digits, '.', '_' or '-'", check=KEY_ID)
-    public_key: str = required(
-        expect="a base64 Ed25519 public key (32 bytes)", check=_ed25519_public
-    )
+    key_id: str = key_id_field()
+    public_key: str = ed25519_key_field()
     roles: Tuple[str, ...] = required(
         expect=f"a list of roles among {', '.join(ROLES)}",
         check=lambda roles: bool(roles) and all(r in ROLES for r in roles),

@@ -3,31 +3,18 @@ long a download may take (docs/promo.md)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Tuple
 
-from ..fields import matches, positive, required, setting
-
-KEY_ID = matches(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-def _ed25519_public(value: str) -> bool:
-    try:
-        return len(base64.b64decode(value, validate=True)) == 32
-    except (binascii.Error, ValueError):
-        return False
+from ..fields import ed25519_key_field, key_id_field, positive, setting
 
 
 @dataclass(frozen=True)
 class ContentKey:
     """A pinned Ed25519 key that signs promotion manifests (the publicity office's)."""
 
-    key_id: str = required(expect="a key id of letters, digits, '.', '_' or '-'", check=KEY_ID)
-    public_key: str = required(
-        expect="a base64 Ed25519 public key (32 bytes)", check=_ed25519_public
-    )
+    key_id: str = key_id_field()
+    public_key: str = ed25519_key_field()
 
 
 @dataclass(frozen=True)
