@@ -23,6 +23,7 @@ paper itself, handed to the citizen.
 from __future__ import annotations
 
 import re
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -58,9 +59,17 @@ def needles(terms: Set[str]) -> List[bytes]:
     return sorted(found)
 
 
+def every_file(root: Path) -> Iterator[Path]:
+    """Files under ``root``; a directory that vanishes while walked (another process's
+    temporary directory) is passed over, as ``os.walk`` does without ``onerror``."""
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            yield Path(directory) / name
+
+
 def written_files(roots: List[Path], since: float, printed: Path) -> Iterator[Path]:
     for root in roots:
-        for path in root.rglob("*"):
+        for path in every_file(root):
             try:
                 if not path.is_file() or path.stat().st_mtime < since:
                     continue
