@@ -22,8 +22,8 @@ paper itself, handed to the citizen.
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
