@@ -262,12 +262,20 @@ class _Styles:
         self.caption = _style(
             "caption", fontSize=9, alignment=1, textColor=colors.HexColor("#444444")
         )
+        # A heading stays with what follows it (never alone at a page's foot).
+        heading = {"keepWithNext": 1}
         self.headings = {
-            1: _style("h1", fontSize=18, leading=26, spaceBefore=4, spaceAfter=10, textColor=BLUE),
+            1: _style("h1", fontSize=18, leading=26, spaceAfter=10, textColor=BLUE, **heading),
             2: _style(
-                "h2", fontSize=13.5, leading=20, spaceBefore=10, spaceAfter=6, textColor=BLUE
+                "h2",
+                fontSize=13.5,
+                leading=20,
+                spaceBefore=10,
+                spaceAfter=6,
+                textColor=BLUE,
+                **heading,
             ),
-            3: _style("h3", fontSize=11.5, leading=18, spaceBefore=6, spaceAfter=4),
+            3: _style("h3", fontSize=11.5, leading=18, spaceBefore=6, spaceAfter=4, **heading),
         }
 
 
@@ -344,7 +352,11 @@ class _Story:
         image.drawWidth = image.imageWidth * scale
         image.drawHeight = image.imageHeight * scale
         label = Paragraph(f"图 {self.figures}　{inline(block.text)}", caption)
-        self.flowables.append(KeepTogether([Spacer(1, 4), image, label, Spacer(1, 8)]))
+        group = [Spacer(1, 4), image, label, Spacer(1, 8)]
+        last = self.flowables[-1] if self.flowables else None
+        if isinstance(last, Paragraph) and last.style.name in ("h1", "h2", "h3"):
+            group.insert(0, self.flowables.pop())  # the heading goes where its figure goes
+        self.flowables.append(KeepTogether(group))
 
 
 def render(blocks: List[Block], out: Path, screenshots: Optional[Path], title: str) -> int:
