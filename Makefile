@@ -17,7 +17,7 @@ XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
 PYTEST := $(BIN)/pytest
 
 .PHONY: setup system-packages venv check format test test-umockdev run bench clean \
-	locale pot screenshots \
+	locale pot screenshots manual \
 	packaging-packages stage deb rpm package-test
 
 setup: system-packages venv locale
@@ -134,3 +134,14 @@ rpm: stage
 # Builds both packages, checks them, installs the deb on this machine and purges it.
 package-test: venv packaging-packages
 	$(PYTEST) -m packaging
+
+# --- The operations manual (运维手册, docs/manual/; not part of `make test`) ------------
+# build/manual/govkiosk-manual.pdf from docs/manual/manual.md, with the alarm and staff-code
+# tables generated from the daemon and the screenshots of `make screenshots` (made first
+# when there are none; `make screenshots manual` refreshes them). reportlab (the demo
+# extra) draws it with fonts-wqy-zenhei, both already installed by `make setup`.
+MANUAL := build/manual/govkiosk-manual.pdf
+
+manual: venv locale
+	[ -f screenshots/zh_CN/home.png ] || $(MAKE) screenshots
+	$(BIN)/python docs/manual/build.py --screenshots screenshots/zh_CN --out $(MANUAL)
