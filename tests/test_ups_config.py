@@ -47,7 +47,7 @@ def test_the_section_as_a_whole_must_be_consistent(tmp_path: Path) -> None:
     voltages = problems(tmp_path, "battery_voltage_low = 27.0\nbattery_voltage_high = 21.0")
     assert voltages == [
         "govkiosk.toml: ups: expected battery_voltage_high above battery_voltage_low, "
-        "and a password only with a user, got a table"
+        "a password or password_file (not both) only with a user, got a table"
     ]
     assert problems(tmp_path, 'password = "x"')[0].startswith("govkiosk.toml: ups: expected")
 
