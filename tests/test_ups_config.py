@@ -89,3 +89,13 @@ async def test_activity_gate_waits_for_work_in_progress_with_a_bound() -> None:
     await job
     assert activity.idle
     assert became_idle == [True]
+
+
+def test_a_password_file_stands_for_the_password(tmp_path: Path) -> None:
+    both = 'user = "monitor"\npassword = "x"\npassword_file = "/etc/govkiosk/nut-password"'
+    assert problems(tmp_path, both)[0].startswith("govkiosk.toml: ups: expected")
+    alone = 'password_file = "/etc/govkiosk/nut-password"'
+    assert problems(tmp_path, alone)[0].startswith("govkiosk.toml: ups: expected")
+    assert problems(tmp_path, 'user = "monitor"\npassword_file = "nut-password"') == [
+        'govkiosk.toml: ups.password_file: expected an absolute path, got "nut-password"'
+    ]
