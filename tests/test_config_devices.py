@@ -48,7 +48,7 @@ def static(role: str, port: str) -> str:
 
 def test_the_known_roles_are_the_drivers_roles_and_the_recorded_ones() -> None:
     assert set(DRIVERS) == set(DRIVEN)
-    assert ROLES == tuple(sorted(ROLES))
+    assert tuple(sorted(ROLES)) == ROLES
 
 
 def test_an_unknown_role_is_refused_with_the_known_roles(tmp_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_an_unknown_role_in_the_port_map_names_the_rules_file_and_line(tmp_path:
     ]
 
 
-def govkioskd(*args: str) -> "subprocess.CompletedProcess[str]":
+def govkioskd(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(Path(sys.executable).parent / "govkioskd"), *args],
         capture_output=True,
