@@ -68,6 +68,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 class DaemonSection:
     """How the daemon runs."""
 
+    #: The daemon's log level (the journal); no level logs personal data.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     bus: str = setting(
         "system",

@@ -124,7 +124,8 @@ class Builder:
         if converted is _INVALID:
             return None
         check = meta.get("check")
-        if check is not None and not check(converted):
+        # None: a table whose keys had problems (reported already); TOML has no null.
+        if check is not None and converted is not None and not check(converted):
             self.fail(key, f"expected {expect}, got {_describe(value)}")
             return None
         return converted
