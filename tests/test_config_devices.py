@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -227,3 +228,23 @@ async def test_credentials_in_a_port_never_show(
         client._sock.close()
         if server_side is not None:
             server_side._sock.close()
+
+
+def test_the_packaged_files_commented_devices_are_valid(tmp_path: Path) -> None:
+    """packaging/config/govkiosk.toml's device examples, uncommented, load as they are."""
+    packaged = Path(__file__).resolve().parent.parent / "packaging/config/govkiosk.toml"
+    example = re.compile(
+        r"# (\[\[devices\.static\]\]|\[ups\]|role = |port = |user = |password_file = )"
+    )
+    lines = [
+        line[2:] if example.match(line) else line
+        for line in packaged.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("rules = ")  # the port map is the kiosk's own file
+    ]
+    main = tmp_path / "govkiosk.toml"
+    main.write_text("\n".join(lines), encoding="utf-8")
+    config = load_config(main)
+    assert {d.role for d in config.devices.static} == set(DRIVEN)
+    assert config.ups.user is not None
+    assert config.ups.password_file is not None
+    assert config_warnings(config) == []
