@@ -248,3 +248,21 @@ def test_the_packaged_files_commented_devices_are_valid(tmp_path: Path) -> None:
     assert config.ups.user is not None
     assert config.ups.password_file is not None
     assert config_warnings(config) == []
+
+
+def test_check_config_needs_the_password_file(tmp_path: Path) -> None:
+    secret = tmp_path / "nut-password"
+    main = tmp_path / "govkiosk.toml"
+    main.write_text(
+        KIOSK
+        + f'[ups]\nuser = "upsmon"\npassword_file = "{secret}"\n'
+        + static("ups", "nut://10.0.0.7/kioskups"),
+        encoding="utf-8",
+    )
+    missing = govkioskd("--config", str(main), "--check-config")
+    assert missing.returncode == 2
+    assert f"[ups] password_file {secret}: cannot be read" in missing.stderr
+    secret.write_text("Pa55-w0rd\n", encoding="utf-8")
+    present = govkioskd("--config", str(main), "--check-config")
+    assert present.returncode == 0, present.stderr
+    assert "Pa55-w0rd" not in present.stdout + present.stderr

@@ -15,6 +15,7 @@ integrator fixes a file in one pass.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,7 +199,11 @@ def machine_problems(config: Config) -> List[str]:
     # Imported here: the checks bring numpy and OpenCV, which loading a config does not need.
     from .faceverify import checks  # noqa: PLC0415
 
-    return checks.problems(config.face)
+    found = checks.problems(config.face)
+    secret = config.ups.password_file
+    if secret is not None and not os.access(secret, os.R_OK):
+        found.append(f"[ups] password_file {secret}: cannot be read")
+    return found
 
 
 def config_warnings(config: Config) -> List[str]:
