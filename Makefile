@@ -67,6 +67,11 @@ test-umockdev: venv
 run: setup
 	$(BIN)/python -m govkiosk.demo
 
+# docs/configuration.md from the typed configuration (a test fails when it is stale).
+.PHONY: config-doc
+config-doc: venv
+	$(BIN)/python -m govkiosk.cli.main config-doc --output docs/configuration.md
+
 bench: setup
 	$(BIN)/python -m bench $(BENCH)
 

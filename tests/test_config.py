@@ -105,7 +105,9 @@ def test_table_where_a_value_belongs_and_list_items(main_file: Path) -> None:
         "[[devices.static]]\nrole = 7\n",
     )
     assert problems(main_file) == [
-        'conf.d/dev.toml: devices.static.1.role: expected a role name such as "idcard", got 7',
+        "conf.d/dev.toml: devices.static.1.role: expected a known role (doc_camera,"
+        " face_camera_ir, face_camera_rgb, hub, idcard, pinpad, presence, qrscanner,"
+        " receipt_printer, ups), got 7",
         'conf.d/dev.toml: devices.static.1.port: required, expected a device path or "socket://host:port"',
     ]
 

@@ -47,7 +47,7 @@ def test_the_section_as_a_whole_must_be_consistent(tmp_path: Path) -> None:
     voltages = problems(tmp_path, "battery_voltage_low = 27.0\nbattery_voltage_high = 21.0")
     assert voltages == [
         "govkiosk.toml: ups: expected battery_voltage_high above battery_voltage_low, "
-        "and a password only with a user, got a table"
+        "a password or password_file (not both) only with a user, got a table"
     ]
     assert problems(tmp_path, 'password = "x"')[0].startswith("govkiosk.toml: ups: expected")
 
@@ -89,3 +89,13 @@ async def test_activity_gate_waits_for_work_in_progress_with_a_bound() -> None:
     await job
     assert activity.idle
     assert became_idle == [True]
+
+
+def test_a_password_file_stands_for_the_password(tmp_path: Path) -> None:
+    both = 'user = "monitor"\npassword = "x"\npassword_file = "/etc/govkiosk/nut-password"'
+    assert problems(tmp_path, both)[0].startswith("govkiosk.toml: ups: expected")
+    alone = 'password_file = "/etc/govkiosk/nut-password"'
+    assert problems(tmp_path, alone)[0].startswith("govkiosk.toml: ups: expected")
+    assert problems(tmp_path, 'user = "monitor"\npassword_file = "nut-password"') == [
+        'govkiosk.toml: ups.password_file: expected an absolute path, got "nut-password"'
+    ]

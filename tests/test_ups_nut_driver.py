@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,34 @@ async def test_no_upsd_is_a_link_error() -> None:
     )
     with pytest.raises(UpsLinkError):
         await driver.start()
+
+
+async def test_the_password_may_come_from_a_file(nut: NutServer, tmp_path: Path) -> None:
+    secret = tmp_path / "nut-password"
+    secret.write_text(f"{nut.password}\n", encoding="utf-8")
+    settings = replace(FAST, user=nut.user, password_file=str(secret))
+    driver = NutDriver(DeviceSpec("ups@test", "ups", nut.url), EventBus(), lambda: settings)
+    await driver.start()
+    await driver.stop()
+
+    secret.write_text("wrong\n", encoding="utf-8")
+    refused = NutDriver(DeviceSpec("ups@test", "ups", nut.url), EventBus(), lambda: settings)
+    with pytest.raises(NutAccessError):
+        await refused.start()
+    await refused.stop()
+
+
+async def test_the_keys_win_over_credentials_in_the_port(nut: NutServer) -> None:
+    port = nut.url.replace("nut://", f"nut://{nut.user}:wrong@")
+    settings = replace(FAST, user=nut.user, password=nut.password)
+    driver = NutDriver(DeviceSpec("ups@test", "ups", port), EventBus(), lambda: settings)
+    await driver.start()
+    await driver.stop()
+
+
+async def test_an_unreadable_password_file_is_a_link_error(nut: NutServer, tmp_path: Path) -> None:
+    settings = replace(FAST, user=nut.user, password_file=str(tmp_path / "absent"))
+    driver = NutDriver(DeviceSpec("ups@test", "ups", nut.url), EventBus(), lambda: settings)
+    with pytest.raises(UpsLinkError, match="password_file"):
+        await driver.start()
+    await driver.stop()

@@ -31,7 +31,14 @@ from .api import (
 from .api.devices import DeviceLayer
 from .api.kiosk import KioskInterface
 from .bus import ConfigReloaded, EventBus, ServiceHealthChanged
-from .config import DEFAULT_PATH, Config, config_files, load_config, machine_problems
+from .config import (
+    DEFAULT_PATH,
+    Config,
+    config_files,
+    config_warnings,
+    load_config,
+    machine_problems,
+)
 from .contract.connection import Backoff
 from .contract.logs import set_level, setup_logging
 from .dbus.service import DBusService
@@ -224,10 +231,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             return EXIT_CONFIG
         files = ", ".join(str(p) for p in config_files(args.config))
         print(f"configuration is valid: {files}")
+        for warning in config_warnings(config):
+            print(f"warning: {warning}")
         for note in readiness.notes(config):
             print(f"note: {note}")
         return 0
     setup_logging(config.daemon.log_level)
+    for warning in config_warnings(config):
+        _LOGGER.warning("%s", warning)
     return asyncio.run(_serve(args, config))
 
 

@@ -14,6 +14,8 @@ integrator fixes a file in one pass.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,8 @@ from .devices.idcard.settings import IdCardSettings
 from .devices.presence.settings import PresenceSettings
 from .devices.qrscanner.settings import QrScannerSettings
 from .devices.receipt.settings import ReceiptSettings
+from .devices.roles import ROLES, address_problem, has_credentials, known_roles
+from .devices.spec import shown
 from .devices.ups.settings import CONSISTENT, UpsSettings, consistent
 from .devices.usbseal.settings import UsbSection
 from .docscan.settings import DocScanSettings
@@ -65,6 +69,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 class DaemonSection:
     """How the daemon runs."""
 
+    #: The daemon's log level (the journal); no level logs personal data.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     bus: str = setting(
         "system",
@@ -85,16 +90,37 @@ ROLE = matches(r"[a-z][a-z0-9_]{0,31}")
 class StaticDevice:
     """A device udev cannot announce: on the network, or a simulator."""
 
-    role: str = required(expect='a role name such as "idcard"', check=ROLE)
+    #: What the device is for: one of the known roles (the reference lists them).
+    role: str = required(
+        expect=f"a known role ({known_roles()})", check=lambda value: value in ROLES
+    )
+    #: Where it is: a /dev/ path, socket://host:port, nut://host[:port]/ups (ups),
+    #: http(s)://, rtsp:// or file:/// (cameras). Credentials go in their own keys.
     port: str = required(
         expect='a device path or "socket://host:port"', check=lambda v: bool(v.strip())
     )
 
+    def config_problems(self) -> List[Tuple[str, str]]:
+        problem = address_problem(self.role, self.port)
+        return (
+            [] if problem is None else [("port", f"{problem}, got {json.dumps(shown(self.port))}")]
+        )
+
 
 @dataclass(frozen=True)
 class DevicesSection:
+    #: Devices udev cannot announce, one ``[[devices.static]]`` table each.
     static: Tuple[StaticDevice, ...] = ()
+    #: USB sealing and the port map.
     usb: UsbSection = field(default_factory=UsbSection)
+
+    def config_problems(self) -> List[Tuple[str, str]]:
+        unknown = [
+            f"{rule.source}:{rule.line}: unknown role {json.dumps(rule.role)}"
+            for rule in self.usb.rules.rules
+            if rule.action == "allow" and rule.role and rule.role not in ROLES
+        ]
+        return [("usb.rules", f"{u} (known roles: {known_roles()})") for u in unknown]
 
 
 @dataclass(frozen=True)
@@ -173,7 +199,26 @@ def machine_problems(config: Config) -> List[str]:
     # Imported here: the checks bring numpy and OpenCV, which loading a config does not need.
     from .faceverify import checks  # noqa: PLC0415
 
-    return checks.problems(config.face)
+    found = checks.problems(config.face)
+    secret = config.ups.password_file
+    if secret is not None and not os.access(secret, os.R_OK):
+        found.append(f"[ups] password_file {secret}: cannot be read")
+    return found
+
+
+def config_warnings(config: Config) -> List[str]:
+    """What still works but is deprecated: printed by ``--check-config``, logged at start."""
+    return [
+        f"devices.static.{i}.port {json.dumps(shown(entry.port))}: credentials in the URL are"
+        " deprecated; "
+        + (
+            "set [ups] user and password_file (or password) instead"
+            if entry.role == "ups"
+            else "they are masked where the port is shown, but keep this file mode 0640"
+        )
+        for i, entry in enumerate(config.devices.static)
+        if has_credentials(entry.port)
+    ]
 
 
 def _shown(file: Path, base: Path) -> str:

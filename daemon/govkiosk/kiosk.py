@@ -79,10 +79,12 @@ class KioskSection:
         expect="a kiosk id of 1-64 lower-case letters, digits or '-'",
         check=matches(r"[a-z0-9][a-z0-9-]{0,63}"),
     )
+    #: The kiosk's name, shown to operators (govkioskctl status, ops telemetry).
     name: str = "政务服务一体机"
     region: str = setting(
         "230000", expect="a six-digit administrative division code", check=matches(r"\d{6}")
     )
+    #: The language the citizen's screens start in (they may switch).
     language: Literal["zh_CN", "en"] = "zh_CN"
     #: The hall the kiosk stands in (哈尔滨市政务服务中心), shown on the home screen;
     #: empty: none shown. ``hall_en``: its English name, empty: the Chinese.

@@ -103,7 +103,13 @@ class Builder:
             values[name] = self.convert(table[name], hints[name], key, spec.metadata)
         if len(self.problems) > before:
             return None  # type: ignore[return-value]  # never used: the load fails
-        return cls(**values)
+        built = cls(**values)
+        # A table's checks across its keys: ``config_problems()`` gives (key, message) pairs.
+        across = getattr(built, "config_problems", None)
+        if across is not None:
+            for name, message in across():
+                self.fail((*path, name), message)
+        return built
 
     def convert(self, value: Any, hint: Any, key: KeyPath, meta: Mapping[str, Any]) -> Any:
         expect = meta.get("expect")
@@ -118,7 +124,8 @@ class Builder:
         if converted is _INVALID:
             return None
         check = meta.get("check")
-        if check is not None and not check(converted):
+        # None: a table whose keys had problems (reported already); TOML has no null.
+        if check is not None and converted is not None and not check(converted):
             self.fail(key, f"expected {expect}, got {_describe(value)}")
             return None
         return converted

@@ -46,6 +46,7 @@ class Route:
     region: str = setting(
         "", expect="a prefix (0-6 digits) of a division code", check=matches(r"\d{0,6}")
     )
+    #: The id that platform enrolled this kiosk's key under; "" means [backends] key_id.
     key_id: str = ""
     connect_timeout: Optional[float] = setting(None, expect=SECONDS, check=_optional_positive)
     timeout: Optional[float] = setting(None, expect=SECONDS, check=_optional_positive)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from dbus_next import DBusError
@@ -77,6 +78,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     items.add_parser(sub)
     stats.add_parser(sub)
     camera.add_parser(sub)
+    doc = sub.add_parser(
+        "config-doc", help="print the configuration reference (docs/configuration.md)"
+    )
+    doc.add_argument("--output", type=Path, help="write it to this file instead")
     sim = sub.add_parser("sim", help="run a device simulator: govkioskctl sim <family> --help")
     sim.add_argument("family")
     sim.add_argument("sim_args", nargs=argparse.REMAINDER)
@@ -120,4 +125,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         return simctl.run(args.family, args.sim_args)
     if args.command == "camera":  # works without the daemon: udev's devices are listed too
         return camera.run(args)
+    if args.command == "config-doc":  # from the code alone: no daemon, no configuration
+        # Imported here: it brings every section's settings, which other commands do not need.
+        from . import configdoc  # noqa: PLC0415
+
+        return configdoc.command(args)
     return asyncio.run(_run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Set
 
 from ..bus import Event, EventBus, ServiceHealthChanged
 from ..supervisor import Service, Supervisor
-from .spec import DeviceSpec
+from .spec import DeviceSpec, shown
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class DeviceRegistry:
             {
                 "id": r.spec.id,
                 "role": r.spec.role,
-                "port": r.spec.port,
+                "port": shown(r.spec.port),
                 "state": r.state,
                 "driver": self._driver_health(r),
                 "source": r.source,
@@ -151,9 +151,10 @@ class DeviceRegistry:
 
     def _publish(self, action: str, record: DeviceRecord) -> None:
         spec = record.spec
-        _LOGGER.info("%s: %s (%s, %s)", spec.id, action, record.state, spec.port)
+        port = shown(spec.port)
+        _LOGGER.info("%s: %s (%s, %s)", spec.id, action, record.state, port)
         self._bus.publish(
             DeviceChanged(
-                action, spec.id, spec.role, spec.port, record.state, self._driver_health(record)
+                action, spec.id, spec.role, port, record.state, self._driver_health(record)
             )
         )

@@ -29,6 +29,8 @@ CHALLENGES = ("blink", "turn_left", "turn_right")
 @dataclass(frozen=True)
 class FaceSettings:
     # The card's photo ------------------------------------------------------------------
+    #: Who decodes the card's photo: "vendor" (the reader vendor's library), "bmp" (the
+    #: reader delivers it decoded), "simulated" (demos); "none" turns face verification off.
     decoder: Literal["none", "vendor", "bmp", "simulated"] = "none"
     #: Demo configurations only: lets ``decoder = "simulated"`` through.
     allow_simulated: bool = False
@@ -60,6 +62,8 @@ class FaceSettings:
     threshold: float = setting(
         0.50, expect="a score between 0 and 1 (exclusive)", check=lambda v: 0 < v < 1
     )
+    #: How liveness is checked: "binocular" (the colour and near-infrared cameras) or
+    #: "challenge" (the citizen turns the head or blinks).
     liveness: Literal["binocular", "challenge"] = "binocular"
     #: What the challenge may ask (one, at random, per attempt): without an IR frame even
     #: in "binocular" mode. "blink" needs dlib's 68-point model, whose training data

@@ -21,6 +21,7 @@ from ..fields import setting
 class SealSettings:
     """The seal scheme and its trust anchors."""
 
+    #: The signature scheme of sealed documents (PAdES).
     scheme: Literal["pades"] = "pades"
     trusted: Tuple[str, ...] = setting(
         ("/etc/govkiosk/seal/ca.pem",),

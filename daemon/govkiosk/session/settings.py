@@ -51,6 +51,7 @@ class SessionSettings:
     cups_queue: str = setting(
         "kiosk-a4", expect="a CUPS queue name", check=matches(r"[A-Za-z0-9_.-]{1,127}")
     )
+    #: The CUPS server: "" means CUPS's default; else a socket path or host[:port].
     cups_server: str = ""
     print_poll_interval: float = seconds(0.2)
     #: Demo and development only: write A4 documents into this directory instead of

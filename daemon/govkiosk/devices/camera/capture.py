@@ -70,12 +70,12 @@ def source_of(port: str) -> Source:
     if port.startswith("file://"):
         path = port[len("file://") :]
         if not path.startswith("/"):
-            raise CameraError(f"{port}: a file port needs an absolute path (file:///…)")
+            raise CameraError(f"{shown(port)}: a file port needs an absolute path (file:///…)")
         return Source(FILE, path, cv2.CAP_IMAGES if "%" in path else cv2.CAP_FFMPEG)
     if port.startswith("/dev/"):
         return Source(V4L2, port, cv2.CAP_V4L2)
     raise CameraError(
-        f"{port!r} is not a camera port: expected /dev/videoN, http://host:port/path "
+        f"{shown(port)!r} is not a camera port: expected /dev/videoN, http://host:port/path "
         "or file:///path"
     )
 

@@ -125,6 +125,15 @@ class NutClient:
         return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
+def read_password(path: str) -> str:
+    """The first line of ``path`` (``[ups] password_file``)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UpsLinkError(f"[ups] password_file {path}: cannot be read") from err
+
+
 class NutDriver(UpsDriver):
     """Polls one UPS on upsd every ``poll_interval`` seconds."""
 
@@ -143,9 +152,15 @@ class NutDriver(UpsDriver):
         address, settings = self._address, self._settings
         client = await NutClient.connect(address.host, address.port, settings.timeout)
         self._client = client
-        user = address.user or settings.user
+        # The keys win over the deprecated nut://user:pass@ form.
+        user = settings.user or address.user
         if user is not None:
-            await client.login(address.ups, user, address.password or settings.password)
+            password = settings.password or address.password
+            if settings.password_file is not None:
+                password = await asyncio.get_running_loop().run_in_executor(
+                    None, read_password, settings.password_file
+                )
+            await client.login(address.ups, user, password)
         await self._poll(client)
         _LOGGER.info("%s: monitoring", self.name)
 

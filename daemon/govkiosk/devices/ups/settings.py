@@ -48,22 +48,32 @@ class UpsSettings:
         expect='"system" or a D-Bus address such as "unix:path=/run/dbus/system_bus_socket"',
         check=lambda value: BUS_ADDRESS.fullmatch(value) is not None,
     )
-    # NUT account (upsd.users); the port may carry them too: nut://user:pass@host/ups.
+    #: The NUT account (upsd.users) to log in as. (The old nut://user:pass@host/ups
+    #: form still works but is deprecated: the password would show wherever the port does.)
     user: Optional[str] = setting(
         None, expect="a NUT user name without spaces", check=matches(r"[^\s\"]{1,64}")
     )
+    #: Its password; better kept in password_file or a conf.d file of mode 0640.
     password: Optional[str] = setting(
         None, expect="a NUT password without line breaks", check=matches(r"[^\r\n]{1,128}")
+    )
+    #: A file (absolute path, readable by the daemon) whose first line is the password.
+    password_file: Optional[str] = setting(
+        None, expect="an absolute path", check=lambda value: value.startswith("/")
     )
 
 
 #: What a whole ``[ups]`` section must satisfy beyond each key (checked by config.py).
-CONSISTENT = "battery_voltage_high above battery_voltage_low, and a password only with a user"
+CONSISTENT = (
+    "battery_voltage_high above battery_voltage_low, a password or password_file (not both)"
+    " only with a user"
+)
 
 
 def consistent(settings: Optional[UpsSettings]) -> bool:
     if settings is None:  # its keys had problems, reported already
         return True
+    secrets = (settings.password is not None) + (settings.password_file is not None)
     return settings.battery_voltage_high > settings.battery_voltage_low and (
-        settings.password is None or settings.user is not None
+        secrets == 0 or (secrets == 1 and settings.user is not None)
     )
