@@ -115,12 +115,19 @@ class UpkeepService(Service):
             except asyncio.TimeoutError:
                 pass
             else:
-                await write()
+                try:
+                    await write()
+                finally:
+                    self._writes.task_done()
                 continue
             now = self._clock()
             if now >= self._due:
                 await self._scheduled(now)
             await self.upkeep.heartbeat(now)
+
+    async def settled(self) -> None:
+        """Return once every record the bus handed over so far is written."""
+        await self._writes.join()
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
