@@ -72,6 +72,7 @@ LAYERS: Dict[str, int] = {
             "fleet",
             "docscan",
             "promo",
+            "upkeep",
         ),
         FEATURES,
     ),

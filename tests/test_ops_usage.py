@@ -83,6 +83,10 @@ async def test_telemetry_status_and_stats_carry_the_counts(
             message = await next_payload(dashboard)
             telemetry = json.loads(message["payload"])
         assert telemetry["usage"]["first_day"] == telemetry["usage"]["last_day"] != ""
+        # Upkeep (upkeep/): consumables and availability ride along, nothing personal.
+        upkeep = telemetry["upkeep"]
+        assert [c["name"] for c in upkeep["consumables"]] == ["receipt", "a4"]
+        assert upkeep["availability"]["24h"] == 100.0
 
         async with FleetClient(site.identity("ops-admin")) as fleet:
             for role, method, params in (
@@ -98,6 +102,12 @@ async def test_telemetry_status_and_stats_carry_the_counts(
                 assert reply is not None
                 assert reply.status is Status.SUCCEEDED, reply.detail
                 result = reply.result if method == "stats" else reply.result["usage"]
+                if method == "status":
+                    assert set(reply.result["upkeep"]) == {
+                        "selftest",
+                        "consumables",
+                        "availability",
+                    }
                 assert result["items"] == EXPECTED
             replies = await fleet.run(
                 site.signers["viewer"], [KIOSK], "stats", {"days": -1}, role="viewer",
@@ -145,6 +155,14 @@ async def test_telemetry_status_and_stats_carry_the_counts(
                 {"5": 1, "1": 1},
                 {"device_fault": 1, "other": 1},
             ]
+            # The operator records a new receipt roll behind the PIN.
+            with pytest.raises(DBusError) as refused:
+                await maintenance.call_refill_consumable("not-a-token", "receipt")
+            assert refused.value.type.startswith(ERROR_PREFIX)
+            assert await maintenance.call_refill_consumable(token, "receipt") == 100.0
+            with pytest.raises(DBusError) as unknown:
+                await maintenance.call_refill_consumable(token, "toner")
+            assert unknown.value.type == ERROR_PREFIX + "UnknownConsumable"
         finally:
             await close(bus)
 

@@ -12,7 +12,7 @@ import pytest
 from govkiosk.bus import EventBus
 from govkiosk.devices.receipt.driver import ReceiptPrinter
 from govkiosk.devices.receipt.errors import ReceiptTimeoutError
-from govkiosk.devices.receipt.escpos import Cut, Line, QrCode, Receipt
+from govkiosk.devices.receipt.escpos import Cut, Line, QrCode, Receipt, length_mm
 from govkiosk.devices.receipt.events import (
     JobOutcome,
     ReceiptJobFinished,
@@ -97,8 +97,12 @@ async def test_a_job_is_printed_and_confirmed(kind: str) -> None:
     assert printer.receipts[0].qr_codes == ["https://verify.example/r/0001"]
     assert printer.receipts[0].cut == "partial"
     assert events.jobs == [
-        ReceiptJobFinished("receipt_printer@test", "job-1", JobOutcome.PRINTED, "")
+        ReceiptJobFinished(
+            "receipt_printer@test", "job-1", JobOutcome.PRINTED, "", length_mm(RECEIPT)
+        )
     ]
+    # Three lines, a QR code and a cut: a few centimetres of paper.
+    assert 30 < events.jobs[0].length_mm < 100
 
 
 async def test_paper_out_mid_job_fails_the_job_with_the_reason() -> None:

@@ -12,8 +12,10 @@ from dbus_next.errors import DBusError
 from govkiosk.bus import Alarm
 from govkiosk.config import load_config
 from govkiosk.devices.presence.events import PersonLeft
+from govkiosk.devices.receipt.events import ReceiptJobFinished
 from govkiosk.items.catalogue import default_catalogue
 from govkiosk.power.service import ShutdownStageChanged
+from govkiosk.printing.a4 import A4Printed
 from govkiosk.security.seal import SealVerifier
 from govkiosk.session.state import SessionEnded
 from harness.cups import CupsServer
@@ -88,6 +90,13 @@ async def test_journey_prints_the_sealed_document_and_a_receipt(
             assert receipts[0].qr_codes[0].startswith("https://")
         assert ended(k) == SessionEnded(item, "done", "", ended(k).duration)
         assert list((cupsd.root / "spool").glob("d*")) == []  # purged after printing
+        # The paper used, for the consumables' prediction (upkeep/): counts only.
+        sheets = [e.sheets for e in k.events if isinstance(e, A4Printed)]
+        assert sheets == [last["pages"]]
+        assert sheets[0] >= 1
+        lengths = [e.length_mm for e in k.events if isinstance(e, ReceiptJobFinished)]
+        assert len(lengths) == len(receipts)
+        assert all(length > 20 for length in lengths)
 
 
 @pytest.mark.parametrize(

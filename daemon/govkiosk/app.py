@@ -27,6 +27,7 @@ from .api import (
     qrscanner,
     receipt,
     session,
+    upkeep,
 )
 from .api.devices import DeviceLayer
 from .api.kiosk import KioskInterface
@@ -126,6 +127,8 @@ class Daemon:
         sessions = session.install(self.runtime, catalogue, self.devices.cameras)
         # §8 d: no snapshot of a camera while a citizen may be in front of it.
         self.cameras_interface.busy = lambda: bool(sessions.state())
+        # The daily self-test waits for no citizen being served.
+        upkeep.install(self.runtime, self.devices, lambda: bool(sessions.state()))
         self._stopping = asyncio.Event()
         self._tasks: Set[asyncio.Task[None]] = set()
 

@@ -52,6 +52,7 @@ from .promo.settings import PromoSettings
 from .security.settings import SealSettings
 from .session.settings import SessionSettings
 from .tables import Builder, ConfigError, KeyPath, Problem
+from .upkeep.settings import ConsumablesSettings, SelfTestSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -153,6 +154,8 @@ class Config:
     )
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     promo: PromoSettings = field(default_factory=PromoSettings)
+    selftest: SelfTestSettings = field(default_factory=SelfTestSettings)
+    consumables: ConsumablesSettings = field(default_factory=ConsumablesSettings)
 
 
 def config_files(path: Path) -> List[Path]:

@@ -12,7 +12,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from dbus_next.service import ServiceInterface, method
 
@@ -23,6 +23,8 @@ from ..maintenance.access import LoginGate
 from ..maintenance.alarms import RecentAlarms
 from ..maintenance.pin import verify_pin
 from ..runtime import Runtime
+from ..upkeep.settings import ConsumablesSettings
+from ..upkeep.store import UpkeepStore
 
 
 class MaintenanceInterface(ServiceInterface):
@@ -32,12 +34,17 @@ class MaintenanceInterface(ServiceInterface):
         alarms: RecentAlarms,
         lockout_file: Optional[Path] = None,
         usage: Optional[UsageStore] = None,
+        *,
+        upkeep: Optional[UpkeepStore] = None,
+        consumables: Callable[[], ConsumablesSettings] = ConsumablesSettings,
     ) -> None:
         super().__init__(MAINTENANCE_INTERFACE)
         self._gate = gate
         self._alarms = alarms
         self._lockout_file = lockout_file
         self._usage = usage
+        self._upkeep = upkeep
+        self._consumables = consumables
         self._checking = asyncio.Lock()  # one PIN at a time: no parallel guessing
 
     @method()
@@ -82,6 +89,17 @@ class MaintenanceInterface(ServiceInterface):
             return ["", "", []]
         return await self._usage.rows(days)
 
+    @method()
+    @guarded
+    async def RefillConsumable(self, token: "s", name: "s") -> "d":
+        """The operator put in a new receipt roll (``receipt``) or filled the A4 tray
+        (``a4``): its count starts again. Returns the percentage now predicted left."""
+        self._gate.seconds_left(token, time.time())
+        if self._upkeep is None:
+            return 0.0
+        await self._upkeep.refill(name, time.time())
+        return (await self._upkeep.level(name, self._consumables())).remaining_percent
+
 
 def install(runtime: Runtime) -> None:
     gate = LoginGate(lambda: runtime.config.maintenance, verify_pin)
@@ -90,7 +108,16 @@ def install(runtime: Runtime) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         gate.restore(json.loads(lockout_file.read_text(encoding="utf-8")))
     alarms = RecentAlarms(runtime.bus, runtime.config.maintenance.alarms_kept)
-    runtime.dbus.export(MaintenanceInterface(gate, alarms, lockout_file, UsageStore(runtime.store)))
+    runtime.dbus.export(
+        MaintenanceInterface(
+            gate,
+            alarms,
+            lockout_file,
+            UsageStore(runtime.store),
+            upkeep=UpkeepStore(runtime.store),
+            consumables=lambda: runtime.config.consumables,
+        )
+    )
 
 
 #: Beside the state database: the PIN lockout, kept across restarts (no PIN, no token).

@@ -98,5 +98,6 @@ def install(runtime: Runtime, catalogue: ItemRegistry) -> None:
         config_hash=lambda: reconfigure.config_hash(runtime),
         apply_config=functools.partial(reconfigure.apply, runtime),
         exit=runtime.exit,
+        consumables=lambda: runtime.config.consumables,
     )
     runtime.supervisor.add(OpsService(host, KioskView(host), OpsLog(runtime.store)))

@@ -16,7 +16,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, camera, face, fleet, items, promo, stats
+from . import backup, camera, face, fleet, items, promo, stats, upkeep
 from . import sim as simctl
 from .output import table
 
@@ -60,6 +60,8 @@ COMMANDS: Dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "devices": cmd_devices,
     "items": items.command,
     "stats": stats.command,
+    "selftest": upkeep.selftest,
+    "consumables": upkeep.consumables,
 }
 
 
@@ -77,6 +79,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     backup.add_parser(sub)
     items.add_parser(sub)
     stats.add_parser(sub)
+    upkeep.add_parser(sub)
     camera.add_parser(sub)
     doc = sub.add_parser(
         "config-doc", help="print the configuration reference (docs/configuration.md)"
@@ -107,7 +110,7 @@ async def _run(args: argparse.Namespace) -> int:
         return items.EXIT_CODES.get(err.type, 1)
     finally:
         await close(bus)
-    return 0
+    return int(getattr(args, "exit_status", 0))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

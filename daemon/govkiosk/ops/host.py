@@ -18,6 +18,7 @@ from ..items.registry import ItemRegistry
 from ..kiosk import KioskSection
 from ..store import Store
 from ..supervisor import Supervisor
+from ..upkeep.settings import ConsumablesSettings
 from .settings import OpsSettings
 
 #: Apply configuration values (``config.set``): the applied values and the new hash.
@@ -44,3 +45,5 @@ class Host:
     apply_config: ApplyConfig
     #: End the daemon with this exit status (systemd starts it again).
     exit: Callable[[int], None]
+    #: The consumables' sizes, for the upkeep report in telemetry and ``status``.
+    consumables: Callable[[], ConsumablesSettings] = ConsumablesSettings

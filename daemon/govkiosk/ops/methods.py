@@ -69,6 +69,7 @@ async def status(ctx: Context, _command: Command) -> Dict[str, Any]:
         "config_hash": ctx.host.config_hash(),
         **ctx.view.health(),
         "usage": await ctx.view.usage_report(),
+        "upkeep": await ctx.view.upkeep_report(),
     }
 
 

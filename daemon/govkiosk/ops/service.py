@@ -175,6 +175,7 @@ class OpsService(Service):
                 health["refused"] = dict(self._commander.refusals.counts)
             health["intake_dropped"] = Intake.dropped
             health["usage"] = await self._view.usage_report()
+            health["upkeep"] = await self._view.upkeep_report()
             await link.publish(topic(self.kiosk_id, "telemetry"), _json(health))
 
     async def _purge(self) -> None:

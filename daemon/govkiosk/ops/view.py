@@ -24,6 +24,7 @@ from ..devices.ups.state import UpsStateChanged
 from ..evaluation.store import UsageStore
 from ..session.state import SessionEnded
 from ..store import StoreError
+from ..upkeep.store import UpkeepStore
 from .host import Host
 
 _LOGGER = logging.getLogger(__name__)
@@ -129,6 +130,15 @@ class KioskView:
             return await self.usage()
         except (StoreError, sqlite3.Error) as err:
             _LOGGER.warning("ops: usage counts unavailable: %s", err)
+            return {"unavailable": str(err)}
+
+    async def upkeep_report(self) -> Dict[str, Any]:
+        """The last self-test, the consumables and the availability (``upkeep/``); a
+        failing database is named, as for :meth:`usage_report`."""
+        try:
+            return await UpkeepStore(self._host.store).report(time.time(), self._host.consumables())
+        except (StoreError, sqlite3.Error) as err:
+            _LOGGER.warning("ops: upkeep report unavailable: %s", err)
             return {"unavailable": str(err)}
 
 

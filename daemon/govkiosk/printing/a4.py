@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Protocol
 
+from ..bus import Event
+
 #: Told how far a job has come, 0..1.
 Progress = Callable[[float], None]
 
@@ -17,6 +19,13 @@ class A4Job:
     document: bytearray
     cups_id: Optional[int] = None
     printed: bool = False
+
+
+@dataclass(frozen=True)
+class A4Printed(Event):
+    """A document came out of the A4 printer: ``sheets`` left the tray (nothing else)."""
+
+    sheets: int
 
 
 class A4Printer(Protocol):

@@ -21,7 +21,7 @@ from ..contract.logs import sensitive_terms
 from ..devices.idcard.cardtext import ForeignResidentIdentity, HolderIdentity, Identity
 from ..devices.idcard.events import IdentityRead
 from ..items.catalogue import Item
-from ..printing.a4 import A4Job
+from ..printing.a4 import A4Job, A4Printed
 from ..printing.errors import PreviewError, PrintError
 from ..printing.masking import mask_id_number, mask_name
 from ..printing.preview import render_pages
@@ -191,6 +191,7 @@ class Flow:
         if personal.a4_job is None:
             personal.a4_job = A4Job(f"{self.item.code}-{session.id[:8]}", personal.document)
         timeout = self.limit("print_a4", ctx.settings.print_timeout)
+        already = personal.a4_job.printed  # a retry after the print: no paper used again
         async with ctx.services.activity.busy("print"):
             try:
                 await ctx.work(
@@ -202,6 +203,9 @@ class Flow:
                 )
             except PrintError as err:
                 raise StepFailed(err.code, str(err)) from err
+        # For the tray's prediction (upkeep/): a count, nothing more.
+        if session.pages > 0 and not already:
+            ctx.services.bus.publish(A4Printed(session.pages))
 
     async def print_receipt(self, ctx: StepContext) -> None:
         session, services = ctx.session, ctx.services

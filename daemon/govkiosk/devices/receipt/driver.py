@@ -37,7 +37,7 @@ from ...timeouts import wait_for
 from ..link import open_link
 from ..spec import DeviceSpec
 from .errors import EncodeError, ReceiptError, ReceiptLinkError, ReceiptTimeoutError
-from .escpos import INIT, Cut, Receipt
+from .escpos import INIT, Cut, Receipt, length_mm
 from .events import (
     JobOutcome,
     ReceiptJobFinished,
@@ -71,6 +71,7 @@ class ReceiptJob:
     id: str
     blocks: Tuple[Tuple[bool, bytes], ...]  #: (is a cut, bytes) per block
     result: asyncio.Future[JobResult]
+    length_mm: float = 0.0  #: estimated paper the receipt uses
 
 
 class _PrinterLink(asyncio.Protocol):
@@ -191,7 +192,7 @@ class ReceiptPrinter(Service):
             job = ReceiptJob(job_id, (), result)
             self._finish(job, JobOutcome.REFUSED, str(err), sent=False)
             return job
-        job = ReceiptJob(job_id, blocks, result)
+        job = ReceiptJob(job_id, blocks, result, length_mm(receipt))
         if self._link is None:
             self._finish(job, JobOutcome.REFUSED, "printer not connected", sent=False)
         elif len(self._queue) >= self._settings.max_queued_jobs:
@@ -336,7 +337,9 @@ class ReceiptPrinter(Service):
             _LOGGER.info("%s: job %s printed", self.name, job.id)
         else:
             _LOGGER.warning("%s: job %s %s: %s", self.name, job.id, outcome.value, reason)
-        self._bus.publish(ReceiptJobFinished(self._spec.id, job.id, outcome, reason))
+        # A failed job may be partly printed: count its paper, the roll runs out sooner.
+        used = job.length_mm if outcome is not JobOutcome.REFUSED else 0.0
+        self._bus.publish(ReceiptJobFinished(self._spec.id, job.id, outcome, reason, used))
 
     # Status -------------------------------------------------------------------------
     async def _read_status(self, link: _PrinterLink) -> PrinterStatus:

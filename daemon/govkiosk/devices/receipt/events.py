@@ -26,6 +26,8 @@ class ReceiptJobFinished(Event):
     job_id: str
     outcome: JobOutcome
     reason: str  #: empty when printed; otherwise why, in words fit for ops
+    #: Estimated paper used, in mm: 0 when nothing was sent (``escpos.length_mm``).
+    length_mm: float = 0.0
 
 
 @dataclass(frozen=True)
