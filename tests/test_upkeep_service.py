@@ -98,7 +98,7 @@ async def test_the_receipt_alarm_fires_before_the_paper_runs_out(tmp_path: Path)
     # The simulated roll is exactly the configured length, counted in printed lines.
     printer.run_out_of_paper(after_lines=int(ROLL_MM / LINE_MM))
     pty = serve_pty(SimConnection(printer))
-    driver = ReceiptPrinter(DeviceSpec(PRINTER_ID, "receipt", pty.path), bus, lambda: FAST)
+    driver = ReceiptPrinter(DeviceSpec(PRINTER_ID, "receipt_printer", pty.path), bus, lambda: FAST)
     await driver.start()
     driving = asyncio.ensure_future(driver.serve())
     outcomes: List[JobOutcome] = []
@@ -158,7 +158,7 @@ async def test_each_failed_check_is_stored_and_alarmed(tmp_path: Path) -> None:
     finished: List[SelfTestFinished] = []
     bus.subscribe(SelfTestFinished, finished.append)
     devices = [
-        {"id": PRINTER_ID, "role": "receipt", "driver": "running"},
+        {"id": PRINTER_ID, "role": "receipt_printer", "driver": "running"},
         {"id": "ups@test", "role": "ups", "driver": "failed (no upsd at 127.0.0.1:3493)"},
     ]
     probe = Probe(

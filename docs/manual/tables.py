@@ -102,6 +102,35 @@ MEANINGS: Dict[str, Meaning] = {
     "seal.trust": Meaning(
         "本机配置的受信印章证书无法读取。", "通知工程师检查 [seal] 配置的证书文件。"
     ),
+    # daily self-test and consumables (upkeep)
+    "selftest_services": Meaning(
+        "每日自检：有服务未运行。", "查看维护界面“设备状态”；重启无效请通知工程师。"
+    ),
+    "selftest_devices": Meaning(
+        "每日自检：有设备驱动未运行（设备未连接或故障）。",
+        "检查该设备的电源和连线；仍故障请通知工程师。",
+    ),
+    "selftest_printers": Meaning(
+        "每日自检：凭条打印机未就绪（缺纸、盖板打开或离线）。",
+        "按“更换凭条纸”步骤处理，然后打印测试页。",
+    ),
+    "selftest_ups": Meaning(
+        "每日自检：长时间没有 UPS 读数。", "检查 UPS 电源和通信线；通知工程师。"
+    ),
+    "selftest_cameras": Meaning(
+        "每日自检：摄像头无画面。", "检查摄像头连线；仍无画面请通知工程师。"
+    ),
+    "selftest_disk": Meaning(
+        "每日自检：数据盘空间不足。", "通知工程师清理或扩容；不要自行删除系统文件。"
+    ),
+    "receipt_low": Meaning(
+        "凭条纸即将用完（按已打印长度估算）。",
+        "按“更换凭条纸”步骤换纸，然后运行 govkioskctl consumables refill receipt 记录。",
+    ),
+    "a4_low": Meaning(
+        "A4 纸即将用完（按已打印页数估算）。",
+        "按“更换 A4 纸”步骤加纸，然后运行 govkioskctl consumables refill a4 记录。",
+    ),
     # face verification
     "face.fallback": Meaning(
         "群众多次人脸核验未通过，已被引导到人工窗口。", "到本机旁协助，引导群众到人工窗口核验身份。"
@@ -194,8 +223,17 @@ def _seal(scope: ast.AST) -> Set[str]:
     return codes
 
 
+def _upkeep(scope: ast.AST) -> Set[str]:
+    """A failed self-test check (``selftest_<check>``) and a consumable running low."""
+    consumables = importlib.import_module("govkiosk.upkeep.consumables")
+    selftest = (DAEMON / "upkeep" / "selftest.py").read_text(encoding="utf-8")
+    checks = set(re.findall(r'CheckResult\(\s*"([a-z_]+)"', selftest))
+    return {f"selftest_{c}" for c in checks} | {f"{n}_low" for n in consumables.UNITS}
+
+
 #: File (under daemon/govkiosk) → the codes its computed alarm codes can take.
 RESOLVERS: Dict[str, Callable[[ast.AST], Set[str]]] = {
+    "upkeep/service.py": _upkeep,
     "power/service.py": _power,
     "printing/cups_printer.py": _printer,
     "session/steps.py": _seal,

@@ -20,7 +20,7 @@ from .store import CheckResult
 #: Receipt printer states in which it can print (``PrinterState`` values).
 PRINTER_OK = ("ready", "paper_low")
 UPS_ROLE = "ups"
-RECEIPT_ROLE = "receipt"
+RECEIPT_ROLE = "receipt_printer"
 
 
 @dataclass
