@@ -40,7 +40,10 @@ SITE = '[kiosk]\nname = "x"\n'
 
 def installed_version() -> str:
     done = subprocess.run(
-        ["dpkg-query", "-W", "-f", "${Version}", PACKAGE], capture_output=True, text=True
+        ["dpkg-query", "-W", "-f", "${Version}", PACKAGE],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.strip()
 
@@ -88,7 +91,8 @@ def test_a_backup_is_encrypted_and_restores_database_configuration_and_packages(
     assert target.name == "govkiosk-20251127T020000Z.gkbak"
     blob = target.read_bytes()
     assert blob.startswith(MAGIC)
-    assert b"sealed" not in blob and b"conf.d" not in blob and b"the package" not in blob
+    for plain in (b"sealed", b"conf.d", b"the package"):
+        assert plain not in blob
 
     fresh = kiosk / "fresh"
     key = read_key(kiosk / "etc/backup.key")
@@ -184,7 +188,8 @@ def test_a_member_outside_its_place_refuses_the_whole_backup(tmp_path: Path, nam
     archive.write_bytes(sealed_tar(key, name))
     with pytest.raises(RestoreError):
         restore(archive, key, tmp_path / "state", tmp_path / "etc")
-    assert not (tmp_path / "state").exists() and not (tmp_path / "etc").exists()
+    assert not (tmp_path / "state").exists()
+    assert not (tmp_path / "etc").exists()
 
 
 @settings(max_examples=200, deadline=None)
