@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import (
+    Any,
     Callable,
     DefaultDict,
     Generic,
     List,
+    Mapping,
     Tuple,
     Type,
     TypeVar,
@@ -58,6 +60,16 @@ class ConfigReloaded(Event):
     """A new configuration was validated and is now in force."""
 
     files: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AdminAction(Event):
+    """An administrative action for the ops log (§8 e): a maintenance login, an item's
+    lifecycle step, a USB maintenance window. Codes and roles only, never personal data."""
+
+    kind: str
+    code: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Severity(str, Enum):

@@ -16,8 +16,10 @@ from typing import Any, Dict, List, Optional
 
 from dbus_next.service import ServiceInterface, method
 
+from ..bus import AdminAction, EventBus
 from ..contract.names import MAINTENANCE_INTERFACE
 from ..dbus import guarded
+from ..errors import GovkioskError
 from ..evaluation.store import UsageStore
 from ..maintenance.access import LoginGate
 from ..maintenance.alarms import RecentAlarms
@@ -32,12 +34,14 @@ class MaintenanceInterface(ServiceInterface):
         alarms: RecentAlarms,
         lockout_file: Optional[Path] = None,
         usage: Optional[UsageStore] = None,
+        bus: Optional[EventBus] = None,
     ) -> None:
         super().__init__(MAINTENANCE_INTERFACE)
         self._gate = gate
         self._alarms = alarms
         self._lockout_file = lockout_file
         self._usage = usage
+        self._bus = bus
         self._checking = asyncio.Lock()  # one PIN at a time: no parallel guessing
 
     @method()
@@ -51,17 +55,26 @@ class MaintenanceInterface(ServiceInterface):
             matched = await loop.run_in_executor(None, self._gate.verify, pin)
             try:
                 token = self._gate.record(matched, time.time())
+            except GovkioskError as err:
+                self._note("login_refused", {"reason": type(err).__name__})
+                raise
             finally:
                 if self._lockout_file is not None:
                     await loop.run_in_executor(
                         None, _keep, self._lockout_file, self._gate.lockout()
                     )
+        self._note("login", {})
         return [token, self._gate.seconds_left(token, time.time())]
 
     @method()
     @guarded
     async def Logout(self, token: "s") -> None:
         self._gate.logout(token)
+        self._note("logout", {})
+
+    def _note(self, code: str, detail: Dict[str, Any]) -> None:
+        if self._bus is not None:
+            self._bus.publish(AdminAction("maintenance", code, detail))
 
     @method()
     @guarded
@@ -90,7 +103,9 @@ def install(runtime: Runtime) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         gate.restore(json.loads(lockout_file.read_text(encoding="utf-8")))
     alarms = RecentAlarms(runtime.bus, runtime.config.maintenance.alarms_kept)
-    runtime.dbus.export(MaintenanceInterface(gate, alarms, lockout_file, UsageStore(runtime.store)))
+    runtime.dbus.export(
+        MaintenanceInterface(gate, alarms, lockout_file, UsageStore(runtime.store), bus=runtime.bus)
+    )
 
 
 #: Beside the state database: the PIN lockout, kept across restarts (no PIN, no token).

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
+from ..bus import AdminAction, ConfigReloaded, Event, EventBus, EventStream
 from ..store import DB_NAME, Store
+from ..supervisor import Service
 from . import schema
 
 SECRET_NAMES = ("token", "password", "secret", "key")
@@ -200,3 +202,30 @@ class OpsLog:
     async def verify(self) -> Verdict:
         await self._ensure()
         return await self._store.call(verify_connection)
+
+
+class AdminRecorder(Service):
+    """Writes every :class:`AdminAction` and configuration reload to the ops log, in the
+    order they happened, whether or not the ops link is configured."""
+
+    name = "oplog"
+
+    def __init__(self, bus: EventBus, oplog: OpsLog) -> None:
+        self._oplog = oplog
+        # Subscribed from the start: actions during boot wait here.
+        self._stream: EventStream[Event] = bus.stream(AdminAction, ConfigReloaded, maxsize=1024)
+
+    async def start(self) -> None:
+        await self._oplog.verify()  # creates the table; a broken chain is for `oplog verify`
+
+    async def serve(self) -> None:
+        while True:
+            event = await self._stream.get()
+            if isinstance(event, AdminAction):
+                await self._oplog.append(event.kind, event.code, event.detail)
+            elif isinstance(event, ConfigReloaded):
+                await self._oplog.append("config", "reloaded", {"files": list(event.files)})
+
+    async def stop(self) -> None:
+        # Unsubscribed only when the daemon goes: a restarted recorder keeps the queue.
+        pass
