@@ -168,8 +168,11 @@ class OpsLog:
         self._since_trim = 0
         self._ready = False
 
+    async def prepare(self) -> None:
+        """Create the table if need be (records come with or without the ops link)."""
+        await self._ensure()
+
     async def _ensure(self) -> None:
-        # Records may come (a backup, a maintenance login) before or without the ops link.
         if not self._ready:
             await self._store.migrate(schema.COMPONENT, schema.MIGRATIONS)
             self._ready = True
@@ -216,7 +219,7 @@ class AdminRecorder(Service):
         self._stream: EventStream[Event] = bus.stream(AdminAction, ConfigReloaded, maxsize=1024)
 
     async def start(self) -> None:
-        await self._oplog.verify()  # creates the table; a broken chain is for `oplog verify`
+        await self._oplog.prepare()
 
     async def serve(self) -> None:
         while True:
