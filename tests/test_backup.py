@@ -259,3 +259,20 @@ def test_new_key_never_overwrites(kiosk: Path, capsys: pytest.CaptureFixture[str
     assert ctl_main(["backup", "--new-key", str(kiosk / "etc/backup.key")]) == 1
     assert (kiosk / "etc/backup.key").read_text() == before
     assert oct((kiosk / "etc/backup.key").stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing owners needs root")
+def test_restored_files_belong_to_the_fresh_install(kiosk: Path) -> None:
+    target = make_backup(kiosk / "state", kiosk / "etc", backup_settings(kiosk), T0)
+    fresh = kiosk / "fresh"
+    (fresh / "state").mkdir(parents=True)
+    os.chown(fresh / "state", 4321, 4322)  # the govkiosk user of the new install
+    (fresh / "etc/conf.d").mkdir(parents=True)
+    packaged = fresh / "etc/conf.d/50-site.toml"
+    packaged.write_text("# as packaged\n")
+    os.chown(packaged, 0, 4322)
+    restore(target, read_key(kiosk / "etc/backup.key"), fresh / "state", fresh / "etc")
+    database = (fresh / "state" / DB_NAME).stat()
+    assert (database.st_uid, database.st_gid) == (4321, 4322)
+    assert packaged.read_text() == SITE  # the backed-up configuration replaces the packaged one
+    assert (packaged.stat().st_uid, packaged.stat().st_gid) == (0, 4322)

@@ -228,15 +228,16 @@ def restore(
     force: bool = False,
 ) -> Restored:
     """Put a backup's database and configuration in place (and its packages in
-    ``packages_dir``). Refuses a state or configuration that is already there unless
-    ``force``; checks everything before writing anything."""
+    ``packages_dir``). Refuses a state database that is already there unless ``force``;
+    checks everything before writing anything."""
     plain = open_backup(archive, key)
     members = _members(archive, plain)
     manifest = json.loads(members.pop(MANIFEST, (b"{}", 0))[0].decode("utf-8"))
-    if not force:
-        for path in (state_dir / DB_NAME, config_dir / "govkiosk.toml"):
-            if path.exists():
-                raise RestoreError(f"{path} exists: restore onto a fresh install, or --force")
+    # The packaged configuration of a fresh install is replaced; a database in use is not.
+    if not force and (state_dir / DB_NAME).exists():
+        raise RestoreError(
+            f"{state_dir / DB_NAME} exists: restore onto a fresh install, or --force"
+        )
     written: List[Path] = []
     try:
         for name, (data, mode) in sorted(members.items()):
@@ -253,13 +254,26 @@ def restore(
             if top == "state":
                 for stale in (f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
                     _unlink(state_dir / stale)
+            owner = _owner(target, state_dir if top == "state" else config_dir)
             target.write_bytes(data)
             target.chmod(mode & 0o777)
+            if owner is not None and os.geteuid() == 0:
+                # Run as root: the files belong to whoever owned them (or their directory)
+                # on the fresh install, so govkioskd (user govkiosk) can use them.
+                os.chown(target, *owner)
             if top == "packages":
                 written.append(target)
     except OSError as err:
         raise RestoreError(f"restore failed writing {err.filename}: {err.strerror}") from err
     return Restored(manifest, written)
+
+
+def _owner(target: Path, top: Path) -> Optional[Tuple[int, int]]:
+    for source in (target, top):
+        with contextlib.suppress(OSError):
+            info = source.stat()
+            return info.st_uid, info.st_gid
+    return None
 
 
 def _unlink(path: Path) -> None:
