@@ -204,6 +204,51 @@ def test_any_bytes_are_refused_cleanly(
         open_backup(archive, bytes(32))
 
 
+def sealed(key: bytes, plain: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return MAGIC + nonce + AESGCM(key).encrypt(nonce, plain, MAGIC)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=2048),
+        st.lists(
+            st.tuples(
+                st.sampled_from(["MANIFEST.json", "etc/a.toml", "state/x", "../x", "etc//y"]),
+                st.binary(max_size=64),
+            ),
+            max_size=4,
+        ),
+    )
+)
+def test_any_sealed_contents_restore_cleanly_or_are_refused(
+    tmp_path_factory: pytest.TempPathFactory, contents: object
+) -> None:
+    """With the right key, whatever is inside: a clean refusal, or files only in place."""
+    directory = tmp_path_factory.mktemp("fuzz")
+    key = bytes(32)
+    if isinstance(contents, bytes):
+        plain = contents
+    else:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for name, data in contents:  # type: ignore[attr-defined]
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        plain = buffer.getvalue()
+    archive = directory / "x.gkbak"
+    archive.write_bytes(sealed(key, plain))
+    try:
+        restore(archive, key, directory / "out/state", directory / "out/etc")
+    except RestoreError:
+        return
+    written = [p for p in directory.rglob("*") if p.is_file() and p != archive]
+    for path in written:
+        assert path.relative_to(directory / "out").parts[0] in ("state", "etc")
+
+
 def test_ctl_backup_then_ctl_restore(kiosk: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = kiosk / "etc/govkiosk.toml"
     argv = ["backup", "--config", str(config), "--state-dir", str(kiosk / "state")]

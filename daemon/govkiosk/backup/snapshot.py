@@ -232,7 +232,12 @@ def restore(
     checks everything before writing anything."""
     plain = open_backup(archive, key)
     members = _members(archive, plain)
-    manifest = json.loads(members.pop(MANIFEST, (b"{}", 0))[0].decode("utf-8"))
+    try:
+        manifest = json.loads(members.pop(MANIFEST, (b"{}", 0))[0].decode("utf-8"))
+    except ValueError as err:  # UnicodeDecodeError too
+        raise RestoreError(f"{archive}: damaged {MANIFEST}: {err}") from err
+    if not isinstance(manifest, dict):
+        raise RestoreError(f"{archive}: damaged {MANIFEST}: not a table")
     # The packaged configuration of a fresh install is replaced; a database in use is not.
     if not force and (state_dir / DB_NAME).exists():
         raise RestoreError(
@@ -242,14 +247,11 @@ def restore(
     try:
         for name, (data, mode) in sorted(members.items()):
             top, _, rest = name.partition("/")
-            if top == "state":
-                target = state_dir / rest
-            elif top == "etc":
-                target = config_dir / rest
-            elif top == "packages" and packages_dir is not None:
-                target = packages_dir / rest
-            else:
+            places = {"state": state_dir, "etc": config_dir, "packages": packages_dir}
+            place = places.get(top)
+            if place is None:
                 continue
+            target = place / rest
             target.parent.mkdir(parents=True, exist_ok=True)
             if top == "state":
                 for stale in (f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
