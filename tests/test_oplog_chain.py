@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from govkiosk.bus import AdminAction, ConfigReloaded, EventBus
 from govkiosk.cli.main import main as ctl_main
-from govkiosk.ops.oplog import TRIM_EVERY, OpsLog, record_hash, verify, verify_rows
+from govkiosk.ops.oplog import TRIM_EVERY, AdminRecorder, OpsLog, record_hash, verify, verify_rows
 from govkiosk.store import DB_NAME, Store
 
 
@@ -171,3 +172,19 @@ def test_any_single_change_is_found_at_the_changed_record(
     verdict = verify_rows(rows, "")
     assert verdict.broken == index + 1
     assert verdict.checked == index
+
+
+async def test_actions_waiting_at_stop_are_still_written(store: Store) -> None:
+    events = EventBus()
+    oplog = OpsLog(store)
+    recorder = AdminRecorder(events, oplog)
+    await recorder.start()
+    events.publish(AdminAction("maintenance", "logout", {}))
+    events.publish(ConfigReloaded(("/etc/govkiosk/govkiosk.toml",)))
+    await recorder.stop()  # the daemon stops before the recorder served them
+    entries = await oplog.tail(10)
+    assert [(e["kind"], e["code"], e["detail"]) for e in entries] == [
+        ("maintenance", "logout", {}),
+        ("config", "reloaded", {"files": ["/etc/govkiosk/govkiosk.toml"]}),
+    ]
+    assert (await oplog.verify()).ok

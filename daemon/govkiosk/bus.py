@@ -110,6 +110,13 @@ class EventStream(Generic[E]):
     async def get(self) -> E:
         return await self._queue.get()
 
+    def drain(self) -> List[E]:
+        """The events waiting now, oldest first, without waiting for more."""
+        waiting: List[E] = []
+        while not self._queue.empty():
+            waiting.append(self._queue.get_nowait())
+        return waiting
+
     def close(self) -> None:
         for unsubscribe in self._unsubscribers:
             unsubscribe()

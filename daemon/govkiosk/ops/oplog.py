@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -26,9 +27,12 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ..bus import AdminAction, ConfigReloaded, Event, EventBus, EventStream
+from ..errors import GovkioskError
 from ..store import DB_NAME, Store
 from ..supervisor import Service
 from . import schema
+
+_LOGGER = logging.getLogger(__name__)
 
 SECRET_NAMES = ("token", "password", "secret", "key")
 ANCHOR = "ops_log.anchor"
@@ -223,12 +227,18 @@ class AdminRecorder(Service):
 
     async def serve(self) -> None:
         while True:
-            event = await self._stream.get()
-            if isinstance(event, AdminAction):
-                await self._oplog.append(event.kind, event.code, event.detail)
-            elif isinstance(event, ConfigReloaded):
-                await self._oplog.append("config", "reloaded", {"files": list(event.files)})
+            await self._write(await self._stream.get())
 
     async def stop(self) -> None:
-        # Unsubscribed only when the daemon goes: a restarted recorder keeps the queue.
-        pass
+        # What came in just before the daemon stops still goes in (a logout, a reload).
+        try:
+            for event in self._stream.drain():
+                await self._write(event)
+        except (sqlite3.Error, GovkioskError) as err:
+            _LOGGER.warning("ops log: records lost at stop: %s", err)
+
+    async def _write(self, event: Event) -> None:
+        if isinstance(event, AdminAction):
+            await self._oplog.append(event.kind, event.code, event.detail)
+        elif isinstance(event, ConfigReloaded):
+            await self._oplog.append("config", "reloaded", {"files": list(event.files)})
