@@ -131,6 +131,13 @@ async def test_two_writers_never_fork_the_chain(store: Store, tmp_path: Path) ->
     assert verify(tmp_path / "state").ok
 
 
+def test_a_dropped_log_is_not_intact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sqlite3.connect(str(tmp_path / DB_NAME)).close()
+    status, text = ctl_verify(tmp_path, capsys)
+    assert status == 1
+    assert f"{tmp_path / DB_NAME}: no such table: ops_log" in text
+
+
 def test_verify_without_a_database_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

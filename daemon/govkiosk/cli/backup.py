@@ -130,8 +130,8 @@ def _verify(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     try:
         verdict = verify(args.state_dir)
-    except sqlite3.Error as err:  # no ops log table yet, a damaged file
-        print(f"govkioskctl oplog: {err}", file=sys.stderr)
+    except sqlite3.Error as err:  # no ops log table (never written, or dropped), damage
+        print(f"govkioskctl oplog: {args.state_dir / DB_NAME}: {err}", file=sys.stderr)
         return EXIT_FAILED
     if verdict.ok:
         print(f"ops log intact: {verdict.checked} records")
