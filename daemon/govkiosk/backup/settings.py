@@ -32,7 +32,7 @@ class BackupSettings:
     # The installed application packages whose names and versions are recorded, and whose
     # .deb/.rpm files are copied from package_dir when they are there.
     packages: Tuple[str, ...] = setting(
-        ("govkiosk",), expect="a list of package names", check=_packages
+        ("govkiosk", "govkiosk-ui"), expect="a list of package names", check=_packages
     )
     package_dir: str = setting(
         "/var/cache/apt/archives", expect="an absolute path", check=lambda v: v.startswith("/")
