@@ -354,7 +354,14 @@ def test_installed_daemon_smoke_journey(installed: None, scratch: Path) -> None:
         assert backup.returncode == 0, backup.stderr
         made = sorted((scratch / "backups").iterdir())
         assert [p.name.startswith("govkiosk-") for p in made] == [True]
-        assert (made[0] / "govkiosk.sqlite3").stat().st_size > 0
+        # Encrypted with the key postinst made; it restores onto an empty directory.
+        restored = run(
+            "/usr/bin/govkioskctl", "restore", str(made[0]), "--key", "/etc/govkiosk/backup.key",
+            "--state-dir", str(scratch / "restored/state"),
+            "--config-dir", str(scratch / "restored/etc"),
+        )  # fmt: skip
+        assert restored.returncode == 0, restored.stderr
+        assert (scratch / "restored/state/govkiosk.sqlite3").stat().st_size > 0
 
         started = time.monotonic()
         daemon.send_signal(signal.SIGTERM)

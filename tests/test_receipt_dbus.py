@@ -10,7 +10,7 @@ import pytest
 from dbus_next.errors import DBusError
 
 from govkiosk.api.receipt import ReceiptInterface
-from govkiosk.bus import EventBus
+from govkiosk.bus import AdminAction, EventBus
 from govkiosk.contract.connection import close, connect
 from govkiosk.contract.names import BUS_NAME, OBJECT_PATH, RECEIPT_INTERFACE
 from govkiosk.dbus.service import DBusService
@@ -47,6 +47,8 @@ async def test_print_test_state_and_outcome_signal(private_bus: PrivateBus) -> N
         )
         receipt = proxy.get_interface(RECEIPT_INTERFACE)
         finished: asyncio.Queue[List[str]] = asyncio.Queue()
+        actions: List[AdminAction] = []
+        bus.subscribe(AdminAction, actions.append)
         receipt.on_job_finished(lambda d, j, o, r: finished.put_nowait([d, j, o, r]))
 
         with pytest.raises(DBusError, match="no receipt printer can print"):
@@ -58,6 +60,14 @@ async def test_print_test_state_and_outcome_signal(private_bus: PrivateBus) -> N
 
         job_id, outcome, reason = await receipt.call_print_test()
         assert (outcome, reason) == ("printed", "")
+        # A printer test from the maintenance screen is an administrative action (§8 e).
+        assert actions == [
+            AdminAction(
+                "maintenance",
+                "printer_test",
+                {"device": "receipt_printer@sim", "outcome": "printed", "reason": ""},
+            )
+        ]
         assert await asyncio.wait_for(finished.get(), 3) == [
             "receipt_printer@sim",
             job_id,

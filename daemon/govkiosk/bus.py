@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import (
+    Any,
     Callable,
     DefaultDict,
     Generic,
     List,
+    Mapping,
     Tuple,
     Type,
     TypeVar,
@@ -60,6 +62,16 @@ class ConfigReloaded(Event):
     files: Tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class AdminAction(Event):
+    """An administrative action for the ops log (§8 e): a maintenance login, an item's
+    lifecycle step, a USB maintenance window. Codes and roles only, never personal data."""
+
+    kind: str
+    code: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Severity(str, Enum):
     INFO = "info"  #: a condition ended, or something ops may want to know
     WARNING = "warning"  #: needs attention; the kiosk still serves
@@ -97,6 +109,13 @@ class EventStream(Generic[E]):
 
     async def get(self) -> E:
         return await self._queue.get()
+
+    def drain(self) -> List[E]:
+        """The events waiting now, oldest first, without waiting for more."""
+        waiting: List[E] = []
+        while not self._queue.empty():
+            waiting.append(self._queue.get_nowait())
+        return waiting
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribers:

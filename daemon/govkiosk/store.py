@@ -96,6 +96,10 @@ class Store:
 
         await self._run(run)
 
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(connection)`` on the store's thread (for work that reads then writes)."""
+        return await self._run(lambda: fn(self._connection()))
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> List[sqlite3.Row]:
         def run() -> List[sqlite3.Row]:
             cursor = self._connection().execute(sql, params)

@@ -16,7 +16,7 @@ from typing import Awaitable, Callable, Dict, List, Optional, Union
 from dbus_next import Variant
 from dbus_next.service import ServiceInterface, method, signal
 
-from ..bus import EventBus
+from ..bus import AdminAction, EventBus
 from ..contract.names import DEVICES_INTERFACE
 from ..dbus import guarded
 from ..devices.camera.driver import CameraDriver
@@ -49,6 +49,7 @@ class DevicesInterface(ServiceInterface):
     ) -> None:
         super().__init__(DEVICES_INTERFACE)
         self._rows = rows
+        self._bus = bus
         self._open_window = open_window
         self._close_window = close_window
         self._unsubscribe = bus.subscribe(DeviceChanged, self._on_change)
@@ -74,12 +75,17 @@ class DevicesInterface(ServiceInterface):
     @method()
     @guarded
     async def OpenMaintenanceWindow(self, port: "s", minutes: "u", role: "s", token: "s") -> "d":
-        return await self._open_window(port, minutes, role, token)
+        until = await self._open_window(port, minutes, role, token)
+        self._bus.publish(
+            AdminAction("usb_window", "opened", {"port": port, "minutes": minutes, "role": role})
+        )
+        return until
 
     @method()
     @guarded
     async def CloseMaintenanceWindow(self, port: "s", role: "s", token: "s") -> None:
         await self._close_window(port, role, token)
+        self._bus.publish(AdminAction("usb_window", "closed", {"port": port, "role": role}))
 
     @signal()
     def DeviceChanged(self, action: str, device: Dict[str, Variant]) -> "sa{sv}":

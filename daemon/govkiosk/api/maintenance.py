@@ -16,8 +16,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 from dbus_next.service import ServiceInterface, method
 
+from ..bus import AdminAction, EventBus
 from ..contract.names import MAINTENANCE_INTERFACE
 from ..dbus import guarded
+from ..errors import GovkioskError
 from ..evaluation.store import UsageStore
 from ..maintenance.access import LoginGate
 from ..maintenance.alarms import RecentAlarms
@@ -37,6 +39,7 @@ class MaintenanceInterface(ServiceInterface):
         *,
         upkeep: Optional[UpkeepStore] = None,
         consumables: Callable[[], ConsumablesSettings] = ConsumablesSettings,
+        bus: Optional[EventBus] = None,
     ) -> None:
         super().__init__(MAINTENANCE_INTERFACE)
         self._gate = gate
@@ -45,6 +48,7 @@ class MaintenanceInterface(ServiceInterface):
         self._usage = usage
         self._upkeep = upkeep
         self._consumables = consumables
+        self._bus = bus
         self._checking = asyncio.Lock()  # one PIN at a time: no parallel guessing
 
     @method()
@@ -58,17 +62,26 @@ class MaintenanceInterface(ServiceInterface):
             matched = await loop.run_in_executor(None, self._gate.verify, pin)
             try:
                 token = self._gate.record(matched, time.time())
+            except GovkioskError as err:
+                self._note("login_refused", {"reason": type(err).__name__})
+                raise
             finally:
                 if self._lockout_file is not None:
                     await loop.run_in_executor(
                         None, _keep, self._lockout_file, self._gate.lockout()
                     )
+        self._note("login", {})
         return [token, self._gate.seconds_left(token, time.time())]
 
     @method()
     @guarded
     async def Logout(self, token: "s") -> None:
         self._gate.logout(token)
+        self._note("logout", {})
+
+    def _note(self, code: str, detail: Dict[str, Any]) -> None:
+        if self._bus is not None:
+            self._bus.publish(AdminAction("maintenance", code, detail))
 
     @method()
     @guarded
@@ -116,6 +129,7 @@ def install(runtime: Runtime) -> None:
             UsageStore(runtime.store),
             upkeep=UpkeepStore(runtime.store),
             consumables=lambda: runtime.config.consumables,
+            bus=runtime.bus,
         )
     )
 

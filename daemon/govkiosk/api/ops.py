@@ -21,7 +21,7 @@ from ..items.registry import ItemRegistry
 from ..ops.host import Host
 from ..ops.link import LinkState, OpsLinkChanged
 from ..ops.network import UNKNOWN, NetworkChanged, NetworkWatch
-from ..ops.oplog import OpsLog
+from ..ops.oplog import AdminRecorder, OpsLog
 from ..ops.service import OpsService
 from ..ops.view import KioskView
 from ..runtime import Runtime
@@ -80,6 +80,8 @@ def install(runtime: Runtime, catalogue: ItemRegistry) -> None:
     link = LinkState.CONNECTING if enabled else LinkState.DISABLED
     runtime.dbus.export(OpsInterface(runtime.bus, link.value))
     runtime.supervisor.add(NetworkWatch(runtime.bus))
+    oplog = OpsLog(runtime.store)
+    runtime.supervisor.add(AdminRecorder(runtime.bus, oplog))
     if not enabled:
         _LOGGER.info("ops: no [ops] host configured: remote operations are off")
         return
@@ -100,4 +102,4 @@ def install(runtime: Runtime, catalogue: ItemRegistry) -> None:
         exit=runtime.exit,
         consumables=lambda: runtime.config.consumables,
     )
-    runtime.supervisor.add(OpsService(host, KioskView(host), OpsLog(runtime.store)))
+    runtime.supervisor.add(OpsService(host, KioskView(host), oplog))

@@ -10,7 +10,7 @@ from typing import Callable, Dict, Optional
 from dbus_next import Variant
 from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
 
-from ..bus import EventBus
+from ..bus import AdminAction, EventBus
 from ..contract.names import POWER_INTERFACE
 from ..dbus import guarded
 from ..devices.ups.errors import UpsSelfTestUnsupportedError
@@ -100,6 +100,9 @@ class PowerInterface(ServiceInterface):
                 f"{self._ups.device_id}: this UPS connection cannot run a self-test"
             )
         self._bus.publish(UpsSelfTestRequested(self._ups.device_id))
+        self._bus.publish(
+            AdminAction("maintenance", "ups_self_test", {"device": self._ups.device_id})
+        )
 
     @signal()
     def StateChanged(self, state: Dict[str, Variant]) -> "a{sv}":

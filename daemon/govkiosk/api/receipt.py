@@ -13,7 +13,7 @@ from typing import Callable, Dict, Tuple
 
 from dbus_next.service import ServiceInterface, method, signal
 
-from ..bus import EventBus, EventStream
+from ..bus import AdminAction, EventBus, EventStream
 from ..contract.names import RECEIPT_INTERFACE
 from ..dbus import guarded
 from ..devices.receipt.events import (
@@ -88,6 +88,13 @@ class ReceiptInterface(ServiceInterface):
                 result = await wait_for(_outcome(finished, job_id), limit)
             except asyncio.TimeoutError:
                 raise NoReceiptPrinterError(f"{device}: no outcome within {limit:g} s") from None
+        self._bus.publish(
+            AdminAction(
+                "maintenance",
+                "printer_test",
+                {"device": device, "outcome": result.outcome.value, "reason": result.reason},
+            )
+        )
         return [job_id, result.outcome.value, result.reason]
 
     @signal()

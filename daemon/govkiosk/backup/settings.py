@@ -1,10 +1,18 @@
-"""``[backup]``: where backups go and how many stay (§8 e)."""
+"""``[backup]``: where backups go, how many stay, the key and the packages (§8 e)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Tuple
 
 from ..fields import setting
+
+_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]*\Z")
+
+
+def _packages(value: Tuple[str, ...]) -> bool:
+    return all(isinstance(v, str) and _PACKAGE.match(v) for v in value)
 
 
 @dataclass(frozen=True)
@@ -14,4 +22,18 @@ class BackupSettings:
     )
     keep: int = setting(
         8, expect="a whole number of backups between 1 and 100", check=lambda v: 0 < v <= 100
+    )
+    # The AES-256 key (64 hex digits) that encrypts every backup. It stays on the kiosk
+    # (and in the integrator's safe), never on the backup medium, and is left out of the
+    # backed-up configuration.
+    key_file: str = setting(
+        "/etc/govkiosk/backup.key", expect="an absolute path", check=lambda v: v.startswith("/")
+    )
+    # The installed application packages whose names and versions are recorded, and whose
+    # .deb/.rpm files are copied from package_dir when they are there.
+    packages: Tuple[str, ...] = setting(
+        ("govkiosk", "govkiosk-ui"), expect="a list of package names", check=_packages
+    )
+    package_dir: str = setting(
+        "/var/cache/apt/archives", expect="an absolute path", check=lambda v: v.startswith("/")
     )

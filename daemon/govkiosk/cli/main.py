@@ -122,7 +122,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if argv[:1] == ["promo"]:
         return promo.main(argv[1:])
     args = parse_args(argv)
-    if args.command == "backup":
+    if args.command in ("backup", "restore", "oplog"):
         return backup.run(args)
     if args.command == "sim":
         return simctl.run(args.family, args.sim_args)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
-from ..bus import Event, EventBus
+from ..bus import AdminAction, Event, EventBus
 from ..store import Store
 from . import lifecycle
 from .catalogue import Catalogue, Item, default_catalogue, load_catalogue, loads_catalogue
@@ -179,6 +179,19 @@ class ItemRegistry:
             )
         )
         for entry in outcome.audit:
+            self._bus.publish(
+                AdminAction(
+                    "item",
+                    entry.action,
+                    {
+                        "code": entry.code,
+                        "role": entry.role,
+                        "from": entry.from_state or "",
+                        "to": entry.to_state,
+                        "version": entry.version,
+                    },
+                )
+            )
             _LOGGER.info(
                 "items: %s %s by %s: %s -> %s (version %d)",
                 entry.code,

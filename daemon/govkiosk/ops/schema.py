@@ -4,6 +4,9 @@
   command, kept until it expires (§8 e keeps the lasting trace in ``ops_log``).
 - ``ops_log``: what happened — alarms, commands, results — for ``ops_log.tail`` and
   audits (§8 e). Parameters are stored with secrets withheld.
+  Each row carries the previous row's hash and its own (``prev``, ``hash``): a hash
+  chain that ``govkioskctl oplog verify`` checks; ``ops_meta`` ``ops_log.anchor`` holds
+  the hash of the last row rotated away, so rotation keeps the chain.
 - ``ops_outbox``: messages produced while the broker was out of reach, oldest first.
 - ``ops_meta``: small counters (messages dropped from a full outbox) and the shadow's
   applied versions.
@@ -40,5 +43,9 @@ MIGRATIONS = [
         name  TEXT PRIMARY KEY,
         value TEXT NOT NULL
     )
+    """,
     """
+    ALTER TABLE ops_log ADD COLUMN prev TEXT NOT NULL DEFAULT '';
+    ALTER TABLE ops_log ADD COLUMN hash TEXT NOT NULL DEFAULT ''
+    """,
 ]
