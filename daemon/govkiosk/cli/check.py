@@ -20,7 +20,9 @@ import asyncio
 import datetime
 import importlib.metadata
 import json
+import math
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -125,17 +127,28 @@ async def _dns(host: str, timeout: float) -> Check:
     return Check("network", f"DNS {host}", PASS, ", ".join(addresses))
 
 
+def default_gateway(table: str) -> Optional[Tuple[str, str]]:
+    """(gateway, interface) of the default route in ``/proc/net/route``'s text, or None."""
+    for line in table.splitlines()[1:]:
+        fields = line.split()
+        if (
+            len(fields) > 2
+            and fields[1] == "00000000"
+            and re.fullmatch(r"[0-9A-Fa-f]{8}", fields[2])
+        ):
+            return socket.inet_ntoa(bytes.fromhex(fields[2])[::-1]), fields[0]
+    return None
+
+
 def _default_route(path: Path = Path("/proc/net/route")) -> Check:
     name = "default route"
     try:
-        lines = path.read_text(encoding="ascii").splitlines()[1:]
+        table = path.read_text(encoding="ascii", errors="replace")
     except OSError as err:
         return Check("network", name, SKIP, f"cannot read {path}: {err.strerror}")
-    for line in lines:
-        fields = line.split()
-        if len(fields) > 2 and fields[1] == "00000000":
-            gateway = socket.inet_ntoa(bytes.fromhex(fields[2])[::-1])
-            return Check("network", name, PASS, f"via {gateway} on {fields[0]}")
+    found = default_gateway(table)
+    if found is not None:
+        return Check("network", name, PASS, f"via {found[0]} on {found[1]}")
     return Check(
         "network",
         name,
@@ -172,13 +185,20 @@ def _clock_from_system(timeout: float) -> Optional[Check]:
         )
     done = _run(["chronyc", "-c", "tracking"], timeout)
     if done is not None and done.returncode == 0:
-        fields = done.stdout.strip().split(",")
-        try:
-            offset = abs(float(fields[4]))
-        except (IndexError, ValueError):
-            return None
-        return _offset_check(offset, "chrony")
+        offset = chrony_offset(done.stdout)
+        return None if offset is None else _offset_check(offset, "chrony")
     return None
+
+
+def chrony_offset(tracking: str) -> Optional[float]:
+    """The system clock's offset in seconds (absolute) from ``chronyc -c tracking``'s CSV
+    (its fifth field), or None when the text is not that."""
+    fields = tracking.strip().split(",")
+    try:
+        offset = abs(float(fields[4]))
+    except (IndexError, ValueError):
+        return None
+    return offset if math.isfinite(offset) else None
 
 
 def _offset_check(offset: float, source: str) -> Check:
@@ -519,9 +539,10 @@ async def _ups(context: _Context, rows: List[Dict[str, Any]]) -> Check:
         return Check("devices", "UPS reading", SKIP, "no UPS in the port map")
     power = context.interface(POWER_INTERFACE)
     state = plain(await power.call_get_state())
-    if state.get("online") or state.get("on_battery") is not None:
-        shown = ", ".join(f"{k}={v}" for k, v in sorted(state.items()))
-        return Check("devices", "UPS reading", PASS, shown)
+    if state:  # empty until the driver has read the UPS once
+        device = state.pop("device_id", "")
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(state.items()) if not isinstance(v, list))
+        return Check("devices", "UPS reading", PASS, f"{device}: {shown}")
     return Check(
         "devices",
         "UPS reading",
@@ -656,7 +677,18 @@ async def run_checks(options: Options) -> Tuple[Dict[str, Any], List[Check]]:
                 context.proxy = None
         checks: List[Check] = []
         for stage in options.stages:
-            checks += await RUNNERS[stage](context)
+            try:
+                checks += await RUNNERS[stage](context)
+            except DBusError as err:  # the daemon stopped or failed in the middle
+                checks.append(
+                    Check(
+                        stage,
+                        "daemon",
+                        FAIL,
+                        f"the daemon failed to answer: {err.text}",
+                        "see journalctl -u govkioskd, then run the check again",
+                    )
+                )
         return context.info, checks
     finally:
         if bus is not None:
