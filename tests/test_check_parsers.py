@@ -3,12 +3,15 @@ summary, and the check without a daemon: the services fail and say how to start 
 
 from __future__ import annotations
 
+import asyncio
+import datetime
 import math
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from govkiosk.cli import acceptance
 from govkiosk.cli.check import (
     FAIL,
     PASS,
@@ -87,3 +90,26 @@ async def test_without_the_daemon_the_services_fail_naming_how_to_start_it(
     for key in (("deployment", "services"), ("devices", "devices"), ("items", "items")):
         assert named[key].status == FAIL
         assert "systemctl start govkioskd" in named[key].fix
+
+
+async def test_a_failing_report_pdf_says_not_passed_and_carries_the_fix() -> None:
+    checks = [
+        Check("devices", "test receipt", FAIL, "paper out", "load receipt paper"),
+        Check("items", "id_card_print 身份证打印", PASS, "route answers"),
+    ]
+    now = datetime.datetime(2026, 12, 6, 15, 0, tzinfo=datetime.timezone.utc)
+    report = acceptance.build({"kiosk_id": "t-0001"}, checks, ("devices", "items"), "张工", now)
+    report["signed_by"] = {"alg": "none", "unsigned": "no key"}
+    assert report["result"] == FAIL
+    assert [s["status"] for s in report["stages"]] == [FAIL, PASS]
+    pdf = acceptance.render_pdf(report)
+    assert pdf is not None
+    pdftotext = await asyncio.create_subprocess_exec(
+        "pdftotext", "-layout", "-", "-",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    text = (await asyncio.wait_for(pdftotext.communicate(pdf), 30))[0].decode("utf-8")
+    assert "设备检查（不通过）" in text
+    assert "处理：load receipt paper" in text
+    assert "未签名：no key" in text
+    assert "事项调试检查表" in text

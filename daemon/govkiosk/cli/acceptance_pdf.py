@@ -57,7 +57,7 @@ def render(report: Dict[str, Any]) -> Optional[bytes]:
         ]
         for i, row in enumerate(rows[1:], start=1):
             if len(row) > 2 and getattr(row[2], "text", "") == STATUS_ZH["fail"]:
-                style.append(("TEXTCOLOR", (0, i), (-1, i), colors.Color(0.7, 0.0, 0.0)))
+                style.append(("BACKGROUND", (0, i), (-1, i), colors.Color(1.0, 0.88, 0.88)))
         table.setStyle(TableStyle(style))
         return table
 
