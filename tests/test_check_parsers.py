@@ -84,7 +84,7 @@ async def test_without_the_daemon_the_services_fail_naming_how_to_start_it(
         stages=("deployment", "devices", "items"),
     )
     info, checks = await run_checks(options)
-    assert info == {}
+    assert info == {"kiosk_id": "t-0001", "name": "测试", "hall": ""}  # from the configuration
     named = {(c.stage, c.name): c for c in checks}
     assert named[("deployment", "configuration")].status == PASS
     for key in (("deployment", "services"), ("devices", "devices"), ("items", "items")):

@@ -675,6 +675,9 @@ async def run_checks(options: Options) -> Tuple[Dict[str, Any], List[Check]]:
                 )
             except DBusError:
                 context.proxy = None
+        if not context.info and config is not None:  # the report still names the kiosk
+            kiosk = config.kiosk
+            context.info = {"kiosk_id": kiosk.id, "name": kiosk.name, "hall": kiosk.hall}
         checks: List[Check] = []
         for stage in options.stages:
             try:
