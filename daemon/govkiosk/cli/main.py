@@ -16,7 +16,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, camera, face, fleet, items, promo, stats, upkeep
+from . import backup, camera, check, face, fleet, items, promo, stats, upkeep
 from . import sim as simctl
 from .output import table
 
@@ -77,6 +77,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub.add_parser("status", help="the kiosk and the health of its services")
     sub.add_parser("devices", help="attached devices with role, port, state and driver health")
     backup.add_parser(sub)
+    check.add_parser(sub)
     items.add_parser(sub)
     stats.add_parser(sub)
     upkeep.add_parser(sub)
@@ -124,6 +125,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.command in ("backup", "restore", "oplog"):
         return backup.run(args)
+    if args.command == "check":  # reads the configuration and the network, not only D-Bus
+        return check.run(args)
     if args.command == "sim":
         return simctl.run(args.family, args.sim_args)
     if args.command == "camera":  # works without the daemon: udev's devices are listed too

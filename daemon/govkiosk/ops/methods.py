@@ -13,6 +13,7 @@ import base64
 import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional
 
 from ..bus import Event
@@ -106,6 +107,32 @@ async def ops_log_tail(ctx: Context, command: Command) -> Dict[str, Any]:
     if not 0 < lines <= TAIL_MAX:
         raise MethodError(f"params.lines: expected 1 to {TAIL_MAX}")
     return {"entries": await ctx.oplog.tail(lines, param(command, "kind", str, ""))}
+
+
+#: Where ``govkioskctl check`` keeps acceptance reports, under the state dir.
+REPORTS = "reports"
+
+
+def _newest_report(directory: Path) -> Dict[str, Any]:
+    reports = sorted(directory.glob("acceptance-*.json"), key=lambda p: p.stat().st_mtime)
+    if not reports:
+        raise MethodError("no acceptance report: run govkioskctl check on the kiosk")
+    newest = reports[-1]
+    signature = newest.with_suffix(".sig")
+    return {
+        "name": newest.name,
+        "report": json.loads(newest.read_text(encoding="utf-8")),
+        "signature": json.loads(signature.read_text(encoding="utf-8"))
+        if signature.exists()
+        else None,
+    }
+
+
+async def acceptance_report(ctx: Context, _command: Command) -> Dict[str, Any]:
+    """The newest acceptance report of ``govkioskctl check`` (§6.4.2) with its detached
+    signature; it names no person but the engineer who ran it."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, _newest_report, ctx.host.state_dir / REPORTS)
 
 
 async def ui_restart(ctx: Context, _command: Command) -> Dict[str, Any]:
@@ -234,6 +261,7 @@ METHODS: Dict[str, Method] = {
     "stats": Method(roles.READ, stats),
     "screenshot": Method(roles.MAINTAIN, screenshot),
     "ops_log.tail": Method(roles.AUDIT, ops_log_tail),
+    "acceptance.report": Method(roles.READ, acceptance_report),
     "ui.restart": Method(roles.MAINTAIN, ui_restart, disruptive=True),
     "daemon.restart": Method(roles.CHANGE, daemon_restart, disruptive=True),
     "reboot": Method(roles.MAINTAIN, reboot, disruptive=True),

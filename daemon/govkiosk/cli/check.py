@@ -1,0 +1,762 @@
+"""``govkioskctl check``: the installation sequence of §6.4.2 as stages an engineer runs on site.
+
+Four stages, in order: ``network`` (DNS, default route, clock, every department route and
+the ops broker with their TLS certificates), ``deployment`` (versions, package integrity,
+configuration, services), ``devices`` (every configured role present with its driver
+running, camera snapshots, the UPS reading, a test receipt only with ``--print-test``)
+and ``items`` (the item debugging checklist 事项调试检查表: every published item's
+department route answers). Each check passes, fails or is skipped, with a detail and,
+when it fails, the fix in plain words. The result is the acceptance report
+(:mod:`.acceptance`).
+
+Nothing a citizen gave is touched: camera frames are looked at for their presence and
+dropped; no card is read; nothing is printed unless asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import importlib.metadata
+import json
+import math
+import os
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
+
+import aiohttp
+from dbus_next import DBusError
+from dbus_next.aio import MessageBus
+from dbus_next.errors import AuthError, InvalidAddressError
+
+from .. import __version__
+from ..backends.routing import NoRouteError, Router
+from ..config import DEFAULT_PATH, Config, load_config
+from ..contract.connection import close, connect, plain
+from ..contract.names import (
+    BUS_NAME,
+    CAMERAS_INTERFACE,
+    KIOSK_INTERFACE,
+    OBJECT_PATH,
+    POWER_INTERFACE,
+    RECEIPT_INTERFACE,
+    SESSION_INTERFACE,
+)
+from ..store import DEFAULT_STATE_DIR
+from ..tables import ConfigError
+from ..timeouts import wait_for
+from . import acceptance
+from .acceptance import Check
+
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+STAGES = ("network", "deployment", "devices", "items")
+EXIT_FAILED = 1
+#: A clock further off than this breaks TLS and the department platforms' signatures.
+MAX_CLOCK_OFFSET = 5.0
+#: A certificate that expires sooner than this is reported in its detail.
+CERT_WARN_DAYS = 30
+PACKAGE = "govkiosk"
+
+
+@dataclass
+class Options:
+    config: Path = DEFAULT_PATH
+    state_dir: Path = DEFAULT_STATE_DIR
+    bus: str = "system"
+    stages: Tuple[str, ...] = STAGES
+    print_test: bool = False
+    operator: str = ""
+    out: Optional[Path] = None
+    timeout: float = 5.0
+    #: asked on a TTY after the test receipt: did it come out right?
+    confirm: Optional[Callable[[str], bool]] = None
+
+
+@dataclass
+class _Context:
+    options: Options
+    config: Optional[Config]
+    bus: Optional[MessageBus]
+    proxy: Any = None
+    info: Dict[str, Any] = field(default_factory=dict)
+
+    def interface(self, name: str) -> Any:
+        return None if self.proxy is None else self.proxy.get_interface(name)
+
+
+# -- network ---------------------------------------------------------------------------
+
+
+def _route_urls(config: Config) -> List[str]:
+    urls = [config.backends.default_url] if config.backends.default_url else []
+    urls += [r.url for r in config.backends.routes]
+    return list(dict.fromkeys(urls))
+
+
+def _hosts(config: Config) -> List[str]:
+    hosts = [urlsplit(u).hostname or "" for u in _route_urls(config)]
+    if config.ops.host:
+        hosts.append(config.ops.host)
+    return [h for h in dict.fromkeys(hosts) if h]
+
+
+async def _dns(host: str, timeout: float) -> Check:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await wait_for(loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), timeout)
+    except (OSError, asyncio.TimeoutError) as err:
+        return Check(
+            "network",
+            f"DNS {host}",
+            FAIL,
+            f"{host} does not resolve: {err or 'timed out'}",
+            f"check the DNS servers (/etc/resolv.conf) and that the hall network lets {host} "
+            "be resolved; or ask the network administrator to add it",
+        )
+    addresses = sorted({str(i[4][0]) for i in infos})
+    return Check("network", f"DNS {host}", PASS, ", ".join(addresses))
+
+
+def default_gateway(table: str) -> Optional[Tuple[str, str]]:
+    """(gateway, interface) of the default route in ``/proc/net/route``'s text, or None."""
+    for line in table.splitlines()[1:]:
+        fields = line.split()
+        if (
+            len(fields) > 2
+            and fields[1] == "00000000"
+            and re.fullmatch(r"[0-9A-Fa-f]{8}", fields[2])
+        ):
+            return socket.inet_ntoa(bytes.fromhex(fields[2])[::-1]), fields[0]
+    return None
+
+
+def _default_route(path: Path = Path("/proc/net/route")) -> Check:
+    name = "default route"
+    try:
+        table = path.read_text(encoding="ascii", errors="replace")
+    except OSError as err:
+        return Check("network", name, SKIP, f"cannot read {path}: {err.strerror}")
+    found = default_gateway(table)
+    if found is not None:
+        return Check("network", name, PASS, f"via {found[0]} on {found[1]}")
+    return Check(
+        "network",
+        name,
+        FAIL,
+        "no default route",
+        "set the gateway of the kiosk's network connection (nmcli connection modify … "
+        "ipv4.gateway …) as the hall network plan says",
+    )
+
+
+def _run(argv: Sequence[str], timeout: float) -> Optional[subprocess.CompletedProcess[str]]:
+    """The finished command, or None when it cannot run."""
+    try:
+        return subprocess.run(
+            list(argv), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _clock_from_system(timeout: float) -> Optional[Check]:
+    name = "clock (NTP)"
+    done = _run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], timeout)
+    if done is not None and done.returncode == 0:
+        if done.stdout.strip() == "yes":
+            return Check("network", name, PASS, "systemd-timesyncd/chrony: synchronised")
+        return Check(
+            "network",
+            name,
+            FAIL,
+            "the system clock is not synchronised by NTP",
+            "set the hall's NTP server (timedatectl set-ntp true; NTP= in "
+            "/etc/systemd/timesyncd.conf or a server line in chrony.conf)",
+        )
+    done = _run(["chronyc", "-c", "tracking"], timeout)
+    if done is not None and done.returncode == 0:
+        offset = chrony_offset(done.stdout)
+        return None if offset is None else _offset_check(offset, "chrony")
+    return None
+
+
+def chrony_offset(tracking: str) -> Optional[float]:
+    """The system clock's offset in seconds (absolute) from ``chronyc -c tracking``'s CSV
+    (its fifth field), or None when the text is not that."""
+    fields = tracking.strip().split(",")
+    try:
+        offset = abs(float(fields[4]))
+    except (IndexError, ValueError):
+        return None
+    return offset if math.isfinite(offset) else None
+
+
+def _offset_check(offset: float, source: str) -> Check:
+    name = "clock (NTP)"
+    detail = f"offset {offset:.1f} s ({source})"
+    if offset <= MAX_CLOCK_OFFSET:
+        return Check("network", name, PASS, detail)
+    return Check(
+        "network",
+        name,
+        FAIL,
+        detail,
+        "the clock is wrong: set the hall's NTP server and enable time synchronisation "
+        "(timedatectl set-ntp true)",
+    )
+
+
+async def _clock(context: _Context) -> Check:
+    timeout = context.options.timeout
+    found = await asyncio.get_running_loop().run_in_executor(None, _clock_from_system, timeout)
+    if found is not None:
+        return found
+    assert context.config is not None
+    for url in _route_urls(context.config):
+        try:
+            async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as http, http.get(url) as answer:
+                date = answer.headers.get("Date")
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            continue
+        if date:
+            then = parsedate_to_datetime(date).timestamp()
+            # the Date header has whole seconds: up to one second is rounding
+            offset = max(0.0, abs(time.time() - then) - 1.0)
+            return _offset_check(offset, f"Date header of {urlsplit(url).netloc}")
+    return Check(
+        "network",
+        "clock (NTP)",
+        SKIP,
+        "neither timedatectl nor chrony answers, and no department platform sent a Date",
+    )
+
+
+def _peer(
+    host: str, port: int, tls: Optional[ssl.SSLContext], timeout: float
+) -> Optional[Dict[str, Any]]:
+    """Connect; with ``tls`` the verified peer certificate."""
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        if tls is None:
+            return None
+        with tls.wrap_socket(raw, server_hostname=host) as wrapped:
+            return wrapped.getpeercert()
+
+
+async def _reach(
+    name: str, address: Tuple[str, int], tls: Optional[ssl.SSLContext], timeout: float, fix: str
+) -> Check:
+    host, port = address
+    loop = asyncio.get_running_loop()
+    try:
+        cert = await loop.run_in_executor(None, _peer, host, port, tls, timeout)
+    except ssl.SSLError as err:
+        return Check(
+            "network",
+            name,
+            FAIL,
+            f"TLS to {host}:{port} failed: {err.reason or err}",
+            "the server's certificate is not trusted, expired or for another name: "
+            "ask its owner for a valid certificate, or install the issuing CA",
+        )
+    except OSError as err:
+        return Check("network", name, FAIL, f"{host}:{port} cannot be reached: {err}", fix)
+    if cert is None:
+        return Check("network", name, PASS, f"{host}:{port} answers (plain TCP, no TLS)")
+    expires = datetime.datetime.fromtimestamp(
+        ssl.cert_time_to_seconds(str(cert["notAfter"])), datetime.timezone.utc
+    )
+    days = (expires - datetime.datetime.now(datetime.timezone.utc)).days
+    detail = f"{host}:{port} TLS ok, certificate expires {expires:%Y-%m-%d} ({days} days left)"
+    if days < CERT_WARN_DAYS:
+        detail += "; renew it soon"
+    return Check("network", name, PASS, detail)
+
+
+async def network(context: _Context) -> List[Check]:
+    config = context.config
+    if config is None:
+        return [Check("network", "configuration", SKIP, "the configuration cannot be read")]
+    timeout = context.options.timeout
+    checks = list(await asyncio.gather(*(_dns(h, timeout) for h in _hosts(config))))
+    checks.append(_default_route())
+    checks.append(await _clock(context))
+    for url in _route_urls(config):
+        parts = urlsplit(url)
+        secure = parts.scheme == "https"
+        port = parts.port or (443 if secure else 80)
+        checks.append(
+            await _reach(
+                f"backend {parts.netloc}",
+                (parts.hostname or "", port),
+                ssl.create_default_context() if secure else None,
+                timeout,
+                f"the department platform at {url} does not answer: check the url in "
+                "[backends], the hall firewall, and ask the department whether it is up",
+            )
+        )
+    if config.ops.host:
+        checks.append(await _ops_broker(config, timeout))
+    else:
+        checks.append(Check("network", "ops broker", SKIP, "[ops] host is not set"))
+    return checks
+
+
+async def _ops_broker(config: Config, timeout: float) -> Check:
+    ops = config.ops
+    tls: Optional[ssl.SSLContext] = None
+    if ops.ca:
+        try:
+            tls = ssl.create_default_context(cafile=ops.ca)
+            if ops.cert and ops.key:
+                tls.load_cert_chain(ops.cert, ops.key)
+        except (OSError, ssl.SSLError) as err:
+            return Check(
+                "network",
+                "ops broker",
+                FAIL,
+                f"the ops TLS files cannot be loaded: {err}",
+                "check [ops] ca, cert and key: the files must exist and be readable",
+            )
+    return await _reach(
+        "ops broker",
+        (ops.host, ops.port),
+        tls,
+        timeout,
+        f"the ops broker {ops.host}:{ops.port} does not answer: check [ops] host and port "
+        "and that the hall firewall lets the kiosk reach it",
+    )
+
+
+# -- deployment ------------------------------------------------------------------------
+
+
+def _installed(timeout: float) -> Tuple[str, str]:
+    """(package manager, version) of the installed package; ("", "") when not installed."""
+    done = _run(["dpkg-query", "-W", "-f", "${Status}\t${Version}", PACKAGE], timeout)
+    if done is not None and done.returncode == 0 and "installed" in done.stdout:
+        return "dpkg", done.stdout.split("\t")[-1].strip()
+    done = _run(["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}", PACKAGE], timeout)
+    if done is not None and done.returncode == 0:
+        return "rpm", done.stdout.strip()
+    return "", ""
+
+
+def _python_version() -> str:
+    try:
+        return importlib.metadata.version(PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        return __version__
+
+
+def _integrity(manager: str, timeout: float) -> Check:
+    name = "file integrity"
+    if not manager:
+        return Check("deployment", name, SKIP, f"{PACKAGE} is not installed as a package")
+    argv = ["dpkg", "--verify", PACKAGE] if manager == "dpkg" else ["rpm", "-V", PACKAGE]
+    done = _run(argv, timeout * 6)
+    if done is None:
+        return Check("deployment", name, SKIP, f"{argv[0]} cannot run")
+    changed = [line for line in done.stdout.splitlines() if line.strip()]
+    if not changed and done.returncode == 0:
+        return Check("deployment", name, PASS, f"every file matches ({' '.join(argv)})")
+    return Check(
+        "deployment",
+        name,
+        FAIL,
+        "; ".join(changed[:5]) or f"{' '.join(argv)} exited with {done.returncode}",
+        f"files differ from the package: reinstall it ({manager} reinstall of {PACKAGE}) "
+        "and find out who changed them",
+    )
+
+
+async def deployment(context: _Context) -> List[Check]:
+    options = context.options
+    loop = asyncio.get_running_loop()
+    manager, version = await loop.run_in_executor(None, _installed, options.timeout)
+    running = str(context.info.get("version", ""))
+    installed = version or _python_version()
+    source = f"{manager} package" if manager else "python package"
+    checks = []
+    if running and running != installed.split("-")[0]:
+        checks.append(
+            Check(
+                "deployment",
+                "version",
+                FAIL,
+                f"installed {installed} ({source}), the daemon runs {running}",
+                "restart govkioskd so that it runs the installed version",
+            )
+        )
+    else:
+        checks.append(Check("deployment", "version", PASS, f"{installed} ({source})"))
+    checks.append(await loop.run_in_executor(None, _integrity, manager, options.timeout))
+    try:
+        load_config(options.config)
+        checks.append(Check("deployment", "configuration", PASS, f"{options.config} is valid"))
+    except ConfigError as err:
+        checks.append(
+            Check(
+                "deployment",
+                "configuration",
+                FAIL,
+                str(err),
+                "correct the named key; govkioskd --check-config says when it is right",
+            )
+        )
+    kiosk = context.interface(KIOSK_INTERFACE)
+    if kiosk is None:
+        checks.append(_no_daemon("deployment", "services"))
+        return checks
+    services = await kiosk.call_get_services()
+    down = [f"{s[0]} {s[1]}{': ' + s[2] if s[2] else ''}" for s in services if s[1] != "running"]
+    if down:
+        checks.append(
+            Check(
+                "deployment",
+                "services",
+                FAIL,
+                "; ".join(down),
+                "see `govkioskctl status` and the journal (journalctl -u govkioskd) for why",
+            )
+        )
+    else:
+        checks.append(Check("deployment", "services", PASS, f"{len(services)} running"))
+    return checks
+
+
+def _no_daemon(stage: str, name: str) -> Check:
+    return Check(
+        stage,
+        name,
+        FAIL,
+        "the daemon does not answer on D-Bus",
+        "start it: systemctl start govkioskd; see journalctl -u govkioskd",
+    )
+
+
+# -- devices ---------------------------------------------------------------------------
+
+
+async def devices(context: _Context) -> List[Check]:
+    kiosk = context.interface(KIOSK_INTERFACE)
+    config = context.config
+    if kiosk is None or config is None:
+        return [_no_daemon("devices", "devices")]
+    rows: List[Dict[str, Any]] = plain(await kiosk.call_list_devices())
+    checks = []
+    for device in config.devices.static:
+        name = f"{device.role}"
+        present = [r for r in rows if r.get("role") == device.role]
+        if not present:
+            checks.append(
+                Check(
+                    "devices",
+                    name,
+                    FAIL,
+                    f"configured at {device.port} but the daemon does not list it",
+                    f"check the [[devices.static]] entry for {device.role} and restart govkioskd",
+                )
+            )
+            continue
+        row = present[0]
+        driver = str(row.get("driver", ""))
+        if driver.startswith("running"):
+            checks.append(Check("devices", name, PASS, f"{row.get('port', '')}: {driver}"))
+        else:
+            checks.append(
+                Check(
+                    "devices",
+                    name,
+                    FAIL,
+                    f"{row.get('port', '')}: driver {driver or 'none'} ({row.get('state', '')})",
+                    f"check that the {device.role} is powered and connected at "
+                    f"{row.get('port', '')} and that the port in [[devices.static]] is right",
+                )
+            )
+    checks += await _cameras(context)
+    checks.append(await _ups(context, rows))
+    checks.append(
+        Check(
+            "devices", "card read", SKIP, "not run: place a card and watch the maintenance screen"
+        )
+    )
+    checks.append(await _print_test(context))
+    return checks
+
+
+async def _cameras(context: _Context) -> List[Check]:
+    cameras = context.interface(CAMERAS_INTERFACE)
+    if cameras is None:
+        return []
+    checks = []
+    for row in plain(await cameras.call_list_cameras()):
+        role = str(row.get("role", ""))
+        name = f"camera snapshot {role}"
+        try:
+            frame = await cameras.call_snapshot(role)
+        except DBusError as err:
+            checks.append(
+                Check(
+                    "devices",
+                    name,
+                    FAIL,
+                    err.text,
+                    f"check the {role} camera's cable and its [[devices.static]] port",
+                )
+            )
+            continue
+        good = bytes(frame[:2]) == b"\xff\xd8"
+        del frame  # a frame may show a person: looked at, never kept (§8 d)
+        if good:
+            checks.append(Check("devices", name, PASS, "a picture came"))
+        else:
+            checks.append(
+                Check(
+                    "devices",
+                    name,
+                    FAIL,
+                    "no picture",
+                    f"check the {role} camera's cable and its [[devices.static]] port",
+                )
+            )
+    return checks
+
+
+async def _ups(context: _Context, rows: List[Dict[str, Any]]) -> Check:
+    if not any(r.get("role") == "ups" for r in rows):
+        return Check("devices", "UPS reading", SKIP, "no UPS in the port map")
+    power = context.interface(POWER_INTERFACE)
+    state = plain(await power.call_get_state())
+    if state:  # empty until the driver has read the UPS once
+        device = state.pop("device_id", "")
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(state.items()) if not isinstance(v, list))
+        return Check("devices", "UPS reading", PASS, f"{device}: {shown}")
+    return Check(
+        "devices",
+        "UPS reading",
+        FAIL,
+        "the UPS gives no reading",
+        "check the UPS's data cable and [ups] settings",
+    )
+
+
+async def _print_test(context: _Context) -> Check:
+    name = "test receipt"
+    if not context.options.print_test:
+        return Check("devices", name, SKIP, "not asked (--print-test)")
+    receipt = context.interface(RECEIPT_INTERFACE)
+    try:
+        job, outcome, reason = await receipt.call_print_test()
+    except DBusError as err:
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            err.text,
+            "load receipt paper, close the cover and check the printer's cable, then run "
+            "the check again",
+        )
+    if outcome != "printed":
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            f"job {job}: {outcome} {reason}".strip(),
+            "load receipt paper, close the cover and check the printer, then run the check again",
+        )
+    confirm = context.options.confirm
+    if confirm is not None and not confirm("Did the test receipt print clearly and cut? [y/N] "):
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            f"job {job} printed, the operator saw a fault",
+            "clean the print head, check the paper roll's side and the cutter",
+        )
+    seen = "confirmed by the operator" if confirm is not None else "not looked at"
+    return Check("devices", name, PASS, f"job {job} printed ({seen})")
+
+
+# -- items (事项调试检查表) --------------------------------------------------------------
+
+
+async def _answers(url: str, timeout: float) -> Tuple[bool, str]:
+    try:
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as http, http.get(url) as answer:
+            if answer.status >= 500:
+                return False, f"{url} answered HTTP {answer.status}"
+            return True, f"{url} answers (HTTP {answer.status})"
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
+        return False, f"{url} does not answer: {err or 'timed out'}"
+
+
+async def items(context: _Context) -> List[Check]:
+    config = context.config
+    session = context.interface(SESSION_INTERFACE)
+    if session is None or config is None:
+        return [_no_daemon("items", "items")]
+    router = Router(config.backends, kiosk_id=config.kiosk.id, kiosk_region=config.kiosk.region)
+    answers: Dict[str, Tuple[bool, str]] = {}
+    checks = []
+    for row in plain(await session.call_list_items()):
+        code = str(row.get("code", ""))
+        name = f"{code} {row.get('name', '')}".strip()
+        try:
+            route = router.route_for(code, config.kiosk.region)
+        except NoRouteError as err:
+            checks.append(
+                Check(
+                    "items",
+                    name,
+                    FAIL,
+                    str(err),
+                    "add a [[backends.routes]] entry for the item or set [backends] default_url",
+                )
+            )
+            continue
+        if route.url not in answers:
+            answers[route.url] = await _answers(route.url, context.options.timeout)
+        ok, detail = answers[route.url]
+        if ok:
+            checks.append(Check("items", name, PASS, f"route {detail}"))
+        else:
+            checks.append(
+                Check(
+                    "items",
+                    name,
+                    FAIL,
+                    f"route {detail}",
+                    f"the department platform for {code} is down or unreachable: check the "
+                    "route's url in [backends], the hall firewall, and ask the department",
+                )
+            )
+    return checks
+
+
+RUNNERS = {"network": network, "deployment": deployment, "devices": devices, "items": items}
+
+
+# -- the command -----------------------------------------------------------------------
+
+
+async def run_checks(options: Options) -> Tuple[Dict[str, Any], List[Check]]:
+    """The daemon's GetInfo (empty without it) and every check of the chosen stages."""
+    try:
+        config: Optional[Config] = load_config(options.config)
+    except ConfigError:
+        config = None  # reported by the deployment stage
+    bus: Optional[MessageBus] = None
+    try:
+        bus = await connect(options.bus)
+    except (OSError, ValueError, AuthError, InvalidAddressError):
+        bus = None
+    context = _Context(options, config, bus)
+    try:
+        if bus is not None:
+            try:
+                introspection = await bus.introspect(BUS_NAME, OBJECT_PATH)
+                context.proxy = bus.get_proxy_object(BUS_NAME, OBJECT_PATH, introspection)
+                context.info = plain(
+                    await context.proxy.get_interface(KIOSK_INTERFACE).call_get_info()
+                )
+            except DBusError:
+                context.proxy = None
+        if not context.info and config is not None:  # the report still names the kiosk
+            kiosk = config.kiosk
+            context.info = {"kiosk_id": kiosk.id, "name": kiosk.name, "hall": kiosk.hall}
+        checks: List[Check] = []
+        for stage in options.stages:
+            try:
+                checks += await RUNNERS[stage](context)
+            except DBusError as err:  # the daemon stopped or failed in the middle
+                checks.append(
+                    Check(
+                        stage,
+                        "daemon",
+                        FAIL,
+                        f"the daemon failed to answer: {err.text}",
+                        "see journalctl -u govkioskd, then run the check again",
+                    )
+                )
+        return context.info, checks
+    finally:
+        if bus is not None:
+            await close(bus)
+
+
+def summary(checks: Sequence[Check]) -> str:
+    """The checks as an engineer reads them: stage by stage, the fix under each failure."""
+    lines = []
+    stage = ""
+    for check in checks:
+        if check.stage != stage:
+            stage = check.stage
+            lines.append(f"[{stage}]")
+        lines.append(f"  {check.status.upper():4}  {check.name}: {check.detail}")
+        if check.fix:
+            lines.append(f"        fix: {check.fix}")
+    failed = sum(1 for c in checks if c.status == FAIL)
+    lines.append("result: " + ("PASS" if not failed else f"FAIL ({failed} checks failed)"))
+    return "\n".join(lines)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        "check", help="the §6.4.2 installation check; writes the signed acceptance report"
+    )
+    parser.add_argument("--config", type=Path, default=DEFAULT_PATH, help="main configuration file")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the report as JSON"
+    )
+    parser.add_argument("--out", type=Path, help="also copy the report here")
+    parser.add_argument(
+        "--stage", action="append", choices=STAGES, help="run only this stage (repeatable)"
+    )
+    parser.add_argument(
+        "--print-test", action="store_true", help="print a test receipt (operator confirms)"
+    )
+    parser.add_argument("--operator", default="", help="who runs the check (in the report)")
+
+
+def _ask(question: str) -> bool:
+    print(question, end="", flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes", "是")
+
+
+def run(args: argparse.Namespace) -> int:
+    options = Options(
+        config=args.config,
+        state_dir=args.state_dir,
+        bus=args.bus,
+        stages=tuple(args.stage or STAGES),
+        print_test=args.print_test,
+        operator=args.operator or os.environ.get("SUDO_USER") or os.environ.get("USER", ""),
+        out=args.out,
+        confirm=_ask if sys.stdin.isatty() and args.print_test else None,
+    )
+    info, checks = asyncio.run(run_checks(options))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    report = acceptance.build(info, checks, options.stages, options.operator, now)
+    written = acceptance.keep(report, options.state_dir, options.config, options.out)
+    if getattr(args, "json", False):
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(summary(checks))
+        for path in written:
+            print(f"written: {path}")
+    return EXIT_FAILED if report["result"] == FAIL else 0
