@@ -15,7 +15,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, camera, face, fleet, items, promo, stats
+from . import backup, camera, face, fleet, items, keys, promo, stats
 from . import sim as simctl
 from .output import table
 
@@ -74,6 +74,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub.add_parser("status", help="the kiosk and the health of its services")
     sub.add_parser("devices", help="attached devices with role, port, state and driver health")
     backup.add_parser(sub)
+    keys.add_parser(sub)
     items.add_parser(sub)
     stats.add_parser(sub)
     camera.add_parser(sub)
@@ -116,6 +117,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.command == "backup":
         return backup.run(args)
+    if args.command == "keys":  # reads the configuration's files: works without the daemon
+        return keys.run(args)
     if args.command == "sim":
         return simctl.run(args.family, args.sim_args)
     if args.command == "camera":  # works without the daemon: udev's devices are listed too
