@@ -36,7 +36,7 @@ from govkiosk.maintenance.settings import MaintenanceSettings
 from govkiosk.maintenance.watch import CredentialWatch
 from govkiosk.ops.signing import KioskSigner, issued_by, load_certificate
 from harness.dbus import PrivateBus
-from harness.govkioskd import Govkioskd
+from harness.govkioskd import BIN, Govkioskd
 from harness.pki import CertificateAuthority
 
 FAST = 1000
@@ -72,7 +72,7 @@ def test_a_pin_within_its_age_logs_in_and_counts_down() -> None:
 def test_an_expired_pin_is_refused_even_when_right() -> None:
     login = gate(days_ago(90))
     assert login.days_left(NOW) == 0
-    with pytest.raises(PinExpiredError, match="ChangePin"):
+    with pytest.raises(PinExpiredError, match="govkioskctl pin set"):
         login.record(login.verify("246810"), NOW)
     with pytest.raises(WrongPinError):  # a wrong PIN is still only wrong
         login.record(login.verify("111111"), NOW)
@@ -427,6 +427,50 @@ async def test_an_expired_pin_is_changed_over_dbus_and_survives_a_restart(
         text = log.read_text(errors="replace")
         assert "975310" not in text
         assert "246810" not in text
+
+
+async def test_govkioskctl_pin_status_and_set(tmp_path: Path, private_bus: PrivateBus) -> None:
+    pin_set = (datetime.date.today() - datetime.timedelta(days=85)).isoformat()
+    daemon = Govkioskd(
+        tmp_path / "kiosk",
+        private_bus.address,
+        f'\n[maintenance]\npin_hash = "{hash_pin("246810", iterations=FAST)}"\n'
+        f'pin_set = "{pin_set}"\n',
+    )
+    daemon.start()
+    bus = await connect(private_bus.address)
+    try:
+        maintenance = await maintenance_of(bus, daemon)
+
+        async def ctl(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+            process = await asyncio.create_subprocess_exec(
+                str(BIN / "govkioskctl"), "--bus", private_bus.address, "pin", *argv,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, err = await asyncio.wait_for(process.communicate(stdin.encode()), 20)
+            assert process.returncode is not None
+            return process.returncode, out.decode(), err.decode()
+
+        assert await ctl("status") == (0, "the PIN expires in 5 day(s)\n", "")
+        token, _ = await maintenance.call_login("246810")  # type: ignore[attr-defined]
+        codes = [r[2] for r in await maintenance.call_recent_alarms(token)]  # type: ignore[attr-defined]
+        assert "pin_expiring" in codes
+        status, _, err = await ctl("set", stdin="111111\n975310\n")
+        assert status != 0
+        assert "wrong PIN" in err
+        status, _, err = await ctl("set", stdin="246810\n")
+        assert status == 1
+        assert "one a line" in err
+        status, out, err = await ctl("set", stdin="246810\n975310\n")
+        assert status == 0, err
+        assert out == "PIN changed; the PIN expires in 90 day(s)\n"
+        with pytest.raises(DBusError):  # the old login ended with the old PIN
+            await maintenance.call_recent_alarms(token)  # type: ignore[attr-defined]
+        assert await maintenance.call_login("975310")  # type: ignore[attr-defined]
+    finally:
+        await close(bus)
+        daemon.stop()
 
 
 async def maintenance_of(bus: MessageBus, daemon: Govkioskd) -> ProxyInterface:

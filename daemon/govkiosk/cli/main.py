@@ -15,7 +15,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, camera, face, fleet, items, keys, promo, stats
+from . import backup, camera, face, fleet, items, keys, pin, promo, stats
 from . import sim as simctl
 from .output import table
 
@@ -58,6 +58,7 @@ COMMANDS: Dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "status": cmd_status,
     "devices": cmd_devices,
     "items": items.command,
+    "pin": pin.command,
     "stats": stats.command,
 }
 
@@ -75,6 +76,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub.add_parser("devices", help="attached devices with role, port, state and driver health")
     backup.add_parser(sub)
     keys.add_parser(sub)
+    pin.add_parser(sub)
     items.add_parser(sub)
     stats.add_parser(sub)
     camera.add_parser(sub)
@@ -96,6 +98,9 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         kiosk = await _kiosk(bus)
         print(await COMMANDS[args.command](kiosk, args))
+    except pin.PinInputError as err:
+        print(f"govkioskctl pin: {err}", file=sys.stderr)
+        return 1
     except DBusError as err:
         print(f"govkioskctl: {err.text}", file=sys.stderr)
         if err.type.startswith("org.freedesktop"):

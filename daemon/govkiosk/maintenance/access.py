@@ -113,7 +113,7 @@ class LoginGate:
         left = self.days_left(now)
         if left is not None and left <= 0:
             raise PinExpiredError(
-                "the PIN has expired; set a new one (Maintenance1.ChangePin) to log in"
+                "the PIN has expired: an engineer sets a new one (govkioskctl pin set)"
             )
         self._expire(now)
         token = secrets.token_hex(TOKEN_BYTES)
