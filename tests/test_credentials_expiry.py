@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from govkiosk.bus import Alarm, EventBus, Severity
 from govkiosk.cli.main import main
+from govkiosk.config import load_config
 from govkiosk.contract.connection import close, connect
 from govkiosk.contract.names import BUS_NAME, ERROR_PREFIX, MAINTENANCE_INTERFACE, OBJECT_PATH
 from govkiosk.maintenance import expiry
@@ -35,6 +36,7 @@ from govkiosk.maintenance.pin import hash_pin, verify_pin
 from govkiosk.maintenance.settings import MaintenanceSettings
 from govkiosk.maintenance.watch import CredentialWatch
 from govkiosk.ops.signing import KioskSigner, issued_by, load_certificate
+from govkiosk.tables import ConfigError
 from harness.dbus import PrivateBus
 from harness.govkioskd import BIN, Govkioskd
 from harness.pki import CertificateAuthority
@@ -165,6 +167,36 @@ def test_a_pin_file_we_did_not_write_is_ignored(tmp_path: Path, document: object
     path = tmp_path / expiry.PIN_FILE
     path.write_text(json.dumps(document))
     assert expiry.load(path) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('pin_set = "2026-13-01"', "pin_set"),
+        ('pin_set = "1.12.2026"', "pin_set"),
+        ("pin_max_age_days = -1", "pin_max_age_days"),
+        ("pin_warn_days = -3", "pin_warn_days"),
+    ],
+)
+def test_the_configuration_refuses_bad_dates_and_ages(tmp_path: Path, line: str, key: str) -> None:
+    config = tmp_path / "govkiosk.toml"
+    config.write_text(f'[kiosk]\nid = "k-1"\nname = "n"\n\n[maintenance]\n{line}\n')
+    with pytest.raises(ConfigError, match=f"maintenance.{key}"):
+        load_config(config)
+
+
+def test_the_configuration_takes_a_dated_pin(tmp_path: Path) -> None:
+    config = tmp_path / "govkiosk.toml"
+    config.write_text(
+        '[kiosk]\nid = "k-1"\nname = "n"\n\n[maintenance]\npin_set = "2026-12-01"\n'
+        "pin_max_age_days = 30\n"
+    )
+    settings = load_config(config).maintenance
+    assert (settings.pin_set, settings.pin_max_age_days, settings.pin_warn_days) == (
+        "2026-12-01",
+        30,
+        14,
+    )
 
 
 # --- the certificate and PIN watch ---------------------------------------------------------
