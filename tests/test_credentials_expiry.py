@@ -4,7 +4,9 @@ and ``govkioskctl keys`` rotating the ops key through a CSR signed by a real sit
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
+import hashlib
 import json
 import stat
 from pathlib import Path
@@ -18,11 +20,19 @@ from dbus_next.errors import DBusError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from govkiosk.api.maintenance import token_days_left
 from govkiosk.bus import Alarm, EventBus, Severity
 from govkiosk.cli.main import main
 from govkiosk.config import load_config
 from govkiosk.contract.connection import close, connect
 from govkiosk.contract.names import BUS_NAME, ERROR_PREFIX, MAINTENANCE_INTERFACE, OBJECT_PATH
+from govkiosk.devices.usbseal.audit import AuditLog
+from govkiosk.devices.usbseal.maintenance import (
+    MaintenanceDeniedError,
+    MaintenanceWindows,
+    TokenExpiredError,
+)
+from govkiosk.devices.usbseal.settings import UsbSection
 from govkiosk.maintenance import expiry
 from govkiosk.maintenance.access import (
     LoginGate,
@@ -36,6 +46,7 @@ from govkiosk.maintenance.pin import hash_pin, verify_pin
 from govkiosk.maintenance.settings import MaintenanceSettings
 from govkiosk.maintenance.watch import CredentialWatch
 from govkiosk.ops.signing import KioskSigner, issued_by, load_certificate
+from govkiosk.store import Store
 from govkiosk.tables import ConfigError
 from harness.dbus import PrivateBus
 from harness.govkioskd import BIN, Govkioskd
@@ -521,3 +532,89 @@ async def maintenance_of(bus: MessageBus, daemon: Govkioskd) -> ProxyInterface:
             await asyncio.sleep(0.05)
         else:
             return maintenance
+
+
+# --- engineers' tokens for USB maintenance windows ([devices.usb] operators) -------------------
+
+
+async def test_a_dated_engineer_token_expires(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    await store.open()
+    try:
+        audit = AuditLog(store)
+        await audit.migrate()
+        digest = hashlib.sha256(b"engineer-token").hexdigest()
+        operators = (
+            f"engineer:{digest}:{days_ago(90)}",
+            f"vendor:{digest}:{days_ago(89)}",
+            f"legacy:{digest}",
+        )
+        windows = MaintenanceWindows(
+            store, audit, operators, 30, clock=lambda: NOW, token_max_age_days=90
+        )
+        windows.eligible = frozenset({"1-4"})
+        with pytest.raises(TokenExpiredError, match=f"expired on {TODAY.isoformat()}"):
+            await windows.open("1-4", 10, "engineer", "engineer-token")
+        with pytest.raises(MaintenanceDeniedError):
+            await windows.open("1-4", 10, "vendor", "wrong-token")
+        assert await windows.open("1-4", 10, "vendor", "engineer-token") == NOW + 600
+        assert await windows.open("1-4", 10, "legacy", "engineer-token") == NOW + 600
+        never = MaintenanceWindows(store, audit, operators, 30, clock=lambda: NOW)
+        never.eligible = frozenset({"1-4"})
+        assert await never.open("1-4", 10, "engineer", "engineer-token") == NOW + 600
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("entry", "valid"),
+    [
+        ("engineer:" + "a" * 64, True),
+        ("engineer:" + "a" * 64 + ":2026-12-01", True),
+        ("engineer:" + "a" * 64 + ":2026-02-30", False),
+        ("engineer:" + "a" * 64 + ":today", False),
+        ("engineer:" + "a" * 64 + ":", False),
+    ],
+)
+def test_operator_entries_may_carry_their_day(tmp_path: Path, entry: str, valid: bool) -> None:
+    config = tmp_path / "govkiosk.toml"
+    config.write_text(
+        f'[kiosk]\nid = "k-1"\nname = "n"\n\n[devices.usb]\noperators = ["{entry}"]\n'
+    )
+    if valid:
+        assert load_config(config).devices.usb.operators == (entry,)
+    else:
+        with pytest.raises(ConfigError, match=r"devices\.usb\.operators"):
+            load_config(config)
+
+
+async def test_engineer_tokens_are_alarmed_before_and_after_they_expire() -> None:
+    digest = "a" * 64
+    usb = UsbSection(
+        operators=(
+            f"engineer:{digest}:{days_ago(80)}",
+            f"vendor:{digest}:{days_ago(95)}",
+            f"fresh:{digest}:{days_ago(1)}",
+            f"legacy:{digest}",
+        ),
+        token_max_age_days=90,
+    )
+    assert token_days_left(usb, TODAY) == {"engineer": 10, "vendor": -5, "fresh": 89}
+    assert token_days_left(dataclasses.replace(usb, token_max_age_days=0), TODAY) == {}
+    bus = EventBus()
+    heard: List[Alarm] = []
+    bus.subscribe(Alarm, heard.append)
+    watch = CredentialWatch(
+        bus,
+        lambda _now: None,
+        lambda: 14,
+        lambda: False,
+        dict,
+        token_days_left=lambda now: token_days_left(usb, datetime.date.fromtimestamp(now)),
+        clock=lambda: NOW,
+    )
+    await watch.check()
+    assert [(a.code, a.message.split()[4]) for a in heard] == [
+        ("token_expiring", "engineer"),
+        ("token_expired", "vendor"),
+    ]

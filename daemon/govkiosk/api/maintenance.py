@@ -14,6 +14,7 @@ alarms and ops.
 
 import asyncio
 import contextlib
+import datetime
 import json
 import os
 import time
@@ -24,6 +25,7 @@ from dbus_next.service import ServiceInterface, method
 
 from ..contract.names import MAINTENANCE_INTERFACE
 from ..dbus import guarded
+from ..devices.usbseal.settings import UsbSection, operator_tokens
 from ..evaluation.store import UsageStore
 from ..maintenance import expiry
 from ..maintenance.access import InvalidPinError, LoginGate
@@ -148,8 +150,22 @@ def install(runtime: Runtime) -> None:
             lambda: runtime.config.maintenance.pin_warn_days,
             lambda: _pin_age_unknown(gate, runtime.config.maintenance.pin_max_age_days),
             lambda: {"ops.cert": runtime.config.ops.cert, "ops.ca": runtime.config.ops.ca},
+            token_days_left=lambda now: token_days_left(
+                runtime.config.devices.usb, datetime.date.fromtimestamp(now)
+            ),
         )
     )
+
+
+def token_days_left(usb: UsbSection, today: datetime.date) -> Dict[str, int]:
+    """Days until each dated engineer token expires (``[devices.usb] operators``)."""
+    if usb.token_max_age_days <= 0:
+        return {}
+    return {
+        role: (set_on + datetime.timedelta(days=usb.token_max_age_days) - today).days
+        for role, (_digest, set_on) in operator_tokens(usb.operators).items()
+        if set_on is not None
+    }
 
 
 def _pin_age_unknown(gate: LoginGate, max_age_days: int) -> bool:

@@ -5,6 +5,8 @@ Alarms (shown on the maintenance screen's recent alarms and sent to ops):
 - ``pin_expiring`` (warning) within ``[maintenance] pin_warn_days`` of the PIN's expiry,
   ``pin_expired`` (critical) after it (logins are refused until it is changed),
   ``pin_age_unknown`` (warning) when ``pin_max_age_days`` applies but ``pin_set`` is empty;
+- ``token_expiring`` (warning) within ``pin_warn_days`` of a dated engineer token's expiry
+  (``[devices.usb] operators``), ``token_expired`` (warning: that role's windows are refused);
 - ``certificate_expiring`` (warning) within :data:`CERT_WARN_DAYS` days,
   ``certificate_expired`` (critical) after, ``certificate_unreadable`` (critical).
 """
@@ -41,6 +43,7 @@ class CredentialWatch(Service):
         pin_age_unknown: Callable[[], bool],
         certificates: Callable[[], Mapping[str, str]],
         *,
+        token_days_left: Callable[[float], Mapping[str, int]] = lambda _now: {},
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._bus = bus
@@ -48,6 +51,7 @@ class CredentialWatch(Service):
         self._pin_warn_days = pin_warn_days
         self._pin_age_unknown = pin_age_unknown
         self._certificates = certificates
+        self._token_days_left = token_days_left
         self._clock = clock
 
     async def start(self) -> None:
@@ -61,7 +65,7 @@ class CredentialWatch(Service):
     async def check(self) -> List[Alarm]:
         """Look once; publish and return the alarms raised."""
         now = self._clock()
-        alarms = self._pin_alarms(now)
+        alarms = self._pin_alarms(now) + self._token_alarms(now)
         when = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, statuses, dict(self._certificates()), when)
@@ -103,6 +107,30 @@ class CredentialWatch(Service):
                 )
             ]
         return []
+
+    def _token_alarms(self, now: float) -> List[Alarm]:
+        alarms = []
+        for role, left in sorted(self._token_days_left(now).items()):
+            if left <= 0:
+                alarms.append(
+                    Alarm(
+                        SOURCE,
+                        "token_expired",
+                        Severity.WARNING,
+                        f"engineer token of role {role} has expired: set a new one "
+                        "([devices.usb] operators)",
+                    )
+                )
+            elif left <= self._pin_warn_days():
+                alarms.append(
+                    Alarm(
+                        SOURCE,
+                        "token_expiring",
+                        Severity.WARNING,
+                        f"engineer token of role {role} expires in {left} day(s)",
+                    )
+                )
+        return alarms
 
 
 def _certificate_alarm(status: CertificateStatus) -> Optional[Alarm]:
