@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import subprocess
 import sys
 
@@ -111,3 +112,17 @@ def test_hash_tool_reads_the_pin_from_stdin() -> None:
         check=True,
     )
     assert verify_pin("135790", result.stdout.strip())
+
+
+def test_hash_tool_prints_the_toml_lines_with_todays_date() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "govkiosk.maintenance.pin", "--toml"],
+        input="135790\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    hash_line, date_line = result.stdout.splitlines()
+    assert verify_pin("135790", hash_line.split('"')[1])
+    assert date_line == f'pin_set = "{datetime.date.today().isoformat()}"'

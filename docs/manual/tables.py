@@ -131,6 +131,33 @@ MEANINGS: Dict[str, Meaning] = {
         "A4 纸即将用完（按已打印页数估算）。",
         "按“更换 A4 纸”步骤加纸，然后运行 govkioskctl consumables refill a4 记录。",
     ),
+    # passwords, engineer tokens and certificates (daily check)
+    "pin_expiring": Meaning(
+        "维护密码即将过期。", "请工程师在过期前设置新密码（govkioskctl pin set）。"
+    ),
+    "pin_expired": Meaning(
+        "维护密码已过期，维护界面无法登录。", "请工程师设置新密码（govkioskctl pin set）。"
+    ),
+    "pin_age_unknown": Meaning(
+        "维护密码的设置日期未知，无法判断是否过期。",
+        "请工程师重新设置维护密码，或在配置中补充 pin_set 日期。",
+    ),
+    "token_expiring": Meaning(
+        "工程师 USB 维护令牌即将过期。", "请工程师在过期前更换令牌（[devices.usb] operators）。"
+    ),
+    "token_expired": Meaning(
+        "工程师 USB 维护令牌已过期，不能再开启 USB 维护窗口。", "请工程师更换令牌。"
+    ),
+    "certificate_expiring": Meaning(
+        "运维证书将在 30 天内过期。",
+        "请工程师更换证书（govkioskctl keys rotate，再 keys install；见 docs/keys.md）。",
+    ),
+    "certificate_expired": Meaning(
+        "运维证书已过期，本机无法连接运维平台。", "请工程师立即更换证书（docs/keys.md）。"
+    ),
+    "certificate_unreadable": Meaning(
+        "运维证书文件无法读取。", "请工程师检查 [ops] 配置的证书文件和权限。"
+    ),
     # face verification
     "face.fallback": Meaning(
         "群众多次人脸核验未通过，已被引导到人工窗口。", "到本机旁协助，引导群众到人工窗口核验身份。"

@@ -4,6 +4,7 @@ and a kiosk configuration pointing at it — for the ops tests and the benchmark
 from __future__ import annotations
 
 import asyncio
+import datetime
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,8 @@ class Site:
 
     @classmethod
     def create(cls, directory: Path) -> Site:
-        ca = CertificateAuthority()
+        # A site's certificates last a year: the kiosk alarms 30 days before its own expires.
+        ca = CertificateAuthority(validity=datetime.timedelta(days=365))
         pki = directory / "pki"
         directory.mkdir(parents=True, exist_ok=True)
         acl = directory / "acl"

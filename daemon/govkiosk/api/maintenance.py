@@ -4,10 +4,17 @@ The PIN is checked here against a hash in the configuration, never in the UI (§
 A login returns a token that other calls need; it expires by itself. Device health,
 the printer test and the UPS state come from their own interfaces; this one adds
 the recent alarms, which carry no personal data.
+
+The PIN expires (``[maintenance] pin_max_age_days``): an expired PIN no longer logs in
+(``PinExpired``) but still changes itself (``ChangePin``); the new PIN's hash is kept in
+the state directory (``maintenance.expiry``). A daily watch alarms before the PIN and the
+ops certificates expire (``maintenance.watch``): the alarms reach this screen's recent
+alarms and ops.
 """
 
 import asyncio
 import contextlib
+import datetime
 import json
 import os
 import time
@@ -19,11 +26,14 @@ from dbus_next.service import ServiceInterface, method
 from ..bus import AdminAction, EventBus
 from ..contract.names import MAINTENANCE_INTERFACE
 from ..dbus import guarded
+from ..devices.usbseal.settings import UsbSection, operator_tokens
 from ..errors import GovkioskError
 from ..evaluation.store import UsageStore
-from ..maintenance.access import LoginGate
+from ..maintenance import expiry
+from ..maintenance.access import InvalidPinError, LoginGate
 from ..maintenance.alarms import RecentAlarms
-from ..maintenance.pin import verify_pin
+from ..maintenance.pin import hash_pin, verify_pin
+from ..maintenance.watch import CredentialWatch
 from ..runtime import Runtime
 from ..upkeep.settings import ConsumablesSettings
 from ..upkeep.store import UpkeepStore
@@ -36,6 +46,7 @@ class MaintenanceInterface(ServiceInterface):
         alarms: RecentAlarms,
         lockout_file: Optional[Path] = None,
         usage: Optional[UsageStore] = None,
+        pin_file: Optional[Path] = None,
         *,
         upkeep: Optional[UpkeepStore] = None,
         consumables: Callable[[], ConsumablesSettings] = ConsumablesSettings,
@@ -49,6 +60,7 @@ class MaintenanceInterface(ServiceInterface):
         self._upkeep = upkeep
         self._consumables = consumables
         self._bus = bus
+        self._pin_file = pin_file
         self._checking = asyncio.Lock()  # one PIN at a time: no parallel guessing
 
     @method()
@@ -72,6 +84,42 @@ class MaintenanceInterface(ServiceInterface):
                     )
         self._note("login", {})
         return [token, self._gate.seconds_left(token, time.time())]
+
+    @method()
+    @guarded
+    async def ChangePin(self, pin: "s", new_pin: "s") -> "i":
+        """Replace the PIN (expired or not) after the old one; the new one's days, or -1.
+
+        Errors as ``Login``'s, and ``PinReused``; a malformed new PIN is ``InvalidPin``.
+        Every login made with the old PIN ends.
+        """
+        async with self._checking:
+            self._gate.check_open(time.time())
+            loop = asyncio.get_running_loop()
+            try:
+                new_hash = await loop.run_in_executor(None, hash_pin, new_pin)
+            except ValueError as err:
+                raise InvalidPinError(f"new PIN: {err}") from None
+            matched = await loop.run_in_executor(None, self._gate.verify, pin)
+            reused = await loop.run_in_executor(None, self._gate.verify, new_pin)
+            try:
+                record = self._gate.change(matched, reused, new_hash, time.time())
+            finally:
+                if self._lockout_file is not None:
+                    await loop.run_in_executor(
+                        None, _keep, self._lockout_file, self._gate.lockout()
+                    )
+            if self._pin_file is not None:
+                await loop.run_in_executor(None, expiry.save, self._pin_file, record)
+        left = self._gate.days_left(time.time())
+        return -1 if left is None else left
+
+    @method()
+    @guarded
+    async def PinStatus(self) -> "(bi)":
+        """(whether the PIN expires, days left; 0 or less: expired). No PIN value or hash."""
+        left = self._gate.days_left(time.time())
+        return [left is not None, 0 if left is None else left]
 
     @method()
     @guarded
@@ -120,6 +168,8 @@ def install(runtime: Runtime) -> None:
     # None kept yet, or unreadable: no lockout.
     with contextlib.suppress(OSError, ValueError, AttributeError):
         gate.restore(json.loads(lockout_file.read_text(encoding="utf-8")))
+    pin_file = runtime.state_dir / expiry.PIN_FILE
+    gate.kept = expiry.load(pin_file)
     alarms = RecentAlarms(runtime.bus, runtime.config.maintenance.alarms_kept)
     runtime.dbus.export(
         MaintenanceInterface(
@@ -127,11 +177,40 @@ def install(runtime: Runtime) -> None:
             alarms,
             lockout_file,
             UsageStore(runtime.store),
+            pin_file,
             upkeep=UpkeepStore(runtime.store),
             consumables=lambda: runtime.config.consumables,
             bus=runtime.bus,
         )
     )
+    runtime.supervisor.add(
+        CredentialWatch(
+            runtime.bus,
+            gate.days_left,
+            lambda: runtime.config.maintenance.pin_warn_days,
+            lambda: _pin_age_unknown(gate, runtime.config.maintenance.pin_max_age_days),
+            lambda: {"ops.cert": runtime.config.ops.cert, "ops.ca": runtime.config.ops.ca},
+            token_days_left=lambda now: token_days_left(
+                runtime.config.devices.usb, datetime.date.fromtimestamp(now)
+            ),
+        )
+    )
+
+
+def token_days_left(usb: UsbSection, today: datetime.date) -> Dict[str, int]:
+    """Days until each dated engineer token expires (``[devices.usb] operators``)."""
+    if usb.token_max_age_days <= 0:
+        return {}
+    return {
+        role: (set_on + datetime.timedelta(days=usb.token_max_age_days) - today).days
+        for role, (_digest, set_on) in operator_tokens(usb.operators).items()
+        if set_on is not None
+    }
+
+
+def _pin_age_unknown(gate: LoginGate, max_age_days: int) -> bool:
+    pin = gate.pin()
+    return max_age_days > 0 and bool(pin.pin_hash) and pin.set_on is None
 
 
 #: Beside the state database: the PIN lockout, kept across restarts (no PIN, no token).

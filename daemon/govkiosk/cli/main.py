@@ -16,7 +16,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, camera, check, face, fleet, items, promo, stats, upkeep
+from . import backup, camera, check, face, fleet, items, keys, pin, promo, stats, upkeep
 from . import sim as simctl
 from .output import table
 
@@ -59,6 +59,7 @@ COMMANDS: Dict[str, Callable[[Any, argparse.Namespace], Any]] = {
     "status": cmd_status,
     "devices": cmd_devices,
     "items": items.command,
+    "pin": pin.command,
     "stats": stats.command,
     "selftest": upkeep.selftest,
     "consumables": upkeep.consumables,
@@ -78,6 +79,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub.add_parser("devices", help="attached devices with role, port, state and driver health")
     backup.add_parser(sub)
     check.add_parser(sub)
+    keys.add_parser(sub)
+    pin.add_parser(sub)
     items.add_parser(sub)
     stats.add_parser(sub)
     upkeep.add_parser(sub)
@@ -104,6 +107,9 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         kiosk = await _kiosk(bus)
         print(await COMMANDS[args.command](kiosk, args))
+    except pin.PinInputError as err:
+        print(f"govkioskctl pin: {err}", file=sys.stderr)
+        return 1
     except DBusError as err:
         print(f"govkioskctl: {err.text}", file=sys.stderr)
         if err.type.startswith("org.freedesktop"):
@@ -127,6 +133,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return backup.run(args)
     if args.command == "check":  # reads the configuration and the network, not only D-Bus
         return check.run(args)
+    if args.command == "keys":  # reads the configuration's files: works without the daemon
+        return keys.run(args)
     if args.command == "sim":
         return simctl.run(args.family, args.sim_args)
     if args.command == "camera":  # works without the daemon: udev's devices are listed too

@@ -8,10 +8,12 @@ keeps on disk, so a restart neither clears a lockout nor its count.
 
 from __future__ import annotations
 
+import datetime
 import secrets
-from typing import Any, Callable, Dict, Mapping
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from ..errors import GovkioskError
+from .expiry import PinRecord, days_left, from_settings, in_force
 from .settings import MaintenanceSettings
 
 TOKEN_BYTES = 16
@@ -39,6 +41,18 @@ class NotLoggedInError(MaintenanceError):
     """The token is unknown or has expired."""
 
 
+class PinExpiredError(MaintenanceError):
+    """The PIN is right but older than ``pin_max_age_days``: it may only be changed."""
+
+
+class InvalidPinError(MaintenanceError):
+    """A new PIN that is not 6 to 12 digits."""
+
+
+class PinReusedError(MaintenanceError):
+    """The new PIN is the one in force: a change must change it."""
+
+
 class LoginGate:
     def __init__(
         self,
@@ -51,6 +65,17 @@ class LoginGate:
         self._lockouts = 0
         self._locked_until = 0.0
         self._tokens: Dict[str, float] = {}
+        #: The PIN changed on the kiosk (``expiry.PIN_FILE``), if any.
+        self.kept: Optional[PinRecord] = None
+
+    def pin(self) -> PinRecord:
+        """The PIN in force: the configured one or the one changed on the kiosk, the newer."""
+        return in_force(from_settings(self._settings()), self.kept)
+
+    def days_left(self, now: float) -> Optional[int]:
+        """Days until the PIN expires (0 or less: expired); ``None``: no expiry applies."""
+        today = datetime.date.fromtimestamp(now)
+        return days_left(self.pin(), self._settings().pin_max_age_days, today)
 
     def lockout(self) -> Dict[str, float]:
         """The lockout state, to keep across restarts (no PIN, no token)."""
@@ -71,7 +96,7 @@ class LoginGate:
 
     def check_open(self, now: float) -> None:
         """Raise unless a PIN may be tried now (before the slow hash is computed)."""
-        if not self._settings().pin_hash:
+        if not self.pin().pin_hash:
             raise MaintenanceDisabledError("maintenance login is disabled: no PIN is configured")
         if now < self._locked_until:
             raise LockedOutError(
@@ -79,11 +104,36 @@ class LoginGate:
             )
 
     def verify(self, pin: str) -> bool:
-        """Whether ``pin`` matches the configured hash: slow, so the caller runs it off the loop."""
-        return self._verify(pin, self._settings().pin_hash)
+        """Whether ``pin`` matches the PIN in force: slow, so the caller runs it off the loop."""
+        return self._verify(pin, self.pin().pin_hash)
 
     def record(self, matched: bool, now: float) -> str:
         """A new token for a match; a mismatch counts towards the lockout and raises."""
+        self._matched_or_raise(matched, now)
+        left = self.days_left(now)
+        if left is not None and left <= 0:
+            raise PinExpiredError(
+                "the PIN has expired: an engineer sets a new one (govkioskctl pin set)"
+            )
+        self._expire(now)
+        token = secrets.token_hex(TOKEN_BYTES)
+        self._tokens[token] = now + self._settings().login_minutes * 60.0
+        return token
+
+    def change(self, matched: bool, reused: bool, new_hash: str, now: float) -> PinRecord:
+        """Put ``new_hash`` in force from today when the old PIN ``matched`` (expired or not).
+
+        ``reused``: the new PIN is the old one, which is refused. A mismatch counts towards
+        the lockout as a login's does. The caller keeps the returned record (``expiry.save``).
+        """
+        self._matched_or_raise(matched, now)
+        if reused:
+            raise PinReusedError("the new PIN must differ from the old one")
+        self.kept = PinRecord(new_hash, datetime.date.fromtimestamp(now))
+        self._tokens.clear()  # logins made with the old PIN end with it
+        return self.kept
+
+    def _matched_or_raise(self, matched: bool, now: float) -> None:
         self.check_open(now)
         settings = self._settings()
         if not matched:
@@ -96,10 +146,6 @@ class LoginGate:
             raise WrongPinError("wrong PIN")
         self._failures = 0
         self._lockouts = 0
-        self._expire(now)
-        token = secrets.token_hex(TOKEN_BYTES)
-        self._tokens[token] = now + settings.login_minutes * 60.0
-        return token
 
     def seconds_left(self, token: str, now: float) -> float:
         """The login's remaining time; :class:`NotLoggedInError` if it is not valid."""

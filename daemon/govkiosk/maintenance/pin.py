@@ -3,13 +3,14 @@
 A kiosk's PIN is short (digits on a touch keypad), so the hash is slow on purpose and
 the login gate (:mod:`.access`) locks out after a few wrong tries; the comparison is
 constant-time. ``python -m govkiosk.maintenance.pin`` reads a PIN on stdin and prints
-the line to put in ``[maintenance] pin_hash``.
+the line to put in ``[maintenance] pin_hash`` (with ``--toml``: that line and ``pin_set``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import hmac
 import os
@@ -59,13 +60,20 @@ def verify_pin(pin: str, encoded: str) -> bool:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    del argv  # the PIN comes on stdin, never on the command line (ps shows arguments)
+    """The hash of the PIN on stdin; with ``--toml``, the two ``[maintenance]`` lines
+    ``pin_hash`` and ``pin_set`` (today) to paste into the configuration."""
+    # The PIN comes on stdin, never on the command line (ps shows arguments).
+    argv = sys.argv[1:] if argv is None else argv
     pin = sys.stdin.readline().strip()
     try:
-        print(hash_pin(pin))
+        encoded = hash_pin(pin)
     except ValueError as err:
         print(f"pin: {err}", file=sys.stderr)
         return 2
+    if "--toml" in argv:
+        print(f'pin_hash = "{encoded}"\npin_set = "{datetime.date.today().isoformat()}"')
+    else:
+        print(encoded)
     return 0
 
 

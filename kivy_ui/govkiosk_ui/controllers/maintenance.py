@@ -63,7 +63,10 @@ class MaintenanceController:
             reply = await self._client.call(MAINTENANCE_INTERFACE, "Login", "s", pin)
         except DBusError as err:
             _LOGGER.warning("maintenance: login refused: %s", err.type)
-            screen.problem = err.text or _("Wrong PIN")
+            if err.type.endswith(".PinExpired"):  # §8 f: changed by an engineer, then it opens
+                screen.problem = _("The PIN has expired: an engineer must set a new one")
+            else:
+                screen.problem = err.text or _("Wrong PIN")
             return
         except (DaemonAwayError, asyncio.TimeoutError) as err:
             screen.problem = str(err)

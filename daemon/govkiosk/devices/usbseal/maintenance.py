@@ -8,6 +8,7 @@ now and remote ops later.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import time
@@ -16,6 +17,7 @@ from typing import Callable, Dict, FrozenSet, Optional, Tuple
 from ...errors import GovkioskError
 from ...store import Store
 from .audit import AuditLog
+from .settings import operator_tokens
 
 
 class MaintenanceError(GovkioskError):
@@ -26,6 +28,10 @@ class MaintenanceDeniedError(MaintenanceError):
     """The role is not an operator role, or its token is wrong."""
 
 
+class TokenExpiredError(MaintenanceDeniedError):
+    """The role's token is older than ``token_max_age_days``: the site sets a new one."""
+
+
 class MaintenanceWindows:
     def __init__(
         self,
@@ -34,10 +40,13 @@ class MaintenanceWindows:
         operators: Tuple[str, ...],
         max_minutes: int,
         clock: Callable[[], float] = time.time,
+        *,
+        token_max_age_days: int = 0,
     ) -> None:
         self._store = store
         self._audit = audit
-        self._digests = dict(entry.split(":", 1) for entry in operators)
+        self._tokens = operator_tokens(operators)
+        self._token_max_age_days = token_max_age_days
         self._max_minutes = max_minutes
         self._clock = clock
         self._windows: Dict[str, Tuple[float, str]] = {}  # port → (expires_at, role)
@@ -94,8 +103,16 @@ class MaintenanceWindows:
         self._audit.record(port, "", "", "window-closed", why)
 
     def _authorise(self, role: str, token: str) -> None:
-        expected = self._digests.get(role)
+        expected, set_on = self._tokens.get(role, (None, None))
         given = hashlib.sha256(token.encode()).hexdigest()
         if expected is None or not hmac.compare_digest(expected, given):
             self._audit.record("", "", "", "window-refused", f"role {role}")
             raise MaintenanceDeniedError(f"role {role!r} may not open maintenance windows")
+        if set_on is not None and self._token_max_age_days > 0:
+            expires = set_on + datetime.timedelta(days=self._token_max_age_days)
+            if datetime.date.fromtimestamp(self._clock()) >= expires:
+                self._audit.record("", "", "", "window-refused", f"role {role}: token expired")
+                raise TokenExpiredError(
+                    f"role {role!r}: its token expired on {expires.isoformat()}; "
+                    "the site sets a new one ([devices.usb] operators)"
+                )

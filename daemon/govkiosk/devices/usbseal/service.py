@@ -53,7 +53,11 @@ class UsbSealService(Service):
         self.sysfs = sysfs or Sysfs(Path(section.sysfs))
         self.audit = AuditLog(store)
         self.windows = MaintenanceWindows(
-            store, self.audit, section.operators, section.maintenance_max_minutes
+            store,
+            self.audit,
+            section.operators,
+            section.maintenance_max_minutes,
+            token_max_age_days=section.token_max_age_days,
         )
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usbseal")
         self.sealer = Sealer(

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Dict, Optional, Tuple
 
 from ...fields import parsed, seconds, setting
 from .rules import EMPTY, RuleSet, load_rules
 
-_OPERATOR = re.compile(r"[a-z][a-z0-9_]{0,31}:[0-9a-f]{64}")
+_OPERATOR = re.compile(r"[a-z][a-z0-9_]{0,31}:[0-9a-f]{64}(:[0-9]{4}-[0-9]{2}-[0-9]{2})?")
+
+
+def _operator(entry: str) -> bool:
+    if _OPERATOR.fullmatch(entry) is None:
+        return False
+    try:
+        operator_tokens((entry,))
+    except ValueError:
+        return False
+    return True
+
+
+def operator_tokens(
+    entries: Tuple[str, ...],
+) -> Dict[str, Tuple[str, Optional[datetime.date]]]:
+    """role → (sha-256 of its token, the day the token was set or ``None``)."""
+    tokens: Dict[str, Tuple[str, Optional[datetime.date]]] = {}
+    for entry in entries:
+        role, digest, *day = entry.split(":")
+        tokens[role] = (digest, datetime.date.fromisoformat(day[0]) if day else None)
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -24,11 +46,17 @@ class UsbSection:
     )
     #: Every device is checked again this often, besides on every uevent.
     reconcile_interval: float = seconds(30.0)
-    #: Who may open a maintenance window: ``"role:<sha256 of the role's token, hex>"``.
+    #: Who may open a maintenance window: ``"role:<sha256 of the role's token, hex>"``,
+    #: with the day the token was set after a third colon (``…:2026-12-01``) so that it
+    #: expires after ``token_max_age_days`` (§8 f); without a day it does not expire.
     operators: Tuple[str, ...] = setting(
         (),
-        expect='a list of "role:<sha-256 of the token in hex>"',
-        check=lambda entries: all(_OPERATOR.fullmatch(e) for e in entries),
+        expect='a list of "role:<sha-256 of the token in hex>[:YYYY-MM-DD]"',
+        check=lambda entries: all(_operator(e) for e in entries),
+    )
+    #: A dated operator token older than this many days is refused (0: never expires).
+    token_max_age_days: int = setting(
+        90, expect="a whole number of days >= 0", check=lambda v: v >= 0
     )
     maintenance_max_minutes: int = setting(
         60, expect="a whole number of minutes between 1 and 480", check=lambda v: 0 < v <= 480
