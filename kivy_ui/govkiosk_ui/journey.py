@@ -297,6 +297,7 @@ class Journey:
                 and self.session.session_id == session_id
                 and self.session.camera
             ):
+                asked = self.session.choices  # the step's stage when the picture was asked for
                 try:
                     jpeg, outline = await self._call("GetCameraFrame", "s", session_id)
                 except DBusError as err:  # another session's id: the loop ends below
@@ -306,8 +307,14 @@ class Journey:
                     return
                 else:
                     session = self.session
-                    # Empty: no picture yet. The state may have moved on while it came.
-                    if jpeg and session is not None and session.session_id == session_id:
+                    # Empty: no picture yet. The state may have moved on while it came
+                    # (a live picture asked for just before the page went to review).
+                    if (
+                        jpeg
+                        and session is not None
+                        and session.session_id == session_id
+                        and session.choices == asked
+                    ):
                         self._view.show_camera_frame(bytes(jpeg), tuple(outline))
                 await asyncio.sleep(CAMERA_INTERVAL)
         finally:

@@ -179,7 +179,10 @@ class CaptureScreen(CameraScreen):
 
     def render(self, session: Session) -> None:
         super().render(session)
-        self.reviewing = "accept" in session.choices
+        reviewing = "accept" in session.choices
+        if reviewing != self.reviewing:
+            self.clear_picture()  # the live picture is not the page under review, nor back
+        self.reviewing = reviewing
         if not self.reviewing:
             self.zoomed = False
         self.detail = describe_page(session)
