@@ -113,3 +113,12 @@ async def test_a_failing_report_pdf_says_not_passed_and_carries_the_fix() -> Non
     assert "处理：load receipt paper" in text
     assert "未签名：no key" in text
     assert "事项调试检查表" in text
+
+
+def test_a_detail_from_the_network_cannot_steer_the_terminal() -> None:
+    hostile = Check("items", "route", FAIL, "HTTP 500 \x1b]0;owned\x07\x1b[2J", "call \x1b[31mme")
+    shown = summary([hostile])
+    assert "\x1b" not in shown
+    assert "\x07" not in shown
+    assert "\\x1b]0;owned" in shown
+    assert "call \\x1b[31mme" in shown

@@ -66,7 +66,7 @@ from .screens.steps import (
 from .screens.unavailable import UnavailableScreen
 from .signals import SignalTable
 from .status import DaemonStatus, Indicator
-from .tasks import Tasks
+from .tasks import Tasks, stop_when_ended
 from .voice import Speaker
 from .widgets import (  # noqa: F401 - the kv rules name their classes
     card_animation,
@@ -266,7 +266,7 @@ class KioskApp(App):
         self.frame_rate.start(Window)
         Clock.schedule_interval(self.idle.check, 1.0)
         self._client_task = loop.create_task(self.client.run())
-        self._client_task.add_done_callback(self._client_ended)
+        self._client_task.add_done_callback(stop_when_ended(self))
         # Kivy, the kv rules, the fonts and every screen now exist and stay for the
         # process's life. Out of the collector's sight, they no longer make each full
         # collection (which some tap's allocations trigger) a 60-180 ms pause.
@@ -280,14 +280,6 @@ class KioskApp(App):
         self.tasks.cancel_all()
         if self._client_task is not None:
             self._client_task.cancel()
-
-    def _client_ended(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled():
-            return
-        # run() only returns by raising: a bug. Let the service manager restart the UI.
-        _LOGGER.error("daemon client stopped", exc_info=task.exception())
-        self.failed = True
-        self.stop()
 
     @property
     def current(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Coroutine, Set
+from typing import Any, Callable, Coroutine, Set
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,3 +37,17 @@ class Tasks:
         """Wait until every task started so far has finished (tests, benchmarks)."""
         while self._tasks:
             await asyncio.wait(list(self._tasks))
+
+
+def stop_when_ended(app: Any) -> Callable[[asyncio.Task[None]], None]:
+    """The done-callback of an app's daemon client: ``run()`` only returns by raising (a
+    bug), so the app stops as failed and the service manager starts it again."""
+
+    def ended(task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        _LOGGER.error("daemon client stopped", exc_info=task.exception())
+        app.failed = True
+        app.stop()
+
+    return ended

@@ -43,6 +43,7 @@ from .. import __version__
 from ..backends.routing import NoRouteError, Router
 from ..config import DEFAULT_PATH, Config, load_config
 from ..contract.connection import close, connect, plain
+from ..contract.logs import printable_lines
 from ..contract.names import (
     BUS_NAME,
     CAMERAS_INTERFACE,
@@ -711,7 +712,8 @@ def summary(checks: Sequence[Check]) -> str:
             lines.append(f"        fix: {check.fix}")
     failed = sum(1 for c in checks if c.status == FAIL)
     lines.append("result: " + ("PASS" if not failed else f"FAIL ({failed} checks failed)"))
-    return "\n".join(lines)
+    # Details quote answers from the network and the devices: shown, never obeyed.
+    return printable_lines("\n".join(lines))
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

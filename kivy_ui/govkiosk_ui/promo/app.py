@@ -37,6 +37,7 @@ from govkiosk.contract.promo import PLAYLIST_FILE, Entry, PlaylistError, parse_p
 
 from ..client import DaemonClient
 from ..status import DaemonStatus
+from ..tasks import stop_when_ended
 from .sequence import Sequence
 from .video import END, VideoReader
 
@@ -225,20 +226,13 @@ class PromoApp(App):
             loop.add_signal_handler(signum, self.stop)
         Window.clearcolor = (0, 0, 0, 1)
         self._client_task = loop.create_task(self.client.run())
-        self._client_task.add_done_callback(self._client_ended)
+        self._client_task.add_done_callback(stop_when_ended(self))
         self._decide()
 
     def on_stop(self) -> None:
         self._halt()
         if self._client_task is not None:
             self._client_task.cancel()
-
-    def _client_ended(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled():
-            return
-        _LOGGER.error("daemon client stopped", exc_info=task.exception())
-        self.failed = True
-        self.stop()
 
     # -- following the daemon ------------------------------------------------------------
 
