@@ -56,13 +56,21 @@ class ItemTile(KioskButton):
     name = StringProperty("")
     line = StringProperty("")
 
+    def __init__(self, **kwargs: Any) -> None:
+        self._composed: Tuple[Any, ...] = ()
+        super().__init__(**kwargs)
+
     def on_size(self, *_args: Any) -> None:
-        self.compose()
+        self.compose()  # the grid evens heights too: only a new width breaks lines anew
 
     def compose(self) -> None:
         left, _top, right, _bottom = self.padding
         width = max(1.0, self.width - left - right)
         scale = App.get_running_app().text_scale
+        wanted = (width, scale, self.name, self.line, self.font_name)
+        if wanted == self._composed:
+            return
+        self._composed = wanted
         name = broken(self.name, width, sp(theme.TEXT_BUTTON) * scale, self.font_name, bold=True)
         text = f"[b]{escape_markup(name)}[/b]"
         if self.line:
