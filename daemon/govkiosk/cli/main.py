@@ -15,7 +15,7 @@ from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
 from ..contract.connection import close, connect, plain
-from ..contract.logs import printable, printable_lines
+from ..contract.logs import printable_lines
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 from . import backup, camera, check, face, fleet, items, keys, pin, promo, stats, upkeep
 from . import sim as simctl
@@ -114,7 +114,7 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"govkioskctl pin: {err}", file=sys.stderr)
         return 1
     except DBusError as err:
-        print(f"govkioskctl: {printable(err.text or '', 500)}", file=sys.stderr)
+        print(f"govkioskctl: {printable_lines(err.text or '')}", file=sys.stderr)
         if err.type.startswith("org.freedesktop"):
             return EXIT_UNAVAILABLE
         return items.EXIT_CODES.get(err.type, 1)

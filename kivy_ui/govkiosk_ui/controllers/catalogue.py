@@ -42,12 +42,18 @@ class CatalogueController:
         rows = await self._client.read(SESSION_INTERFACE, "ListItems")
         items = [Item.from_dbus(row) for row in (rows[0] if rows else [])]
         self.items = {item.code: item for item in items}
-        await self.refresh_frequent()
+        await self._read_frequent()
+        self.render()
 
     async def refresh_frequent(self) -> None:
+        """After a session: only the frequent items' list is built again. Home's tiles
+        stay, so a tap on one as the session's count arrives is not lost."""
+        await self._read_frequent()
+        self._render_frequent()
+
+    async def _read_frequent(self) -> None:
         codes = await self._client.read(SESSION_INTERFACE, "FrequentItems", "u", FREQUENT)
         self.frequent = [str(code) for code in (codes[0] if codes else [])]
-        self.render()
 
     def render(self) -> None:
         items = list(self.items.values())
@@ -62,6 +68,9 @@ class CatalogueController:
         self._frame.screen("attract").show_offers(
             [(item.icon, item.shown(language()).name) for item in items if item.available]
         )
+        self._render_frequent()
+
+    def _render_frequent(self) -> None:
         frequent: CatalogueScreen = self._frame.screen("frequent")
         ranked = [self.items[code] for code in self.frequent if code in self.items]
         frequent.heading = _("The items most often handled at this kiosk")
