@@ -49,7 +49,11 @@ VID = "GOVKIOSKDEMO"
 
 
 class SesHeader(core.Sequence):
-    _fields = [("id", core.IA5String), ("version", core.Integer), ("vid", core.IA5String)]
+    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
+        ("id", core.IA5String),
+        ("version", core.Integer),
+        ("vid", core.IA5String),
+    ]
 
 
 class CertList(core.SequenceOf):
@@ -57,7 +61,7 @@ class CertList(core.SequenceOf):
 
 
 class SesPropertyInfo(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
         ("type", core.Integer),
         ("name", core.UTF8String),
         ("cert_list_type", core.Integer),
@@ -69,7 +73,7 @@ class SesPropertyInfo(core.Sequence):
 
 
 class SesPictureInfo(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
         ("type", core.IA5String),
         ("data", core.OctetString),
         ("width", core.Integer),
@@ -78,7 +82,7 @@ class SesPictureInfo(core.Sequence):
 
 
 class SesSealInfo(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
         ("header", SesHeader),
         ("es_id", core.IA5String),
         ("property", SesPropertyInfo),
@@ -87,7 +91,7 @@ class SesSealInfo(core.Sequence):
 
 
 class SeSeal(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
         ("eseal_info", SesSealInfo),
         ("cert", core.OctetString),
         ("sign_alg_id", core.ObjectIdentifier),
@@ -96,7 +100,7 @@ class SeSeal(core.Sequence):
 
 
 class TbsSign(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
         ("version", core.Integer),
         ("eseal", SeSeal),
         ("time_info", core.GeneralizedTime),
@@ -106,7 +110,7 @@ class TbsSign(core.Sequence):
 
 
 class SesSignature(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
         ("to_sign", TbsSign),
         ("cert", core.OctetString),
         ("signature_alg_id", core.ObjectIdentifier),
