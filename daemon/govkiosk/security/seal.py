@@ -96,7 +96,7 @@ FORMATS = SEAL_FORMATS
 
 
 @dataclass(frozen=True)
-class SignatureReport:
+class SignatureFinding:
     """One signature in a document, as examined (no personal data: signer and seal are
     the authority's). ``code``/``problem`` name the refusal it causes, empty when it
     passes. ``digest_ok``: the signed data still matches the document (for OFD, every
@@ -139,7 +139,7 @@ class SealReport:
     covers_whole_document: bool
     seal_name: str = ""
     document_type: str = PDF
-    signatures: Tuple[SignatureReport, ...] = ()
+    signatures: Tuple[SignatureFinding, ...] = ()
 
     @property
     def issuer(self) -> str:
@@ -156,7 +156,7 @@ class SignatureScheme(abc.ABC):
     def verify(self, pdf: bytes) -> SealReport:
         """Check the document's seal; blocking."""
 
-    def examine(self, document: bytes) -> List[SignatureReport]:
+    def examine(self, document: bytes) -> List[SignatureFinding]:
         """Each signature with what it says and what fails; raises only for a document
         that cannot be read or carries no signature. The default reports the outcome of
         :meth:`verify` as one signature."""
@@ -166,12 +166,14 @@ class SignatureScheme(abc.ABC):
             raise
         except SealError as err:
             return [
-                SignatureReport(self.name, "", False, False, False, code=err.code, problem=str(err))
+                SignatureFinding(
+                    self.name, "", False, False, False, code=err.code, problem=str(err)
+                )
             ]
         if report.signatures:
             return list(report.signatures)
         return [
-            SignatureReport(self.name, report.signer, True, True, True, signed_at=report.signed_at)
+            SignatureFinding(self.name, report.signer, True, True, True, signed_at=report.signed_at)
         ]
 
 
@@ -220,7 +222,7 @@ class PadesScheme(SignatureScheme):
             signatures=tuple(self._report(status, status is last) for status in statuses),
         )
 
-    def examine(self, document: bytes) -> List[SignatureReport]:
+    def examine(self, document: bytes) -> List[SignatureFinding]:
         reports = []
         signatures = _signatures(document)
         for n, signature in enumerate(signatures):
@@ -228,7 +230,7 @@ class PadesScheme(SignatureScheme):
                 status = self._status(signature)
             except TamperedDocumentError as err:
                 reports.append(
-                    SignatureReport(
+                    SignatureFinding(
                         self.name, "", False, False, False, code=err.code, problem=str(err)
                     )
                 )
@@ -236,7 +238,7 @@ class PadesScheme(SignatureScheme):
             reports.append(self._report(status, n == len(signatures) - 1))
         return reports
 
-    def _report(self, status: Any, last: bool) -> SignatureReport:
+    def _report(self, status: Any, last: bool) -> SignatureFinding:
         from pyhanko.sign.validation.status import SignatureCoverageLevel  # noqa: PLC0415
 
         cert = status.signing_cert
@@ -248,7 +250,7 @@ class PadesScheme(SignatureScheme):
         elif not status.trusted:
             code, problem = UntrustedSealError.code, "not from a trusted authority"
         stamp = getattr(status, "timestamp_validity", None)
-        return SignatureReport(
+        return SignatureFinding(
             format=self.name,
             signer=_name(cert),
             digest_ok=bool(status.intact),
@@ -330,7 +332,7 @@ def is_sm2_pdf(pdf: bytes) -> bool:
 
 #: Builds a scheme from the trust anchors' paths (the SM2 ones and the others apart) and
 #: the settings; registered by format so the national-algorithm schemes live in their
-#: own modules (:func:`register`).
+#: own modules (:func:`register`; the package imports them, see ``__init__``).
 SchemeFactory = Callable[[Sequence[str], SealSettings], SignatureScheme]
 _FACTORIES: Dict[str, SchemeFactory] = {}
 
@@ -346,7 +348,7 @@ class Examination:
 
     document_type: str
     scheme: str
-    signatures: Tuple[SignatureReport, ...]
+    signatures: Tuple[SignatureFinding, ...]
     #: The verdict under the kiosk's policy: ``None`` accepted, else the refusal.
     refusal: Optional[SealError]
 
@@ -375,7 +377,6 @@ class SealVerifier:
             raise TrustAnchorError(f"trusted seal certificate missing: {', '.join(missing)}")
         sm2_roots, others = _split_anchors(settings.trusted)
         schemes: List[SignatureScheme] = [PadesScheme.from_files(others)]
-        _load_schemes()
         for name in settings.formats:
             factory = _FACTORIES.get(name)
             if factory is not None:
@@ -458,11 +459,6 @@ def _split_anchors(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
         else:
             others.append(path)
     return sm2, others
-
-
-def _load_schemes() -> None:
-    """Import the modules that register the national-algorithm schemes."""
-    from . import ofdseal  # noqa: F401, PLC0415
 
 
 def _loop_running() -> bool:

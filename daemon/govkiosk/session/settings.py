@@ -60,6 +60,11 @@ class SessionSettings:
     preview_dpi: int = setting(
         50, expect="a resolution between 20 and 150", check=lambda v: 20 <= v <= 150
     )
+    #: The resolution an OFD certificate's pages are rendered at for the A4 printer (the
+    #: printer gets a PDF of the rendered pages; a PDF certificate is sent as it is).
+    ofd_print_dpi: int = setting(
+        300, expect="a resolution between 150 and 600", check=lambda v: 150 <= v <= 600
+    )
     #: The receipt's verification QR code: ``{reference}`` is the department's number.
     verify_url: str = setting(
         "https://zwfw.example.gov.cn/verify?ref={reference}",

@@ -21,11 +21,13 @@ from ..contract.logs import sensitive_terms
 from ..devices.idcard.cardtext import ForeignResidentIdentity, HolderIdentity, Identity
 from ..devices.idcard.events import IdentityRead
 from ..items.catalogue import Item
+from ..printing import ofdpages
 from ..printing.a4 import A4Job, A4Printed
 from ..printing.errors import PreviewError, PrintError
 from ..printing.masking import mask_id_number, mask_name
 from ..printing.preview import render_pages
 from ..printing.slip import SlipFacts, slip
+from ..security.doctype import OFD
 from ..security.seal import SealError
 from .capture import capture_materials
 from .errors import Declined, StepFailed
@@ -132,6 +134,7 @@ class Flow:
             session.language,
             session.consent_id,
             tuple(personal.scans),
+            self.item.document.format,
         )
         try:
             backend = ctx.services.router().backend_for(self.item.code, request.region)
@@ -145,7 +148,8 @@ class Flow:
             raise StepFailed(err.code, err.reason, message=err.message) from err
         except BackendError as err:
             raise StepFailed(err.code, str(err)) from err
-        personal.document = bytearray(result.pdf)
+        personal.document = bytearray(result.document)
+        personal.document_type = result.content_type
         session.reference = result.reference
         session.pages = result.pages
 
@@ -153,10 +157,12 @@ class Flow:
         personal = ctx.session.personal
         assert personal.document is not None, "the query step runs first"
         if not personal.previews:
+            # OFD pages render in an executor, PDF pages in poppler's children.
+            render = ofdpages.render_pages if personal.document_type == OFD else render_pages
             try:
                 personal.previews = await ctx.work(
                     "preview.render",
-                    render_pages(bytes(personal.document), ctx.settings.preview_dpi),
+                    render(bytes(personal.document), ctx.settings.preview_dpi),
                     self.limit("preview", ctx.settings.preview_timeout),
                     "preview.failed",
                 )
@@ -183,14 +189,27 @@ class Flow:
                 Alarm("seal", err.code, Severity.CRITICAL, f"item {self.item.code}: {err}")
             )
             raise StepFailed(err.code, str(err)) from err
-        ctx.session.seal_verified, ctx.session.seal_issuer = True, report.signer
+        ctx.session.seal_verified, ctx.session.seal_issuer = True, report.issuer
 
     async def print_a4(self, ctx: StepContext) -> None:
         session, personal = ctx.session, ctx.session.personal
         assert personal.document is not None, "the query step runs first"
-        if personal.a4_job is None:
-            personal.a4_job = A4Job(f"{self.item.code}-{session.id[:8]}", personal.document)
         timeout = self.limit("print_a4", ctx.settings.print_timeout)
+        if personal.a4_job is None:
+            printed = personal.document
+            if personal.document_type == OFD:  # CUPS gets a PDF of the pages at print resolution
+                try:
+                    printed = await ctx.work(
+                        "print_a4",  # the prompt the citizen sees while it prints
+                        ofdpages.print_pdf(
+                            bytes(personal.document), ctx.settings.ofd_print_dpi, timeout
+                        ),
+                        timeout + 1.0,  # the renderer's own limit comes first
+                        "printer.timeout",
+                    )
+                except PrintError as err:
+                    raise StepFailed(err.code, str(err)) from err
+            personal.a4_job = A4Job(f"{self.item.code}-{session.id[:8]}", printed)
         already = personal.a4_job.printed  # a retry after the print: no paper used again
         async with ctx.services.activity.busy("print"):
             try:
