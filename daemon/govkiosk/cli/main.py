@@ -17,7 +17,7 @@ from dbus_next.errors import AuthError, InvalidAddressError
 from ..contract.connection import close, connect, plain
 from ..contract.logs import printable_lines
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, camera, check, face, fleet, items, keys, pin, promo, stats, upkeep
+from . import backup, camera, check, face, fleet, items, keys, pin, promo, seal, stats, upkeep
 from . import sim as simctl
 from .output import table
 
@@ -86,6 +86,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     stats.add_parser(sub)
     upkeep.add_parser(sub)
     camera.add_parser(sub)
+    seal.add_parser(sub)
     doc = sub.add_parser(
         "config-doc", help="print the configuration reference (docs/configuration.md)"
     )
@@ -142,6 +143,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return simctl.run(args.family, args.sim_args)
     if args.command == "camera":  # works without the daemon: udev's devices are listed too
         return camera.run(args)
+    if args.command == "seal":  # a file and the configuration's trust anchors: no daemon
+        return seal.run(args)
     if args.command == "config-doc":  # from the code alone: no daemon, no configuration
         # Imported here: it brings every section's settings, which other commands do not need.
         from . import configdoc  # noqa: PLC0415

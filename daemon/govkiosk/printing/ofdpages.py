@@ -5,82 +5,52 @@ renderer:
 
 - :func:`render_pages` — every page as PNG bytes at the preview's resolution, like
   :func:`.preview.render_pages` for PDF;
-- :func:`print_pdf` — the whole document as a PDF for CUPS: each page rendered at print
-  resolution (300 dpi by default) and placed on a page of the OFD's own size, so the
-  printer gets what the preview showed at full resolution.
+- :class:`PrintRender` — the whole document as a PDF for CUPS: each page rendered at print
+  resolution (300 dpi by default) and placed, losslessly compressed, on a page of the
+  OFD's own size, so the printer gets what the preview showed at full resolution.
 
-Both run in the loop's default executor (rendering is CPU work) under a time limit; their
-results are ``bytearray``s the session zeroes when it ends. Nothing touches the disk:
-images are encoded into in-memory buffers. Failures raise :class:`.errors.PreviewError`
+The seals' pictures are drawn at their ``StampAnnot`` places, taken from each signature's
+SES seal (:func:`govkiosk.security.ofdseal.stamps`). Both run in the loop's default
+executor (rendering is CPU work) under a time limit; their results are ``bytearray``s the
+session zeroes when it ends. Nothing touches the disk. Failures raise :class:`.errors.PreviewError`
 (the preview) and :class:`.errors.PrintError` ``printer.render`` (the print).
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
-from typing import Any, List, Sequence
+from typing import Any, List, Tuple
 
 from ..timeouts import wait_for
 from .errors import PreviewError, PrintError
 
 #: The print resolution unless the session settings say otherwise.
 PRINT_DPI = 300
-#: PDF page JPEG quality: text and the seal's red edge stay sharp at 300 dpi.
-JPEG_QUALITY = 90
 
 
-def _images(data: bytes, dpi: int) -> List[Any]:
-    """Every page of the OFD ``data`` as a PIL RGB image at ``dpi``."""
-    from ..ofd.render import render_document  # noqa: PLC0415 - the renderer is heavy
+def _document(data: bytes) -> Tuple[Any, List[Any]]:
+    """The OFD's document model and its seals' pictures at their stamps."""
+    from ..ofd.model import read_ofd  # noqa: PLC0415 - the reader and renderer are heavy
+    from ..security.ofdseal import stamps  # noqa: PLC0415
 
-    return list(render_document(data, dpi))
+    document = read_ofd(data)
+    return document, stamps(document)
 
 
 def png_pages(data: bytes, dpi: int) -> List[bytearray]:
-    """Blocking: every page as PNG bytes."""
-    pages = []
-    for image in _images(data, dpi):
-        out = io.BytesIO()
-        image.save(out, "PNG", compress_level=1)
-        pages.append(bytearray(out.getbuffer()))
-        _drop(out)
-    return pages
+    """Blocking: every page as PNG bytes, the seals drawn at their stamps."""
+    from ..ofd.render import render_pngs  # noqa: PLC0415
 
-
-def pdf_of_pages(images: Sequence[Any], dpi: int) -> bytearray:
-    """Blocking: the page images as one PDF, each page the image's size at ``dpi``."""
-    if not images:
-        raise ValueError("no pages")
-    out = io.BytesIO()
-    first, rest = images[0], list(images[1:])
-    first.save(
-        out,
-        "PDF",
-        save_all=True,
-        append_images=rest,
-        resolution=float(dpi),
-        quality=JPEG_QUALITY,
-        subsampling=0,
-        title="certificate",
-        creator="govkiosk",
-    )
-    document = bytearray(out.getbuffer())
-    _drop(out)
-    return document
+    document, pictures = _document(data)
+    return render_pngs(document, dpi, pictures)
 
 
 def pdf_pages(data: bytes, dpi: int) -> bytearray:
-    """Blocking: the OFD ``data`` as a raster PDF at ``dpi``."""
-    return pdf_of_pages(_images(data, dpi), dpi)
+    """Blocking: the OFD ``data`` as a PDF of its pages rendered at ``dpi``."""
+    from ..ofd.render import render_pdf  # noqa: PLC0415
 
-
-def _drop(buffer: io.BytesIO) -> None:
-    """Zero an in-memory encoder buffer before it is freed."""
-    view = buffer.getbuffer()
-    view[:] = bytes(len(view))
-    view.release()
-    buffer.close()
+    document, pictures = _document(data)
+    return render_pdf(document, dpi, pictures)
 
 
 async def render_pages(data: bytes, dpi: int = 50, timeout: float = 20.0) -> List[bytearray]:
@@ -94,14 +64,50 @@ async def render_pages(data: bytes, dpi: int = 50, timeout: float = 20.0) -> Lis
         raise PreviewError(f"preview: the OFD cannot be rendered: {err}") from err
 
 
-async def print_pdf(data: bytes, dpi: int = PRINT_DPI, timeout: float = 30.0) -> bytearray:
-    """The OFD as a PDF for the A4 printer, rendered off the loop."""
-    loop = asyncio.get_running_loop()
-    try:
-        return await wait_for(loop.run_in_executor(None, pdf_pages, data, dpi), timeout)
-    except asyncio.TimeoutError:
-        raise PrintError(
-            "printer.render", f"the OFD took longer than {timeout:g} s to render for print"
-        ) from None
-    except Exception as err:
-        raise PrintError("printer.render", f"the OFD cannot be rendered for print: {err}") from err
+def _zero(buffer: bytearray) -> None:
+    buffer[:] = bytes(len(buffer))
+
+
+class PrintRender:
+    """The print PDF of an OFD rendered ahead, while the citizen looks at the preview, so
+    that choosing "print" sends it to CUPS at once (a 2-page certificate takes about as
+    long to render at 300 dpi as the print target allows).
+
+    :meth:`discard` is safe whenever the session ends: a PDF already rendered is zeroed,
+    one still rendering is zeroed as soon as it is done.
+    """
+
+    def __init__(self, data: bytes, dpi: int = PRINT_DPI) -> None:
+        self._discarded = False
+        self._future = asyncio.get_running_loop().run_in_executor(None, self._run, data, dpi)
+
+    def _run(self, data: bytes, dpi: int) -> bytearray:
+        document = pdf_pages(data, dpi)
+        if self._discarded:
+            _zero(document)
+        return document
+
+    async def result(self, timeout: float) -> bytearray:
+        """The PDF; :class:`.errors.PrintError` ``printer.render`` if it cannot be had."""
+        try:
+            return await wait_for(asyncio.shield(self._future), timeout)
+        except asyncio.TimeoutError:
+            raise PrintError(
+                "printer.render", f"the OFD took longer than {timeout:g} s to render for print"
+            ) from None
+        except PrintError:
+            raise
+        except Exception as err:
+            raise PrintError(
+                "printer.render", f"the OFD cannot be rendered for print: {err}"
+            ) from err
+
+    def discard(self) -> None:
+        """Forget the PDF: zero it now, or when the rendering finishes."""
+        self._discarded = True
+
+        def zero(done: asyncio.Future[bytearray]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                _zero(done.result())
+
+        self._future.add_done_callback(zero)

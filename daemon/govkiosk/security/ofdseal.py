@@ -7,9 +7,8 @@ over the bytes of that ``Signature.xml``). :class:`OfdSesScheme` accepts a docum
 when, for **every** signature listed,
 
 1. every protected file is in the package with the digest recorded (SM3), and no file
-   outside the signature machinery is left unprotected — a file changed, removed or added
-   after sealing is tampering (:mod:`govkiosk.ofd`'s reader gives the list; this module
-   compares);
+   outside the signatures' own parts is left unprotected — a file changed, removed or
+   added after sealing is tampering (:func:`govkiosk.ofd.signatures.check_signature`);
 2. the signed value is an SES signature over that ``Signature.xml`` (its
    ``propertyInfo`` names it), the seal's maker signature and the signer's signature
    verify, the signer is one the seal lists, the seal was valid when it signed, and the
@@ -25,12 +24,9 @@ its signer.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-from typing import Any, List, Optional, Sequence, Set
+from typing import Any, List, Sequence
 
-from ..gm.sm3 import sm3
 from .doctype import OFD
 from .seal import (
     OFD_SES,
@@ -46,17 +42,6 @@ from .seal import (
 from .settings import SealSettings
 
 _LOGGER = logging.getLogger(__name__)
-
-#: ``CheckMethod`` values read as SM3 (the standard's default) and the others some
-#: writers use.
-SM3_NAMES = {"", "sm3", "1.2.156.10197.1.401"}
-OTHER_DIGESTS = {
-    "sha1": "sha1",
-    "1.3.14.3.2.26": "sha1",
-    "sha256": "sha256",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "md5": "md5",
-}
 
 
 class OfdSesScheme(SignatureScheme):
@@ -114,15 +99,9 @@ class OfdSesScheme(SignatureScheme):
     def _check(self, document: Any, signature: Any, *, strict: bool = True) -> SignatureFinding:
         """One signature: its protected files, its SES signature, its trust. ``strict``:
         raise for an untrusted one too; else report it."""
-        _check_protected(document, signature)
-        package = document.package
-        signature_xml = package.read(signature.path)
-        signed_value = _file(package, signature.signed_value_path, "signed value")
-        seal_file = (
-            _file(package, signature.seal_path, "seal file") if signature.seal_path else None
-        )
+        parts = _protected(document, signature)
         report = self._ses.verify_ofd_signature(
-            signed_value, signature_xml, kind=signature.type, seal_file=seal_file
+            parts.signed_value, parts.signature_xml, kind=signature.type, seal_file=parts.seal_file
         )
         signed = (report.property_info or "").strip().lstrip("/")
         if signed and signed.lower() != signature.path.lower():
@@ -158,6 +137,47 @@ class OfdSesScheme(SignatureScheme):
         )
 
 
+def _protected(document: Any, signature: Any) -> Any:
+    """The signature's parts once its protected files match (:mod:`govkiosk.ofd.signatures`);
+    a file changed, removed or added, or a signature part missing, is tampering."""
+    from ..ofd.errors import OfdError, ProtectedFileError  # noqa: PLC0415
+    from ..ofd.signatures import check_signature  # noqa: PLC0415
+
+    try:
+        return check_signature(document, signature)
+    except ProtectedFileError as err:
+        what = {"changed": "changed after sealing", "removed": "was removed", "added": "was added"}
+        if err.reason in what:
+            raise TamperedDocumentError(
+                f"signature {signature.id}: the file {err.path} {what[err.reason]}"
+            ) from err
+        raise TamperedDocumentError(f"signature {signature.id}: {err}") from err
+    except OfdError as err:
+        raise TamperedDocumentError(f"signature {signature.id}: {err}") from err
+
+
+def stamps(document: Any) -> List[Any]:
+    """The seal pictures to draw: each signature's ``StampAnnot`` with its seal's picture
+    (:class:`govkiosk.ofd.render.StampPicture`). A signature whose seal cannot be read
+    is left out (the seal verifier refuses such a document before it is shown)."""
+    from ..ofd.render import StampPicture  # noqa: PLC0415
+    from .ses import parse_signature  # noqa: PLC0415
+
+    pictures = []
+    package = document.package
+    for signature in document.signatures:
+        stored = package.find(signature.signed_value_path)
+        if stored is None or not signature.stamp_annots:
+            continue
+        try:
+            picture = parse_signature(bytes(package[stored])).seal.picture.data
+        except SealError:
+            continue
+        for stamp in signature.stamp_annots:
+            pictures.append(StampPicture(stamp.page_ref, stamp.boundary, picture))
+    return pictures
+
+
 def _read(data: bytes) -> Any:
     """The OFD's document model; unreadable or unsigned documents refused."""
     from ..ofd.errors import OfdError  # noqa: PLC0415 - the reader is heavy
@@ -172,61 +192,6 @@ def _read(data: bytes) -> Any:
     if not document.signatures:
         raise UnsignedDocumentError("the OFD carries no electronic seal")
     return document
-
-
-def _file(package: Any, path: str, what: str) -> bytes:
-    stored = package.find(path)
-    if stored is None:
-        raise TamperedDocumentError(f"the {what} {path} is missing")
-    return bytes(package[stored])
-
-
-def _digest(method: str, data: bytes) -> Optional[bytes]:
-    name = method.strip().lower()
-    if name in SM3_NAMES:
-        return sm3(data)
-    algorithm = OTHER_DIGESTS.get(name)
-    return None if algorithm is None else hashlib.new(algorithm, data).digest()
-
-
-def _machinery(document: Any) -> Set[str]:
-    """The files no signature can protect: the list and each signature's own files."""
-    exempt: Set[str] = set()
-    if document.signatures_path:
-        exempt.add(document.signatures_path.lower())
-    for signature in document.signatures:
-        exempt.add(signature.path.lower())
-        exempt.add(signature.signed_value_path.lower())
-    return exempt
-
-
-def _check_protected(document: Any, signature: Any) -> None:
-    """Every file ``signature`` protects is there, unchanged; no file is left unprotected."""
-    package = document.package
-    for reference in signature.references:
-        digest_of = package.find(reference.path)
-        if digest_of is None:
-            raise TamperedDocumentError(
-                f"{signature.path}: the protected file {reference.path} was removed"
-            )
-        digest = _digest(signature.check_method, package[digest_of])
-        if digest is None:
-            raise TamperedDocumentError(
-                f"{signature.path}: unknown digest method {signature.check_method[:40]!r}"
-            )
-        if digest != reference.check_value and base64.b64encode(digest) != reference.check_value:
-            raise TamperedDocumentError(
-                f"{signature.path}: the protected file {reference.path} changed after sealing"
-            )
-    exempt = _machinery(document)
-    covered = {
-        reference.path.lower() for other in document.signatures for reference in other.references
-    }
-    for name in package:
-        lowered = name.lower()
-        if lowered in exempt or lowered in covered:
-            continue
-        raise TamperedDocumentError(f"the file {name} was added after sealing")
 
 
 register(OFD_SES, OfdSesScheme.from_settings)

@@ -21,6 +21,7 @@ from ..bus import Event
 from ..devices.idcard.cardtext import Identity
 from ..faceverify.verifier import CardFace
 from ..printing.a4 import A4Job
+from ..printing.ofdpages import PrintRender
 from ..security.doctype import PDF
 from .staffcodes import staff_code
 
@@ -103,6 +104,8 @@ class Personal:
     #: Its content type: ``application/pdf`` or ``application/ofd``.
     document_type: str = PDF
     previews: List[bytearray] = field(default_factory=list)
+    #: An OFD's print PDF, rendered while the preview is shown.
+    print_render: Optional[PrintRender] = None
     a4_job: Optional[A4Job] = None
     masked_id: str = ""
     #: The card photo's face, embedded once for the session's verification attempts.
@@ -138,13 +141,15 @@ class Personal:
             _zero(page)
         if self.a4_job is not None:
             _zero(self.a4_job.document)
+        if self.print_render is not None:
+            self.print_render.discard()
         if self.card_face is not None:
             self.card_face.wipe()
         for scan in self.scans:
             _zero(scan.data)
         self.unshow()
         self.identity = self.applicant = self.result = None
-        self.document = self.a4_job = None
+        self.document = self.a4_job = self.print_render = None
         self.document_type = PDF
         self.previews = []
         self.masked_id = ""

@@ -169,6 +169,10 @@ class Flow:
             except PreviewError as err:
                 raise StepFailed("preview.failed", str(err)) from err
             ctx.session.pages = len(personal.previews)
+        if personal.document_type == OFD and personal.print_render is None:
+            # The print PDF renders while the citizen reads: "print" then sends it at once.
+            document = bytes(personal.document)
+            personal.print_render = ofdpages.PrintRender(document, ctx.settings.ofd_print_dpi)
         timeout = self.limit("preview", ctx.settings.preview_timeout)
         if await ctx.ask(ctx.text("preview"), ("print", "cancel"), timeout) != "print":
             raise Declined("not printed")
@@ -198,12 +202,15 @@ class Flow:
         if personal.a4_job is None:
             printed = personal.document
             if personal.document_type == OFD:  # CUPS gets a PDF of the pages at print resolution
+                if personal.print_render is None:  # no preview step: render now
+                    document = bytes(personal.document)
+                    personal.print_render = ofdpages.PrintRender(
+                        document, ctx.settings.ofd_print_dpi
+                    )
                 try:
                     printed = await ctx.work(
                         "print_a4",  # the prompt the citizen sees while it prints
-                        ofdpages.print_pdf(
-                            bytes(personal.document), ctx.settings.ofd_print_dpi, timeout
-                        ),
+                        personal.print_render.result(timeout),
                         timeout + 1.0,  # the renderer's own limit comes first
                         "printer.timeout",
                     )
