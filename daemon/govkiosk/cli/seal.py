@@ -81,11 +81,8 @@ def run(args: argparse.Namespace) -> int:
         if code in ("seal.unreadable", "seal.malformed"):
             return _fail(f"{args.file}: {examination.refusal}")
     document = _document(args.file, examination)
-    if args.seal_json:
-        out = json.dumps(document, ensure_ascii=False, indent=2)
-    else:
-        out = _text(document)
-    print(printable_lines(out))
+    shown = json.dumps(document, ensure_ascii=False, indent=2) if args.seal_json else None
+    print(printable_lines(shown or _text(document)))
     return EXIT_VALID if examination.refusal is None else EXIT_REFUSED
 
 
