@@ -112,11 +112,22 @@ def issuer_name(cert: Any) -> str:
 
 
 def _name_of(value: Any) -> str:
+    """CN, else O; read attribute by attribute, since an odd attribute elsewhere in the
+    name (a UTF8String x500UniqueIdentifier, as one seal CA writes) fails asn1crypto's
+    whole-name reading."""
+    found = {}
     try:
-        native = value.native
-    except Exception:  # noqa: BLE001 - a name with an odd attribute: fall back to the DN
+        for rdn in value.chosen:
+            for attr in rdn:
+                oid = attr["type"].dotted
+                if oid in ("2.5.4.3", "2.5.4.10") and oid not in found:
+                    try:
+                        found[oid] = str(attr["value"].native)
+                    except Exception:  # noqa: BLE001 - this attribute is odd: skip it
+                        continue
+    except Exception:  # noqa: BLE001 - not a name at all
         return "unknown"
-    return str(native.get("common_name") or native.get("organization_name") or "unknown")
+    return found.get("2.5.4.3") or found.get("2.5.4.10") or "unknown"
 
 
 def validity(cert: Any) -> Tuple[datetime.datetime, datetime.datetime]:
@@ -247,7 +258,10 @@ class Revocation:
             try:
                 der = pem.unarmor(blob)[2] if pem.detect(blob) else blob
                 crl = crl_module.CertificateList.load(der, strict=True)
-                if crl["tbs_cert_list"]["issuer"] == cert["tbs_certificate"]["issuer"]:
+                if (
+                    crl["tbs_cert_list"]["issuer"].dump()
+                    == cert["tbs_certificate"]["issuer"].dump()
+                ):
                     parsed.append(crl)
             except Exception:  # noqa: BLE001 - a bad CRL file decides nothing
                 reasons.append("a configured CRL cannot be read")
@@ -295,8 +309,15 @@ def validate_chain(
     current = cert
     pool = list(intermediates)
     for _ in range(max_depth):
-        _check_period(current, when)
         root = _issuer_among(current, roots)
+        issuer = root if root is not None else _issuer_among(current, pool)
+        if issuer is None:
+            raise ChainError(
+                f"{name(cert)}: issued by {issuer_name(current)!r}, which is not a trusted"
+                " seal authority",
+                kind="untrusted",
+            )
+        _check_period(current, when)
         if root is not None:
             _check_issuer(root, when)
             if current is not root:
@@ -304,13 +325,6 @@ def validate_chain(
             if path[-1] is not root and path[-1].dump() != root.dump():
                 path.append(root)
             return path
-        issuer = _issuer_among(current, pool)
-        if issuer is None:
-            raise ChainError(
-                f"{name(cert)}: issued by {issuer_name(current)!r}, which is not a trusted"
-                " seal authority",
-                kind="untrusted",
-            )
         _check_issuer(issuer, when)
         revocation.check(current, issuer, when)
         pool.remove(issuer)
@@ -320,8 +334,8 @@ def validate_chain(
 
 
 def _issuer_among(cert: Any, candidates: Sequence[Any]) -> Optional[Any]:
-    issuer = cert["tbs_certificate"]["issuer"]
-    named = [c for c in candidates if c["tbs_certificate"]["subject"] == issuer]
+    issuer = cert["tbs_certificate"]["issuer"].dump()
+    named = [c for c in candidates if c["tbs_certificate"]["subject"].dump() == issuer]
     for candidate in named:
         try:
             if check_signature(cert, candidate):

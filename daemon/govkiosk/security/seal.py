@@ -84,6 +84,24 @@ class UntrustedSealError(SealError):
     code = "seal.untrusted"
 
 
+class MalformedSealError(UnreadableDocumentError):
+    """An electronic seal structure (SES_Seal, SES_Signature, a CMS) cannot be read."""
+
+    code = "seal.malformed"
+
+
+class ExpiredSealError(SealError):
+    """The seal, or a certificate it rests on, was not valid when the document was sealed."""
+
+    code = "seal.expired"
+
+
+class RevokedSealError(UntrustedSealError):
+    """A certificate the seal rests on is revoked."""
+
+    code = "seal.revoked"
+
+
 class TrustAnchorError(SealError):
     """A configured trusted seal certificate cannot be read."""
 
