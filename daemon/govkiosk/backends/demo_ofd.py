@@ -360,7 +360,7 @@ def tamper(files: Dict[str, bytes], how: str, *, other_seal: bytes = b"") -> Dic
     """A sealed package's files changed after sealing, ``how``:
 
     ``content`` a page's text changed; ``added`` a file added under the document;
-    ``removed`` a protected file removed (the public resources); ``signed_value`` one bit
+    ``removed`` a protected file removed (the seal file); ``signed_value`` one bit
     of the signature value flipped; ``seal_swapped`` ``Seal.esl`` replaced by
     ``other_seal``; ``signature_xml`` the signed ``Signature.xml`` edited (a reference's
     digest replaced by that of changed content).
@@ -374,7 +374,7 @@ def tamper(files: Dict[str, bytes], how: str, *, other_seal: bytes = b"") -> Dic
     elif how == "added":
         changed["Doc_0/Pages/Page_0/Res/extra.xml"] = b"<x/>"
     elif how == "removed":
-        del changed["Doc_0/PublicRes.xml"]
+        del changed[f"{SIGN_DIR}/Seal.esl"]
     elif how == "signed_value":
         value = bytearray(changed[f"{SIGN_DIR}/SignedValue.dat"])
         value[-5] ^= 0x01

@@ -7,15 +7,15 @@ first use in a directory, and reuses afterwards::
 
     sm2-root.pem sm2-root.key           演示国密电子印章根 (the trust anchor)
     sm2-maker.pem sm2-maker.key         the seal maker, issued by the root
-    sm2-signer-<dept>.pem …key          one signer (签章人) certificate per department
+    sm2-signer-<dept>.pem …key          one signer (签章人) certificate per department, by the root
     sm2-seal-<dept>.esl                 the department's SES_Seal (v4), signed by the maker
     rogue-sm2-* …                       an authority no kiosk trusts (the "untrusted" switch)
 
 so a kiosk configured with ``[seal] trusted = [".../sm2-root.pem"]`` keeps accepting the
-demo's OFD certificates across restarts. The ASN.1 is GB/T 38540-2020's, as ofdrw and the
-fixtures write it: the maker signs the DER of ``SES_SealInfo``; the holder signs the DER of
-``TBS_Sign``, whose ``dataHash`` is the SM3 digest of the OFD's ``Signature.xml`` (see
-:mod:`.demo_ofd`). Blocking CPU work: the service runs it in an executor.
+demo's OFD certificates across restarts. The seals and signatures are GB/T 38540-2020's
+(v4), made with :mod:`govkiosk.security.sesmake`: the maker signs the seal, the holder
+signs ``TBS_Sign``, whose ``dataHash`` is the SM3 digest of the OFD's ``Signature.xml``
+(see :mod:`.demo_ofd`). Blocking CPU work: the service runs it in an executor.
 """
 
 from __future__ import annotations
@@ -27,95 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from asn1crypto import core
-
 from ..gm import certs, sm2
-from ..gm.sm3 import sm3
+from ..security.sesmake import make_seal, make_signature
 
 SM2_ROOT_NAME = "演示国密电子印章根证书"
 SM2_MAKER_NAME = "演示电子印章制作中心"
 ROGUE_SM2_ROOT_NAME = "未登记国密印章签发机构"
 ORGANIZATION = "演示电子印章管理中心"
-#: GM/T 0006: SM2 with SM3 (1.2.156.10197.1.501) and SM3 (1.2.156.10197.1.401).
-OID_SM2_WITH_SM3 = "1.2.156.10197.1.501"
-OID_SM3 = "1.2.156.10197.1.401"
 SEAL_VALIDITY = datetime.timedelta(days=3 * 365)
 #: The seal picture's size on paper, mm (SES_ESPictrueInfo width and height).
 SEAL_MM = 40
 VID = "GOVKIOSKDEMO"
-
-
-# -- GB/T 38540-2020 structures (what the demo writes) --------------------------------------
-
-
-class SesHeader(core.Sequence):
-    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
-        ("id", core.IA5String),
-        ("version", core.Integer),
-        ("vid", core.IA5String),
-    ]
-
-
-class CertList(core.SequenceOf):
-    _child_spec = core.OctetString
-
-
-class SesPropertyInfo(core.Sequence):
-    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
-        ("type", core.Integer),
-        ("name", core.UTF8String),
-        ("cert_list_type", core.Integer),
-        ("cert_list", CertList),
-        ("create_date", core.GeneralizedTime),
-        ("valid_start", core.GeneralizedTime),
-        ("valid_end", core.GeneralizedTime),
-    ]
-
-
-class SesPictureInfo(core.Sequence):
-    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
-        ("type", core.IA5String),
-        ("data", core.OctetString),
-        ("width", core.Integer),
-        ("height", core.Integer),
-    ]
-
-
-class SesSealInfo(core.Sequence):
-    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
-        ("header", SesHeader),
-        ("es_id", core.IA5String),
-        ("property", SesPropertyInfo),
-        ("picture", SesPictureInfo),
-    ]
-
-
-class SeSeal(core.Sequence):
-    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
-        ("eseal_info", SesSealInfo),
-        ("cert", core.OctetString),
-        ("sign_alg_id", core.ObjectIdentifier),
-        ("signed_value", core.OctetBitString),
-    ]
-
-
-class TbsSign(core.Sequence):
-    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
-        ("version", core.Integer),
-        ("eseal", SeSeal),
-        ("time_info", core.GeneralizedTime),
-        ("data_hash", core.OctetBitString),
-        ("property_info", core.IA5String),
-    ]
-
-
-class SesSignature(core.Sequence):
-    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
-        ("to_sign", TbsSign),
-        ("cert", core.OctetString),
-        ("signature_alg_id", core.ObjectIdentifier),
-        ("signature", core.OctetBitString),
-    ]
 
 
 # -- the authority ---------------------------------------------------------------------------
@@ -126,13 +48,13 @@ class Holder:
     """A department's seal: the SES_Seal (DER) and the signer's certificate and key."""
 
     seal: bytes
-    certificate: Any
-    key: sm2.PrivateKey
+    signer: certs.Issued
     name: str
 
 
 class Sm2SealAuthority:
-    """Root → seal maker → one signer per department, with each department's seal."""
+    """The root certifies the seal maker and each department's signer; the maker makes
+    each department's seal, listing its signer (root → seal maker → seal → signer)."""
 
     def __init__(
         self,
@@ -152,7 +74,7 @@ class Sm2SealAuthority:
         self.root = root.certificate
         self.maker = maker.certificate
         self._holders = {
-            dept: self._holder(prefix, dept, name, picture, maker)
+            dept: self._holder(prefix, dept, name, picture, issuers=(root, maker))
             for dept, (name, picture) in departments.items()
         }
 
@@ -162,25 +84,12 @@ class Sm2SealAuthority:
     def sign(self, department: str, signature_xml: bytes, property_info: str) -> bytes:
         """The ``SES_Signature`` (v4, DER) over ``signature_xml`` by ``department``."""
         holder = self._holders[department]
-        to_sign = TbsSign(
-            {
-                "version": 4,
-                "eseal": SeSeal.load(holder.seal),
-                "time_info": _utc(self._now),
-                "data_hash": sm3(signature_xml),
-                "property_info": property_info,
-            }
-        )
-        value = sm2.sign(holder.key, to_sign.dump())
-        return bytes(
-            SesSignature(
-                {
-                    "to_sign": to_sign,
-                    "cert": holder.certificate.dump(),
-                    "signature_alg_id": OID_SM2_WITH_SM3,
-                    "signature": value,
-                }
-            ).dump()
+        return make_signature(
+            seal=holder.seal,
+            signer=holder.signer,
+            protected=signature_xml,
+            property_info=property_info,
+            signed_at=_utc(self._now),
         )
 
     def _authority(self, prefix: str, root_name: str) -> Tuple[certs.Issued, certs.Issued]:
@@ -192,7 +101,7 @@ class Sm2SealAuthority:
         if all(p.exists() for p in (*root_files, *maker_files)):
             return _load(*root_files), _load(*maker_files)
         authority = certs.TestAuthority(root_name, organization=ORGANIZATION)
-        maker = authority.issue(SM2_MAKER_NAME, ca=True, days=3650)
+        maker = authority.issue(SM2_MAKER_NAME, days=3650)
         _save(authority.root, *root_files)
         _save(maker, *maker_files)
         return authority.root, maker
@@ -203,23 +112,23 @@ class Sm2SealAuthority:
         department: str,
         name: str,
         picture: bytes,
-        maker: certs.Issued,
+        *,
+        issuers: Tuple[certs.Issued, certs.Issued],
     ) -> Holder:
+        root, maker = issuers
         cert_path = self.directory / f"{prefix}signer-{department}.pem"
         key_path = self.directory / f"{prefix}signer-{department}.key"
         seal_path = self.directory / f"{prefix}seal-{department}.esl"
         if cert_path.exists() and key_path.exists() and seal_path.exists():
-            signer = _load(cert_path, key_path)
-            return Holder(seal_path.read_bytes(), signer.certificate, signer.key, name)
-        # The maker's CA issues the holder's certificate (root → maker → signer).
-        signer = certs.TestAuthority(organization=ORGANIZATION).issue(name, issuer=maker, days=3650)
-        seal = make_seal(maker, signer.certificate, name, picture, now=self._now)
+            return Holder(seal_path.read_bytes(), _load(cert_path, key_path), name)
+        signer = certs.TestAuthority(organization=ORGANIZATION).issue(name, issuer=root, days=3650)
+        seal = _seal(maker, signer.certificate, name, picture, now=self._now)
         _save(signer, cert_path, key_path)
         seal_path.write_bytes(seal)
-        return Holder(seal, signer.certificate, signer.key, name)
+        return Holder(seal, signer, name)
 
 
-def make_seal(
+def _seal(
     maker: certs.Issued,
     signer_certificate: Any,
     name: str,
@@ -229,34 +138,19 @@ def make_seal(
     validity: datetime.timedelta = SEAL_VALIDITY,
 ) -> bytes:
     """A v4 ``SES_Seal`` (DER) for ``name``, listing ``signer_certificate``, by ``maker``."""
-    start = (now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
-    start -= datetime.timedelta(days=1)
-    info = SesSealInfo(
-        {
-            "header": {"id": "ES", "version": 4, "vid": VID},
-            "es_id": f"{secrets.randbelow(10**12):012d}{uuid.uuid4().hex[:8]}",
-            "property": {
-                "type": 1,  # 单位印章 (an organisation's seal)
-                "name": name,
-                "cert_list_type": 1,
-                "cert_list": [signer_certificate.dump()],
-                "create_date": start,
-                "valid_start": start,
-                "valid_end": start + validity,
-            },
-            "picture": {"type": "PNG", "data": picture, "width": SEAL_MM, "height": SEAL_MM},
-        }
+    start = _utc(now) - datetime.timedelta(days=1)
+    return make_seal(
+        maker=maker,
+        signers=[signer_certificate],
+        name=name,
+        es_id=f"{secrets.randbelow(10**12):012d}{uuid.uuid4().hex[:8]}",
+        picture=picture,
+        valid_start=start,
+        valid_end=start + validity,
+        width_mm=SEAL_MM,
+        height_mm=SEAL_MM,
+        vid=VID,
     )
-    value = sm2.sign(maker.key, info.dump())
-    seal = SeSeal(
-        {
-            "eseal_info": info,
-            "cert": maker.certificate.dump(),
-            "sign_alg_id": OID_SM2_WITH_SM3,
-            "signed_value": value,
-        }
-    )
-    return bytes(seal.dump())
 
 
 def _utc(now: Optional[datetime.datetime]) -> datetime.datetime:
