@@ -3,7 +3,8 @@
 ``python -m govkiosk.demo`` runs the demo department service
 (:mod:`govkiosk.backends.demo_service`) on a free loopback port, enrols the demo
 kiosk's request-signing key with it, and points the daemon at it with a drop-in: the
-route, the demo seal authority as the trusted seal, and ``[session] demo_output_dir``
+route, the demo seal authorities as the trusted seals (the PAdES CA and the SM2 root of
+the OFD certificates' seals), and ``[session] demo_output_dir``
 — there is no CUPS queue in the demo, so certificates "print" as PDF files into
 ``<state dir>/printed/`` for a person to open (the receipt simulator saves slips in
 ``<state dir>/receipts/``).
@@ -27,7 +28,7 @@ key_id = "{key_id}"
 default_url = "http://127.0.0.1:{port}"
 
 [seal]
-trusted = ["{ca}"]
+trusted = ["{ca}", "{sm2_root}"]
 
 [session]
 demo_output_dir = "{printed}"
@@ -54,6 +55,11 @@ def department(state_dir: Path, port: int) -> Tuple[List[str], str]:
         f"{KEY_ID}={public}",
     ]
     dropin = DROPIN.format(
-        key=key, key_id=KEY_ID, port=port, ca=seal_dir / "ca.pem", printed=state_dir / "printed"
+        key=key,
+        key_id=KEY_ID,
+        port=port,
+        ca=seal_dir / "ca.pem",
+        sm2_root=seal_dir / "sm2-root.pem",
+        printed=state_dir / "printed",
     )
     return argv, dropin

@@ -83,7 +83,7 @@ default_url = "{url}"
 retry_backoff = 0.01
 
 [seal]
-trusted = ["{ca}"]
+trusted = ["{ca}", "{sm2_root}"]
 
 [session]
 cups_server = "{cups}"
@@ -234,6 +234,7 @@ async def kiosk(
             key_id=KEY_ID,
             url=department_platform.url,
             ca=seal_dir / "ca.pem",
+            sm2_root=seal_dir / "sm2-root.pem",
             cups=cups.socket,
             queue=cups.queue,
             session=session,
