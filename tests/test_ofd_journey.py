@@ -20,7 +20,6 @@ from typing import List, Set
 import cv2
 import numpy as np
 import pytest
-from test_session_no_personal_data import IMAGES, needles, written_files
 
 from govkiosk.backends.demo_ofd import TAMPERS
 from govkiosk.bus import Alarm
@@ -30,6 +29,7 @@ from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import Kiosk, kiosk
 from harness.kivy_ui import demo_catalogue
+from test_session_no_personal_data import IMAGES, needles, written_files
 
 ITEM = "household_register_ofd"
 #: What an OFD package or its pages look like on disk: the ZIP entry of its root file.
@@ -81,9 +81,9 @@ def pdf_pages(pdf: bytes, tmp_path: Path) -> List[np.ndarray]:
     pages = []
     for n in range(1, count + 1):
         out = tmp_path / f"printed-{n}"
+        pick = ["-f", str(n), "-l", str(n)]
         subprocess.run(
-            ["pdftocairo", "-png", "-singlefile", "-r", "40", "-f", str(n), "-l", str(n)]
-            + [str(source), str(out)],
+            ["pdftocairo", "-png", "-singlefile", "-r", "40", *pick, str(source), str(out)],
             check=True,
         )
         pages.append(cv2.imread(f"{out}.png"))
