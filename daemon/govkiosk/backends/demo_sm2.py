@@ -73,6 +73,7 @@ class Sm2SealAuthority:
         root, maker = self._authority(prefix, ROGUE_SM2_ROOT_NAME if rogue else SM2_ROOT_NAME)
         self.root = root.certificate
         self.maker = maker.certificate
+        self.maker_issued = maker  #: the seal maker's certificate and key (tests make seals)
         self._holders = {
             dept: self._holder(prefix, dept, name, picture, issuers=(root, maker))
             for dept, (name, picture) in departments.items()

@@ -24,12 +24,15 @@ its signer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, List, Sequence
 
+from ..errors import GovkioskError
 from .doctype import OFD
 from .seal import (
     OFD_SES,
+    ExpiredSealError,
     SealError,
     SealReport,
     SignatureFinding,
@@ -37,6 +40,7 @@ from .seal import (
     TamperedDocumentError,
     UnreadableDocumentError,
     UnsignedDocumentError,
+    UntrustedSealError,
     register,
 )
 from .settings import SealSettings
@@ -83,17 +87,7 @@ class OfdSesScheme(SignatureScheme):
             try:
                 findings.append(self._check(read, signature, strict=False))
             except SealError as err:
-                findings.append(
-                    SignatureFinding(
-                        self.name,
-                        "",
-                        digest_ok=not isinstance(err, TamperedDocumentError),
-                        signature_ok=False,
-                        trusted=False,
-                        code=err.code,
-                        problem=f"{signature.path}: {err}",
-                    )
-                )
+                findings.append(_refused(read, signature, err))
         return findings
 
     def _check(self, document: Any, signature: Any, *, strict: bool = True) -> SignatureFinding:
@@ -135,6 +129,43 @@ class OfdSesScheme(SignatureScheme):
             code=code,
             problem=problem,
         )
+
+
+def _refused(document: Any, signature: Any, err: SealError) -> SignatureFinding:
+    """A signature that failed, with what its signed value says where it can be read."""
+    from ..gm import certs  # noqa: PLC0415
+    from .ses import parse_signature  # noqa: PLC0415
+
+    finding = SignatureFinding(
+        OFD_SES,
+        "",
+        digest_ok=not isinstance(err, TamperedDocumentError),
+        # An expired or untrusted seal failed after its signatures verified.
+        signature_ok=isinstance(err, (ExpiredSealError, UntrustedSealError)),
+        trusted=False,
+        code=err.code,
+        problem=f"{signature.path}: {err}",
+    )
+    stored = document.package.find(signature.signed_value_path)
+    try:
+        parsed = parse_signature(bytes(document.package[stored]))
+        signer = certs.load_certificate(parsed.signer_cert)
+        maker = certs.load_certificate(parsed.seal.maker_cert)
+    except (KeyError, GovkioskError):
+        return finding
+    seal = parsed.seal
+    return dataclasses.replace(
+        finding,
+        format=f"{OFD_SES} {parsed.format}",
+        signer=certs.name(signer),
+        seal_name=seal.name,
+        seal_id=seal.es_id,
+        seal_format=seal.format,
+        maker=certs.name(maker),
+        valid_from=seal.valid_start,
+        valid_to=seal.valid_end,
+        signed_at=parsed.signed_at,
+    )
 
 
 def _protected(document: Any, signature: Any) -> Any:
