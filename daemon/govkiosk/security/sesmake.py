@@ -1,12 +1,15 @@
-"""Making SES seals and signatures (v1 and v4) with SM2 keys: for tests and the demo
-department's test seal authority only. A kiosk verifies seals; it never makes one.
+"""Making SES seals and signatures (v1 and v4) and SM2-signed PDFs: for tests and the
+demo department's test seal authority only. A kiosk verifies seals; it never makes one.
 
-The structures are those :mod:`.ses` reads, signed the way :mod:`.sesverify` checks.
+The structures are those :mod:`.ses` reads, signed the way :mod:`.sesverify` checks;
+:func:`sign_pdf` writes the CMS (GM/T 0010: SM3 digest, SM2 signature, PKCS #7 content
+types as PDF readers expect) into a pyHanko signature placeholder.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 from typing import Any, Optional, Sequence
 
 from asn1crypto import core, x509
@@ -180,3 +183,74 @@ def _length(length: int) -> bytes:
         return bytes([length])
     size = (length.bit_length() + 7) // 8
     return bytes([0x80 | size]) + length.to_bytes(size, "big")
+
+
+def sign_pdf(
+    pdf: bytes,
+    signer: Issued,
+    *,
+    chain: Sequence[Any] = (),
+    field_name: str = "Seal",
+    signing_time: Optional[datetime.datetime] = None,
+    reserved: int = 16 * 1024,
+) -> bytes:
+    """``pdf`` with an incremental update adding an SM2/SM3 CMS signature by ``signer``
+    (``chain``: more certificates to embed)."""
+    from asn1crypto import cms  # noqa: PLC0415
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: PLC0415
+    from pyhanko.sign.fields import SigFieldSpec  # noqa: PLC0415
+    from pyhanko.sign.signers.cms_embedder import (  # noqa: PLC0415
+        PdfCMSEmbedder,
+        SigIOSetup,
+        SigObjSetup,
+    )
+    from pyhanko.sign.signers.pdf_byterange import SignatureObject  # noqa: PLC0415
+
+    when = (signing_time or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    coroutine = PdfCMSEmbedder(SigFieldSpec(field_name)).write_cms(field_name, writer)
+    next(coroutine)
+    coroutine.send(SigObjSetup(sig_placeholder=SignatureObject(bytes_reserved=reserved)))
+    prepared, output = coroutine.send(SigIOSetup(md_algorithm="sha256", in_place=False))
+    written = output.getvalue()
+    signed = written[: prepared.reserved_region_start] + written[prepared.reserved_region_end :]
+    attrs = cms.CMSAttributes(
+        [
+            {"type": "content_type", "values": ["data"]},
+            {"type": "signing_time", "values": [cms.Time(name="utc_time", value=when)]},
+            {"type": "message_digest", "values": [sm3(signed)]},
+        ]
+    )
+    certificate = signer.certificate
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                name="issuer_and_serial_number",
+                value={
+                    "issuer": certificate["tbs_certificate"]["issuer"],
+                    "serial_number": certificate["tbs_certificate"]["serial_number"],
+                },
+            ),
+            "digest_algorithm": {"algorithm": sm2.OID_SM3},
+            "signed_attrs": attrs,
+            "signature_algorithm": {"algorithm": sm2.OID_SM2_WITH_SM3},
+            "signature": sm2.sign(signer.key, attrs.dump()),
+        }
+    )
+    content = cms.ContentInfo(
+        {
+            "content_type": "signed_data",
+            "content": cms.SignedData(
+                {
+                    "version": "v1",
+                    "digest_algorithms": [{"algorithm": sm2.OID_SM3}],
+                    "encap_content_info": {"content_type": "data"},
+                    "certificates": [certificate, *chain],
+                    "signer_infos": [signer_info],
+                }
+            ),
+        }
+    )
+    coroutine.send(content.dump())
+    return bytes(output.getvalue())

@@ -43,7 +43,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 from ..gm import certs, cms, sm2
 from ..gm.errors import GmError
 from ..gm.sm3 import sm3
-from .seal import (
+from .errors import (
     ExpiredSealError,
     MalformedSealError,
     RevokedSealError,
