@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Iterator, List, Tuple
 
 import pytest
 from hypothesis import given, settings
@@ -105,12 +105,14 @@ def test_a_revoked_certificate_is_refused_and_the_policy_decides_the_unknown(pki
 
 
 @pytest.fixture
-def crl_server(pki) -> Iterator[Tuple[str, TestAuthority, certs.Issued]]:
+def crl_server(pki) -> Iterator[Tuple[str, TestAuthority, certs.Issued, List[str]]]:
     authority, _, _ = pki
     body = authority.crl()
+    hits = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            hits.append(self.path)
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -123,23 +125,21 @@ def crl_server(pki) -> Iterator[Tuple[str, TestAuthority, certs.Issued]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/root.crl"
-    yield url, authority, authority.issue("fetched", crl_url=url)
+    yield url, authority, authority.issue("fetched", crl_url=url), hits
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
 
 
 def test_crl_distribution_points_are_fetched(crl_server) -> None:
-    url, authority, leaf = crl_server
+    url, authority, leaf, hits = crl_server
     revocation = Revocation(fetch=True, policy="hard-fail", timeout=5)
-    assert (
-        len(
-            certs.validate_chain(
-                leaf.certificate, [authority.root.certificate], revocation=revocation
-            )
+    for _ in range(2):
+        path = certs.validate_chain(
+            leaf.certificate, [authority.root.certificate], revocation=revocation
         )
-        == 2
-    )
+        assert len(path) == 2
+    assert hits == ["/root.crl"]  # fetched once, then kept
     dead = authority.issue("dead link", crl_url="http://127.0.0.1:9/none.crl")
     soft = Revocation(fetch=True, timeout=2)
     certs.validate_chain(dead.certificate, [authority.root.certificate], revocation=soft)

@@ -405,3 +405,47 @@ def test_reports_are_json_ready(pki) -> None:
     text = json.dumps(SesVerifier().verify_signature(value, XML).as_dict(), ensure_ascii=False)
     assert '"seal_name": "测试专用章"' in text
     assert io.StringIO(text).read().count("trusted") >= 1
+
+
+# -- time stamps ------------------------------------------------------------------------------
+
+
+def test_a_time_stamp_from_a_trusted_authority_is_reported_and_checked(pki) -> None:
+    authority, _, signer, _ = pki
+    tsa = authority.issue("time-stamp authority")
+    seal = seal_for(pki)
+    value = sesmake.make_signature(
+        seal=seal, signer=signer, protected=XML, property_info=PATH, timestamp_authority=tsa
+    )
+    assert ses.parse_signature(value).timestamp is not None
+    report = SesVerifier([authority.root.certificate]).verify_signature(value, XML)
+    assert report.trusted
+    stamp = report.timestamp
+    assert stamp is not None
+    assert (stamp.authority, stamp.verified, stamp.trusted) == ("time-stamp authority", True, True)
+    assert abs(stamp.time - NOW) < datetime.timedelta(minutes=5)
+    assert report.as_dict()["timestamp"]["trusted"] is True
+    untrusted = SesVerifier().verify_signature(value, XML).timestamp
+    assert untrusted is not None
+    assert not untrusted.trusted
+    assert untrusted.note.startswith("the time-stamp authority is not trusted: ")
+
+
+def test_a_time_stamp_over_something_else_is_tampering(pki) -> None:
+    authority, _, signer, _ = pki
+    tsa = authority.issue("time-stamp authority")
+    value = sesmake.make_signature(
+        seal=seal_for(pki),
+        signer=signer,
+        protected=XML,
+        property_info=PATH,
+        timestamp=sesmake.make_timestamp(b"another signature", tsa),
+    )
+    with pytest.raises(TamperedDocumentError) as refused:
+        SesVerifier([authority.root.certificate]).verify_signature(value, XML)
+    assert str(refused.value) == "the time stamp does not stamp this signature value"
+    garbage = sesmake.make_signature(
+        seal=seal_for(pki), signer=signer, protected=XML, property_info=PATH, timestamp=b"\x30\x00"
+    )
+    with pytest.raises(MalformedSealError, match="the time stamp cannot be read"):
+        SesVerifier().verify_signature(garbage, XML)

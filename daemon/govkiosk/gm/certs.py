@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import logging
 import secrets
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -210,7 +211,9 @@ class Revocation:
     policy: str = "soft-fail"
     #: fetch(url, timeout) -> bytes; a test hands its own.
     fetcher: Optional[Callable[[str, float], bytes]] = None
-    _cache: Dict[str, bytes] = field(default_factory=dict, repr=False)
+    #: How long a fetched CRL is kept before it is fetched again (a failure is not kept).
+    cache_seconds: float = 3600.0
+    _cache: Dict[str, Tuple[float, bytes]] = field(default_factory=dict, repr=False)
     #: Why the last checks could not decide (soft-fail), for the report.
     notes: List[str] = field(default_factory=list)
 
@@ -245,9 +248,11 @@ class Revocation:
                 if not url.startswith("http://"):
                     continue
                 try:
-                    if url not in self._cache:
-                        self._cache[url] = (self.fetcher or _http_get)(url, self.timeout)
-                    blobs.append(self._cache[url])
+                    cached = self._cache.get(url)
+                    if cached is None or time.monotonic() - cached[0] > self.cache_seconds:
+                        cached = (time.monotonic(), (self.fetcher or _http_get)(url, self.timeout))
+                        self._cache[url] = cached
+                    blobs.append(cached[1])
                 except Exception as err:  # noqa: BLE001 - any network failure is "unreachable"
                     reasons.append(f"CRL {url} unreachable: {type(err).__name__}")
         parsed = []

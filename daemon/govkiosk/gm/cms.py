@@ -206,6 +206,9 @@ class Timestamp:
     imprint_ok: bool  # its message imprint is the digest of what it stamps
     signature_ok: bool  # the authority's SM2 signature verifies (False: not SM2, or bad)
     note: str
+    #: the authority's certificate when its signature verified (for the caller's trust)
+    signer: Any = field(default=None, repr=False, compare=False)
+    certificates: List[Any] = field(default_factory=list, repr=False, compare=False)
 
 
 def read_timestamp(token: bytes, stamped: bytes) -> Timestamp:
@@ -237,13 +240,20 @@ def read_timestamp(token: bytes, stamped: bytes) -> Timestamp:
     imprint_ok = expected is not None and expected == hashed
     authority = "unknown"
     note = ""
+    signer = None
+    found: List[Any] = []
     try:
         info = verify_signed_data(token)
         authority = certs.name(info.signer)
-        signature_ok = True
+        signer, found = info.signer, info.certificates
     except GmError as err:
-        signature_ok = False
         note = f"the time-stamp authority's signature is not verified: {err}"
     return Timestamp(
-        time=time, authority=authority, imprint_ok=imprint_ok, signature_ok=signature_ok, note=note
+        time=time,
+        authority=authority,
+        imprint_ok=imprint_ok,
+        signature_ok=signer is not None,
+        note=note,
+        signer=signer,
+        certificates=found,
     )

@@ -5,21 +5,24 @@ must verify a sealed certificate (three to four SM2 verifications and the hashin
 p99 ≤ 200 ms on one core of a Kylin/UOS machine, installed from deb/rpm with Python 3.8:
 
 - ``cryptography`` (already a dependency) has SM3 and SM4 but no SM2.
-- ``gmssl`` 3.2.2 (pure Python, last release 2023-02) is correct on the standard curve but
-  slow — its verify does affine-free but window-less double-and-add with string-built hex
-  numbers: about 25-40 ms per verification here — hardcodes the recommended curve (so
-  the GM/T 0003 Annex A vectors on the test curve cannot be run through it), pulls in
-  ``pycryptodomex`` (a C extension with wheels per architecture) for SM4, and signs with
-  its own ``random`` use. It stays the tests' cross-check on the recommended curve.
-- ``gmalglib`` (C) ships wheels for Windows only: on the kiosk it is an sdist needing a
+- ``gmssl`` 3.2.2 (pure Python, last release 2023-02) is correct on the recommended curve
+  but slow — its arithmetic runs on hex strings, without windows: 13-30 ms per
+  verification here against 2-4 ms for the code below (``python -m bench sm2``); it
+  hardcodes the recommended curve (the GM/T 0003 Annex A vectors on the test curve cannot
+  be run through it) and pulls in ``pycryptodomex`` (a C extension, wheels per
+  architecture) for SM4. It stays the tests' cross-check on the recommended curve.
+- ``gmalglib`` (C) ships no Linux wheels: on the kiosk it is an sdist needing a
   compiler; ``gmssl-python`` binds GmSSL's ``libgmssl`` with ctypes, which neither
-  Debian nor Kylin/UOS package; ``gmssl-fast`` is a 0.1.0 of a few months with x86-64
-  wheels only (many kiosks are arm64: Phytium, Kunpeng).
+  Debian nor Kylin/UOS package; ``gmssl-fast`` (GmSSL statically linked through Rust,
+  abi3 wheels for x86-64 and arm64) is a single 0.1.0 release of 2026-09 with no
+  maintenance record yet, and a binary wheel breaks the packaging's rule that vendored
+  libraries are pure Python (``packaging/vendor.txt``). Worth revisiting once it has one.
 
 Verification is public-key work with no secret to leak through timing, so plain Python
 integers serve: Jacobian coordinates (``a = -3`` on the recommended curve), a fixed-base
-comb for ``[s]G`` (64 precomputed windows: no doublings) and a 4-bit window for ``[t]P``.
-One verification takes about 2-3 ms on a desktop core. :func:`sign` is for tests, the demo
+comb for ``[s]G`` (64 precomputed windows, built once per process in ~10-40 ms: no
+doublings) and a 4-bit window for ``[t]P``; tables are made affine with one inversion.
+One verification takes about 2-4 ms on one core. :func:`sign` is for tests, the demo
 and test authorities only: it is not constant-time, and a kiosk holds no seal keys.
 
 Signatures are read in both encodings in use: DER ``SEQUENCE {r INTEGER, s INTEGER}``
@@ -168,38 +171,64 @@ def _affine(curve: Curve, point: _Jacobian) -> Optional[_Point]:
     if point is None:
         return None
     x, y, z = point
-    zi = pow(z, curve.p - 2, curve.p)
+    zi = pow(z, -1, curve.p)
     zi2 = zi * zi % curve.p
     return (x * zi2 % curve.p, y * zi2 * zi % curve.p)
 
 
-def _window_table(curve: Curve, point: _Point) -> List[_Point]:
-    """``[j]P`` for j = 1..15, affine (index j - 1)."""
-    table: List[_Point] = [point]
+def _affine_all(curve: Curve, points: List[_Jacobian]) -> List[_Point]:
+    """Many points to affine with one inversion (Montgomery's trick)."""
+    p = curve.p
+    if any(point is None for point in points):  # only a point of tiny order: no valid key
+        raise GmError("the point has a small order")
+    zs = [point[2] for point in points if point is not None]
+    prefix = [1]
+    for z in zs:
+        prefix.append(prefix[-1] * z % p)
+    inverse = pow(prefix[-1], -1, p)
+    result: List[_Point] = [(0, 0)] * len(zs)
+    for index in range(len(zs) - 1, -1, -1):
+        zi = inverse * prefix[index] % p
+        inverse = inverse * zs[index] % p
+        x, y, _ = points[index]  # type: ignore[misc]
+        zi2 = zi * zi % p
+        result[index] = (x * zi2 % p, y * zi2 * zi % p)
+    return result
+
+
+def _window_jacobian(curve: Curve, point: _Point) -> List[_Jacobian]:
     current: _Jacobian = (point[0], point[1], 1)
+    table = [current]
     for _ in range(14):
         current = _add_affine(curve, current, point)
-        affine = _affine(curve, current)
-        if affine is None:  # only for a point of tiny order, which no valid key has
-            raise GmError("the point has a small order")
-        table.append(affine)
+        table.append(current)
     return table
+
+
+def _window_table(curve: Curve, point: _Point) -> List[_Point]:
+    """``[j]P`` for j = 1..15, affine (index j - 1)."""
+    return _affine_all(curve, _window_jacobian(curve, point))
 
 
 _COMBS: Dict[Curve, List[List[_Point]]] = {}
 
 
 def _comb(curve: Curve) -> List[List[_Point]]:
-    """For each 4-bit window i: ``[j · 16^i]G`` for j = 1..15."""
+    """For each 4-bit window i: ``[j · 16^i]G`` for j = 1..15 (built once, ~10 ms)."""
     comb = _COMBS.get(curve)
     if comb is None:
-        comb = []
-        base: _Point = (curve.gx, curve.gy)
-        for _ in range((curve.n.bit_length() + 3) // 4):
-            comb.append(_window_table(curve, base))
-            sixteen = _affine(curve, _add_affine(curve, (*comb[-1][14], 1), base))
-            assert sixteen is not None
-            base = sixteen
+        windows = (curve.n.bit_length() + 3) // 4
+        jacobian: List[_Jacobian] = []
+        base: _Jacobian = (curve.gx, curve.gy, 1)
+        for _ in range(windows):
+            current = base
+            jacobian.append(current)
+            for _ in range(14):
+                current = _add(curve, current, base)
+                jacobian.append(current)
+            base = _add(curve, current, base)  # 16 · base
+        flat = _affine_all(curve, jacobian)
+        comb = [flat[i * 15 : (i + 1) * 15] for i in range(windows)]
         _COMBS[curve] = comb
     return comb
 

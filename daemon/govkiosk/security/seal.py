@@ -5,7 +5,9 @@ a visible seal image and a signature over the document. One verifier serves ever
 and chooses by content (:meth:`SealVerifier.scheme_for`):
 
 - a PDF whose signatures are CMS with RSA/ECDSA — PAdES (:class:`PadesScheme`, pyHanko);
-- a PDF whose CMS is SM2/SM3 (OIDs 1.2.156.10197.1.301, .501, .401) — ``sm2-pdf``;
+- a PDF whose CMS is SM2/SM3 (OIDs 1.2.156.10197.1.301, .501, .401) — ``sm2-pdf``
+  (:class:`Sm2PdfScheme`: the SM3 digest of the byte ranges, the SM2 signature, the SM2
+  chain of :class:`~.sesverify.SesVerifier`);
 - an OFD (GB/T 33190) with SES electronic seals (GM/T 0031 v1, GB/T 38540 v4) —
   ``ofd-ses`` (:mod:`.ofdseal`).
 
@@ -23,7 +25,8 @@ document only when
 Input that is not a readable PDF raises :class:`UnreadableDocumentError`; nothing but a
 :class:`SealError` ever leaves :meth:`SealVerifier.verify`, whatever the bytes. Each error
 has a stable ops ``code`` (``seal.unsigned``, ``seal.tampered``, ``seal.untrusted``,
-``seal.unreadable``, ``seal.trust``).
+``seal.expired``, ``seal.revoked``, ``seal.unreadable``, ``seal.malformed``,
+``seal.trust``; :mod:`.errors`).
 
 Each scheme (:class:`SignatureScheme`) also *examines* a document signature by
 signature without refusing it (:meth:`SealVerifier.examine`, for ``govkioskctl seal
@@ -43,69 +46,46 @@ import asyncio
 import io
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import GovkioskError
 from .doctype import OFD, PDF, sniff
+from .errors import (
+    ExpiredSealError,
+    MalformedSealError,
+    RevokedSealError,
+    SealError,
+    TamperedDocumentError,
+    TrustAnchorError,
+    UnreadableDocumentError,
+    UnsignedDocumentError,
+    UntrustedSealError,
+)
+from .sesverify import SesVerifier
 from .settings import SEAL_FORMATS, SealSettings
 
 _LOGGER = logging.getLogger(__name__)
 
-
-class SealError(GovkioskError):
-    """The document's seal is not acceptable: it must not be printed."""
-
-    code = "seal.error"
-
-
-class UnreadableDocumentError(SealError):
-    """The bytes are not a readable PDF."""
-
-    code = "seal.unreadable"
-
-
-class UnsignedDocumentError(SealError):
-    """The document carries no electronic seal signature."""
-
-    code = "seal.unsigned"
-
-
-class TamperedDocumentError(SealError):
-    """The document changed after it was sealed, or a signature does not verify."""
-
-    code = "seal.tampered"
-
-
-class UntrustedSealError(SealError):
-    """The seal's signer does not chain to a trusted seal certificate."""
-
-    code = "seal.untrusted"
-
-
-class MalformedSealError(UnreadableDocumentError):
-    """An electronic seal structure (SES_Seal, SES_Signature, a CMS) cannot be read."""
-
-    code = "seal.malformed"
-
-
-class ExpiredSealError(SealError):
-    """The seal, or a certificate it rests on, was not valid when the document was sealed."""
-
-    code = "seal.expired"
-
-
-class RevokedSealError(UntrustedSealError):
-    """A certificate the seal rests on is revoked."""
-
-    code = "seal.revoked"
-
-
-class TrustAnchorError(SealError):
-    """A configured trusted seal certificate cannot be read."""
-
-    code = "seal.trust"
+__all__ = [
+    "Examination",
+    "ExpiredSealError",
+    "MalformedSealError",
+    "PadesScheme",
+    "RevokedSealError",
+    "SealError",
+    "SealReport",
+    "SealVerifier",
+    "SignatureFinding",
+    "SignatureScheme",
+    "Sm2PdfScheme",
+    "TamperedDocumentError",
+    "TrustAnchorError",
+    "UnreadableDocumentError",
+    "UnsignedDocumentError",
+    "UntrustedSealError",
+]
 
 
 #: The signature formats a kiosk can accept (``[seal] formats``).
@@ -297,6 +277,110 @@ class PadesScheme(SignatureScheme):
             raise TamperedDocumentError("the seal's signature cannot be read") from err
 
 
+class Sm2PdfScheme(SignatureScheme):
+    """PDF signatures whose CMS is SM2 over SM3 (OIDs 1.2.156.10197.1.401/501/301).
+
+    For each signature: the SM3 digest of its byte ranges must be the CMS ``messageDigest``
+    and the SM2 signature over the signed attributes must verify with the signer's
+    certificate; the last signature must cover the whole file; every signer must chain to
+    an SM2 seal authority of ``[seal] trusted`` at its signing time (else now), with the
+    revocation policy of ``[seal]``.
+    """
+
+    name = "sm2-pdf"
+
+    def __init__(self, verifier: SesVerifier) -> None:
+        self._verifier = verifier
+
+    def verify(self, pdf: bytes) -> SealReport:
+        from ..gm import certs, cms  # noqa: PLC0415
+
+        signatures = _signatures(pdf)
+        reports = []
+        for signature in signatures:
+            signed = _byte_ranges(pdf, signature)
+            try:
+                info = cms.verify_signed_data(bytes(signature.pkcs7_content), detached=signed)
+            except cms.CmsError as err:
+                if err.kind in ("digest", "signature"):
+                    raise TamperedDocumentError(
+                        "the seal's signature does not match the document"
+                    ) from err
+                raise MalformedSealError(f"the SM2 seal cannot be read: {err}") from err
+            except SealError:
+                raise
+            except Exception as err:  # GmError and asn1crypto's surprises
+                raise MalformedSealError("the SM2 seal cannot be read") from err
+            when = info.signing_time or datetime.now(timezone.utc)
+            trusted, trust, kind, _ = self._verifier.chain(
+                info.signer, when, intermediates=info.certificates
+            )
+            reports.append((info, trusted, trust, kind))
+        if not _covers_whole_file(pdf, signatures[-1]):
+            raise TamperedDocumentError("the document was changed after it was sealed")
+        for _, trusted, trust, kind in reports:
+            if not trusted:
+                if kind == "revoked":
+                    raise RevokedSealError(f"the seal is revoked: {trust}")
+                if kind == "expired":
+                    raise ExpiredSealError(f"the seal had expired: {trust}")
+                raise UntrustedSealError(f"the seal is not from a trusted authority: {trust}")
+        last = reports[-1][0]
+        return SealReport(
+            signer=certs.name(last.signer),
+            signed_at=last.signing_time,
+            scheme=self.name,
+            covers_whole_document=True,
+        )
+
+
+class PdfSchemes(SignatureScheme):
+    """PAdES or SM2, chosen by the document: SM2 when any signature's CMS names SM3 or SM2."""
+
+    name = "pdf"
+
+    def __init__(self, pades: SignatureScheme, sm2: Sm2PdfScheme) -> None:
+        self.pades = pades
+        self.sm2 = sm2
+
+    def verify(self, pdf: bytes) -> SealReport:
+        return self.sm2.verify(pdf) if uses_sm2(_signatures(pdf)) else self.pades.verify(pdf)
+
+
+def uses_sm2(signatures: Sequence[Any]) -> bool:
+    """Whether any of pyHanko's embedded signatures is SM2/SM3."""
+    from ..gm import cms, sm2  # noqa: PLC0415
+
+    for signature in signatures:
+        info = signature.signer_info
+        if info["digest_algorithm"]["algorithm"].dotted == sm2.OID_SM3:
+            return True
+        if info["signature_algorithm"]["algorithm"].dotted in cms.SM2_SIGNATURE_OIDS:
+            return True
+    return False
+
+
+def _byte_ranges(pdf: bytes, signature: Any) -> bytes:
+    try:
+        ranges = [int(v) for v in signature.byte_range]
+    except (TypeError, ValueError) as err:
+        raise TamperedDocumentError("the seal's byte range cannot be read") from err
+    if len(ranges) != 4 or min(ranges) < 0 or ranges[0] != 0:
+        raise TamperedDocumentError("the seal's byte range is not two ranges from the start")
+    start1, length1, start2, length2 = ranges
+    if start1 + length1 > start2 or start2 + length2 > len(pdf):
+        raise TamperedDocumentError("the seal's byte range lies outside the document")
+    gap = pdf[start1 + length1 : start2]
+    if not (gap.startswith(b"<") and gap.endswith(b">")):
+        raise TamperedDocumentError("the seal's byte range leaves out more than its signature")
+    return pdf[start1 : start1 + length1] + pdf[start2 : start2 + length2]
+
+
+def _covers_whole_file(pdf: bytes, signature: Any) -> bool:
+    ranges = [int(v) for v in signature.byte_range]
+    return ranges[2] + ranges[3] == len(pdf)
+
+
 def _signatures(pdf: bytes) -> List[Any]:
     from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: PLC0415 - heavy import
 
@@ -325,27 +409,14 @@ def _issuer(cert: Any) -> str:
     return str(issuer.get("common_name") or issuer.get("organization_name") or "unknown")
 
 
-#: GM/T 0006 OIDs that mark a CMS as SM2/SM3: SM2 (.301), SM2 with SM3 (.501), SM3 (.401).
-SM2_OIDS = frozenset(
-    ("1.2.156.10197.1.301", "1.2.156.10197.1.301.1", "1.2.156.10197.1.501", "1.2.156.10197.1.401")
-)
-
-
 def is_sm2_pdf(pdf: bytes) -> bool:
-    """Whether the PDF's first signature's CMS is SM2/SM3 (by its algorithm OIDs).
-
-    A PDF that cannot be read, or has no signature, is not: the PAdES scheme then
-    reports it unreadable or unsigned."""
+    """Whether the PDF's signatures are SM2/SM3 (:func:`uses_sm2`). A PDF that cannot be
+    read, or has no signature, is not: the PAdES scheme then reports it unreadable or
+    unsigned."""
     try:
-        signatures = _signatures(pdf)
-        info = signatures[0].signer_info
-        oids = {
-            info["digest_algorithm"]["algorithm"].dotted,
-            info["signature_algorithm"]["algorithm"].dotted,
-        }
+        return uses_sm2(_signatures(pdf))
     except Exception:  # noqa: BLE001 - any unreadable PDF is the PAdES scheme's to report
         return False
-    return bool(oids & SM2_OIDS)
 
 
 #: Builds a scheme from the trust anchors' paths (the SM2 ones and the others apart) and
@@ -395,6 +466,8 @@ class SealVerifier:
             raise TrustAnchorError(f"trusted seal certificate missing: {', '.join(missing)}")
         sm2_roots, others = _split_anchors(settings.trusted)
         schemes: List[SignatureScheme] = [PadesScheme.from_files(others)]
+        if SM2_PDF in settings.formats:
+            schemes.append(Sm2PdfScheme(SesVerifier.from_settings(settings)))
         for name in settings.formats:
             factory = _FACTORIES.get(name)
             if factory is not None:

@@ -39,7 +39,7 @@ from typing import Any, Optional, Tuple
 
 from asn1crypto import core, x509
 
-from .seal import MalformedSealError
+from .errors import MalformedSealError
 
 #: The largest seal or signed value read (the fixtures' are 6-18 KB, mostly the picture).
 MAX_SES = 4 * 1024 * 1024

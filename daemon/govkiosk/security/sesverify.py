@@ -19,7 +19,8 @@ lists):
 7. the signing time lies in the seal's validity (else :class:`ExpiredSealError`,
    ``seal.expired``);
 8. a v4 time stamp, when present, is read and reported (its imprint must match the
-   signature value, else tampering; its authority's SM2 signature is verified when it is SM2);
+   signature value, else tampering; its authority's SM2 signature is verified, and when
+   the authority chains to the SM2 seal authorities its time is the signing time);
 9. trust: the signer's and the maker's certificates chain to the configured SM2 seal
    authorities, valid at the signing time (the time stamp's when it verifies), with
    revocation per :class:`~govkiosk.gm.certs.Revocation`.
@@ -43,7 +44,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 from ..gm import certs, cms, sm2
 from ..gm.errors import GmError
 from ..gm.sm3 import sm3
-from .seal import (
+from .errors import (
     ExpiredSealError,
     MalformedSealError,
     RevokedSealError,
@@ -64,8 +65,10 @@ GBT35275_FORMAT = "GB/T 35275 SM2 signature"
 class TimestampReport:
     time: datetime.datetime
     authority: str
-    verified: bool  # the authority's signature verified (its trust is not checked)
+    verified: bool  # the authority's SM2 signature verified
     note: str
+    #: the authority chains to the SM2 seal authorities: its time is the signing time
+    trusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ class SignatureReport:
                 "time": when(self.timestamp.time),
                 "authority": self.timestamp.authority,
                 "verified": self.timestamp.verified,
+                "trusted": self.timestamp.trusted,
                 "note": self.timestamp.note,
             },
             "notes": list(self.notes),
@@ -240,9 +244,14 @@ class SesVerifier:
         if when is None:
             notes.append(f"the signing time {signature.time_text!r} cannot be read")
         if signature.timestamp is not None:
-            stamp = _timestamp(signature)
-            if stamp.verified:
-                when = stamp.time
+            stamp, tsa, tsa_certs = _timestamp(signature)
+            if tsa is not None:
+                ok, why, _, _ = self._trust([tsa], stamp.time, intermediates=tsa_certs)
+                if ok:
+                    when = stamp.time  # a trusted authority's time decides
+                    stamp = replace(stamp, trusted=True)
+                else:
+                    stamp = replace(stamp, note=f"the time-stamp authority is not trusted: {why}")
         if when is not None:
             _check_validity(seal, when)
         trusted, trust, kind, trust_notes = self._trust(
@@ -428,7 +437,9 @@ def _check_validity(seal: Seal, when: datetime.datetime) -> None:
         )
 
 
-def _timestamp(signature: SealSignature) -> TimestampReport:
+def _timestamp(signature: SealSignature) -> Tuple[TimestampReport, Any, List[Any]]:
+    """The report, the authority's certificate (None unless its signature verified) and
+    the certificates the token carries."""
     assert signature.timestamp is not None
     try:
         stamp = cms.read_timestamp(signature.timestamp, signature.signature)
@@ -436,9 +447,10 @@ def _timestamp(signature: SealSignature) -> TimestampReport:
         raise MalformedSealError(f"the time stamp cannot be read: {err}") from err
     if not stamp.imprint_ok:
         raise TamperedDocumentError("the time stamp does not stamp this signature value")
-    return TimestampReport(
+    report = TimestampReport(
         time=stamp.time, authority=stamp.authority, verified=stamp.signature_ok, note=stamp.note
     )
+    return report, stamp.signer, stamp.certificates
 
 
 def _b64(data: bytes) -> bytes:
