@@ -58,6 +58,8 @@ Points = NDArray[np.float64]
 MIN_DPI = 10
 MAX_DPI = 600
 MAX_PIXELS = 80_000_000
+#: a picture inside a document (its header is read first)
+MAX_PICTURE_PIXELS = 40_000_000
 PREVIEW_DPI = 96
 PRINT_DPI = 300
 MM_PER_INCH = 25.4
@@ -434,13 +436,13 @@ class PageRenderer:
         if clip is not None:
             coverage = coverage * clip
         target = self.canvas[region.y0 : region.y1, region.x0 : region.x1]
-        alpha = coverage[..., None]
         if isinstance(colour, tuple):
-            paint = np.array(colour[::-1], dtype=np.float32)  # RGB → BGR
+            paint = np.empty_like(target)
+            paint[...] = colour[::-1]  # RGB → BGR
         else:
-            paint = colour.astype(np.float32)
-        mixed = target.astype(np.float32) * (1.0 - alpha) + paint * alpha
-        target[...] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+            paint = np.ascontiguousarray(colour)
+        coverage = np.ascontiguousarray(coverage, dtype=np.float32)
+        target[...] = cv2.blendLinear(paint, np.ascontiguousarray(target), coverage, 1.0 - coverage)
 
     # text
     def _text(self, obj: TextObject, outer: Matrix) -> None:
@@ -552,29 +554,37 @@ class PageRenderer:
             self._blend(region, layer.astype(np.float32) * (opacity / 255.0), obj.stroke_color.rgb, clip)
 
     # images
-    def _decoded(self, resource: str) -> Optional[Image]:
-        if resource in self._images:
-            return self._images[resource]
+    def _decoded(self, resource: str, out_w: float, out_h: float) -> Optional[Image]:
         media = self.document.media.get(resource)
-        picture: Optional[Image] = None
         if media is None:
             self.skipped.append(f"image {resource}: not in the resources")
-        else:
-            stored = self.document.package.find(media.file)
-            if stored is None:
-                self.skipped.append(f"image {resource}: {media.file} is missing")
-            else:
-                picture = decode_picture(self.document.package[stored])
-                if picture is None:
-                    self.skipped.append(f"image {resource}: {media.format or 'its format'} cannot be decoded")
-        self._images[resource] = picture
-        return picture
+            return None
+        stored = self.document.package.find(media.file)
+        if stored is None:
+            self.skipped.append(f"image {resource}: {media.file} is missing")
+            return None
+        data = self.document.package[stored]
+        reduce = 1
+        if data[:3] == b"\xff\xd8\xff":  # JPEG decodes at 1/2, 1/4, 1/8 for less
+            size = _jpeg_size(data)
+            if size is not None:
+                while reduce < 8 and size[0] / (reduce * 2) >= out_w and size[1] / (reduce * 2) >= out_h:
+                    reduce *= 2
+        key = f"{resource}/{reduce}"
+        if key not in self._images:
+            picture = decode_picture(data, reduce)
+            if picture is None:
+                self.skipped.append(f"image {resource}: {media.format or 'its format'} cannot be decoded")
+            self._images[key] = picture
+        return self._images[key]
 
     def _image(self, obj: ImageObject, outer: Matrix) -> None:
-        picture = self._decoded(obj.resource)
+        unit = self._device(obj, outer)
+        a, b, c, d, _, _ = unit
+        picture = self._decoded(obj.resource, math.hypot(a, b), math.hypot(c, d))
         if picture is None:
             return
-        self._place(picture, self._device(obj, outer), lambda region: self._clip_mask(obj, outer, region), obj.alpha)
+        self._place(picture, unit, lambda region: self._clip_mask(obj, outer, region), obj.alpha)
 
     def _place(self, picture: Image, unit: Matrix, clip_for: object, alpha: int = 255) -> None:
         """Draw a BGRA ``picture`` so that its unit square goes through ``unit``."""
@@ -613,20 +623,48 @@ class PageRenderer:
         self._place(picture, multiply((box.w, 0.0, 0.0, box.h, box.x, box.y), self.page_matrix), None)
 
 
-def decode_picture(data: bytes) -> Optional[Image]:
-    """A picture as BGRA, or None when it is not an image OpenCV or Pillow can read."""
+_REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def _jpeg_size(data: bytes) -> Optional[Tuple[int, int]]:
+    """A JPEG's width and height from its frame header, without decoding it."""
+    index = 2
+    while index + 9 < len(data):
+        if data[index] != 0xFF:
+            return None
+        marker = data[index + 1]
+        length = int.from_bytes(data[index + 2 : index + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = int.from_bytes(data[index + 5 : index + 7], "big")
+            width = int.from_bytes(data[index + 7 : index + 9], "big")
+            return width, height
+        index += 2 + length
+    return None
+
+
+def decode_picture(data: bytes, reduce: int = 1) -> Optional[Image]:
+    """A picture as BGRA (a JPEG at 1/``reduce`` of its size), or None when it is not
+    an image OpenCV or Pillow can read."""
     if not data:
         return None
-    picture = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    from PIL import Image as PILImage  # noqa: PLC0415 - Pillow loads only when a page is drawn
+    from PIL import UnidentifiedImageError  # noqa: PLC0415
+
+    try:  # the header only: a picture too large is refused before it is inflated
+        with PILImage.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+    except (UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError):
+        return None
+    if width * height > MAX_PICTURE_PIXELS:
+        return None
+    flags = _REDUCED.get(reduce, cv2.IMREAD_UNCHANGED)
+    picture = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     if picture is None:
         try:
-            from PIL import Image as PILImage  # noqa: PLC0415
-            from PIL import UnidentifiedImageError  # noqa: PLC0415
-
             with PILImage.open(io.BytesIO(data)) as opened:
                 rgba = np.asarray(opened.convert("RGBA"), dtype=np.uint8)
             return cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
-        except (UnidentifiedImageError, OSError, ValueError, Image_DecompressionBomb):
+        except (UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError):
             return None
     if picture.dtype != np.uint8:
         picture = (picture / 257).astype(np.uint8) if picture.dtype == np.uint16 else picture.astype(np.uint8)
@@ -635,23 +673,6 @@ def decode_picture(data: bytes) -> Optional[Image]:
     if picture.shape[2] == 3:
         return cv2.cvtColor(picture, cv2.COLOR_BGR2BGRA)
     return picture
-
-
-def _decompression_bomb() -> type:
-    from PIL import Image as PILImage  # noqa: PLC0415
-
-    error: type = PILImage.DecompressionBombError
-    return error
-
-
-class _Lazy(Exception):
-    pass
-
-
-try:  # Pillow's own refusal of huge pictures, when Pillow is installed
-    Image_DecompressionBomb: type = _decompression_bomb()
-except ImportError:  # pragma: no cover - Pillow is a dependency
-    Image_DecompressionBomb = _Lazy
 
 
 def _ofd_picture(data: bytes, boundary: Box, dpi: float) -> Optional[Image]:
