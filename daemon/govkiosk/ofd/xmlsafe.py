@@ -63,7 +63,7 @@ def parse(data: bytes, name: str) -> ET.Element:
         raise OfdFormatError(
             f"{name}: not well-formed XML ({expat.errors.messages[err.code]})"
         ) from None
-    except (ValueError, IndexError, AssertionError, KeyError) as err:
+    except (ValueError, LookupError, AssertionError) as err:  # unknown encoding, bad bytes
         raise OfdFormatError(f"{name}: not well-formed XML") from err
     return root
 
