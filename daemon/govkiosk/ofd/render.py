@@ -345,6 +345,34 @@ def _poly(points: Points, region: _Region) -> NDArray[np.int32]:
     return polygon
 
 
+def _stroke(layer: Image, points: Points, closed: bool, width: float, region: _Region) -> None:
+    """A stroke with butt caps (the standard's default) and round joins.
+
+    OpenCV's thick lines end in round caps half a line width beyond the end point, which
+    is visible on a form's ruling; segments are drawn as quadrilaterals instead. Lines
+    thinner than two pixels are drawn as anti-aliased hairlines.
+    """
+    if width < 2.0:
+        cv2.polylines(layer, [_poly(points, region)], closed, (255,), 1, cv2.LINE_AA, shift=4)
+        return
+    if closed and len(points) > 1:
+        points = np.vstack([points, points[:1]])
+    half = width / 2.0
+    for start, end in zip(points[:-1], points[1:]):
+        direction = end - start
+        length = math.hypot(direction[0], direction[1])
+        if length == 0:
+            continue
+        normal = np.array([-direction[1], direction[0]]) / length * half
+        quad = np.array([start + normal, end + normal, end - normal, start - normal])
+        cv2.fillConvexPoly(layer, _poly(quad, region), (255,), cv2.LINE_AA, shift=4)
+    joins = points[1:-1] if not closed else points[:-1]
+    for point in joins:
+        centre = np.round((point - np.array([region.x0, region.y0])) * 16.0).astype(int)
+        radius = round(half * 16.0)
+        cv2.circle(layer, (int(centre[0]), int(centre[1])), radius, (255,), -1, cv2.LINE_AA, shift=4)
+
+
 class PageRenderer:
     """Draws one page of ``document`` at ``dpi`` onto a white BGR image."""
 
@@ -569,8 +597,7 @@ class PageRenderer:
         if not subpaths:
             return
         every = np.concatenate([points for points, _ in subpaths])
-        thickness = max(1, round(obj.line_width * _scale_of(matrix))) if obj.stroke else 0
-        margin = thickness + 2
+        margin = (obj.line_width * _scale_of(matrix) if obj.stroke else 0) + 2
         low, high = every.min(axis=0) - margin, every.max(axis=0) + margin
         region = _Region((low[0], low[1], high[0], high[1]), self.canvas)
         if region.empty:
@@ -587,10 +614,9 @@ class PageRenderer:
                 )
         if obj.stroke:
             layer = np.zeros(region.shape, dtype=np.uint8)
+            width_px = obj.line_width * _scale_of(matrix)
             for points, closed in subpaths:
-                cv2.polylines(
-                    layer, [_poly(points, region)], closed, (255,), thickness, cv2.LINE_AA, shift=4
-                )
+                _stroke(layer, points, closed, width_px, region)
             opacity = obj.stroke_color.alpha / 255.0 * obj.alpha / 255.0
             self._blend(
                 region, layer.astype(np.float32) * (opacity / 255.0), obj.stroke_color.rgb, clip
