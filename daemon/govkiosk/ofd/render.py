@@ -682,6 +682,11 @@ class PageRenderer:
             new_w, new_h = max(1, round(min(w, out_w))), max(1, round(min(h, out_h)))
             picture = cv2.resize(picture, (new_w, new_h), interpolation=cv2.INTER_AREA)
             h, w = picture.shape[:2]
+        clip = clip_for(region) if clip_for is not None else None
+        opaque = alpha == 255 and clip is None and bool((picture[..., 3] == 255).all())
+        if opaque and abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and d > 0:
+            self._paste(picture, (e, f, e + a, f + d))
+            return
         affine = np.array(
             [[a / w, c / h, e - region.x0], [b / w, d / h, f - region.y0]], dtype=np.float64
         )
@@ -696,8 +701,19 @@ class PageRenderer:
         )
         coverage = warped[..., 3].astype(np.float32) * (alpha / 255.0 / 255.0)
         colour = warped[..., :3]
-        clip = clip_for(region) if clip_for is not None else None
         self._blend(region, coverage, colour, clip)
+
+    def _paste(self, picture: Image, box: Tuple[float, float, float, float]) -> None:
+        """An opaque, upright picture: scaled straight into the page (most pages' case)."""
+        x0, y0, x1, y1 = (round(v) for v in box)
+        if x1 <= x0 or y1 <= y0:
+            return
+        height, width = self.canvas.shape[:2]
+        cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+        if cx1 <= cx0 or cy1 <= cy0:
+            return
+        scaled = cv2.resize(picture[..., :3], (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        self.canvas[cy0:cy1, cx0:cx1] = scaled[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
 
     # seals
     def _stamp(self, stamp: StampPicture) -> None:
