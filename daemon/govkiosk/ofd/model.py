@@ -11,6 +11,8 @@ Lengths are millimetres; a matrix is ``(a, b, c, d, e, f)`` mapping ``(x, y)`` t
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -36,7 +38,7 @@ class Box:
     w: float
     h: float
 
-    def normalised(self) -> "Box":
+    def normalised(self) -> Box:
         """The same rectangle with a non-negative width and height."""
         x, w = (self.x + self.w, -self.w) if self.w < 0 else (self.x, self.w)
         y, h = (self.y + self.h, -self.h) if self.h < 0 else (self.y, self.h)
@@ -133,7 +135,7 @@ class ImageObject(GraphicBase):
 @dataclass(frozen=True)
 class PageBlock:
     id: str
-    objects: Tuple["GraphicObject", ...]
+    objects: Tuple[GraphicObject, ...]
 
 
 GraphicObject = Union[TextObject, PathObject, ImageObject, PageBlock]
@@ -365,7 +367,11 @@ def _color(element: Optional[ET.Element], where: str) -> Optional[Color]:
         numbers = numbers * 3
     elif len(numbers) == 4:  # CMYK
         c, m, y, k = (n / 255 for n in numbers)
-        numbers = [round(255 * (1 - c) * (1 - k)), round(255 * (1 - m) * (1 - k)), round(255 * (1 - y) * (1 - k))]
+        numbers = [
+            round(255 * (1 - c) * (1 - k)),
+            round(255 * (1 - m) * (1 - k)),
+            round(255 * (1 - y) * (1 - k)),
+        ]
     if len(numbers) != 3:
         raise OfdFormatError(f"{where}: a colour needs 1, 3 or 4 components")
     r, g, b = (max(0, min(255, n)) for n in numbers)
@@ -414,7 +420,9 @@ class _Reader:
         return xmlsafe.parse(self.package[stored], stored)
 
     # content objects
-    def _common(self, node: ET.Element, where: str) -> Tuple[str, Box, Matrix, Tuple[Clip, ...], int]:
+    def _common(
+        self, node: ET.Element, where: str
+    ) -> Tuple[str, Box, Matrix, Tuple[Clip, ...], int]:
         ident = node.get("ID", "")
         boundary = _box(node.get("Boundary"), f"{where} object {ident} Boundary")
         ctm = _matrix(node.get("CTM"), f"{where} object {ident} CTM")
@@ -461,7 +469,9 @@ class _Reader:
             seen += 1
         return values
 
-    def objects(self, parent: ET.Element, where: str, param: Optional[str]) -> Tuple[GraphicObject, ...]:
+    def objects(
+        self, parent: ET.Element, where: str, param: Optional[str]
+    ) -> Tuple[GraphicObject, ...]:
         out: List[GraphicObject] = []
         for node in parent:
             if node.tag == "TextObject":
@@ -488,7 +498,9 @@ class _Reader:
             raise OfdFormatError(f"{where}: text object {ident} has a size out of range")
         inherited = self._param(node, param)
         fill_color = _color(xmlsafe.child(node, "FillColor"), where) or inherited.get("fill_color")
-        stroke_color = _color(xmlsafe.child(node, "StrokeColor"), where) or inherited.get("stroke_color")
+        stroke_color = _color(xmlsafe.child(node, "StrokeColor"), where) or inherited.get(
+            "stroke_color"
+        )
         codes = []
         for code in xmlsafe.children(node, "TextCode"):
             content = code.text or ""
@@ -532,7 +544,9 @@ class _Reader:
             else inherited.get("line_width", 0.353)
         )
         fill_color = _color(xmlsafe.child(node, "FillColor"), where) or inherited.get("fill_color")
-        stroke_color = _color(xmlsafe.child(node, "StrokeColor"), where) or inherited.get("stroke_color")
+        stroke_color = _color(xmlsafe.child(node, "StrokeColor"), where) or inherited.get(
+            "stroke_color"
+        )
         return PathObject(
             ident,
             boundary,
@@ -572,9 +586,7 @@ class _Reader:
         return Content(area, tuple(layers), templates)
 
     # resources
-    def resources(
-        self, path: str, fonts: Dict[str, Font], media: Dict[str, MultiMedia]
-    ) -> None:
+    def resources(self, path: str, fonts: Dict[str, Font], media: Dict[str, MultiMedia]) -> None:
         root = self.xml(path)
         base = resolve(path, root.get("BaseLoc") or ".") + "/" if root.get("BaseLoc") else path
         for group in root:
@@ -610,7 +622,7 @@ class _Reader:
                         _color(xmlsafe.child(node, "StrokeColor"), path),
                     )
 
-    def annotations(self, path: str, page_ids: Dict[str, Page]) -> List[Annotation]:
+    def annotations(self, path: str) -> List[Annotation]:
         root = self.xml(path)
         out: List[Annotation] = []
         for page in xmlsafe.children(root, "Page"):
@@ -694,9 +706,6 @@ class _Reader:
 
 
 def _base64(value: str, where: str) -> bytes:
-    import base64
-    import binascii
-
     try:
         return base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
@@ -720,7 +729,7 @@ def _multiply(first: Matrix, then: Matrix) -> Matrix:
 multiply = _multiply
 
 
-def read_ofd(data: bytes, limits: Limits = Limits()) -> Document:
+def read_ofd(data: bytes, limits: Optional[Limits] = None) -> Document:
     """The first document of the OFD package ``data``; :class:`OfdError` if unreadable."""
     package = OfdPackage.from_bytes(data, limits)
     return read_package(package)
@@ -735,31 +744,67 @@ def read_package(package: OfdPackage) -> Document:
         raise OfdFormatError("document nested too deeply") from None
 
 
-def _read(package: OfdPackage) -> Document:
-    reader = _Reader(package)
+def _body(reader: _Reader) -> Tuple[ET.Element, Dict[str, str]]:
     root = reader.xml("OFD.xml")
     if root.tag != "OFD":
         raise OfdFormatError("OFD.xml: the root is not OFD")
     body = xmlsafe.child(root, "DocBody")
     if body is None:
         raise OfdFormatError("OFD.xml: no DocBody")
-    doc_root = xmlsafe.text(body, "DocRoot")
-    if not doc_root:
-        raise OfdFormatError("OFD.xml: no DocRoot")
     doc_info: Dict[str, str] = {}
     info = xmlsafe.child(body, "DocInfo")
     if info is not None:
         for node in info:
             if node.text and node.text.strip() and len(node) == 0:
                 doc_info[node.tag] = node.text.strip()
+    return body, doc_info
+
+
+def _pages(reader: _Reader, document: ET.Element, doc_path: str) -> List[Page]:
+    pages: List[Page] = []
+    pages_node = xmlsafe.child(document, "Pages")
+    for node in xmlsafe.children(pages_node, "Page") if pages_node is not None else []:
+        if len(pages) >= MAX_PAGES:
+            raise OfdFormatError(f"{doc_path}: more than {MAX_PAGES} pages")
+        loc = node.get("BaseLoc")
+        if not loc:
+            raise OfdFormatError(f"{doc_path}: a page has no BaseLoc")
+        path = resolve(doc_path, loc)
+        pages.append(Page(node.get("ID", "").strip(), path, reader.content(path)))
+    if not pages:
+        raise OfdFormatError(f"{doc_path}: no pages")
+    return pages
+
+
+def _signatures(reader: _Reader, signs_path: str) -> List[Signature]:
+    signs_root = reader.xml(signs_path)
+    signatures = []
+    for node in xmlsafe.children(signs_root, "Signature"):
+        loc = node.get("BaseLoc")
+        if not loc:
+            raise OfdFormatError(f"{signs_path}: a signature has no BaseLoc")
+        signatures.append(
+            reader.signature(
+                node.get("ID", "").strip(),
+                node.get("Type", "Seal").strip(),
+                resolve(signs_path, loc),
+            )
+        )
+    return signatures
+
+
+def _read(package: OfdPackage) -> Document:
+    reader = _Reader(package)
+    body, doc_info = _body(reader)
+    doc_root = xmlsafe.text(body, "DocRoot")
+    if not doc_root:
+        raise OfdFormatError("OFD.xml: no DocRoot")
     doc_path = resolve("OFD.xml", doc_root)
     document = reader.xml(doc_path)
     common = xmlsafe.child(document, "CommonData")
-    if common is None:
-        raise OfdFormatError(f"{doc_path}: no CommonData")
-    area = xmlsafe.child(common, "PageArea")
-    if area is None:
-        raise OfdFormatError(f"{doc_path}: no PageArea")
+    area = xmlsafe.child(common, "PageArea") if common is not None else None
+    if common is None or area is None:
+        raise OfdFormatError(f"{doc_path}: no CommonData with a PageArea")
     physical = _box(xmlsafe.text(area, "PhysicalBox"), f"{doc_path} PhysicalBox").normalised()
     if not (0 < physical.w <= PAGE_MM_LIMIT and 0 < physical.h <= PAGE_MM_LIMIT):
         raise OfdFormatError(f"{doc_path}: page size out of range")
@@ -776,42 +821,14 @@ def _read(package: OfdPackage) -> Document:
         ident = node.get("ID", "").strip()
         if loc and ident:
             templates[ident] = reader.content(resolve(doc_path, loc))
-    pages: List[Page] = []
-    pages_node = xmlsafe.child(document, "Pages")
-    for node in xmlsafe.children(pages_node, "Page") if pages_node is not None else []:
-        if len(pages) >= MAX_PAGES:
-            raise OfdFormatError(f"{doc_path}: more than {MAX_PAGES} pages")
-        loc = node.get("BaseLoc")
-        if not loc:
-            raise OfdFormatError(f"{doc_path}: a page has no BaseLoc")
-        path = resolve(doc_path, loc)
-        content = reader.content(path)
-        pages.append(Page(node.get("ID", "").strip(), path, content))
-    if not pages:
-        raise OfdFormatError(f"{doc_path}: no pages")
+    pages = _pages(reader, document, doc_path)
     annotations: List[Annotation] = []
     annots = xmlsafe.text(document, "Annotations")
-    if annots:
-        annots_path = resolve(doc_path, annots)
-        # A writer may name an annotation list it never wrote; the document reads without it.
-        if package.find(annots_path) is not None:
-            annotations = reader.annotations(annots_path, {p.id: p for p in pages})
-    signatures: List[Signature] = []
+    # A writer may name an annotation list it never wrote; the document reads without it.
+    if annots and package.find(resolve(doc_path, annots)) is not None:
+        annotations = reader.annotations(resolve(doc_path, annots))
     signs = xmlsafe.text(body, "Signatures")
     signs_path = resolve("OFD.xml", signs) if signs else None
-    if signs_path is not None:
-        signs_root = reader.xml(signs_path)
-        for node in xmlsafe.children(signs_root, "Signature"):
-            loc = node.get("BaseLoc")
-            if not loc:
-                raise OfdFormatError(f"{signs_path}: a signature has no BaseLoc")
-            signatures.append(
-                reader.signature(
-                    node.get("ID", "").strip(),
-                    node.get("Type", "Seal").strip(),
-                    resolve(signs_path, loc),
-                )
-            )
     return Document(
         package=package,
         path=doc_path,
@@ -823,7 +840,7 @@ def _read(package: OfdPackage) -> Document:
         media=media,
         draw_params=dict(reader.draw_params),
         annotations=annotations,
-        signatures=signatures,
+        signatures=_signatures(reader, signs_path) if signs_path is not None else [],
         signatures_path=signs_path,
         doc_info=doc_info,
         used=reader.used,

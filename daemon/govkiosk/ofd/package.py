@@ -16,7 +16,7 @@ import posixpath
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Dict, Iterator, Mapping, Optional
+from typing import Dict, Iterator, List, Mapping, Optional
 
 from .errors import OfdPackageError
 
@@ -67,7 +67,8 @@ class OfdPackage(Mapping[str, bytes]):
         self._folded = {name.lower(): name for name in files}
 
     @classmethod
-    def from_bytes(cls, data: bytes, limits: Limits = Limits()) -> "OfdPackage":
+    def from_bytes(cls, data: bytes, limits: Optional[Limits] = None) -> OfdPackage:
+        limits = limits or Limits()
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
@@ -93,7 +94,8 @@ class OfdPackage(Mapping[str, bytes]):
                 if len(content) > cap:
                     raise OfdPackageError(
                         f"package: entry {name!r} inflates beyond the limit"
-                        f" ({limits.max_entry_size} bytes per entry, {limits.max_total_size} in all)"
+                        f" ({limits.max_entry_size} bytes per entry,"
+                        f" {limits.max_total_size} in all)"
                     )
                 if len(content) > limits.ratio_floor and len(content) > limits.max_ratio * max(
                     info.compress_size, 1
@@ -141,7 +143,7 @@ def resolve(base: str, ref: str) -> str:
     else:
         folder = base if base.endswith("/") else posixpath.dirname(base)
         joined = posixpath.join(folder, ref)
-    parts = []
+    parts: List[str] = []
     for part in joined.split("/"):
         if part in ("", "."):
             continue

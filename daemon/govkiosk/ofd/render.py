@@ -24,7 +24,7 @@ import math
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -36,7 +36,6 @@ from .model import (
     Annotation,
     Box,
     ClipArea,
-    Color,
     Content,
     Document,
     GraphicObject,
@@ -51,13 +50,15 @@ from .model import (
     read_ofd,
 )
 
-Image = NDArray[np.uint8]
-Mask = NDArray[np.float32]
+Image = NDArray[Any]  #: 8-bit BGR, BGRA or grey (OpenCV's stubs type pixels loosely)
+Mask = NDArray[Any]  #: float32 coverage 0..1
 Points = NDArray[np.float64]
 
 MIN_DPI = 10
 MAX_DPI = 600
 MAX_PIXELS = 80_000_000
+#: a picture inside a document (its header is read first)
+MAX_PICTURE_PIXELS = 40_000_000
 PREVIEW_DPI = 96
 PRINT_DPI = 300
 MM_PER_INCH = 25.4
@@ -128,11 +129,12 @@ def _scale_of(matrix: Matrix) -> float:
     return math.sqrt(abs(a * d - b * c))
 
 
-def _arc(
-    start: Tuple[float, float], rx: float, ry: float, angle: float, large: bool, sweep: bool,
-    end: Tuple[float, float],
-) -> List[Tuple[float, float]]:
-    """An elliptical arc as points (SVG's endpoint parameterisation, which OFD uses)."""
+def _arc(start: Tuple[float, float], numbers: Tuple[float, ...]) -> List[Tuple[float, float]]:
+    """The arc ``A rx ry angle large sweep x y`` from ``start`` as points (SVG's endpoint
+    parameterisation, which OFD uses)."""
+    rx, ry, angle = numbers[0], numbers[1], numbers[2]
+    large, sweep = numbers[3] != 0, numbers[4] != 0
+    end = (numbers[5], numbers[6])
     x1, y1 = start
     x2, y2 = end
     if rx == 0 or ry == 0 or (x1, y1) == (x2, y2):
@@ -199,7 +201,10 @@ def flatten(path: Sequence[PathCommand], segments: int = 16) -> List[Tuple[Point
                 t = step / segments
                 u = 1 - t
                 current.append(
-                    (u * u * x0 + 2 * u * t * n[0] + t * t * n[2], u * u * y0 + 2 * u * t * n[1] + t * t * n[3])
+                    (
+                        u * u * x0 + 2 * u * t * n[0] + t * t * n[2],
+                        u * u * y0 + 2 * u * t * n[1] + t * t * n[3],
+                    )
                 )
             position = (n[2], n[3])
         elif letter == "B":
@@ -215,7 +220,7 @@ def flatten(path: Sequence[PathCommand], segments: int = 16) -> List[Tuple[Point
                 )
             position = (n[4], n[5])
         elif letter == "A":
-            current.extend(_arc(position, n[0], n[1], n[2], n[3] != 0, n[4] != 0, (n[5], n[6])))
+            current.extend(_arc(position, n))
             position = (n[5], n[6])
         elif letter == "C":
             start = current[0]
@@ -240,19 +245,21 @@ class FontBook:
         self._document = document
         self._sans = [p for p in sans if Path(p).is_file()]
         self._serif = [p for p in serif if Path(p).is_file()]
-        self._fonts: Dict[Tuple[str, int], object] = {}
+        self._fonts: Dict[Tuple[str, int], Any] = {}
         self._glyphs: Dict[Tuple[str, int, str, int], Tuple[Image, int, int]] = {}
         self._broken: Dict[str, str] = {}
 
     def _system(self, name: str) -> Optional[Tuple[Union[str, bytes], int]]:
         lowered = name.lower()
-        candidates = self._serif + self._sans if any(s in lowered for s in SERIF_NAMES) else self._sans
+        candidates = (
+            self._serif + self._sans if any(s in lowered for s in SERIF_NAMES) else self._sans
+        )
         if not candidates:
             return None
         path = candidates[0]
         return path, TTC_FACE.get(Path(path).name, 0)
 
-    def font(self, font_id: str, pixels: int) -> object:
+    def font(self, font_id: str, pixels: int) -> Any:
         from PIL import ImageFont  # noqa: PLC0415 - Pillow loads only when a page is drawn
 
         key = (font_id, pixels)
@@ -286,11 +293,17 @@ class FontBook:
         from PIL import ImageDraw  # noqa: PLC0415
 
         font = self.font(font_id, pixels)
-        left, top, right, bottom = font.getbbox(char, anchor="ls", stroke_width=bold)  # type: ignore[attr-defined]
+        left, top, right, bottom = font.getbbox(char, anchor="ls", stroke_width=bold)
         width, height = max(1, right - left), max(1, bottom - top)
         picture = PILImage.new("L", (width, height), 0)
         ImageDraw.Draw(picture).text(
-            (-left, -top), char, font=font, fill=255, anchor="ls", stroke_width=bold, stroke_fill=255
+            (-left, -top),
+            char,
+            font=font,
+            fill=255,
+            anchor="ls",
+            stroke_width=bold,
+            stroke_fill=255,
         )
         entry = (np.asarray(picture, dtype=np.uint8), left, top)
         if len(self._glyphs) > 20_000:
@@ -309,11 +322,13 @@ class FontBook:
 class _Region:
     """A rectangle of the page in pixels, clamped to it."""
 
-    def __init__(self, x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> None:
-        self.x0 = max(0, int(math.floor(x0)))
-        self.y0 = max(0, int(math.floor(y0)))
-        self.x1 = min(width, int(math.ceil(x1)))
-        self.y1 = min(height, int(math.ceil(y1)))
+    def __init__(self, bounds: Tuple[float, float, float, float], page: Image) -> None:
+        x0, y0, x1, y1 = bounds
+        height, width = page.shape[:2]
+        self.x0 = max(0, math.floor(x0))
+        self.y0 = max(0, math.floor(y0))
+        self.x1 = min(width, math.ceil(x1))
+        self.y1 = min(height, math.ceil(y1))
 
     @property
     def empty(self) -> bool:
@@ -326,7 +341,36 @@ class _Region:
 
 def _poly(points: Points, region: _Region) -> NDArray[np.int32]:
     shifted = (points - np.array([region.x0, region.y0])) * 16.0
-    return np.round(shifted).astype(np.int32).reshape(-1, 1, 2)
+    polygon: NDArray[np.int32] = np.round(shifted).astype(np.int32).reshape(-1, 1, 2)
+    return polygon
+
+
+def _stroke(layer: Image, points: Points, closed: bool, width: float, region: _Region) -> None:
+    """A stroke with butt caps (the standard's default) and round joins.
+
+    OpenCV's thick lines end in round caps half a line width beyond the end point, which
+    is visible on a form's ruling; segments are drawn as quadrilaterals instead. Lines
+    thinner than two pixels are drawn as anti-aliased hairlines.
+    """
+    if width < 2.0:
+        cv2.polylines(layer, [_poly(points, region)], closed, (255,), 1, cv2.LINE_AA, shift=4)
+        return
+    if closed and len(points) > 1:
+        points = np.vstack([points, points[:1]])
+    half = width / 2.0
+    for start, end in zip(points[:-1], points[1:]):
+        direction = end - start
+        length = math.hypot(direction[0], direction[1])
+        if length == 0:
+            continue
+        normal = np.array([-direction[1], direction[0]]) / length * half
+        quad = np.array([start + normal, end + normal, end - normal, start - normal])
+        cv2.fillConvexPoly(layer, _poly(quad, region), (255,), cv2.LINE_AA, shift=4)
+    joins = points[1:-1] if not closed else points[:-1]
+    for point in joins:
+        centre = np.round((point - np.array([region.x0, region.y0])) * 16.0).astype(int)
+        radius = round(half * 16.0)
+        cv2.circle(layer, (int(centre[0]), int(centre[1])), radius, (255,), -1, cv2.LINE_AA, shift=4)
 
 
 class PageRenderer:
@@ -345,7 +389,9 @@ class PageRenderer:
         for_print: bool = False,
     ) -> Rendered:
         if not 0 <= index < len(self.document.pages):
-            raise RenderError(f"render: no page {index + 1} (the document has {len(self.document.pages)})")
+            raise RenderError(
+                f"render: no page {index + 1} (the document has {len(self.document.pages)})"
+            )
         if not MIN_DPI <= dpi <= MAX_DPI:
             raise RenderError(f"render: dpi must be between {MIN_DPI} and {MAX_DPI}")
         page = self.document.pages[index]
@@ -403,11 +449,15 @@ class PageRenderer:
         placed = multiply(obj.ctm, _translate(obj.boundary.x, obj.boundary.y))
         return multiply(multiply(placed, outer), self.page_matrix)
 
-    def _clip_mask(self, obj: Union[TextObject, PathObject, ImageObject], outer: Matrix, region: _Region) -> Optional[Mask]:
+    def _clip_mask(
+        self, obj: Union[TextObject, PathObject, ImageObject], outer: Matrix, region: _Region
+    ) -> Optional[Mask]:
         if not obj.clips:
             return None
         mask = np.ones(region.shape, dtype=np.float32)
-        place = multiply(multiply(_translate(obj.boundary.x, obj.boundary.y), outer), self.page_matrix)
+        place = multiply(
+            multiply(_translate(obj.boundary.x, obj.boundary.y), outer), self.page_matrix
+        )
         for clip in obj.clips:
             layer = np.zeros(region.shape, dtype=np.uint8)
             for area in clip:
@@ -415,14 +465,20 @@ class PageRenderer:
             mask = np.minimum(mask, layer.astype(np.float32) / 255.0)
         return mask
 
-    def _clip_area(self, area: ClipArea, ctm: Matrix, place: Matrix, region: _Region, layer: Image) -> None:
+    def _clip_area(
+        self, area: ClipArea, ctm: Matrix, place: Matrix, region: _Region, layer: Image
+    ) -> None:
         matrix = multiply(_translate(*area.origin), area.ctm)
         if area.trans_flag:
             matrix = multiply(matrix, ctm)
         matrix = multiply(matrix, place)
-        polygons = [_poly(_apply(matrix, points), region) for points, _ in flatten(area.path) if len(points) > 2]
+        polygons = [
+            _poly(_apply(matrix, points), region)
+            for points, _ in flatten(area.path)
+            if len(points) > 2
+        ]
         if polygons:
-            cv2.fillPoly(layer, polygons, 255, lineType=cv2.LINE_AA, shift=4)
+            cv2.fillPoly(layer, polygons, (255,), lineType=cv2.LINE_AA, shift=4)
 
     def _blend(
         self,
@@ -434,53 +490,26 @@ class PageRenderer:
         if clip is not None:
             coverage = coverage * clip
         target = self.canvas[region.y0 : region.y1, region.x0 : region.x1]
-        alpha = coverage[..., None]
         if isinstance(colour, tuple):
-            paint = np.array(colour[::-1], dtype=np.float32)  # RGB → BGR
+            paint = np.empty_like(target)
+            paint[...] = colour[::-1]  # RGB → BGR
         else:
-            paint = colour.astype(np.float32)
-        mixed = target.astype(np.float32) * (1.0 - alpha) + paint * alpha
-        target[...] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+            paint = np.ascontiguousarray(colour)
+        coverage = np.ascontiguousarray(coverage, dtype=np.float32)
+        target[...] = cv2.blendLinear(paint, np.ascontiguousarray(target), coverage, 1.0 - coverage)
 
     # text
     def _text(self, obj: TextObject, outer: Matrix) -> None:
         if obj.size <= 0 or not (obj.fill or obj.stroke):
             return
-        matrix = self._device(obj, outer)
-        a, b, c, d, _, _ = matrix
-        scale = _scale_of(matrix)
-        pixels = max(1, min(2000, round(obj.size * scale * (1.0 if abs(b) < 1e-9 and abs(c) < 1e-9 else 1.0))))
-        if abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and d > 0:
-            pixels = max(1, min(2000, round(obj.size * d)))
-            linear: Optional[Tuple[float, float, float, float]] = None
-            if abs(a * obj.h_scale - d) > 1e-6 * d:
-                linear = (a * obj.h_scale / d, 0.0, 0.0, 1.0)
-        else:
-            if scale == 0:
-                return
-            linear = (a / scale * obj.h_scale, b / scale * obj.h_scale, c / scale, d / scale)
-        bold = max(1, pixels // 40) if obj.weight >= 600 else 0
-        height, width = self.canvas.shape[:2]
-        patches: List[Tuple[Image, int, int]] = []
-        for code in obj.codes:
-            for char, x, y in code.positions():
-                if char.isspace():
-                    continue
-                origin = _apply(matrix, np.array([[x, y]], dtype=np.float64))[0]
-                if not (-pixels * 4 < origin[0] < width + pixels * 4 and -pixels * 4 < origin[1] < height + pixels * 4):
-                    continue
-                mask, left, top = self.fonts.glyph(obj.font, pixels, char, bold)
-                if linear is None:
-                    patches.append((mask, int(round(origin[0] + left)), int(round(origin[1] + top))))
-                else:
-                    patches.append(self._warp_glyph(mask, left, top, origin, linear))
+        patches = self._glyphs(obj, self._device(obj, outer))
         if not patches:
             return
         x0 = min(p[1] for p in patches)
         y0 = min(p[2] for p in patches)
         x1 = max(p[1] + p[0].shape[1] for p in patches)
         y1 = max(p[2] + p[0].shape[0] for p in patches)
-        region = _Region(x0, y0, x1, y1, width, height)
+        region = _Region((x0, y0, x1, y1), self.canvas)
         if region.empty:
             return
         coverage = np.zeros(region.shape, dtype=np.uint8)
@@ -494,7 +523,44 @@ class PageRenderer:
             np.maximum(view, part, out=view)
         colour = obj.fill_color if obj.fill else obj.stroke_color
         opacity = colour.alpha / 255.0 * obj.alpha / 255.0
-        self._blend(region, coverage.astype(np.float32) * (opacity / 255.0), colour.rgb, self._clip_mask(obj, outer, region))
+        self._blend(
+            region,
+            coverage.astype(np.float32) * (opacity / 255.0),
+            colour.rgb,
+            self._clip_mask(obj, outer, region),
+        )
+
+    def _glyphs(self, obj: TextObject, matrix: Matrix) -> List[Tuple[Image, int, int]]:
+        """Each glyph's coverage and its top-left pixel on the page."""
+        a, b, c, d, _, _ = matrix
+        scale = _scale_of(matrix)
+        if scale == 0:
+            return []
+        linear: Optional[Tuple[float, float, float, float]] = None
+        if abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and d > 0:
+            pixels = max(1, min(2000, round(obj.size * d)))
+            if abs(a * obj.h_scale - d) > 1e-6 * d:
+                linear = (a * obj.h_scale / d, 0.0, 0.0, 1.0)
+        else:
+            pixels = max(1, min(2000, round(obj.size * scale)))
+            linear = (a / scale * obj.h_scale, b / scale * obj.h_scale, c / scale, d / scale)
+        bold = max(1, pixels // 40) if obj.weight >= 600 else 0
+        height, width = self.canvas.shape[:2]
+        reach = pixels * 4
+        patches: List[Tuple[Image, int, int]] = []
+        for code in obj.codes:
+            for char, x, y in code.positions():
+                origin = _apply(matrix, np.array([[x, y]], dtype=np.float64))[0]
+                if char.isspace() or not (
+                    -reach < origin[0] < width + reach and -reach < origin[1] < height + reach
+                ):
+                    continue
+                mask, left, top = self.fonts.glyph(obj.font, pixels, char, bold)
+                if linear is None:
+                    patches.append((mask, round(origin[0] + left), round(origin[1] + top)))
+                else:
+                    patches.append(self._warp_glyph(mask, left, top, origin, linear))
+        return patches
 
     @staticmethod
     def _warp_glyph(
@@ -502,11 +568,13 @@ class PageRenderer:
     ) -> Tuple[Image, int, int]:
         la, lb, lc, ld = linear
         h, w = mask.shape
-        corners = np.array([[left, top], [left + w, top], [left, top + h], [left + w, top + h]], dtype=np.float64)
+        corners = np.array(
+            [[left, top], [left + w, top], [left, top + h], [left + w, top + h]], dtype=np.float64
+        )
         xs = la * corners[:, 0] + lc * corners[:, 1] + origin[0]
         ys = lb * corners[:, 0] + ld * corners[:, 1] + origin[1]
-        x0, y0 = int(math.floor(xs.min())), int(math.floor(ys.min()))
-        x1, y1 = int(math.ceil(xs.max())) + 1, int(math.ceil(ys.max())) + 1
+        x0, y0 = math.floor(xs.min()), math.floor(ys.min())
+        x1, y1 = math.ceil(xs.max()) + 1, math.ceil(ys.max()) + 1
         affine = np.array(
             [
                 [la, lc, la * left + lc * top + origin[0] - x0],
@@ -514,7 +582,9 @@ class PageRenderer:
             ],
             dtype=np.float64,
         )
-        warped = cv2.warpAffine(mask, affine, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderValue=0)
+        warped = cv2.warpAffine(
+            mask, affine, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderValue=(0,)
+        )
         return warped, x0, y0
 
     # paths
@@ -527,13 +597,9 @@ class PageRenderer:
         if not subpaths:
             return
         every = np.concatenate([points for points, _ in subpaths])
-        thickness = max(1, round(obj.line_width * _scale_of(matrix))) if obj.stroke else 0
-        margin = thickness + 2
-        height, width = self.canvas.shape[:2]
-        region = _Region(
-            every[:, 0].min() - margin, every[:, 1].min() - margin,
-            every[:, 0].max() + margin, every[:, 1].max() + margin, width, height,
-        )
+        margin = (obj.line_width * _scale_of(matrix) if obj.stroke else 0) + 2
+        low, high = every.min(axis=0) - margin, every.max(axis=0) + margin
+        region = _Region((low[0], low[1], high[0], high[1]), self.canvas)
         if region.empty:
             return
         clip = self._clip_mask(obj, outer, region)
@@ -541,47 +607,72 @@ class PageRenderer:
             layer = np.zeros(region.shape, dtype=np.uint8)
             polygons = [_poly(points, region) for points, _ in subpaths if len(points) > 2]
             if polygons:
-                cv2.fillPoly(layer, polygons, 255, lineType=cv2.LINE_AA, shift=4)
+                cv2.fillPoly(layer, polygons, (255,), lineType=cv2.LINE_AA, shift=4)
                 opacity = obj.fill_color.alpha / 255.0 * obj.alpha / 255.0
-                self._blend(region, layer.astype(np.float32) * (opacity / 255.0), obj.fill_color.rgb, clip)
+                self._blend(
+                    region, layer.astype(np.float32) * (opacity / 255.0), obj.fill_color.rgb, clip
+                )
         if obj.stroke:
             layer = np.zeros(region.shape, dtype=np.uint8)
+            width_px = obj.line_width * _scale_of(matrix)
             for points, closed in subpaths:
-                cv2.polylines(layer, [_poly(points, region)], closed, 255, thickness, cv2.LINE_AA, shift=4)
+                _stroke(layer, points, closed, width_px, region)
             opacity = obj.stroke_color.alpha / 255.0 * obj.alpha / 255.0
-            self._blend(region, layer.astype(np.float32) * (opacity / 255.0), obj.stroke_color.rgb, clip)
+            self._blend(
+                region, layer.astype(np.float32) * (opacity / 255.0), obj.stroke_color.rgb, clip
+            )
 
     # images
-    def _decoded(self, resource: str) -> Optional[Image]:
-        if resource in self._images:
-            return self._images[resource]
+    def _decoded(self, resource: str, out_w: float, out_h: float) -> Optional[Image]:
         media = self.document.media.get(resource)
-        picture: Optional[Image] = None
         if media is None:
             self.skipped.append(f"image {resource}: not in the resources")
-        else:
-            stored = self.document.package.find(media.file)
-            if stored is None:
-                self.skipped.append(f"image {resource}: {media.file} is missing")
-            else:
-                picture = decode_picture(self.document.package[stored])
-                if picture is None:
-                    self.skipped.append(f"image {resource}: {media.format or 'its format'} cannot be decoded")
-        self._images[resource] = picture
-        return picture
+            return None
+        stored = self.document.package.find(media.file)
+        if stored is None:
+            self.skipped.append(f"image {resource}: {media.file} is missing")
+            return None
+        data = self.document.package[stored]
+        reduce = 1
+        if data[:3] == b"\xff\xd8\xff":  # JPEG decodes at 1/2, 1/4, 1/8 for less
+            size = _jpeg_size(data)
+            if size is not None:
+                while (
+                    reduce < 8
+                    and size[0] / (reduce * 2) >= out_w
+                    and size[1] / (reduce * 2) >= out_h
+                ):
+                    reduce *= 2
+        key = f"{resource}/{reduce}"
+        if key not in self._images:
+            picture = decode_picture(data, reduce)
+            if picture is None:
+                self.skipped.append(
+                    f"image {resource}: {media.format or 'its format'} cannot be decoded"
+                )
+            self._images[key] = picture
+        return self._images[key]
 
     def _image(self, obj: ImageObject, outer: Matrix) -> None:
-        picture = self._decoded(obj.resource)
+        unit = self._device(obj, outer)
+        a, b, c, d, _, _ = unit
+        picture = self._decoded(obj.resource, math.hypot(a, b), math.hypot(c, d))
         if picture is None:
             return
-        self._place(picture, self._device(obj, outer), lambda region: self._clip_mask(obj, outer, region), obj.alpha)
+        self._place(picture, unit, lambda region: self._clip_mask(obj, outer, region), obj.alpha)
 
-    def _place(self, picture: Image, unit: Matrix, clip_for: object, alpha: int = 255) -> None:
+    def _place(
+        self,
+        picture: Image,
+        unit: Matrix,
+        clip_for: Optional[Callable[[_Region], Optional[Mask]]],
+        alpha: int = 255,
+    ) -> None:
         """Draw a BGRA ``picture`` so that its unit square goes through ``unit``."""
         h, w = picture.shape[:2]
         corners = _apply(unit, np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float64))
-        height, width = self.canvas.shape[:2]
-        region = _Region(corners[:, 0].min(), corners[:, 1].min(), corners[:, 0].max(), corners[:, 1].max(), width, height)
+        low, high = corners.min(axis=0), corners.max(axis=0)
+        region = _Region((low[0], low[1], high[0], high[1]), self.canvas)
         if region.empty:
             return
         a, b, c, d, e, f = unit
@@ -591,15 +682,38 @@ class PageRenderer:
             new_w, new_h = max(1, round(min(w, out_w))), max(1, round(min(h, out_h)))
             picture = cv2.resize(picture, (new_w, new_h), interpolation=cv2.INTER_AREA)
             h, w = picture.shape[:2]
+        clip = clip_for(region) if clip_for is not None else None
+        opaque = alpha == 255 and clip is None and bool((picture[..., 3] == 255).all())
+        if opaque and abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and d > 0:
+            self._paste(picture, (e, f, e + a, f + d))
+            return
         affine = np.array(
             [[a / w, c / h, e - region.x0], [b / w, d / h, f - region.y0]], dtype=np.float64
         )
         size = (region.x1 - region.x0, region.y1 - region.y0)
-        warped = cv2.warpAffine(picture, affine, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        warped = cv2.warpAffine(
+            picture,
+            affine,
+            size,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0, 0),
+        )
         coverage = warped[..., 3].astype(np.float32) * (alpha / 255.0 / 255.0)
         colour = warped[..., :3]
-        clip = clip_for(region) if callable(clip_for) else None
         self._blend(region, coverage, colour, clip)
+
+    def _paste(self, picture: Image, box: Tuple[float, float, float, float]) -> None:
+        """An opaque, upright picture: scaled straight into the page (most pages' case)."""
+        x0, y0, x1, y1 = (round(v) for v in box)
+        if x1 <= x0 or y1 <= y0:
+            return
+        height, width = self.canvas.shape[:2]
+        cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+        if cx1 <= cx0 or cy1 <= cy0:
+            return
+        scaled = cv2.resize(picture[..., :3], (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        self.canvas[cy0:cy1, cx0:cx1] = scaled[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
 
     # seals
     def _stamp(self, stamp: StampPicture) -> None:
@@ -610,48 +724,69 @@ class PageRenderer:
             self.skipped.append("seal picture: cannot be decoded")
             return
         box = stamp.boundary.normalised()
-        self._place(picture, multiply((box.w, 0.0, 0.0, box.h, box.x, box.y), self.page_matrix), None)
+        self._place(
+            picture, multiply((box.w, 0.0, 0.0, box.h, box.x, box.y), self.page_matrix), None
+        )
 
 
-def decode_picture(data: bytes) -> Optional[Image]:
-    """A picture as BGRA, or None when it is not an image OpenCV or Pillow can read."""
+_REDUCED = {
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
+
+
+def _jpeg_size(data: bytes) -> Optional[Tuple[int, int]]:
+    """A JPEG's width and height from its frame header, without decoding it."""
+    index = 2
+    while index + 9 < len(data):
+        if data[index] != 0xFF:
+            return None
+        marker = data[index + 1]
+        length = int.from_bytes(data[index + 2 : index + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = int.from_bytes(data[index + 5 : index + 7], "big")
+            width = int.from_bytes(data[index + 7 : index + 9], "big")
+            return width, height
+        index += 2 + length
+    return None
+
+
+def decode_picture(data: bytes, reduce: int = 1) -> Optional[Image]:
+    """A picture as BGRA (a JPEG at 1/``reduce`` of its size), or None when it is not
+    an image OpenCV or Pillow can read."""
     if not data:
         return None
-    picture = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    from PIL import Image as PILImage  # noqa: PLC0415 - Pillow loads only when a page is drawn
+    from PIL import UnidentifiedImageError  # noqa: PLC0415
+
+    try:  # the header only: a picture too large is refused before it is inflated
+        with PILImage.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+    except (UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError):
+        return None
+    if width * height > MAX_PICTURE_PIXELS:
+        return None
+    flags = _REDUCED.get(reduce, cv2.IMREAD_UNCHANGED)
+    picture: Optional[Image] = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     if picture is None:
         try:
-            from PIL import Image as PILImage  # noqa: PLC0415
-            from PIL import UnidentifiedImageError  # noqa: PLC0415
-
             with PILImage.open(io.BytesIO(data)) as opened:
                 rgba = np.asarray(opened.convert("RGBA"), dtype=np.uint8)
             return cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
-        except (UnidentifiedImageError, OSError, ValueError, Image_DecompressionBomb):
+        except (UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError):
             return None
     if picture.dtype != np.uint8:
-        picture = (picture / 257).astype(np.uint8) if picture.dtype == np.uint16 else picture.astype(np.uint8)
+        picture = (
+            (picture / 257).astype(np.uint8)
+            if picture.dtype == np.uint16
+            else picture.astype(np.uint8)
+        )
     if picture.ndim == 2:
         return cv2.cvtColor(picture, cv2.COLOR_GRAY2BGRA)
     if picture.shape[2] == 3:
         return cv2.cvtColor(picture, cv2.COLOR_BGR2BGRA)
     return picture
-
-
-def _decompression_bomb() -> type:
-    from PIL import Image as PILImage  # noqa: PLC0415
-
-    error: type = PILImage.DecompressionBombError
-    return error
-
-
-class _Lazy(Exception):
-    pass
-
-
-try:  # Pillow's own refusal of huge pictures, when Pillow is installed
-    Image_DecompressionBomb: type = _decompression_bomb()
-except ImportError:  # pragma: no cover - Pillow is a dependency
-    Image_DecompressionBomb = _Lazy
 
 
 def _ofd_picture(data: bytes, boundary: Box, dpi: float) -> Optional[Image]:
@@ -736,18 +871,23 @@ def image_pdf(pages: Sequence[Tuple[float, float, Image]]) -> bytearray:
         objects.append(
             (
                 f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width:.4f} {height:.4f}]"
-                f" /Resources << /XObject << /Im0 {image_id} 0 R >> >> /Contents {content_id} 0 R >>"
+                f" /Resources << /XObject << /Im0 {image_id} 0 R >> >>"
+                f" /Contents {content_id} 0 R >>"
             ).encode()
         )
         objects.append(
             (
-                f"<< /Type /XObject /Subtype /Image /Width {image.shape[1]} /Height {image.shape[0]}"
-                f" /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode /Length {len(data)} >>\nstream\n"
+                f"<< /Type /XObject /Subtype /Image"
+                f" /Width {image.shape[1]} /Height {image.shape[0]}"
+                " /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode"
+                f" /Length {len(data)} >>\nstream\n"
             ).encode()
             + data
             + b"\nendstream"
         )
-        objects.append(f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream")
+        objects.append(
+            f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream"
+        )
     head = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>".encode(),
@@ -761,5 +901,7 @@ def image_pdf(pages: Sequence[Tuple[float, float, Image]]) -> bytearray:
     out += f"xref\n0 {len(offsets) + 1}\n0000000000 65535 f \n".encode()
     for offset in offsets:
         out += f"{offset:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(offsets) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += (
+        f"trailer\n<< /Size {len(offsets) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return out

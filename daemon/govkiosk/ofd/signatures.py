@@ -94,7 +94,9 @@ def _signature_parts(document: Document) -> Set[str]:
     return parts
 
 
-def check_signature(document: Document, signature: Signature, strict: bool = True) -> SignatureParts:
+def check_signature(
+    document: Document, signature: Signature, strict: bool = True
+) -> SignatureParts:
     """Recompute ``signature``'s digests; :class:`ProtectedFileError` names the first
     changed, removed or (with ``strict``) added file."""
     package = document.package
@@ -120,7 +122,8 @@ def check_signature(document: Document, signature: Signature, strict: bool = Tru
     unprotected = tuple(sorted(name for name in package if name not in covered))
     if strict and unprotected:
         raise ProtectedFileError(
-            f"signature {signature.id}: file {unprotected[0]} is not protected (added after signing?)",
+            f"signature {signature.id}: file {unprotected[0]} is not protected"
+            " (added after signing?)",
             unprotected[0],
             "added",
         )

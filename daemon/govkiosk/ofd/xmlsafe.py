@@ -60,8 +60,10 @@ def parse(data: bytes, name: str) -> ET.Element:
         parser.Parse(data, True)
         root = builder.close()
     except expat.ExpatError as err:
-        raise OfdFormatError(f"{name}: not well-formed XML ({expat.errors.messages[err.code]})") from None
-    except (ValueError, IndexError, AssertionError, KeyError) as err:
+        raise OfdFormatError(
+            f"{name}: not well-formed XML ({expat.errors.messages[err.code]})"
+        ) from None
+    except (ValueError, LookupError, AssertionError) as err:  # unknown encoding, bad bytes
         raise OfdFormatError(f"{name}: not well-formed XML") from err
     return root
 
