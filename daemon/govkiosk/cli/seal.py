@@ -1,12 +1,13 @@
 """``govkioskctl seal verify FILE [--json]``: a certificate's electronic seals, one by one.
 
-For integrators checking what a department issues: the file (PDF or OFD, told by its
-content) goes through the kiosk's own seal verifier (:mod:`govkiosk.security.seal`) with
-the trust anchors of the kiosk's ``[seal]`` section (``--config``), or of ``--trusted``
-PEM files instead. For each signature it prints the format, the signer, the seal's name
-and id, its maker, its validity, whether the digests match (for OFD: every protected
-file), whether the signature verifies, the trust verdict and the time stamp; then the
-kiosk's verdict.
+For integrators checking what a department issues: the file — a PDF or an OFD, told by
+its content, or an ``SES_Seal`` file on its own (``.esl``: its maker signature, validity
+and the maker's trust) — goes through the kiosk's own seal verifier
+(:mod:`govkiosk.security.seal`) with the trust anchors of the kiosk's ``[seal]`` section
+(``--config``), or of ``--trusted`` PEM files instead. For each signature it prints the
+format, the signer, the seal's name and id, its maker, its validity, whether the digests
+match (for OFD: every protected file), whether the signature verifies, the trust verdict
+and the time stamp; then the kiosk's verdict.
 
 Exit status: 0 the kiosk would accept the document, 1 it would refuse it (tampered,
 unsigned, expired, untrusted …), 2 the file cannot be read (or the trust anchors
@@ -68,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         data = _read(args.file)
-        verifier = SealVerifier.from_settings(_settings(args))
+        settings = _settings(args)
+        if data[:1] == b"\x30":  # DER: a seal on its own (an .esl file)
+            return _seal_file(args, data, settings)
+        verifier = SealVerifier.from_settings(settings)
     except (OSError, GovkioskError, ValueError) as err:
         return _fail(str(err))
     try:
@@ -84,6 +88,46 @@ def run(args: argparse.Namespace) -> int:
     shown = json.dumps(document, ensure_ascii=False, indent=2) if args.seal_json else None
     print(printable_lines(shown or _text(document)))
     return EXIT_VALID if examination.refusal is None else EXIT_REFUSED
+
+
+def _seal_file(args: argparse.Namespace, data: bytes, settings: Any) -> int:
+    """An SES_Seal file: its maker's signature, validity and the maker's trust."""
+    from ..security.sesverify import SesVerifier  # noqa: PLC0415
+
+    report = SesVerifier.from_settings(settings).verify_seal(data)
+    document = {
+        "file": str(args.file),
+        "document_type": "application/x-ses-seal",
+        "format": report.format,
+        "seal_name": report.seal_name,
+        "seal_id": report.seal_id,
+        "maker": report.maker,
+        "valid_from": _when(report.valid_from),
+        "valid_to": _when(report.valid_to),
+        "trusted": report.trusted,
+        "trust": report.trust,
+        "valid": report.trusted,
+    }
+    if args.seal_json:
+        shown = json.dumps(document, ensure_ascii=False, indent=2)
+    else:
+        shown = "\n".join(
+            [f"{args.file}: a seal on its own, {report.format}"]
+            + [f"  {label:<11} {document[key]}" for key, label in SEAL_LABELS]
+            + ["VALID seal" if report.trusted else f"REFUSED: {report.trust}"]
+        )
+    print(printable_lines(shown))
+    return EXIT_VALID if report.trusted else EXIT_REFUSED
+
+
+SEAL_LABELS = (
+    ("seal_name", "seal"),
+    ("seal_id", "seal id"),
+    ("maker", "maker"),
+    ("valid_from", "valid from"),
+    ("valid_to", "valid to"),
+    ("trust", "trust"),
+)
 
 
 def _read(path: Path) -> bytes:
