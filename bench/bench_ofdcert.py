@@ -121,8 +121,12 @@ async def _print(cups: CupsServer, document: bytes) -> Dict[str, Any]:
 
 
 def run() -> Dict[str, Any]:
+    import cv2  # noqa: PLC0415 - the renderer's; its own thread pool is held to one thread too
+
     cpus = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpus[-1]})  # one core
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
     cups = CupsServer()
     cups.start()
     try:
@@ -138,6 +142,7 @@ def run() -> Dict[str, Any]:
     finally:
         cups.remove()
         os.sched_setaffinity(0, set(cpus))
+        cv2.setNumThreads(threads)
     return {
         "item": ITEM,
         "pages": pages,
