@@ -341,7 +341,7 @@ def seal_picture(name: str, caption: str, pixels: int = 400) -> bytes:
         angle = 90 + span / 2 - (span * i / (len(name) - 1) if len(name) > 1 else span / 2)
         glyph = Image.new("RGBA", (size * 2, size * 2), (0, 0, 0, 0))
         ImageDraw.Draw(glyph).text((size, size), char, font=font, fill=red, anchor="mm")
-        turned = glyph.rotate(angle - 90, resample=Image.BICUBIC)
+        turned = glyph.rotate(angle - 90, resample=Image.Resampling.BICUBIC)
         x = centre + radius * 0.72 * math.cos(math.radians(angle))
         y = centre - radius * 0.72 * math.sin(math.radians(angle))
         image.alpha_composite(turned, (round(x - size), round(y - size)))
