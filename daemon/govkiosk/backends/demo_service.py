@@ -44,7 +44,7 @@ from . import demo_ofd
 from .base import Applicant
 from .certificate import Certificate, render
 from .demo_authority import DEPARTMENTS, SealAuthority
-from .demo_data import Refusal, certificate_for, item_names
+from .demo_data import ITEMS, Refusal, certificate_for, item_names
 from .demo_sm2 import Sm2SealAuthority
 from .http import DOCUMENTS_PATH, IDEMPOTENCY_KEY
 from .signing import RequestVerifier, SigningError, load_public_key
@@ -276,7 +276,7 @@ def _parse(body: bytes) -> Dict[str, Any]:
 
 def _number(name: str, region: str, key: str, day: datetime.date) -> str:
     """A certificate number: item prefix, region, date, a serial from the request."""
-    prefix = "GA" if name in ("无犯罪记录证明", "身份证打印", "户口本打印") else "RS"
+    prefix = "GA" if ITEMS.get(name, ("",))[0] == "police" else "RS"  # 公安, else 人社
     serial = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % 1000000
     return f"{prefix}{region[:6]}{day:%Y%m%d}{serial:06d}"
 
