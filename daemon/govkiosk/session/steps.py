@@ -27,7 +27,7 @@ from ..printing.errors import PreviewError, PrintError
 from ..printing.masking import mask_id_number, mask_name
 from ..printing.preview import render_pages
 from ..printing.slip import SlipFacts, slip
-from ..security.doctype import OFD
+from ..security.doctype import OFD, DocumentTypeError, checked
 from ..security.seal import SealError
 from .capture import capture_materials
 from .errors import Declined, StepFailed
@@ -148,8 +148,12 @@ class Flow:
             raise StepFailed(err.code, err.reason, message=err.message) from err
         except BackendError as err:
             raise StepFailed(err.code, str(err)) from err
+        try:  # what the bytes are decides how they are shown and printed, whatever the backend
+            kind = checked(result.content_type, result.document)
+        except DocumentTypeError as err:
+            raise StepFailed("backend.protocol", str(err)) from err
         personal.document = bytearray(result.document)
-        personal.document_type = result.content_type
+        personal.document_type = kind
         session.reference = result.reference
         session.pages = result.pages
 
