@@ -217,11 +217,13 @@ async def kiosk(
     *,
     kiosk_lines: str = "",
     backends: str = TEST_IDENTITY,
+    routes: str = "",
 ) -> AsyncIterator[Kiosk]:
     """The running kiosk; ``session`` adds lines to its ``[session]`` section, ``face`` is
     its ``[face]`` section (the simulator's card photos by default), ``kiosk_lines`` adds
     lines to its ``[kiosk]`` section, ``backends`` to its ``[backends]`` section (the
-    demo department's test identity by default)."""
+    demo department's test identity by default); ``routes`` is appended to the file with
+    ``{platform}`` replaced by the demo department's URL."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test setup, before the loop's work
     key = KioskKey(directory)
     seal_dir = directory / "seal"
@@ -251,7 +253,8 @@ async def kiosk(
             cameras=camera.urls(),
             idcard_port=idcard_server.sockets[0].getsockname()[1],
             receipt_port=receipt_server.sockets[0].getsockname()[1],
-        ),
+        )
+        + routes.replace("{platform}", department_platform.url),
         encoding="utf-8",
     )
     state_dir = directory / "state"

@@ -648,6 +648,13 @@ def _fix_for(answer: Dict[str, Any], code: str) -> str:
     return _ITEM_FIXES.get(where, _DOWN_FIX).format(code=code)
 
 
+def _seconds(value: Any) -> str:
+    try:
+        return f"{float(value):.1f} s"
+    except (TypeError, ValueError, OverflowError):
+        return "? s"
+
+
 def item_check(name: str, answer: Dict[str, Any]) -> Check:
     """The checklist's row for one item from ``Session1.RunItemTest``'s answer."""
     code = str(answer.get("code", ""))
@@ -655,7 +662,7 @@ def item_check(name: str, answer: Dict[str, Any]) -> Check:
     route = str(answer.get("route", ""))
     reference = str(answer.get("reference", ""))
     exercised = EXERCISED.get(mode, mode)
-    took = f"{float(answer.get('duration', 0.0)):.1f} s"
+    took = _seconds(answer.get("duration", 0.0))
     if mode == "none" and not answer.get("failed_at"):
         return Check(
             "items",
