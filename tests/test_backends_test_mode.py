@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sys
 from pathlib import Path
 from typing import AsyncIterator
 
 import aiohttp
 import pytest
 
+from govkiosk import demo_department
 from govkiosk.backends.base import (
     Applicant,
     BackendRefusedError,
@@ -32,9 +34,15 @@ from govkiosk.backends.http import DOCUMENTS_PATH, HEALTH_PATH, TEST_HEADER, hea
 from govkiosk.backends.routing import Router
 from govkiosk.backends.settings import BackendsSettings, Route
 from govkiosk.config import load_config
+from govkiosk.devices.idcard.cardtext import valid_id_number
 from govkiosk.security.seal import PadesScheme, SealVerifier
 from govkiosk.tables import ConfigError
 from harness.departments import RETIRED, KioskKey, Platform, platform
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the kiosks' Python 3.8
+    import tomli as tomllib
 
 OTHER = Applicant("220102195801010017", "别人的测试身份")  # valid, never published
 
@@ -192,3 +200,16 @@ def test_test_settings_in_config(tmp_path: Path) -> None:
         "backends.routes.1.health_url",
         "backends.test_id_number",
     ]
+
+
+def test_the_demo_configures_its_department_s_test_identity(tmp_path: Path) -> None:
+    """``make run``: govkioskctl check on the demo kiosk tests every item in full."""
+    argv, dropin = demo_department.department(tmp_path, 8470)
+    backends = tomllib.loads(dropin)["backends"]
+    assert (backends["test_id_number"], backends["test_name"]) == (
+        TEST_APPLICANT.id_number,
+        TEST_APPLICANT.name,
+    )
+    assert valid_id_number(backends["test_id_number"])
+    assert backends["health_url"] == f"http://127.0.0.1:8470/{HEALTH_PATH}"
+    assert "--test-id-number" not in argv  # the service publishes the same one by default

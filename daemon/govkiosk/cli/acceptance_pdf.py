@@ -149,7 +149,7 @@ def render(report: Dict[str, Any]) -> Optional[bytes]:
         )
         story.append(Paragraph(lead, body))
         story.append(Spacer(1, 3 * mm))
-        item_widths = [8 * mm, 45 * mm, 20 * mm, 11 * mm, 32 * mm, 50 * mm]
+        item_widths = [10 * mm, 45 * mm, 20 * mm, 11 * mm, 32 * mm, 48 * mm]
         story.append(grid(_item_rows(items, cell), item_widths, status_column=3))
     story += [
         Spacer(1, 10 * mm),

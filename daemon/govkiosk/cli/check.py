@@ -694,9 +694,10 @@ def item_check(name: str, answer: Dict[str, Any]) -> Check:
             mode=mode,
         )
     issuer = str(answer.get("seal_issuer", ""))
+    pages = answer.get("pages", 0)
     detail = (
-        f"{exercised}: route {route}, reference {reference}, {answer.get('pages', 0)} pages, "
-        f"seal verified ({issuer}), {took}"
+        f"{exercised}: route {route}, reference {reference}, {pages} page"
+        f"{'' if pages == 1 else 's'}, seal verified ({issuer}), {took}"
     )
     if answer.get("printed"):
         detail += ", test certificate printed"
