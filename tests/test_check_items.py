@@ -6,7 +6,8 @@ publishing its test identity, the receipt simulator, a private cupsd as the A4 q
 department's test identity (fetch, seal, preview) through ``Session1.RunItemTest``. Every
 item passes in full; a route with only a health URL passes as health only; a route with
 neither is skipped with what to ask for; a route down and a test identity the department
-does not know fail naming the fix; nothing is printed unless asked; no test is run beside
+does not know fail naming the fix; nothing is printed unless asked, and with
+``--print-items`` each specimen is printed and confirmed by the engineer; no test is run beside
 a citizen's session, and no session starts beside a test; and nothing of the test identity
 or the specimen is left in the state directory or the logs.
 """
@@ -292,3 +293,30 @@ def test_any_answer_becomes_one_row_of_the_checklist(answer: Dict[str, object]) 
     assert check.status in (PASS, FAIL, SKIP)
     assert check.status != FAIL or check.fix  # a failure always says what to do
     assert check.status != PASS or answer.get("passed")
+
+
+async def test_print_items_prints_each_specimen_and_the_operator_confirms_each(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer
+) -> None:
+    asked: List[str] = []
+
+    def confirm(question: str) -> bool:
+        asked.append(question)
+        return "id_card_print" not in question  # the engineer saw a fault in this one
+
+    async with kiosk(tmp_path / "kiosk", private_bus, cupsd) as k:
+        receipts, a4 = len(k.printer.receipts), len(cupsd.captured())
+        _info, checks = await run_checks(options(k, private_bus, print_items=True, confirm=confirm))
+        assert len(k.printer.receipts) == receipts + ITEMS
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: cupsd_wait(cupsd, a4 + ITEMS)
+        )
+    assert len(asked) == ITEMS
+    rows = by_code(checks)
+    faulty = rows.pop("id_card_print")
+    assert faulty.status == FAIL
+    assert "the operator saw a fault" in faulty.detail
+    assert "printer" in faulty.fix
+    for check in rows.values():
+        assert check.status == PASS
+        assert check.detail.endswith("test certificate printed (confirmed by the operator)")
