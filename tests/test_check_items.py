@@ -257,6 +257,19 @@ async def test_a_test_prints_only_when_asked_and_never_beside_a_citizen(
         assert len(k.printer.receipts) == receipts + 1  # asked once only
         sid = await k.session.call_start_session("id_card_print", "zh_CN")
         await k.session.call_cancel(sid)
+        await k.ended()
+
+        # a specimen whose seal does not verify fails the test at the seal, naming [seal]
+        k.department.misbehaviour.delay = 0.0
+        k.department.misbehaviour.tampered = True
+        tampered = await k.session.call_run_item_test("household_register_print", False)
+        answer = {key: value.value for key, value in tampered.items()}
+    assert (answer["passed"], answer["failed_at"]) == (False, "seal")
+    assert answer["error_code"].startswith("seal.")
+    assert not answer["seal_verified"]
+    row = item_check("household_register_print 户口本打印", answer)
+    assert row.status == FAIL
+    assert "[seal] trusted" in row.fix
 
 
 def cupsd_wait(cupsd: CupsServer, count: int) -> None:

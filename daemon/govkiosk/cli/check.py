@@ -640,6 +640,11 @@ def _fix_for(answer: Dict[str, Any], code: str) -> str:
     if where == "fetch" and error == "backend.refused":
         detail = str(answer.get("detail", ""))
         return _UNAUTHORISED_FIX if detail.endswith("(unauthorised)") else _REFUSED_FIX
+    if where == "fetch" and error == "backend.key":
+        return (
+            "the kiosk's signing key cannot be used: check [backends] key_file (govkioskctl "
+            "keys) and that the daemon's user can read it"
+        )
     if where == "fetch" and error == "backend.protocol":
         return (
             f"the department platform's answer for {code} was not understood: ask the "
