@@ -24,6 +24,7 @@ import secrets
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import sm2
@@ -385,6 +386,20 @@ class Issued:
 
         return bytes(pem.armor("CERTIFICATE", self.certificate.dump()))
 
+    def save(self, stem: Path) -> None:
+        """``<stem>.pem`` and ``<stem>.key`` (the key readable by the owner only)."""
+        stem.with_suffix(".pem").write_bytes(self.pem())
+        key_path = stem.with_suffix(".key")
+        key_path.touch(mode=0o600)
+        key_path.write_bytes(self.key.to_pem())
+
+    @classmethod
+    def load(cls, stem: Path) -> Issued:
+        return cls(
+            load_certificate(stem.with_suffix(".pem").read_bytes()),
+            sm2.PrivateKey.from_pem(stem.with_suffix(".key").read_bytes()),
+        )
+
 
 class TestAuthority:
     """An SM2 certificate authority for tests and the demo (root plus what it issues)."""
@@ -414,6 +429,32 @@ class TestAuthority:
             ),
             key,
         )
+
+    @classmethod
+    def in_directory(
+        cls, directory: Path, common_name: str = "govkiosk SM2 test root", **kwargs: Any
+    ) -> TestAuthority:
+        """The authority kept in ``directory`` (``sm2-root.pem``/``.key``), made on first
+        use — so a demo's trust anchor survives restarts."""
+        directory.mkdir(parents=True, exist_ok=True)
+        stem = directory / "sm2-root"
+        authority = cls.__new__(cls)
+        authority.organization = kwargs.get("organization", "govkiosk test")
+        if stem.with_suffix(".pem").is_file():
+            authority.root = Issued.load(stem)
+        else:
+            authority.root = cls(common_name, **kwargs).root
+            authority.root.save(stem)
+        return authority
+
+    def issued_in(self, directory: Path, stem: str, common_name: str, **kwargs: Any) -> Issued:
+        """``issue`` once, kept as ``<directory>/<stem>.pem``/``.key`` and reused."""
+        path = directory / stem
+        if path.with_suffix(".pem").is_file():
+            return Issued.load(path)
+        issued = self.issue(common_name, **kwargs)
+        issued.save(path)
+        return issued
 
     def issue(
         self,
