@@ -219,6 +219,7 @@ class Revocation:
     notes: List[str] = field(default_factory=list)
 
     def check(self, cert: Any, issuer: Any, at: datetime.datetime) -> None:
+        """Refuse ``cert`` if a CRL of ``issuer`` lists it as revoked at or before ``at``."""
         if self.policy == "off":
             return
         serial = cert["tbs_certificate"]["serial_number"].native
@@ -280,6 +281,7 @@ def _http_get(url: str, timeout: float) -> bytes:
 
 
 def _crl_status(crl: Any, issuer: Any, serial: int, at: datetime.datetime) -> str:
+    """``at``: a revocation dated at or before it counts. Freshness is judged against now."""
     try:
         if not check_signature(crl, issuer):
             return "the CRL's signature does not verify"
@@ -287,7 +289,7 @@ def _crl_status(crl: Any, issuer: Any, serial: int, at: datetime.datetime) -> st
         return "the CRL's issuer has no SM2 key"
     tbs = crl["tbs_cert_list"]
     next_update = tbs["next_update"].native
-    if next_update is not None and next_update < at:
+    if next_update is not None and next_update < datetime.datetime.now(datetime.timezone.utc):
         return "the CRL is stale"
     for entry in tbs["revoked_certificates"]:
         if entry["user_certificate"].native == serial and entry["revocation_date"].native <= at:
@@ -303,13 +305,18 @@ def validate_chain(
     at: Optional[datetime.datetime] = None,
     revocation: Optional[Revocation] = None,
     max_depth: int = 6,
+    revoked_by: Optional[datetime.datetime] = None,
 ) -> List[Any]:
     """The path ``[cert, …, root]``; :class:`ChainError` when there is none.
 
     ``at``: the time the chain must be valid at (default now). Every certificate's own
-    SM2 signature is checked against its issuer's key, the root's against itself.
+    SM2 signature is checked against its issuer's key. ``revoked_by``: a revocation dated
+    at or before it refuses the certificate — default now, since a signer's own claim of
+    when it signed proves nothing; pass the signing time only when a trusted time stamp
+    vouches for it (a signature made before a revocation stays good).
     """
     when = at or datetime.datetime.now(datetime.timezone.utc)
+    revoked_at = revoked_by or datetime.datetime.now(datetime.timezone.utc)
     revocation = revocation or Revocation(policy="off")
     path = [cert]
     current = cert
@@ -327,12 +334,12 @@ def validate_chain(
         if root is not None:
             _check_issuer(root, when)
             if current is not root:
-                revocation.check(current, root, when)
+                revocation.check(current, root, revoked_at)
             if path[-1] is not root and path[-1].dump() != root.dump():
                 path.append(root)
             return path
         _check_issuer(issuer, when)
-        revocation.check(current, issuer, when)
+        revocation.check(current, issuer, revoked_at)
         pool.remove(issuer)
         path.append(issuer)
         current = issuer
@@ -491,6 +498,7 @@ class TestAuthority:
         *,
         issuer: Optional[Issued] = None,
         next_update: Optional[datetime.datetime] = None,
+        revoked_at: Optional[datetime.datetime] = None,
     ) -> bytes:
         """A DER CRL by ``issuer`` (default the root) listing ``revoked`` certificates."""
         from asn1crypto import crl, x509  # noqa: PLC0415
@@ -510,7 +518,8 @@ class TestAuthority:
                     {
                         "user_certificate": c["tbs_certificate"]["serial_number"].native,
                         "revocation_date": x509.Time(
-                            name="utc_time", value=now - datetime.timedelta(minutes=5)
+                            name="utc_time",
+                            value=revoked_at or now - datetime.timedelta(minutes=5),
                         ),
                     }
                     for c in revoked

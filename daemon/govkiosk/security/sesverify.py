@@ -255,7 +255,9 @@ class SesVerifier:
         if when is not None:
             _check_validity(seal, when)
         trusted, trust, kind, trust_notes = self._trust(
-            [signer, maker], when or datetime.datetime.now(datetime.timezone.utc)
+            [signer, maker],
+            when or datetime.datetime.now(datetime.timezone.utc),
+            time_vouched=stamp is not None and stamp.trusted,
         )
         return SignatureReport(
             format=signature.format,
@@ -354,12 +356,22 @@ class SesVerifier:
         at: datetime.datetime,
         *,
         intermediates: Sequence[Any] = (),
+        time_vouched: bool = False,
     ) -> Tuple[bool, str, str, Tuple[str, ...]]:
+        """``at``: when the certificates must be valid; a revocation before now refuses,
+        or before ``at`` when a trusted time stamp vouches for it (``time_vouched``)."""
         revocation = replace(self.revocation, notes=[])
         pool = list(self.intermediates) + [c for c in intermediates if certs.is_sm2(c)]
         for cert in chain_of:
             try:
-                certs.validate_chain(cert, self.roots, pool, at=at, revocation=revocation)
+                certs.validate_chain(
+                    cert,
+                    self.roots,
+                    pool,
+                    at=at,
+                    revocation=revocation,
+                    revoked_by=at if time_vouched else None,
+                )
             except certs.ChainError as err:
                 return False, str(err), err.kind, tuple(revocation.notes)
             except GmError as err:
