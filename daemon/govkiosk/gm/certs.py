@@ -25,7 +25,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import sm2
 from .errors import GmError
@@ -365,8 +365,12 @@ def _issuer_among(cert: Any, candidates: Sequence[Any]) -> Optional[Any]:
 
 def _check_issuer(cert: Any, when: datetime.datetime) -> None:
     _check_period(cert, when)
-    if not _is_ca(cert) or not _may_sign_certs(cert):
+    if not _is_ca(cert):
         raise ChainError(f"{name(cert)}: not a certificate authority", kind="untrusted")
+    if not _may_sign_certs(cert):  # as OpenSSL: "key usage does not include certificate signing"
+        raise ChainError(
+            f"{name(cert)}: its key usage does not include certificate signing", kind="untrusted"
+        )
 
 
 def _check_period(cert: Any, when: datetime.datetime) -> None:
@@ -562,10 +566,12 @@ def _certificate(
     end: datetime.datetime,
     ca: bool,
     crl_url: Optional[str] = None,
+    usage: Optional[Set[str]] = None,
 ) -> Any:
     from asn1crypto import keys, x509  # noqa: PLC0415
 
-    usage = {"key_cert_sign", "crl_sign"} if ca else {"digital_signature", "non_repudiation"}
+    if usage is None:
+        usage = {"key_cert_sign", "crl_sign"} if ca else {"digital_signature", "non_repudiation"}
     extensions = [
         {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": ca}},
         {"extn_id": "key_usage", "critical": True, "extn_value": usage},
