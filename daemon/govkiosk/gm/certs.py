@@ -88,6 +88,14 @@ def load_certificates(data: bytes) -> List[Any]:
     return certs
 
 
+def reloaded(cert: Any) -> Any:
+    """``cert`` parsed again from its DER: asn1crypto re-encodes a certificate built in
+    Python on every ``dump()``, one read from bytes returns them as they are."""
+    from asn1crypto import x509  # noqa: PLC0415
+
+    return x509.Certificate.load(cert.dump())
+
+
 def public_key(cert: Any) -> sm2.PublicKey:
     """The certificate's SM2 public key; :class:`CertificateError` if it is not SM2."""
     try:
@@ -150,7 +158,7 @@ def check_signature(cert_or_crl: Any, issuer: Any) -> bool:
     key = public_key(issuer)
     signature = bytes(cert_or_crl["signature_value" if is_cert else "signature"].contents[1:])
     tbs = cert_or_crl[tbs_key].dump()
-    return any(sm2.verify(key, tbs, signature, user_id) for user_id in CERT_USER_IDS)
+    return any(sm2.verify(key, tbs, signature, user_id, cached=True) for user_id in CERT_USER_IDS)
 
 
 def fingerprint(cert: Any) -> bytes:

@@ -162,8 +162,9 @@ class SesVerifier:
         revocation: Optional[certs.Revocation] = None,
     ) -> None:
         """``roots``/``intermediates``: asn1crypto certificates; non-SM2 ones are ignored."""
-        self.roots = [c for c in roots if certs.is_sm2(c)]
-        self.intermediates = [c for c in intermediates if certs.is_sm2(c)]
+        # read back from DER: a certificate built in Python re-encodes on every dump()
+        self.roots = [certs.reloaded(c) for c in roots if certs.is_sm2(c)]
+        self.intermediates = [certs.reloaded(c) for c in intermediates if certs.is_sm2(c)]
         self.revocation = revocation or certs.Revocation()
 
     @classmethod
@@ -413,7 +414,9 @@ def _check_maker(seal: Seal) -> Any:
     maker = _load(seal.maker_cert, "the seal maker's certificate")
     _check_algorithm(seal.signature_algorithm, "seal's maker signature")
     key = _key(maker)
-    if not any(sm2.verify(key, signed, seal.maker_signature) for signed in seal.maker_signed):
+    if not any(
+        sm2.verify(key, signed, seal.maker_signature, cached=True) for signed in seal.maker_signed
+    ):
         raise TamperedDocumentError("the seal's maker signature does not verify")
     return maker
 
