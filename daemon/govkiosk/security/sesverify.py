@@ -39,7 +39,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..gm import certs, cms, sm2
 from ..gm.errors import GmError
@@ -105,7 +105,7 @@ class SignatureReport:
             raise ExpiredSealError(self.trust)
         raise UntrustedSealError(self.trust)
 
-    def as_dict(self) -> dict:  # type: ignore[type-arg]
+    def as_dict(self) -> Dict[str, Any]:
         """JSON-ready (``--json``)."""
 
         def when(value: Optional[datetime.datetime]) -> Optional[str]:
@@ -137,7 +137,7 @@ class SignatureReport:
 
 
 @dataclass(frozen=True)
-class SealReport:
+class SealFileReport:
     """A seal on its own (an ``.esl`` file): its maker signature verified."""
 
     format: str
@@ -190,7 +190,7 @@ class SesVerifier:
 
     def verify_seal(
         self, seal: Union[bytes, Seal], *, at: Optional[datetime.datetime] = None
-    ) -> SealReport:
+    ) -> SealFileReport:
         """A seal file: structure, maker signature, and — when ``at`` is given — its
         validity at that time. The maker's trust is judged at ``at`` (default: the seal's
         creation)."""
@@ -199,7 +199,7 @@ class SesVerifier:
         if at is not None:
             _check_validity(parsed, at)
         trusted, trust, kind, notes = self._trust([maker], at or parsed.created)
-        return SealReport(
+        return SealFileReport(
             format=parsed.format,
             seal_name=parsed.name,
             seal_id=parsed.es_id,
