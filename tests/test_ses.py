@@ -489,3 +489,11 @@ def test_a_revocation_after_a_time_stamped_signature_does_not_undo_it() -> None:
         seal=seal, signer=signer, protected=XML, property_info=PATH, signed_at=NOW - 3 * days
     )
     assert verifier.verify_signature(claimed, XML).trust_kind == "revoked"  # only its word
+
+
+async def test_verify_async_runs_in_an_executor() -> None:
+    tax = signs("signedFile.ofd")
+    report = await SesVerifier().verify_ofd_signature_async(
+        tax["Sign_0/SignedValue.dat"], tax["Sign_0/Signature.xml"]
+    )
+    assert report.seal_id == "32010600000001"

@@ -34,7 +34,9 @@ the flow must do. Everything raised is a :class:`SealError`, whatever the bytes.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field, replace
@@ -339,6 +341,20 @@ class SesVerifier:
             raise
         except GmError as err:  # anything the plumbing did not foresee is still a refusal
             raise MalformedSealError(f"the signature cannot be checked: {err}") from err
+
+    async def verify_ofd_signature_async(
+        self,
+        signed_value: bytes,
+        signature_xml: bytes,
+        *,
+        kind: str = "Seal",
+        seal_file: Optional[bytes] = None,
+    ) -> SignatureReport:
+        """:meth:`verify_ofd_signature` in the loop's default executor."""
+        call = functools.partial(
+            self.verify_ofd_signature, signed_value, signature_xml, kind=kind, seal_file=seal_file
+        )
+        return await asyncio.get_running_loop().run_in_executor(None, call)
 
     # -- trust --------------------------------------------------------------------------
 
