@@ -24,11 +24,21 @@ import math
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
 from .errors import OfdError, RenderError
 from .model import (
@@ -50,9 +60,12 @@ from .model import (
     read_ofd,
 )
 
-Image = NDArray[Any]  #: 8-bit BGR, BGRA or grey (OpenCV's stubs type pixels loosely)
-Mask = NDArray[Any]  #: float32 coverage 0..1
-Points = NDArray[np.float64]
+if TYPE_CHECKING:  # numpy.typing is numpy >= 1.21; Kylin V10 ships 1.17
+    from numpy.typing import NDArray
+
+    Image = NDArray[Any]  #: 8-bit BGR, BGRA or grey (OpenCV's stubs type pixels loosely)
+    Mask = NDArray[Any]  #: float32 coverage 0..1
+    Points = NDArray[np.float64]
 
 MIN_DPI = 10
 MAX_DPI = 600
@@ -292,20 +305,27 @@ class FontBook:
         from PIL import Image as PILImage  # noqa: PLC0415
         from PIL import ImageDraw  # noqa: PLC0415
 
+        # Only what Pillow 5.4 (UOS 20) and 7.0 (Kylin V10) have too: the glyph is drawn
+        # with its ascender line at the pad, then cut to its ink.
         font = self.font(font_id, pixels)
-        left, top, right, bottom = font.getbbox(char, anchor="ls", stroke_width=bold)
-        width, height = max(1, right - left), max(1, bottom - top)
-        picture = PILImage.new("L", (width, height), 0)
-        ImageDraw.Draw(picture).text(
-            (-left, -top),
-            char,
-            font=font,
-            fill=255,
-            anchor="ls",
-            stroke_width=bold,
-            stroke_fill=255,
-        )
-        entry = (np.asarray(picture, dtype=np.uint8), left, top)
+        ascent, descent = font.getmetrics()
+        pad = pixels // 2 + 2 + bold
+        picture = PILImage.new("L", (3 * pixels + 2 * pad, ascent + descent + 2 * pad), 0)
+        draw = ImageDraw.Draw(picture)
+        try:
+            if bold:
+                draw.text((pad, pad), char, font=font, fill=255, stroke_width=bold, stroke_fill=255)
+            else:
+                draw.text((pad, pad), char, font=font, fill=255)
+        except TypeError:  # Pillow < 6.2 draws no stroke: regular weight
+            draw.text((pad, pad), char, font=font, fill=255)
+        array = np.asarray(picture, dtype=np.uint8)
+        ys, xs = np.nonzero(array)
+        if len(xs) == 0:
+            entry: Tuple[Image, int, int] = (np.zeros((1, 1), dtype=np.uint8), 0, 0)
+        else:
+            x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+            entry = (np.ascontiguousarray(array[y0:y1, x0:x1]), x0 - pad, y0 - pad - ascent)
         if len(self._glyphs) > 20_000:
             self._glyphs.clear()
         self._glyphs[key] = entry
@@ -370,7 +390,9 @@ def _stroke(layer: Image, points: Points, closed: bool, width: float, region: _R
     for point in joins:
         centre = np.round((point - np.array([region.x0, region.y0])) * 16.0).astype(int)
         radius = round(half * 16.0)
-        cv2.circle(layer, (int(centre[0]), int(centre[1])), radius, (255,), -1, cv2.LINE_AA, shift=4)
+        cv2.circle(
+            layer, (int(centre[0]), int(centre[1])), radius, (255,), -1, cv2.LINE_AA, shift=4
+        )
 
 
 class PageRenderer:
@@ -758,12 +780,11 @@ def decode_picture(data: bytes, reduce: int = 1) -> Optional[Image]:
     if not data:
         return None
     from PIL import Image as PILImage  # noqa: PLC0415 - Pillow loads only when a page is drawn
-    from PIL import UnidentifiedImageError  # noqa: PLC0415
 
     try:  # the header only: a picture too large is refused before it is inflated
         with PILImage.open(io.BytesIO(data)) as opened:
             width, height = opened.size
-    except (UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError):
+    except (OSError, ValueError, PILImage.DecompressionBombError):  # unidentified: OSError
         return None
     if width * height > MAX_PICTURE_PIXELS:
         return None
@@ -774,7 +795,7 @@ def decode_picture(data: bytes, reduce: int = 1) -> Optional[Image]:
             with PILImage.open(io.BytesIO(data)) as opened:
                 rgba = np.asarray(opened.convert("RGBA"), dtype=np.uint8)
             return cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
-        except (UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError):
+        except (OSError, ValueError, PILImage.DecompressionBombError):  # unidentified: OSError
             return None
     if picture.dtype != np.uint8:
         picture = (
