@@ -55,6 +55,7 @@ from .model import (
     PageBlock,
     PathCommand,
     PathObject,
+    StampAnnot,
     TextObject,
     multiply,
     read_ofd,
@@ -70,6 +71,11 @@ if TYPE_CHECKING:  # numpy.typing is numpy >= 1.21; Kylin V10 ships 1.17
 MIN_DPI = 10
 MAX_DPI = 600
 MAX_PIXELS = 80_000_000
+#: an em in pixels at most (42 mm at 600 dpi; a certificate's title is under 10 mm)
+MAX_GLYPH_PIXELS = 1000
+GLYPH_CACHE_BYTES = 64 * 1024 * 1024
+#: points of one flattened path
+MAX_FLAT_POINTS = 2_000_000
 #: a picture inside a document (its header is read first)
 MAX_PICTURE_PIXELS = 40_000_000
 PREVIEW_DPI = 96
@@ -111,6 +117,12 @@ class StampPicture:
     page_id: str
     boundary: Box
     picture: bytes
+
+
+def stamps_for(stamp_annots: Iterable[StampAnnot], picture: bytes) -> List[StampPicture]:
+    """``picture`` (a seal's image) at each of a signature's stamps: pass a verified
+    signature's ``SignatureParts.stamp_annots`` and the picture from its seal."""
+    return [StampPicture(s.page_ref, s.boundary, picture) for s in stamp_annots]
 
 
 @dataclass
@@ -197,6 +209,9 @@ def flatten(path: Sequence[PathCommand], segments: int = 16) -> List[Tuple[Point
             subpaths.append((current, closed))
         current = []
 
+    bound = sum(257 if c == "A" else segments if c in "QB" else 1 for c, _ in path)
+    if bound > MAX_FLAT_POINTS:
+        raise RenderError("render: a path has too many points")
     for letter, n in path:
         if letter in ("M", "S"):
             finish(False)
@@ -260,6 +275,7 @@ class FontBook:
         self._serif = [p for p in serif if Path(p).is_file()]
         self._fonts: Dict[Tuple[str, int], Any] = {}
         self._glyphs: Dict[Tuple[str, int, str, int], Tuple[Image, int, int]] = {}
+        self._cached = 0
         self._broken: Dict[str, str] = {}
 
     def _system(self, name: str) -> Optional[Tuple[Union[str, bytes], int]]:
@@ -326,8 +342,10 @@ class FontBook:
         else:
             x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
             entry = (np.ascontiguousarray(array[y0:y1, x0:x1]), x0 - pad, y0 - pad - ascent)
-        if len(self._glyphs) > 20_000:
+        self._cached += entry[0].size
+        if self._cached > GLYPH_CACHE_BYTES:
             self._glyphs.clear()
+            self._cached = entry[0].size
         self._glyphs[key] = entry
         return entry
 
@@ -360,7 +378,7 @@ class _Region:
 
 
 def _poly(points: Points, region: _Region) -> NDArray[np.int32]:
-    shifted = (points - np.array([region.x0, region.y0])) * 16.0
+    shifted = np.clip((points - np.array([region.x0, region.y0])) * 16.0, -(2**28), 2**28)
     polygon: NDArray[np.int32] = np.round(shifted).astype(np.int32).reshape(-1, 1, 2)
     return polygon
 
@@ -388,7 +406,8 @@ def _stroke(layer: Image, points: Points, closed: bool, width: float, region: _R
         cv2.fillConvexPoly(layer, _poly(quad, region), (255,), cv2.LINE_AA, shift=4)
     joins = points[1:-1] if not closed else points[:-1]
     for point in joins:
-        centre = np.round((point - np.array([region.x0, region.y0])) * 16.0).astype(int)
+        offset = np.clip((point - np.array([region.x0, region.y0])) * 16.0, -(2**28), 2**28)
+        centre = np.round(offset).astype(int)
         radius = round(half * 16.0)
         cv2.circle(
             layer, (int(centre[0]), int(centre[1])), radius, (255,), -1, cv2.LINE_AA, shift=4
@@ -560,11 +579,11 @@ class PageRenderer:
             return []
         linear: Optional[Tuple[float, float, float, float]] = None
         if abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and d > 0:
-            pixels = max(1, min(2000, round(obj.size * d)))
+            pixels = max(1, min(MAX_GLYPH_PIXELS, round(obj.size * d)))
             if abs(a * obj.h_scale - d) > 1e-6 * d:
                 linear = (a * obj.h_scale / d, 0.0, 0.0, 1.0)
         else:
-            pixels = max(1, min(2000, round(obj.size * scale)))
+            pixels = max(1, min(MAX_GLYPH_PIXELS, round(obj.size * scale)))
             linear = (a / scale * obj.h_scale, b / scale * obj.h_scale, c / scale, d / scale)
         bold = max(1, pixels // 40) if obj.weight >= 600 else 0
         height, width = self.canvas.shape[:2]
