@@ -315,7 +315,7 @@ def test_arcs_and_curves_flatten_onto_their_shape() -> None:
     assert curve[:, 1].max() == pytest.approx(7.5, abs=0.1)
 
 
-_NUMBER = st.floats(-300, 300, allow_nan=False).map(lambda v: f"{v:.3f}")
+_NUMBER = st.one_of(st.floats(-300, 300), st.floats(-1e6, 1e6)).map(lambda v: f"{v:.3f}")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -349,3 +349,26 @@ def test_fuzz_hostile_content_renders_or_raises_ofd_error(
         return
     assert image.shape == (234, 165, 3)
     assert math.isfinite(float(image.mean()))
+
+
+def test_paths_too_complex_or_far_away_are_bounded() -> None:
+    data = fixture("helloworld")
+    page = "Doc_0/Pages/Page_0/Content.xml"
+
+    def content(path: str) -> bytes:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="http://www.ofdspec.org/2016">'
+            '<ofd:Content><ofd:Layer ID="2"><ofd:PathObject ID="5" Boundary="0 0 10 10" Fill="true">'
+            f"<ofd:AbbreviatedData>{path}</ofd:AbbreviatedData></ofd:PathObject>"
+            "</ofd:Layer></ofd:Content></ofd:Page>"
+        ).encode()
+
+    arcs = "M 0 0 " + " ".join(
+        f"A {i % 7 + 1} 5 {i % 90} 1 1 {i % 97} {i % 89}" for i in range(9000)
+    )
+    document = read_ofd(rebuild(data, replace={page: content(arcs)}))
+    with pytest.raises(RenderError, match="too many points"):
+        render_page(document, 0, 20)
+    far = "M -9000000 -9000000 L 9000000 -9000000 L 9000000 9000000 L -9000000 9000000 C"
+    image = render_page(read_ofd(rebuild(data, replace={page: content(far)})), 0, 20).image
+    assert image.max() == 0  # the triangle covers the page: black
