@@ -1,4 +1,5 @@
-"""``govkioskctl ofd info`` and ``govkioskctl ofd render`` on the fixtures, as a real process."""
+"""``govkioskctl ofd info`` and ``govkioskctl ofd render`` on the fixtures, as a real process;
+and an OFD certificate printed through a real cupsd."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from typing import List
 import cv2
 import pytest
 
+from govkiosk.bus import EventBus
 from govkiosk.cli import ofd as ofdctl
+from govkiosk.ofd.model import read_ofd
+from govkiosk.ofd.render import render_pdf, stamps_for
+from govkiosk.ofd.signatures import check_signatures
+from govkiosk.printing.a4 import A4Job
+from govkiosk.printing.cups_printer import CupsPrinter
+from harness.cups import CupsServer
 from harness.ofdfiles import OFD_FIXTURES, fixture, rebuild, seal_picture
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,3 +121,22 @@ def test_unreadable_and_hostile_files(tmp_path: Path, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert "declaration is not allowed" in err
     assert "\x1b" not in err
+
+
+async def test_a_sealed_ofd_prints_through_cups_as_a_pdf(cupsd: CupsServer) -> None:
+    """The kiosk's A4 path (CupsPrinter, which sends PDF) prints an OFD certificate:
+    rendered at 300 dpi with its seal picture, wrapped as an image PDF."""
+    document = read_ofd(fixture("SESV4SignDoc"))
+    (parts,) = check_signatures(document)
+    pdf = render_pdf(document, 300, stamps_for(parts.stamp_annots, seal_picture()))
+    printer = CupsPrinter(EventBus(), cupsd.queue, str(cupsd.socket))
+    done: List[float] = []
+    try:
+        job = A4Job("ofd-certificate", bytearray(pdf))
+        await printer.print(job, done.append, 30.0)
+    finally:
+        printer.close()
+    assert job.printed
+    assert list(cupsd.captured_jobs().values()) == [bytes(pdf)]
+    assert done
+    assert done[-1] == 1.0

@@ -372,3 +372,19 @@ def test_paths_too_complex_or_far_away_are_bounded() -> None:
     far = "M -9000000 -9000000 L 9000000 -9000000 L 9000000 9000000 L -9000000 9000000 C"
     image = render_page(read_ofd(rebuild(data, replace={page: content(far)})), 0, 20).image
     assert image.max() == 0  # the triangle covers the page: black
+
+
+def test_a_seal_picture_given_as_an_ofd_is_rendered_into_the_stamp() -> None:
+    # GB/T 38540 lets a seal's picture be an OFD document: its first page is drawn
+    document = read_ofd(fixture("SESV4SignDoc"))
+    box = Box(50, 50, 40, 40)
+    plain = render_page(document, 0, DPI).image
+    sealed = render_page(document, 0, DPI, [StampPicture("1", box, fixture("helloworld"))]).image
+    ys, xs = np.nonzero((plain != sealed).any(axis=2))
+    assert len(xs) > 20
+    assert xs.min() / PX_PER_MM >= box.x - 0.2
+    assert (xs.max() + 1) / PX_PER_MM <= box.x + box.w + 0.2
+    assert ys.min() / PX_PER_MM >= box.y - 0.2
+    assert (ys.max() + 1) / PX_PER_MM <= box.y + box.h + 0.2
+    broken = render_page(document, 0, 50, [StampPicture("1", box, b"not a picture")])
+    assert broken.skipped == ["seal picture: cannot be decoded"]
