@@ -10,9 +10,11 @@ import dataclasses
 import math
 import re
 import subprocess
+from pathlib import Path
 from typing import Optional, Tuple
 from xml.sax.saxutils import escape, quoteattr
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -257,7 +259,18 @@ def test_annotation_appearance_is_drawn_relative_to_its_boundary() -> None:
     assert (ys.max() + 1) / PX_PER_MM == pytest.approx(119.0, abs=0.2)
 
 
-def test_jbig2_is_reported_not_drawn() -> None:
+def test_the_invoices_jbig2_qr_code_is_drawn_and_scans() -> None:
+    rendered = render_page(read_ofd(fixture("signedFile")), 0, DPI)
+    assert rendered.skipped == []
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(rendered.image[:400, :800])
+    # invoice code and number, as the page prints them
+    assert "032001600511,31471858" in text
+
+
+def test_jbig2_without_poppler_is_reported_not_drawn(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
     rendered = render_page(read_ofd(fixture("signedFile")), 0, 50)
     assert rendered.skipped == ["image 80: GBIG2 cannot be decoded"]
 

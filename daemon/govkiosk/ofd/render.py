@@ -4,7 +4,7 @@ What the kiosk's certificates need and no more: text in the document's embedded 
 (TrueType/OpenType, through Pillow's FreeType) or, for fonts it only names (宋体, 楷体,
 Courier New …), a system font with Chinese glyphs; paths (``AbbreviatedData`` with
 M/S/L/Q/B/A/C; stroke, fill, line width, colours, draw parameters); images (PNG, JPEG,
-BMP, TIFF, GIF); clips; templates behind or before the page; annotations' appearances;
+BMP, TIFF, GIF, JBIG2); clips; templates behind or before the page; annotations' appearances;
 and each seal's picture at its ``StampAnnot`` boundary (the caller passes the picture,
 taken from the SES seal by the seal verifier). OpenCV draws paths and images with
 anti-aliasing on a white BGR page; glyphs are Pillow masks blended in place.
@@ -12,9 +12,11 @@ anti-aliasing on a white BGR page; glyphs are Pillow masks blended in place.
 Units are millimetres: at ``dpi`` one millimetre is ``dpi / 25.4`` pixels. A point of an
 object goes through the object's CTM, then moves by its ``Boundary`` origin.
 
-Not drawn, and listed in :attr:`Rendered.skipped`: JBIG2 images (no decoder here), a
-font that cannot be loaded when no system font can stand in, shadings and patterns
-(their objects are drawn in the plain colour). Pages live in memory only (§8 d).
+JBIG2 pictures (an invoice's QR code) go through poppler (:mod:`.jbig2`).
+
+Not drawn, and listed in :attr:`Rendered.skipped`: a picture no decoder here reads (JBIG2
+without poppler), a font that cannot be loaded when no system font can stand in;
+shadings and patterns are drawn in the plain colour. Pages live in memory only (§8 d).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import (
 import cv2
 import numpy as np
 
+from . import jbig2
 from .errors import OfdError, RenderError
 from .model import (
     IDENTITY,
@@ -60,6 +63,7 @@ from .model import (
     multiply,
     read_ofd,
 )
+from .pdf import PdfImage, pdf_of_images
 
 if TYPE_CHECKING:  # numpy.typing is numpy >= 1.21; Kylin V10 ships 1.17
     from numpy.typing import NDArray
@@ -798,6 +802,11 @@ def decode_picture(data: bytes, reduce: int = 1) -> Optional[Image]:
     an image OpenCV or Pillow can read."""
     if not data:
         return None
+    if data.startswith(jbig2.MAGIC):
+        converted = jbig2.decode_png(data)
+        if converted is None:
+            return None
+        data = converted
     from PIL import Image as PILImage  # noqa: PLC0415 - Pillow loads only when a page is drawn
 
     try:  # the header only: a picture too large is refused before it is inflated
@@ -899,49 +908,12 @@ def render_pdf(
 
 def image_pdf(pages: Sequence[Tuple[float, float, Image]]) -> bytearray:
     """A PDF of pages ``(width pt, height pt, BGR image)``, each image filling its page."""
-    objects: List[bytes] = []
-    kids = []
-    for number, (width, height, image) in enumerate(pages):
+    parts = []
+    for width, height, image in pages:
         rgb = np.ascontiguousarray(image[..., ::-1])
-        data = zlib.compress(rgb.tobytes(), 6)
-        page_id = 3 + number * 3
-        image_id, content_id = page_id + 1, page_id + 2
-        kids.append(f"{page_id} 0 R")
-        content = f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode()
-        objects.append(
-            (
-                f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width:.4f} {height:.4f}]"
-                f" /Resources << /XObject << /Im0 {image_id} 0 R >> >>"
-                f" /Contents {content_id} 0 R >>"
-            ).encode()
+        entries = (
+            f"/Width {image.shape[1]} /Height {image.shape[0]}"
+            " /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode"
         )
-        objects.append(
-            (
-                f"<< /Type /XObject /Subtype /Image"
-                f" /Width {image.shape[1]} /Height {image.shape[0]}"
-                " /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode"
-                f" /Length {len(data)} >>\nstream\n"
-            ).encode()
-            + data
-            + b"\nendstream"
-        )
-        objects.append(
-            f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream"
-        )
-    head = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>".encode(),
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(head + objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(offsets) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += (
-        f"trailer\n<< /Size {len(offsets) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    return out
+        parts.append(PdfImage(width, height, entries, zlib.compress(rgb.tobytes(), 6)))
+    return pdf_of_images(parts)
