@@ -17,7 +17,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from . import xmlsafe
 from .errors import OfdError, OfdFormatError
@@ -845,8 +845,3 @@ def _read(package: OfdPackage) -> Document:
         doc_info=doc_info,
         used=reader.used,
     )
-
-
-def objects_of(layers: Sequence[Layer]) -> List[GraphicObject]:
-    """Every object of ``layers`` in drawing order (page blocks kept as blocks)."""
-    return [obj for layer in layers for obj in layer.objects]
