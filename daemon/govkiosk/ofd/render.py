@@ -340,12 +340,12 @@ class FontBook:
         except TypeError:  # Pillow < 6.2 draws no stroke: regular weight
             draw.text((pad, pad), char, font=font, fill=255)
         array = np.asarray(picture, dtype=np.uint8)
-        ys, xs = np.nonzero(array)
-        if len(xs) == 0:
+        x0, y0, w, h = cv2.boundingRect(array)  # the ink's box
+        if w == 0 or h == 0:
             entry: Tuple[Image, int, int] = (np.zeros((1, 1), dtype=np.uint8), 0, 0)
         else:
-            x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-            entry = (np.ascontiguousarray(array[y0:y1, x0:x1]), x0 - pad, y0 - pad - ascent)
+            part = np.ascontiguousarray(array[y0 : y0 + h, x0 : x0 + w])
+            entry = (part, x0 - pad, y0 - pad - ascent)
         self._cached += entry[0].size
         if self._cached > GLYPH_CACHE_BYTES:
             self._glyphs.clear()
