@@ -401,3 +401,19 @@ def test_a_seal_picture_given_as_an_ofd_is_rendered_into_the_stamp() -> None:
     assert (ys.max() + 1) / PX_PER_MM <= box.y + box.h + 0.2
     broken = render_page(document, 0, 50, [StampPicture("1", box, b"not a picture")])
     assert broken.skipped == ["seal picture: cannot be decoded"]
+
+
+def test_characters_past_the_last_offset_advance_by_their_width() -> None:
+    data = fixture("helloworld")
+    page = "Doc_0/Pages/Page_0/Content.xml"
+    content = entry(data, page).replace(
+        b' DeltaX="3 3 3 3 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5 1.5"',
+        b' DeltaX="3"',
+    )
+    document = read_ofd(rebuild(data, replace={page: content}))
+    ink = _ink_mm(render_page(document, 0, DPI).image)
+    assert ink is not None
+    left, _, right, _ = ink
+    # 你 then 好呀， at their font's 3 mm advance, and the Latin text after them
+    assert right - left > 4 * 3 + 10
+    assert right - left < 40.5 + 3

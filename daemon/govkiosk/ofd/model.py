@@ -17,7 +17,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 from . import xmlsafe
 from .errors import OfdError, OfdFormatError
@@ -80,14 +80,20 @@ class TextCode:
     delta_x: Tuple[float, ...] = ()
     delta_y: Tuple[float, ...] = ()
 
-    def positions(self) -> List[Tuple[str, float, float]]:
-        """Each character with its origin (in the object's space)."""
+    def positions(
+        self, advance: Optional[Callable[[str], float]] = None
+    ) -> List[Tuple[str, float, float]]:
+        """Each character with its origin (in the object's space). Past the last
+        ``DeltaX`` a character moves the pen by its own width, ``advance(char)``, when
+        the caller knows the font (else the characters stack up)."""
         x, y = self.x, self.y
         out = []
         for index, char in enumerate(self.text):
             out.append((char, x, y))
             if index < len(self.delta_x):
                 x += self.delta_x[index]
+            elif advance is not None:
+                x += advance(char)
             if index < len(self.delta_y):
                 y += self.delta_y[index]
         return out

@@ -353,6 +353,14 @@ class FontBook:
         self._glyphs[key] = entry
         return entry
 
+    def advance(self, font_id: str, pixels: int, char: str) -> float:
+        """How far ``char`` moves the pen, in pixels at ``pixels`` per em."""
+        font = self.font(font_id, pixels)
+        length = getattr(font, "getlength", None)  # Pillow >= 8; getsize before
+        if length is not None:
+            return float(length(char))
+        return float(font.getsize(char)[0])
+
     @property
     def problems(self) -> List[str]:
         return list(self._broken.values())
@@ -594,7 +602,9 @@ class PageRenderer:
         reach = pixels * 4
         patches: List[Tuple[Image, int, int]] = []
         for code in obj.codes:
-            for char, x, y in code.positions():
+            for char, x, y in code.positions(
+                lambda char: self.fonts.advance(obj.font, pixels, char) * obj.size / pixels
+            ):
                 origin = _apply(matrix, np.array([[x, y]], dtype=np.float64))[0]
                 if char.isspace() or not (
                     -reach < origin[0] < width + reach and -reach < origin[1] < height + reach
