@@ -147,7 +147,7 @@ def test_size_count_and_ratio_limits() -> None:
     with pytest.raises(OfdPackageError, match="inflates more than"):
         OfdPackage.from_bytes(bomb)
     with pytest.raises(OfdPackageError, match="beyond the limit"):
-        OfdPackage.from_bytes(bomb, Limits(max_entry_size=1024 * 1024))
+        OfdPackage.from_bytes(bomb, Limits(max_entry_size=1024 * 1024, max_ratio=10**6))
     with pytest.raises(OfdPackageError, match="beyond the limit"):
         OfdPackage.from_bytes(
             _zip({"a": b"x" * 600, "b": b"y" * 600}, zipfile.ZIP_STORED),
