@@ -925,5 +925,6 @@ def image_pdf(pages: Sequence[Tuple[float, float, Image]]) -> bytearray:
             f"/Width {image.shape[1]} /Height {image.shape[0]}"
             " /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode"
         )
-        parts.append(PdfImage(width, height, entries, zlib.compress(rgb.tobytes(), 6)))
+        # level 1: half the time of level 6 for a page 15 % larger
+        parts.append(PdfImage(width, height, entries, zlib.compress(rgb.tobytes(), 1)))
     return pdf_of_images(parts)
