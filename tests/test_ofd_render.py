@@ -417,3 +417,19 @@ def test_characters_past_the_last_offset_advance_by_their_width() -> None:
     # 你 then 好呀， at their font's 3 mm advance, and the Latin text after them
     assert right - left > 4 * 3 + 10
     assert right - left < 40.5 + 3
+
+
+def test_a_column_of_text_given_by_delta_y_keeps_its_x() -> None:
+    document = read_ofd(fixture("signedFile"))
+    column = next(
+        o
+        for o in document.templates["2"].layers[0].objects
+        if isinstance(o, TextObject) and o.codes[0].text == "购买方"
+    )
+    assert isinstance(column, TextObject)
+    assert column.codes[0].delta_x == ()
+    ink = _ink_mm(render_page(_only(document, column), 0, DPI).image)
+    assert ink is not None
+    left, top, right, bottom = ink
+    assert right - left < column.size * 1.05  # one glyph wide
+    assert bottom - top > 2 * 6.35  # three glyphs 6.35 mm apart downwards

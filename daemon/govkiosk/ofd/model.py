@@ -83,17 +83,18 @@ class TextCode:
     def positions(
         self, advance: Optional[Callable[[str], float]] = None
     ) -> List[Tuple[str, float, float]]:
-        """Each character with its origin (in the object's space). Past the last
-        ``DeltaX`` a character moves the pen by its own width, ``advance(char)``, when
-        the caller knows the font (else the characters stack up)."""
+        """Each character with its origin (in the object's space). Where neither
+        ``DeltaX`` nor ``DeltaY`` gives an offset, a character moves the pen by its own
+        width, ``advance(char)``, when the caller knows the font; a column of text
+        (``DeltaY`` only) keeps its x."""
         x, y = self.x, self.y
         out = []
         for index, char in enumerate(self.text):
             out.append((char, x, y))
             if index < len(self.delta_x):
                 x += self.delta_x[index]
-            elif advance is not None:
-                x += advance(char)
+            elif advance is not None and index >= len(self.delta_y):
+                x += advance(char)  # no offset at all: the next character follows
             if index < len(self.delta_y):
                 y += self.delta_y[index]
         return out
