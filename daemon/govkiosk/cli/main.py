@@ -18,6 +18,7 @@ from ..contract.connection import close, connect, plain
 from ..contract.logs import printable_lines
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 from . import backup, camera, check, face, fleet, items, keys, pin, promo, stats, upkeep
+from . import ofd as ofdctl
 from . import sim as simctl
 from .output import table
 
@@ -96,6 +97,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub.add_parser("fleet", help="remote operations: govkioskctl fleet --help")
     sub.add_parser("face", help="face verification tools: govkioskctl face --help")
     sub.add_parser("promo", help="the promotion screen's playlist: govkioskctl promo --help")
+    sub.add_parser("ofd", help="OFD documents (info, render): govkioskctl ofd --help")
     return parser.parse_args(argv)
 
 
@@ -131,6 +133,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return face.main(argv[1:])
     if argv[:1] == ["promo"]:
         return promo.main(argv[1:])
+    if argv[:1] == ["ofd"]:  # reads a file: no daemon
+        return ofdctl.main(argv[1:])
     args = parse_args(argv)
     if args.command in ("backup", "restore", "oplog"):
         return backup.run(args)
