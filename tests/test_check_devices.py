@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import subprocess
 from pathlib import Path
 from typing import AsyncIterator, Dict, List, Tuple
 
@@ -23,8 +22,8 @@ from govkiosk.devices.ups.sim import MegatecSimulator, UpsModel
 from govkiosk.devices.ups.state import UpsStateChanged
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
-from harness.eventually import eventually
 from harness.events import next_matching
+from harness.eventually import eventually
 from harness.kiosk import SIMULATED_FACES, Kiosk, card_photo, kiosk
 
 WAIT = 30.0
@@ -79,7 +78,7 @@ def by_name(checks: List[Check]) -> Dict[str, Check]:
     return {c.name: c for c in checks}
 
 
-def place_card_when_asked(k: Kiosk) -> "asyncio.Future[None]":
+def place_card_when_asked(k: Kiosk) -> asyncio.Future[None]:
     """Place a fresh synthetic card once the daemon waits for it (as the engineer does
     after reading the prompt)."""
 
@@ -125,9 +124,10 @@ async def test_a4_page_card_read_and_ups_test_pass_on_a_healthy_kiosk(
     # the page went through CUPS: one PDF with the title, the kiosk id, and no one's data
     [page] = jobs
     assert page.startswith(b"%PDF")
-    text = subprocess.run(
-        ["pdftotext", "-", "-"], input=page, capture_output=True, check=True
-    ).stdout.decode("utf-8")
+    pdftotext = await asyncio.create_subprocess_exec(
+        "pdftotext", "-", "-", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    text = (await asyncio.wait_for(pdftotext.communicate(page), WAIT))[0].decode("utf-8")
     assert "测试页" in text
     assert "test-hlj-0001" in text
     assert "灰度" in text

@@ -25,9 +25,9 @@ from ..contract.names import (
     PROMO_INTERFACE,
     RECEIPT_INTERFACE,
     UI_BUS_NAME,
-    UPKEEP_INTERFACE,
     UI_INTERFACE,
     UI_PATH,
+    UPKEEP_INTERFACE,
 )
 from ..dbus.call import call
 from ..evaluation.store import ALL_DAYS
