@@ -25,6 +25,7 @@ from harness.dbus import PrivateBus
 from harness.events import next_matching
 from harness.eventually import eventually
 from harness.kiosk import SIMULATED_FACES, Kiosk, card_photo, kiosk
+from harness.nut import NutServer
 
 WAIT = 30.0
 
@@ -199,3 +200,31 @@ async def test_checks_are_refused_while_a_citizen_is_served(
         assert found[name].status == FAIL
         assert "a citizen is being served" in found[name].detail
     assert jobs == []
+
+
+async def test_a_nut_ups_whose_driver_offers_no_battery_test_fails_naming_it(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer, nut: NutServer
+) -> None:
+    secret = tmp_path / "nut-password"
+    secret.write_text(nut.password + "\n", encoding="utf-8")
+    lines = (
+        f'\n[ups]\nuser = "{nut.user}"\npassword_file = "{secret}"\npoll_interval = 0.2\n'
+        f'dry_run = true\n\n[[devices.static]]\nrole = "ups"\nport = "{nut.url}"\n'
+    )
+    async with kiosk(tmp_path / "kiosk", private_bus, cupsd, face=SIMULATED_FACES + lines) as k:
+        await eventually(
+            lambda: any(isinstance(e, UpsStateChanged) and e.state.on_line for e in k.events),
+            "the UPS read through upsd",
+            WAIT,
+        )
+        _info, checks = await run_checks(options(k, private_bus))
+        skipped = (await run_checks(options(k, private_bus, ups_test=False)))[1]
+    test = by_name(checks)["UPS self-test"]
+    # dummy-ups registers no instant command: upsd refuses test.battery.start.quick
+    assert test.status == FAIL
+    assert "does not offer test.battery.start.quick" in test.detail
+    assert "CMD-NOT-SUPPORTED" in test.detail
+    assert "instcmds" in test.fix
+    assert nut.password not in test.detail + test.fix
+    assert by_name(checks)["UPS reading"].status == PASS
+    assert by_name(skipped)["UPS self-test"].status == SKIP

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -33,6 +34,11 @@ from govkiosk.devices.ups.selftest import (
 from govkiosk.devices.ups.settings import UpsSettings
 from govkiosk.devices.ups.sim import MegatecSimulator, UpsModel
 from govkiosk.devices.ups.state import UpsStateChanged
+from govkiosk.store import Store
+from govkiosk.upkeep.selftest import Probe
+from govkiosk.upkeep.service import UpkeepService
+from govkiosk.upkeep.settings import ConsumablesSettings, SelfTestSettings
+from govkiosk.upkeep.store import UpkeepStore
 from harness.events import next_matching
 from harness.nut import NutServer
 from harness.services import running
@@ -150,3 +156,42 @@ async def test_the_test_result_variable_is_read_as_dummy_ups_gives_it(nut: NutSe
         assert nut_outcome(await client.get_var(nut.name, "ups.test.result")) is Outcome.PASSED
     finally:
         await client.close()
+
+
+async def test_the_daily_self_test_runs_the_battery_test_only_when_chosen(
+    tmp_path: Path,
+) -> None:
+    model = UpsModel(test_seconds=0.3)
+    pty = serve_pty(MegatecSimulator(model))
+    bus = EventBus()
+    driver = MegatecDriver(DeviceSpec("ups@sim", "ups", pty.path), bus, lambda: FAST)
+    store = Store(tmp_path / "state")
+    await store.open()
+    chosen = SelfTestSettings(ups_battery_test=True, disk_min_mb=0)
+    settings = [SelfTestSettings(disk_min_mb=0)]
+    upkeep = UpkeepService(
+        UpkeepStore(store),
+        bus,
+        Probe(services=list, devices=list, state_dir=tmp_path),
+        lambda: settings[0],
+        ConsumablesSettings,
+        busy=lambda: False,
+    )
+    await upkeep.start()
+    try:
+        with bus.stream(UpsStateChanged) as states, bus.stream(UpsSelfTestRun) as runs:
+            async with running(driver):
+                await next_matching(states, lambda e: e.state.on_line, WAIT)
+                off = await upkeep.run_selftest("schedule")
+                assert "ups_battery" not in {c.name for c in off.checks}
+                assert runs.drain() == []  # the default never runs the kiosk on battery
+                settings[0] = chosen
+                on = await upkeep.run_selftest("schedule")
+        [battery] = [c for c in on.checks if c.name == "ups_battery"]
+        assert battery.passed
+        assert "passed: 10-second battery test done" in battery.detail
+    finally:
+        await upkeep.stop()
+        upkeep.close()
+        await store.close()
+        pty.close()
