@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Dict, List, Tuple
@@ -181,7 +182,7 @@ class UpkeepService(Service):
                     CheckResult("ups_battery", True, f"{device}: on battery, test not run")
                 )
                 continue
-            run_id = f"upkeep-{int(self._clock())}"
+            run_id = f"upkeep-{secrets.token_hex(6)}"
             with self._bus.stream(UpsSelfTestDone) as done:
                 self._bus.publish(UpsSelfTestRun(device, run_id))
                 try:
