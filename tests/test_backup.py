@@ -13,14 +13,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govkiosk import __version__
+from govkiosk.backup import ciphers
+from govkiosk.backup.ciphers import AES_MAGIC, SM4_MAGIC
 from govkiosk.backup.settings import BackupSettings
 from govkiosk.backup.snapshot import (
-    MAGIC,
     BackupError,
     RestoreError,
     backups,
@@ -74,23 +74,25 @@ def kiosk(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def backup_settings(kiosk: Path, keep: int = 2) -> BackupSettings:
+def backup_settings(kiosk: Path, keep: int = 2, cipher: str = "aes-256-gcm") -> BackupSettings:
     return BackupSettings(
         dir=str(kiosk / "backups"),
         keep=keep,
         key_file=str(kiosk / "etc/backup.key"),
+        cipher=cipher,  # type: ignore[arg-type]
         packages=(PACKAGE,),
         package_dir=str(kiosk / "archives"),
     )
 
 
+@pytest.mark.parametrize(("cipher", "magic"), [("aes-256-gcm", AES_MAGIC), ("sm4", SM4_MAGIC)])
 def test_a_backup_is_encrypted_and_restores_database_configuration_and_packages(
-    kiosk: Path,
+    kiosk: Path, cipher: str, magic: bytes
 ) -> None:
-    target = make_backup(kiosk / "state", kiosk / "etc", backup_settings(kiosk), T0)
+    target = make_backup(kiosk / "state", kiosk / "etc", backup_settings(kiosk, cipher=cipher), T0)
     assert target.name == "govkiosk-20251127T020000Z.gkbak"
     blob = target.read_bytes()
-    assert blob.startswith(MAGIC)
+    assert blob.startswith(magic)
     for plain in (b"sealed", b"conf.d", b"the package"):
         assert plain not in blob
 
@@ -177,8 +179,7 @@ def sealed_tar(key: bytes, name: str, data: bytes = b"x") -> bytes:
         info = tarfile.TarInfo(name)
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    nonce = os.urandom(12)
-    return MAGIC + nonce + AESGCM(key).encrypt(nonce, buffer.getvalue(), MAGIC)
+    return ciphers.seal("aes-256-gcm", key, buffer.getvalue())
 
 
 @pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "etc/../../x", "bin/sh"])
@@ -193,20 +194,43 @@ def test_a_member_outside_its_place_refuses_the_whole_backup(tmp_path: Path, nam
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=200), st.booleans())
+@given(st.binary(max_size=200), st.sampled_from([b"", AES_MAGIC, SM4_MAGIC]))
 def test_any_bytes_are_refused_cleanly(
-    tmp_path_factory: pytest.TempPathFactory, blob: bytes, magic: bool
+    tmp_path_factory: pytest.TempPathFactory, blob: bytes, magic: bytes
 ) -> None:
     directory = tmp_path_factory.mktemp("fuzz")
     archive = directory / "x.gkbak"
-    archive.write_bytes((MAGIC if magic else b"") + blob)
+    archive.write_bytes(magic + blob)
     with pytest.raises(RestoreError):
         open_backup(archive, bytes(32))
 
 
 def sealed(key: bytes, plain: bytes) -> bytes:
-    nonce = os.urandom(12)
-    return MAGIC + nonce + AESGCM(key).encrypt(nonce, plain, MAGIC)
+    return ciphers.seal("aes-256-gcm", key, plain)
+
+
+@pytest.mark.parametrize("cipher", sorted(ciphers.SEALERS))
+def test_any_changed_byte_or_another_key_is_refused(cipher: str) -> None:
+    key = os.urandom(32)
+    blob = ciphers.seal(cipher, key, b"the archive")
+    assert ciphers.open_sealed(key, blob) == b"the archive"
+    with pytest.raises(ciphers.DamagedError):
+        ciphers.open_sealed(os.urandom(32), blob)
+    magic = AES_MAGIC if cipher == "aes-256-gcm" else SM4_MAGIC
+    for at in range(len(magic), len(blob)):  # counter or nonce, ciphertext, tag
+        changed = bytearray(blob)
+        changed[at] ^= 1
+        with pytest.raises(ciphers.DamagedError):
+            ciphers.open_sealed(key, bytes(changed))
+
+
+def test_sm4_is_the_national_standard_cipher() -> None:
+    # GB/T 32907-2016 Appendix A, example 1: key = plaintext = 0123456789abcdeffedcba9876543210.
+    # CTR with an all-zero counter encrypts the counter block and xors it: encrypting the
+    # zero block, xored into the plaintext, must give the same as the ECB vector's keystream.
+    vector = bytes.fromhex("0123456789abcdeffedcba9876543210")
+    keystream = ciphers._sm4_ctr(vector, vector, bytes(16))
+    assert keystream.hex() == "681edf34d206965e86b3e94f536e4246"
 
 
 @settings(max_examples=200, deadline=None)

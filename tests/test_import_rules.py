@@ -4,7 +4,8 @@ Layers, bottom to top — a module imports only from its own layer or below:
 
     contract   govkiosk.contract: the names, connection and log rules both processes share
     plumbing   errors, fields, tables, kiosk, timeouts, bus, store, supervisor, activity,
-               sdnotify, dbus/ (the error boundary, the served connection, one-off calls)
+               sdnotify, dbus/ (the error boundary, the served connection, one-off calls),
+               gm/ (SM2, SM3, SM2 certificates)
     features   device families, face verification, items, session, printing, power,
                backends, security, maintenance, backup, ops (the kiosk's side), fleet (the
                operator's side), docscan (the document camera's pages), promo (the
@@ -52,6 +53,7 @@ LAYERS: Dict[str, int] = {
             "activity",
             "sdnotify",
             "dbus",
+            "gm",
         ),
         PLUMBING,
     ),

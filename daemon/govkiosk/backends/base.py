@@ -73,11 +73,14 @@ class DocumentRequest:
     consent_id: str = ""
     #: Paper materials captured with the document camera, in the catalogue's order.
     attachments: Tuple[Attachment, ...] = ()
+    #: A test request (``govkioskctl check``): the applicant is the platform's published
+    #: test identity and the answer is a specimen marked as a test (:mod:`.http`).
+    test: bool = False
 
     def __repr__(self) -> str:
         return (
             f"DocumentRequest(item_code={self.item_code!r}, region={self.region!r}, "
-            "applicant=<withheld>)"
+            f"applicant=<withheld>{', test' if self.test else ''})"
         )
 
 

@@ -62,6 +62,8 @@ class Certificate:
     verification: str = ""
     seal_caption: str = "证明专用章"
     notes: Sequence[str] = ()
+    #: A test answer's specimen: this mark (e.g. 测试样张) across every page; "" = none.
+    specimen: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -108,6 +110,8 @@ def render(cert: Certificate) -> Tuple[bytes, int]:
         canvas.setStrokeColor(colors.Color(0.6, 0.1, 0.1))
         canvas.setLineWidth(1.2)
         canvas.line(20 * mm, 272 * mm, 190 * mm, 272 * mm)
+        if cert.specimen:
+            _watermark(canvas, font, cert.specimen)
         canvas.restoreState()
 
     doc = SimpleDocTemplate(
@@ -137,6 +141,17 @@ def render(cert: Certificate) -> Tuple[bytes, int]:
     story += [Paragraph(text, styles["note"]) for text in cert.notes]
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue(), len(pages)
+
+
+def _watermark(canvas: Any, font: str, text: str) -> None:
+    """``text`` large and diagonal across the page, in light red: a specimen, not a document."""
+    canvas.saveState()
+    canvas.setFillColor(colors.Color(0.9, 0.2, 0.2, alpha=0.25))
+    canvas.setFont(font, 72)
+    canvas.translate(105 * mm, 148 * mm)
+    canvas.rotate(35)
+    canvas.drawCentredString(0, 0, text)
+    canvas.restoreState()
 
 
 def _styles(font: str) -> dict:  # type: ignore[type-arg]

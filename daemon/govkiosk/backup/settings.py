@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Literal, Tuple
 
 from ..fields import setting
 
@@ -29,6 +29,10 @@ class BackupSettings:
     key_file: str = setting(
         "/etc/govkiosk/backup.key", expect="an absolute path", check=lambda v: v.startswith("/")
     )
+    #: How backups are encrypted: "aes-256-gcm", or "sm4" (SM4-CTR with HMAC-SM3, China's
+    #: national algorithms, for sites assessed under GB/T 39786). Restore reads either,
+    #: whatever this says.
+    cipher: Literal["aes-256-gcm", "sm4"] = "aes-256-gcm"
     # The installed application packages whose names and versions are recorded, and whose
     # .deb/.rpm files are copied from package_dir when they are there.
     packages: Tuple[str, ...] = setting(

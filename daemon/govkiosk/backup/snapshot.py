@@ -17,20 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from .. import __version__
 from ..errors import GovkioskError
 from ..store import DB_NAME
+from . import ciphers
 from .settings import BackupSettings
 
 PREFIX = "govkiosk-"
 SUFFIX = ".gkbak"
 PARTIAL = ".partial"
-#: The archive's first bytes; also authenticated with the contents.
-MAGIC = b"GOVKIOSK-BACKUP-1\n"
-NONCE_BYTES = 12
 KEY_BYTES = 32
 MANIFEST = "MANIFEST.json"
 
@@ -91,10 +86,8 @@ def make_backup(state_dir: Path, config_dir: Path, settings: BackupSettings, now
         for leftover in root.glob(PREFIX + "*" + PARTIAL):
             leftover.unlink()
         plain = _archive(state_dir, config_dir, settings, now)
-        nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(key).encrypt(nonce, plain, MAGIC)
         with open(partial, "wb") as out:
-            out.write(MAGIC + nonce + sealed)
+            out.write(ciphers.seal(settings.cipher, key, plain))
             out.flush()
             os.fsync(out.fileno())
         partial.rename(target)
@@ -209,13 +202,12 @@ def open_backup(archive: Path, key: bytes) -> bytes:
         blob = archive.read_bytes()
     except OSError as err:
         raise RestoreError(f"{archive}: cannot be read: {err.strerror}") from err
-    if not blob.startswith(MAGIC):
+    if not ciphers.is_sealed(blob):
         raise RestoreError(f"{archive}: not a govkiosk backup")
-    nonce = blob[len(MAGIC) : len(MAGIC) + NONCE_BYTES]
     try:
-        return AESGCM(key).decrypt(nonce, blob[len(MAGIC) + NONCE_BYTES :], MAGIC)
-    except (InvalidTag, ValueError) as err:
-        raise RestoreError(f"{archive}: wrong key, or the backup is damaged") from err
+        return ciphers.open_sealed(key, blob)
+    except ciphers.DamagedError as err:
+        raise RestoreError(f"{archive}: {err}") from err
 
 
 def restore(

@@ -5,8 +5,11 @@ the ops broker with their TLS certificates), ``deployment`` (versions, package i
 configuration, services), ``devices`` (every configured role present with its driver
 running, camera snapshots, the UPS reading and its quick battery test, a card read only
 with ``--card-test``, a test receipt and an A4 test page only with ``--print-test``)
-and ``items`` (the item debugging checklist 事项调试检查表: every published item's
-department route answers). Each check passes, fails or is skipped, with a detail and,
+and ``items`` (the item debugging checklist 事项调试检查表: every published item run end
+to end in test mode by the daemon against its real department route — the platform's
+published test identity fetched, its seal verified, its pages rendered — or, where the
+platform publishes no test identity, its health call; printed only with
+``--print-items``). Each check passes, fails or is skipped, with a detail and,
 when it fails, the fix in plain words. The result is the acceptance report
 (:mod:`.acceptance`), handed to the daemon afterwards, which sends it to ops
 (``evt/acceptance``).
@@ -14,13 +17,15 @@ when it fails, the fix in plain words. The result is the acceptance report
 Nothing a citizen gave is touched: camera frames are looked at for their presence and
 dropped; the card read reports "read, fields present, photo decoded" and never a value,
 and the daemon refuses it (as the A4 test page) while a session runs; nothing is printed
-unless asked.
+unless asked; an item's test specimen stays in the daemon's memory and only its
+reference, page count and seal issuer come back.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime
 import importlib.metadata
 import json
@@ -44,7 +49,6 @@ from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
 from .. import __version__
-from ..backends.routing import NoRouteError, Router
 from ..config import DEFAULT_PATH, Config, load_config
 from ..contract.connection import close, connect, plain
 from ..contract.logs import printable_lines
@@ -52,6 +56,7 @@ from ..contract.names import (
     BUS_NAME,
     CAMERAS_INTERFACE,
     CHECKS_INTERFACE,
+    KIOSK_BUSY_ERROR,
     KIOSK_INTERFACE,
     MAINTENANCE_INTERFACE,
     OBJECT_PATH,
@@ -82,6 +87,8 @@ class Options:
     bus: str = "system"
     stages: Tuple[str, ...] = STAGES
     print_test: bool = False
+    #: print each item's test certificate (A4 and receipt), the operator confirming it
+    print_items: bool = False
     operator: str = ""
     out: Optional[Path] = None
     timeout: float = 5.0
@@ -732,59 +739,165 @@ async def _print_test(context: _Context) -> Check:
 
 # -- items (事项调试检查表) --------------------------------------------------------------
 
+#: What each test mode exercised, as the checklist says it.
+EXERCISED = {"full": "fetch+seal+preview", "health": "health only", "none": "not tested"}
+_DOWN_FIX = (
+    "the department platform for {code} is down or unreachable: check the route's url in "
+    "[backends], the hall firewall, and ask the department"
+)
+#: Where an item's test failed → the fix.
+_ITEM_FIXES = {
+    "route": "add a [[backends.routes]] entry for the item or set [backends] default_url",
+    "fetch": _DOWN_FIX,
+    "health": "the department platform's health call for {code} failed: check the route's "
+    "health_url and url in [backends], the hall firewall, and ask the department",
+    "seal": "the test certificate's seal did not verify: check that [seal] trusted holds the "
+    "department's seal certificate, and ask the department",
+    "preview": "the test certificate could not be rendered for the preview: check that "
+    "poppler-utils (pdftoppm) is installed",
+    "print_a4": "the A4 printer did not print the test certificate: load paper, check the "
+    "printer and its CUPS queue, then run the check again",
+    "print_receipt": "the receipt printer did not print the test slip: load receipt paper, "
+    "close the cover, then run the check again",
+}
+_REFUSED_FIX = (
+    "the department refused the test request: check the route's test_id_number and "
+    "test_name in [backends] against the test identity the department published, and ask "
+    "the department whether its test mode is enabled for this kiosk"
+)
+_UNAUTHORISED_FIX = (
+    "the department did not accept this kiosk's signature: enrol the kiosk's public key "
+    "with the department under the route's key_id ([backends] key_id)"
+)
+_NONE_FIX = (
+    "ask the department for a test identity or a health URL, and set test_id_number + "
+    "test_name or health_url on the item's route in [backends]"
+)
 
-async def _answers(url: str, timeout: float) -> Tuple[bool, str]:
+
+def _fix_for(answer: Dict[str, Any], code: str) -> str:
+    where, error = str(answer.get("failed_at", "")), str(answer.get("error_code", ""))
+    if where == "fetch" and error == "backend.refused":
+        detail = str(answer.get("detail", ""))
+        return _UNAUTHORISED_FIX if detail.endswith("(unauthorised)") else _REFUSED_FIX
+    if where == "fetch" and error == "backend.key":
+        return (
+            "the kiosk's signing key cannot be used: check [backends] key_file (govkioskctl "
+            "keys) and that the daemon's user can read it"
+        )
+    if where == "fetch" and error == "backend.protocol":
+        return (
+            f"the department platform's answer for {code} was not understood: ask the "
+            "department whether its test mode follows the kiosk protocol"
+        )
+    return _ITEM_FIXES.get(where, _DOWN_FIX).format(code=code)
+
+
+def _seconds(value: Any) -> str:
     try:
-        async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=timeout)
-        ) as http, http.get(url) as answer:
-            if answer.status >= 500:
-                return False, f"{url} answered HTTP {answer.status}"
-            return True, f"{url} answers (HTTP {answer.status})"
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
-        return False, f"{url} does not answer: {err or 'timed out'}"
+        return f"{float(value):.1f} s"
+    except (TypeError, ValueError, OverflowError):
+        return "? s"
+
+
+def item_check(name: str, answer: Dict[str, Any]) -> Check:
+    """The checklist's row for one item from ``Session1.RunItemTest``'s answer."""
+    code = str(answer.get("code", ""))
+    mode = str(answer.get("mode", ""))
+    route = str(answer.get("route", ""))
+    reference = str(answer.get("reference", ""))
+    exercised = EXERCISED.get(mode, mode)
+    took = _seconds(answer.get("duration", 0.0))
+    if mode == "none" and not answer.get("failed_at"):
+        return Check(
+            "items",
+            name,
+            SKIP,
+            f"{exercised}: route {route} has neither a test identity nor a health URL",
+            _NONE_FIX,
+            mode=mode,
+        )
+    if not answer.get("passed"):
+        return Check(
+            "items",
+            name,
+            FAIL,
+            f"{exercised} failed at {answer.get('failed_at', '')}: {answer.get('detail', '')}"
+            + (f" (route {route})" if route else ""),
+            _fix_for(answer, code),
+            mode=mode,
+            reference=reference,
+        )
+    if mode == "health":
+        return Check(
+            "items",
+            name,
+            PASS,
+            f"{exercised}: route {route} health call answered HTTP "
+            f"{answer.get('health_status', '')} in {took} (the item itself was not run: "
+            "no test identity)",
+            mode=mode,
+        )
+    issuer = str(answer.get("seal_issuer", ""))
+    pages = answer.get("pages", 0)
+    detail = (
+        f"{exercised}: route {route}, reference {reference}, {pages} page"
+        f"{'' if pages == 1 else 's'}, seal verified ({issuer}), {took}"
+    )
+    if answer.get("printed"):
+        detail += ", test certificate printed"
+    return Check("items", name, PASS, detail, mode=mode, reference=reference)
+
+
+async def _item(context: _Context, session: Any, code: str, name: str) -> Check:
+    asked = context.options.print_items
+    try:
+        answer = plain(await session.call_run_item_test(code, asked))
+    except DBusError as err:
+        if err.type == KIOSK_BUSY_ERROR:
+            return Check(
+                "items",
+                name,
+                FAIL,
+                err.text,
+                "a citizen is being served: wait until the kiosk is free, then run the "
+                "check again (or put it out of service first)",
+            )
+        return Check(
+            "items",
+            name,
+            FAIL,
+            f"the item's test could not run: {err.text}",
+            "see journalctl -u govkioskd, then run the check again",
+        )
+    check = item_check(name, answer)
+    confirm = context.options.confirm
+    if check.status == PASS and answer.get("printed") and confirm is not None:
+        question = f"Did the test certificate of {code} (A4 and receipt) print clearly? [y/N] "
+        if not confirm(question):
+            return dataclasses.replace(
+                check,
+                status=FAIL,
+                detail=check.detail + "; the operator saw a fault in the print",
+                fix="check the A4 printer's toner and paper and the receipt printer's head "
+                "and cutter, then run the check again",
+            )
+        check = dataclasses.replace(check, detail=check.detail + " (confirmed by the operator)")
+    return check
 
 
 async def items(context: _Context) -> List[Check]:
-    config = context.config
+    """Every published item end to end in test mode by the daemon (``Session1.RunItemTest``):
+    with the platform's test identity (fetch, seal, preview), else its health call; printed
+    only with ``--print-items``."""
     session = context.interface(SESSION_INTERFACE)
-    if session is None or config is None:
+    if session is None:  # the daemon tests with the configuration it runs
         return [_no_daemon("items", "items")]
-    router = Router(config.backends, kiosk_id=config.kiosk.id, kiosk_region=config.kiosk.region)
-    answers: Dict[str, Tuple[bool, str]] = {}
     checks = []
     for row in plain(await session.call_list_items()):
         code = str(row.get("code", ""))
         name = f"{code} {row.get('name', '')}".strip()
-        try:
-            route = router.route_for(code, config.kiosk.region)
-        except NoRouteError as err:
-            checks.append(
-                Check(
-                    "items",
-                    name,
-                    FAIL,
-                    str(err),
-                    "add a [[backends.routes]] entry for the item or set [backends] default_url",
-                )
-            )
-            continue
-        if route.url not in answers:
-            answers[route.url] = await _answers(route.url, context.options.timeout)
-        ok, detail = answers[route.url]
-        if ok:
-            checks.append(Check("items", name, PASS, f"route {detail}"))
-        else:
-            checks.append(
-                Check(
-                    "items",
-                    name,
-                    FAIL,
-                    f"route {detail}",
-                    f"the department platform for {code} is down or unreachable: check the "
-                    "route's url in [backends], the hall firewall, and ask the department",
-                )
-            )
+        checks.append(await _item(context, session, code, name))
     return checks
 
 
@@ -888,6 +1001,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_false",
         help="skip the UPS's quick battery test",
     )
+    parser.add_argument(
+        "--print-items",
+        action="store_true",
+        help="print each item's test certificate and slip (operator confirms)",
+    )
     parser.add_argument("--operator", default="", help="who runs the check (in the report)")
 
 
@@ -903,9 +1021,10 @@ def run(args: argparse.Namespace) -> int:
         bus=args.bus,
         stages=tuple(args.stage or STAGES),
         print_test=args.print_test,
+        print_items=args.print_items,
         operator=args.operator or os.environ.get("SUDO_USER") or os.environ.get("USER", ""),
         out=args.out,
-        confirm=_ask if sys.stdin.isatty() and args.print_test else None,
+        confirm=_ask if sys.stdin.isatty() and (args.print_test or args.print_items) else None,
         card_test=args.card_test,
         card_timeout=args.card_timeout,
         ups_test=args.ups_test,

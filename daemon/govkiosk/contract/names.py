@@ -34,6 +34,8 @@ ERROR_PREFIX = "cn.govkiosk.Error."
 INTERNAL_ERROR = ERROR_PREFIX + "Internal"
 #: ``Session1.Start`` while another citizen's session runs.
 SESSION_ACTIVE_ERROR = ERROR_PREFIX + "SessionActive"
+#: ``Session1.RunItemTest`` while a citizen's session (or another test) runs.
+KIOSK_BUSY_ERROR = ERROR_PREFIX + "KioskBusy"
 #: ``Session1.StartSession`` for an item this kiosk cannot run now (no camera, no face check).
 ITEM_UNAVAILABLE_ERROR = ERROR_PREFIX + "ItemUnavailable"
 #: ``Session1.Evaluate`` (好差评) refused: the session is not at its ``done`` step, has been

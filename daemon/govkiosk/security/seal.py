@@ -17,9 +17,13 @@ has a stable ops ``code`` (``seal.unsigned``, ``seal.tampered``, ``seal.untruste
 ``seal.unreadable``, ``seal.trust``).
 
 The signature scheme is pluggable (:class:`SignatureScheme`): :class:`PadesScheme`
-verifies PAdES/CMS signatures with pyHanko. China's national algorithms (SM2 signatures,
-SM3 digests, the GB/T 38540 seal format) are the expected next scheme: it implements
-the same :meth:`SignatureScheme.verify` and is chosen by ``[seal] scheme``.
+verifies PAdES/CMS signatures with pyHanko; :class:`Sm2PdfScheme` verifies PDF signatures
+whose CMS uses China's national algorithms (SM3 digest, SM2 signature; GM/T 0010) — pyHanko
+knows neither — through :mod:`govkiosk.gm` and the SM2 trust of
+:class:`~.sesverify.SesVerifier`. :meth:`SealVerifier.from_settings` takes both and
+chooses per document by what its signatures use (:class:`PdfSchemes`), so a PAdES
+document is verified, and reported, exactly as before. OFD documents' SES seals are
+verified by :class:`~.sesverify.SesVerifier` itself.
 
 Verification is CPU work (hashing, public-key operations): call
 :meth:`SealVerifier.verify_async` from the event loop, which runs it in an executor.
@@ -32,50 +36,42 @@ import asyncio
 import io
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
-from ..errors import GovkioskError
+from .errors import (
+    ExpiredSealError,
+    MalformedSealError,
+    RevokedSealError,
+    SealError,
+    TamperedDocumentError,
+    TrustAnchorError,
+    UnreadableDocumentError,
+    UnsignedDocumentError,
+    UntrustedSealError,
+)
+from .sesverify import SesVerifier
 from .settings import SealSettings
 
 _LOGGER = logging.getLogger(__name__)
 
-
-class SealError(GovkioskError):
-    """The document's seal is not acceptable: it must not be printed."""
-
-    code = "seal.error"
-
-
-class UnreadableDocumentError(SealError):
-    """The bytes are not a readable PDF."""
-
-    code = "seal.unreadable"
-
-
-class UnsignedDocumentError(SealError):
-    """The document carries no electronic seal signature."""
-
-    code = "seal.unsigned"
-
-
-class TamperedDocumentError(SealError):
-    """The document changed after it was sealed, or a signature does not verify."""
-
-    code = "seal.tampered"
-
-
-class UntrustedSealError(SealError):
-    """The seal's signer does not chain to a trusted seal certificate."""
-
-    code = "seal.untrusted"
-
-
-class TrustAnchorError(SealError):
-    """A configured trusted seal certificate cannot be read."""
-
-    code = "seal.trust"
+__all__ = [
+    "ExpiredSealError",
+    "MalformedSealError",
+    "PadesScheme",
+    "RevokedSealError",
+    "SealError",
+    "SealReport",
+    "SealVerifier",
+    "SignatureScheme",
+    "Sm2PdfScheme",
+    "TamperedDocumentError",
+    "TrustAnchorError",
+    "UnreadableDocumentError",
+    "UnsignedDocumentError",
+    "UntrustedSealError",
+]
 
 
 @dataclass(frozen=True)
@@ -161,6 +157,110 @@ class PadesScheme(SignatureScheme):
             raise TamperedDocumentError("the seal's signature cannot be read") from err
 
 
+class Sm2PdfScheme(SignatureScheme):
+    """PDF signatures whose CMS is SM2 over SM3 (OIDs 1.2.156.10197.1.401/501/301).
+
+    For each signature: the SM3 digest of its byte ranges must be the CMS ``messageDigest``
+    and the SM2 signature over the signed attributes must verify with the signer's
+    certificate; the last signature must cover the whole file; every signer must chain to
+    an SM2 seal authority of ``[seal] trusted`` at its signing time (else now), with the
+    revocation policy of ``[seal]``.
+    """
+
+    name = "sm2-pdf"
+
+    def __init__(self, verifier: SesVerifier) -> None:
+        self._verifier = verifier
+
+    def verify(self, pdf: bytes) -> SealReport:
+        from ..gm import certs, cms  # noqa: PLC0415
+
+        signatures = _signatures(pdf)
+        reports = []
+        for signature in signatures:
+            signed = _byte_ranges(pdf, signature)
+            try:
+                info = cms.verify_signed_data(bytes(signature.pkcs7_content), detached=signed)
+            except cms.CmsError as err:
+                if err.kind in ("digest", "signature"):
+                    raise TamperedDocumentError(
+                        "the seal's signature does not match the document"
+                    ) from err
+                raise MalformedSealError(f"the SM2 seal cannot be read: {err}") from err
+            except SealError:
+                raise
+            except Exception as err:  # GmError and asn1crypto's surprises
+                raise MalformedSealError("the SM2 seal cannot be read") from err
+            when = info.signing_time or datetime.now(timezone.utc)
+            trusted, trust, kind, _ = self._verifier.chain(
+                info.signer, when, intermediates=info.certificates
+            )
+            reports.append((info, trusted, trust, kind))
+        if not _covers_whole_file(pdf, signatures[-1]):
+            raise TamperedDocumentError("the document was changed after it was sealed")
+        for _, trusted, trust, kind in reports:
+            if not trusted:
+                if kind == "revoked":
+                    raise RevokedSealError(f"the seal is revoked: {trust}")
+                if kind == "expired":
+                    raise ExpiredSealError(f"the seal had expired: {trust}")
+                raise UntrustedSealError(f"the seal is not from a trusted authority: {trust}")
+        last = reports[-1][0]
+        return SealReport(
+            signer=certs.name(last.signer),
+            signed_at=last.signing_time,
+            scheme=self.name,
+            covers_whole_document=True,
+        )
+
+
+class PdfSchemes(SignatureScheme):
+    """PAdES or SM2, chosen by the document: SM2 when any signature's CMS names SM3 or SM2."""
+
+    name = "pdf"
+
+    def __init__(self, pades: SignatureScheme, sm2: Sm2PdfScheme) -> None:
+        self.pades = pades
+        self.sm2 = sm2
+
+    def verify(self, pdf: bytes) -> SealReport:
+        return self.sm2.verify(pdf) if uses_sm2(_signatures(pdf)) else self.pades.verify(pdf)
+
+
+def uses_sm2(signatures: Sequence[Any]) -> bool:
+    """Whether any of pyHanko's embedded signatures is SM2/SM3."""
+    from ..gm import cms, sm2  # noqa: PLC0415
+
+    for signature in signatures:
+        info = signature.signer_info
+        if info["digest_algorithm"]["algorithm"].dotted == sm2.OID_SM3:
+            return True
+        if info["signature_algorithm"]["algorithm"].dotted in cms.SM2_SIGNATURE_OIDS:
+            return True
+    return False
+
+
+def _byte_ranges(pdf: bytes, signature: Any) -> bytes:
+    try:
+        ranges = [int(v) for v in signature.byte_range]
+    except (TypeError, ValueError) as err:
+        raise TamperedDocumentError("the seal's byte range cannot be read") from err
+    if len(ranges) != 4 or min(ranges) < 0 or ranges[0] != 0:
+        raise TamperedDocumentError("the seal's byte range is not two ranges from the start")
+    start1, length1, start2, length2 = ranges
+    if start1 + length1 > start2 or start2 + length2 > len(pdf):
+        raise TamperedDocumentError("the seal's byte range lies outside the document")
+    gap = pdf[start1 + length1 : start2]
+    if not (gap.startswith(b"<") and gap.endswith(b">")):
+        raise TamperedDocumentError("the seal's byte range leaves out more than its signature")
+    return pdf[start1 : start1 + length1] + pdf[start2 : start2 + length2]
+
+
+def _covers_whole_file(pdf: bytes, signature: Any) -> bool:
+    ranges = [int(v) for v in signature.byte_range]
+    return ranges[2] + ranges[3] == len(pdf)
+
+
 def _signatures(pdf: bytes) -> List[Any]:
     from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: PLC0415 - heavy import
 
@@ -193,7 +293,12 @@ class SealVerifier:
         missing = [p for p in settings.trusted if not Path(p).is_file()]
         if missing:
             raise TrustAnchorError(f"trusted seal certificate missing: {', '.join(missing)}")
-        return cls(PadesScheme.from_files(settings.trusted))
+        return cls(
+            PdfSchemes(
+                PadesScheme.from_files(settings.trusted),
+                Sm2PdfScheme(SesVerifier.from_settings(settings)),
+            )
+        )
 
     def verify(self, pdf: bytes) -> SealReport:
         """Blocking; raises only :class:`SealError`. Not on the loop: use :meth:`verify_async`."""

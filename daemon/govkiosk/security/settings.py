@@ -5,8 +5,19 @@
     [seal]
     scheme = "pades"                              # the signature scheme to verify
     trusted = ["/etc/govkiosk/seal/ca.pem"]       # seal authorities' certificates (PEM)
+    intermediates = []                            # CA certificates between them and signers
+    crls = []                                     # CRL files (DER or PEM) of SM2 authorities
+    fetch_crls = false                            # also read certificates' CRL URLs (http)
+    crl_timeout = 3.0                             # seconds per CRL fetch
+    revocation = "soft-fail"                      # "soft-fail", "hard-fail" or "off"
 
-A seal is accepted only when its signer certificate chains to one of ``trusted``.
+A seal is accepted only when its signer certificate chains to one of ``trusted``. The
+trusted list holds the PAdES authorities (RSA/ECDSA, checked by pyHanko) and the SM2 seal
+authorities (GB/T 38540 seals, SM2-signed PDFs) alike; each verifier takes the ones of its
+kind. ``revocation`` is the SM2 path's policy when a certificate's status cannot be had (no
+CRL configured or fetched, unreachable, stale): ``soft-fail`` accepts and logs the reason
+(a kiosk on a closed network often reaches no CRL), ``hard-fail`` refuses; a certificate a
+valid CRL lists is refused either way.
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Tuple
 
-from ..fields import setting
+from ..fields import seconds, setting
 
 
 @dataclass(frozen=True)
@@ -28,3 +39,13 @@ class SealSettings:
         expect="a list of one or more PEM certificate paths",
         check=lambda paths: len(paths) > 0 and all(p.strip() for p in paths),
     )
+    #: Intermediate CA certificates (PEM) of the SM2 seal authorities.
+    intermediates: Tuple[str, ...] = ()
+    #: CRL files (DER or PEM) of the SM2 seal authorities.
+    crls: Tuple[str, ...] = ()
+    #: Also fetch the CRLs a certificate names (http URLs only).
+    fetch_crls: bool = False
+    #: Seconds to wait for one CRL fetch.
+    crl_timeout: float = seconds(3.0)
+    #: What an unknown revocation status means (see the module).
+    revocation: Literal["soft-fail", "hard-fail", "off"] = "soft-fail"
