@@ -117,7 +117,7 @@ async def test_a4_page_card_read_and_ups_test_pass_on_a_healthy_kiosk(
     assert found["test receipt"].status == PASS
     card = found["card read"]
     assert card.status == PASS, card
-    assert card.detail.endswith("resident card read; all fields present; photo decoded")
+    assert card.detail.endswith(": card read; all fields present; photo decoded")
     ups = found["UPS self-test"]
     assert ups.status == PASS, ups
     assert "10-second battery test done" in ups.detail

@@ -128,7 +128,7 @@ class ChecksInterface(ServiceInterface):
     async def ReadTestCard(self, timeout: "d") -> "(bsss)":
         """Wait up to ``timeout`` seconds for a card to be placed and read; (whether it
         passed, the reader, the photo's state ``decoded``/``undecodable``/``blank``/
-        ``not_checked``, a detail naming the card type and any missing field by key).
+        ``not_checked``, a detail naming any missing field by key).
 
         ``NoCardReader`` when no reader works; ``CardNotRead`` when no card came or it
         could not be read. The identity is dropped before the answer (§8 d)."""

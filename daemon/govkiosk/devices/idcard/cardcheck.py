@@ -53,7 +53,7 @@ class Photo(str, enum.Enum):
 class CardCheck:
     fields_present: bool
     photo: Photo
-    #: for the report: the card type, missing field names, why the photo failed
+    #: for the report: missing field names, why the photo failed
     detail: str
 
     @property
@@ -67,7 +67,6 @@ Decode = Callable[[bytes], Any]
 
 def judge(identity: Identity, decode: Optional[Decode]) -> CardCheck:
     """Judge one read; blocking when ``decode`` is given (run it off the event loop)."""
-    kind = identity.kind.name.lower()
     fields = identity.fields()
     missing = sorted(k for k, v in fields.items() if k in REQUIRED and not v.strip())
     photo_bytes = identity.photo
@@ -94,7 +93,7 @@ def judge(identity: Identity, decode: Optional[Decode]) -> CardCheck:
                 )
             )
     del photo_bytes, fields
-    parts = [f"{kind} card read"]
+    parts = ["card read"]  # not even its type: that says something of the holder
     parts.append(f"fields missing: {', '.join(missing)}" if missing else "all fields present")
     parts.append(why)
     return CardCheck(not missing, photo, "; ".join(parts))
