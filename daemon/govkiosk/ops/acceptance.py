@@ -119,7 +119,7 @@ def check(
     except (UnicodeDecodeError, ValueError) as err:
         raise AcceptanceError(f"{name}: not JSON: {err}") from None
     found = problems(report)
-    if report.get("kiosk_id") != kiosk_id:
+    if not isinstance(report, dict) or report.get("kiosk_id") != kiosk_id:
         found.append(f"kiosk_id is not {kiosk_id}")
     if found:
         raise AcceptanceError(f"{name}: " + "; ".join(found))
