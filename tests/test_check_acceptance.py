@@ -20,7 +20,7 @@ from govkiosk.devices.receipt.events import ReceiptPrinterStateChanged
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.govkioskd import BIN
-from harness.kiosk import SIMULATED_FACES, Kiosk, kiosk
+from harness.kiosk import SIMULATED_FACES, TEST_IDENTITY, Kiosk, kiosk
 
 CTL = BIN / "govkioskctl"
 WAIT = 60.0
@@ -116,7 +116,8 @@ async def test_a_department_route_down_fails_network_and_its_items_naming_the_fi
     tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer
 ) -> None:
     down = f"http://127.0.0.1:{closed_port()}/api"
-    route = f'\n[[backends.routes]]\nitem = "id_card_print"\nurl = "{down}"\n'
+    # the route's platform publishes the test identity: the item's test reaches for it
+    route = f'\n[[backends.routes]]\nitem = "id_card_print"\nurl = "{down}"\n{TEST_IDENTITY}\n'
     async with kiosk(tmp_path / "kiosk", private_bus, cupsd, face=SIMULATED_FACES + route) as k:
         _info, checks = await run_checks(options(k, private_bus))
     [network] = failed(checks, "network")

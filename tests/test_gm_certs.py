@@ -208,3 +208,34 @@ def test_garbage_certificates_raise_only_certificate_error(data: bytes) -> None:
         certs.public_key(cert)
     except certs.CertificateError:
         pass
+
+
+def test_an_authority_kept_in_a_directory_is_the_same_next_time(tmp_path: Path) -> None:
+    first = TestAuthority.in_directory(tmp_path / "sm2", "demo SM2 root")
+    seal = first.issued_in(tmp_path / "sm2", "seal-police", "公安机关电子印章")
+    again = TestAuthority.in_directory(tmp_path / "sm2", "demo SM2 root")
+    assert again.root.certificate.dump() == first.root.certificate.dump()
+    assert again.issued_in(tmp_path / "sm2", "seal-police", "x").key == seal.key
+    assert (tmp_path / "sm2" / "sm2-root.key").stat().st_mode & 0o077 == 0
+    assert certs.validate_chain(seal.certificate, [again.root.certificate])
+
+
+def test_an_issuer_without_certificate_signing_in_its_key_usage_is_refused() -> None:
+    authority = TestAuthority()
+    # a CA certificate whose key usage lacks keyCertSign, as ofdrw's test root has
+    leaf = authority.issue("leaf")
+    odd = certs._certificate(
+        subject=authority.root.certificate["tbs_certificate"]["subject"],
+        issuer=authority.root.certificate["tbs_certificate"]["subject"],
+        public=authority.root.key.public_key(),
+        signer=authority.root.key,
+        start=certs._now() - datetime.timedelta(days=1),
+        end=certs._now() + datetime.timedelta(days=1),
+        ca=True,
+        usage={"digital_signature", "non_repudiation"},
+    )
+    with pytest.raises(ChainError) as refused:
+        certs.validate_chain(leaf.certificate, [odd])
+    assert str(refused.value) == (
+        "govkiosk SM2 test root: its key usage does not include certificate signing"
+    )

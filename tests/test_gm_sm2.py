@@ -171,3 +171,16 @@ def test_openssl_signs_with_the_default_id_we_verify(tmp_path: Path) -> None:
     if result.returncode != 0:
         pytest.skip(f"this openssl cannot sign with SM2: {result.stderr[-200:]!r}")
     assert sm2.verify(key.public_key(), b"kiosk", result.stdout)
+
+
+def test_cached_verification_answers_as_the_uncached() -> None:
+    key = PrivateKey.generate()
+    public = key.public_key()
+    signature = sm2.sign(key, b"certificate")
+    sm2.clear_cache()
+    for _ in range(2):  # the second answer comes from the cache
+        assert sm2.verify(public, b"certificate", signature, cached=True)
+        assert not sm2.verify(public, b"certificatE", signature, cached=True)
+        assert not sm2.verify(
+            PrivateKey.generate().public_key(), b"certificate", signature, cached=True
+        )

@@ -3,6 +3,7 @@ XML refusing declarations, and fuzzing (only OfdError may come out)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
 
@@ -35,13 +36,15 @@ def test_helloworld_reads_page_text_and_font() -> None:
     (text,) = document.pages[0].content.layers[0].objects
     assert isinstance(text, TextObject)
     assert text.boundary == Box(31.7, 25.4, 40.5, 5)
-    assert text.font == "3" and text.size == 3.0
+    assert text.font == "3"
+    assert text.size == 3.0
     code = text.codes[0]
     assert code.text == "你好呀，OFD Reader&Writer！"
     positions = code.positions()
     assert positions[0] == ("你", 0.0, 3.0)
     assert positions[4][1] == pytest.approx(12.0)  # four 3 mm advances
-    assert document.fonts["3"].name == "宋体" and document.fonts["3"].file is None
+    assert document.fonts["3"].name == "宋体"
+    assert document.fonts["3"].file is None
     assert document.signatures == []
 
 
@@ -52,16 +55,19 @@ def test_keyword_reads_embedded_font_template_clips_and_rotated_text() -> None:
     page = document.pages[0]
     assert page.content.templates == (("2", "Background"),)
     (image,) = document.templates["2"].layers[0].objects
-    assert isinstance(image, ImageObject) and image.ctm == (283, 0, 0, 196, 0, 0)
+    assert isinstance(image, ImageObject)
+    assert image.ctm == (283, 0, 0, 196, 0, 0)
     objects = {o.id: o for o in page.content.layers[0].objects}
     clipped = objects["16"]
-    assert isinstance(clipped, TextObject) and len(clipped.clips) == 1
+    assert isinstance(clipped, TextObject)
+    assert len(clipped.clips) == 1
     # "g 14 4.2333" expands into fourteen advances
     assert clipped.codes[0].delta_x[:14] == (4.2333,) * 14
     watermark = objects["22"]
     assert isinstance(watermark, TextObject)
     assert watermark.ctm == (0.7071, -0.7071, 0.7071, 0.7071, 0, 0)
-    assert watermark.fill_color.rgb == (153, 153, 153) and watermark.fill_color.alpha == 80
+    assert watermark.fill_color.rgb == (153, 153, 153)
+    assert watermark.fill_color.alpha == 80
     # Document.xml names an Annotations.xml the writer never stored: read without it
     assert document.annotations == []
     assert [s.id for s in document.signatures] == ["2", "4"]
@@ -72,7 +78,8 @@ def test_keyword_reads_embedded_font_template_clips_and_rotated_text() -> None:
     assert first.signed_value_path == "Doc_0/Signs/Sign_1/SignedValue.dat"
     assert first.stamp_annots[0].page_ref == "1"
     assert first.stamp_annots[0].boundary == Box(90, 110, 42, 42)
-    assert len(first.references) == 7 and len(first.references[0].check_value) == 32
+    assert len(first.references) == 7
+    assert len(first.references[0].check_value) == 32
 
 
 def test_signed_invoice_reads_draw_params_annotations_and_oid_method() -> None:
@@ -84,7 +91,8 @@ def test_signed_invoice_reads_draw_params_annotations_and_oid_method() -> None:
     assert line.stroke_color.rgb == (156, 82, 35)
     assert line.path == (("M", (0.0, 0.2)), ("L", (73.0, 0.2)))
     (annotation,) = document.annotations
-    assert annotation.type == "Stamp" and annotation.page_id == "1"
+    assert annotation.type == "Stamp"
+    assert annotation.page_id == "1"
     assert annotation.boundary == Box(4.5, 104, 115, 20)
     (signature,) = document.signatures
     assert signature.check_method == "1.2.156.10197.1.401"
@@ -139,7 +147,7 @@ def test_size_count_and_ratio_limits() -> None:
     with pytest.raises(OfdPackageError, match="inflates more than"):
         OfdPackage.from_bytes(bomb)
     with pytest.raises(OfdPackageError, match="beyond the limit"):
-        OfdPackage.from_bytes(bomb, Limits(max_entry_size=1024 * 1024))
+        OfdPackage.from_bytes(bomb, Limits(max_entry_size=1024 * 1024, max_ratio=10**6))
     with pytest.raises(OfdPackageError, match="beyond the limit"):
         OfdPackage.from_bytes(
             _zip({"a": b"x" * 600, "b": b"y" * 600}, zipfile.ZIP_STORED),
@@ -215,7 +223,9 @@ def test_namespace_prefixes_are_dropped() -> None:
     root = xmlsafe.parse(
         b'<ofd:Page xmlns:ofd="http://www.ofdspec.org/2016" ofd:X="1"><ofd:A/></ofd:Page>', "p"
     )
-    assert root.tag == "Page" and root.get("X") == "1" and root[0].tag == "A"
+    assert root.tag == "Page"
+    assert root.get("X") == "1"
+    assert root[0].tag == "A"
 
 
 def test_path_data_is_parsed_and_checked() -> None:
@@ -227,7 +237,7 @@ def test_path_data_is_parsed_and_checked() -> None:
 
 def test_missing_and_broken_parts_fail_with_their_name() -> None:
     hello = fixture("helloworld")
-    with pytest.raises(OfdFormatError, match="Content.xml is missing"):
+    with pytest.raises(OfdFormatError, match=r"Content\.xml is missing"):
         read_ofd(rebuild(hello, drop=["Doc_0/Pages/Page_0/Content.xml"]))
     broken = entry(hello, "Doc_0/Pages/Page_0/Content.xml").replace(b'Size="3.0"', b'Size="big"')
     with pytest.raises(OfdFormatError, match="Size"):
@@ -240,10 +250,8 @@ def test_missing_and_broken_parts_fail_with_their_name() -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000))
 def test_fuzz_random_bytes_raise_only_ofd_errors(data: bytes) -> None:
-    try:
+    with contextlib.suppress(OfdError):
         read_ofd(data)
-    except OfdError:
-        pass
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

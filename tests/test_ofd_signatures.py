@@ -7,6 +7,7 @@ import base64
 import hashlib
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 
 from govkiosk.ofd.errors import OfdError, ProtectedFileError
 from govkiosk.ofd.model import Box, read_ofd
@@ -29,7 +30,8 @@ def test_v4_sealed_document_matches_and_hands_over_its_parts() -> None:
     assert parts.signed_value == entry(data, "Doc_0/Signs/Sign_0/SignedValue.dat")
     assert parts.seal_file == entry(data, "Doc_0/Signs/Sign_0/Seal.esl")
     assert parts.signed_value[:1] == b"\x30"  # a DER SEQUENCE: the SES_Signature
-    assert parts.provider.name == "ofdrw-sign" and parts.provider.company == "ofdrw"
+    assert parts.provider.name == "ofdrw-sign"
+    assert parts.provider.company == "ofdrw"
     assert parts.method == SM2_SM3_SIGNATURE_OID
     (stamp,) = parts.stamp_annots
     assert (stamp.page_ref, stamp.boundary) == ("1", Box(50, 50, 40, 40))
@@ -81,7 +83,7 @@ def test_the_text_changed_in_place_fails() -> None:
     data = fixture(V4)
     page = "Doc_0/Pages/Page_0/Content.xml"
     forged = entry(data, page).replace("你好呀".encode(), "再见了".encode())
-    with pytest.raises(ProtectedFileError, match="Content.xml was changed"):
+    with pytest.raises(ProtectedFileError, match=r"Content\.xml was changed"):
         check_signatures(read_ofd(rebuild(data, replace={page: forged})))
 
 
@@ -119,8 +121,6 @@ def test_a_rewritten_digest_breaks_what_the_seal_signs() -> None:
     data = fixture(V4)
     page = "Doc_0/Pages/Page_0/Content.xml"
     forged_page = entry(data, page).replace("你好呀".encode(), "再见了".encode())
-    from cryptography.hazmat.primitives import hashes
-
     hasher = hashes.Hash(hashes.SM3())
     hasher.update(forged_page)
     old = base64.b64encode(_sm3(entry(data, page))).decode().encode()
@@ -134,8 +134,6 @@ def test_a_rewritten_digest_breaks_what_the_seal_signs() -> None:
 
 
 def _sm3(data: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-
     hasher = hashes.Hash(hashes.SM3())
     hasher.update(data)
     return hasher.finalize()
@@ -189,5 +187,5 @@ def test_sha256_references_are_checked_and_unknown_methods_refused() -> None:
 
 def test_a_missing_signed_value_is_an_ofd_error() -> None:
     data = fixture(V4)
-    with pytest.raises(OfdError, match="SignedValue.dat is missing"):
+    with pytest.raises(OfdError, match=r"SignedValue\.dat is missing"):
         check_signatures(read_ofd(rebuild(data, drop=["Doc_0/Signs/Sign_0/SignedValue.dat"])))

@@ -3,6 +3,7 @@ the reconnect backoff."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 import time
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from govkiosk.cli.fleet import pinned
 from govkiosk.confset import dumps
 from govkiosk.fleet.client import command_body, seal_command
 from govkiosk.fleet.pki import CertificateAuthority
@@ -26,7 +28,16 @@ from govkiosk.ops.envelope import (
     topic,
 )
 from govkiosk.ops.link import Backoff
-from govkiosk.ops.signing import KioskSigner, OperatorSigner, ed25519_valid, issued_by, open_reply
+from govkiosk.ops.settings import OperatorKey
+from govkiosk.ops.signing import (
+    ED25519,
+    SM2,
+    KioskSigner,
+    OperatorSigner,
+    issued_by,
+    open_reply,
+    operator_valid,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -85,13 +96,44 @@ def test_one_field_changed_still_parses_or_is_malformed(name: str, value: Any) -
         assert parse_command(payload, LIMIT).body()[name] == value
 
 
-def test_sealed_command_verifies_only_on_its_topic() -> None:
-    body = valid_body()
-    command = parse_command(seal_command(SIGNER, body), LIMIT)
+@pytest.mark.parametrize("algorithm", [ED25519, SM2])
+def test_sealed_command_verifies_only_on_its_topic_and_with_its_algorithm(algorithm: str) -> None:
+    signer = OperatorSigner.generate("ops-key-1", algorithm)
+    body = command_body(signer, "k-1", "status", {}, role="viewer", issuer="t", now=time.time())
+    command = parse_command(seal_command(signer, body), LIMIT)
+    assert command.sig_alg == ("" if algorithm == ED25519 else SM2)
     own = signed_bytes(topic("k-1", "cmd", "req"), command.body())
     other = signed_bytes(topic("k-2", "cmd", "req"), command.body())
-    assert ed25519_valid(SIGNER.public_b64(), own, command.sig)
-    assert not ed25519_valid(SIGNER.public_b64(), other, command.sig)
+    assert operator_valid(algorithm, signer.public_b64(), own, command.sig)
+    assert not operator_valid(algorithm, signer.public_b64(), other, command.sig)
+
+
+@pytest.mark.parametrize("algorithm", [ED25519, SM2])
+def test_operator_keys_survive_their_pem_and_pin_with_their_algorithm(
+    tmp_path: Any, algorithm: str
+) -> None:
+    signer = OperatorSigner.generate("ops-key-1", algorithm)
+    path = tmp_path / "ops-key-1.key"
+    path.write_bytes(signer.private_pem())
+    loaded = OperatorSigner.load(path)
+    assert loaded.algorithm == algorithm
+    assert loaded.public_b64() == signer.public_b64()
+    table = tomllib.loads(pinned(loaded, ["viewer"]))["ops"]["operators"][0]
+    assert table.get("algorithm", ED25519) == algorithm
+    assert OperatorKey(**{**table, "roles": tuple(table["roles"])}).config_problems() == []
+
+
+def test_a_key_pinned_under_the_wrong_algorithm_is_a_config_error() -> None:
+    ed, sm = OperatorSigner.generate("a"), OperatorSigner.generate("b", SM2)
+    assert OperatorKey("a", ed.public_b64(), ("viewer",), "sm2-sm3").config_problems()
+    assert OperatorKey("b", sm.public_b64(), ("viewer",), "ed25519").config_problems()
+    off_curve = base64.b64encode(b"\x04" + bytes(64)).decode()
+    assert OperatorKey("c", off_curve, ("viewer",), "sm2-sm3").config_problems()
+
+
+def test_an_unknown_signature_algorithm_is_malformed() -> None:
+    payload = SIGNER.seal(topic("k-1", "cmd", "req"), valid_body(sig_alg="rsa-md5"))
+    assert reason_of(payload) is Reason.MALFORMED
 
 
 def test_out_of_range_numbers_are_malformed() -> None:

@@ -8,6 +8,7 @@ never answered, so the kiosk signs nothing for a stranger."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List
@@ -102,6 +103,34 @@ async def test_forged_signature(site: Site, kiosk: Kiosk, fleet: FleetClient) ->
     assert refusal.reason == "bad_signature"
     assert not done
     assert await commands_logged(kiosk) == 1  # the status sent after it
+
+
+async def test_an_sm2_key_signs_commands_and_is_never_tried_as_another_algorithm(
+    site: Site, kiosk: Kiosk, fleet: FleetClient
+) -> None:
+    await fleet.follow([KIOSK])
+    sm2_admin = site.signers["admin2"]  # pinned with algorithm = "sm2-sm3"
+    status = body(site, signer_role="admin2", method="status", role="admin")
+    reply = await fleet.final(await fleet.send(sm2_admin, status), TIMEOUT)
+    assert reply.status is Status.SUCCEEDED, reply.detail
+    assert reply.result["kiosk"]["id"] == KIOSK
+
+    # The same SM2 signature with the algorithm taken out of the signed body: the kiosk
+    # would have to try the key as Ed25519; it refuses instead, unanswered.
+    document = body(site, signer_role="admin2", method="status", role="admin")
+    sealed = json.loads(sm2_admin.seal(topic(KIOSK, "cmd", "req"), document))
+    del sealed["sig_alg"]
+    payload = json.dumps(sealed).encode()
+    refusal = await unanswered(site, kiosk, fleet, payload, document["cmd_id"])
+    assert refusal.reason == "bad_signature"
+
+    # An Ed25519 key signing under an SM2-pinned key id: refused as well.
+    forger = OperatorSigner.generate(sm2_admin.key_id)
+    document = body(site, signer_role="admin2", method="status", role="admin")
+    refusal = await unanswered(
+        site, kiosk, fleet, seal_command(forger, document), document["cmd_id"]
+    )
+    assert refusal.reason == "bad_signature"
 
 
 @pytest.mark.parametrize(

@@ -357,11 +357,15 @@ def test_size_limits() -> None:
         ses.parse_signature(b"")
 
 
+_TAX = signs("signedFile.ofd")
+_KEYWORD = signs("keyword.ofd")
+#: (structure, the Signature.xml it protects): mutations reach the signature checks.
 SAMPLES = [
-    (FIXTURES / "UserV1.esl").read_bytes(),
-    (FIXTURES / "UserV4.esl").read_bytes(),
-    signs("signedFile.ofd")["Sign_0/SignedValue.dat"],
-    signs("keyword.ofd")["Sign_3/SignedValue.dat"],
+    ((FIXTURES / "UserV1.esl").read_bytes(), b""),
+    ((FIXTURES / "UserV4.esl").read_bytes(), b""),
+    (_TAX["Sign_0/SignedValue.dat"], _TAX["Sign_0/Signature.xml"]),
+    (_KEYWORD["Sign_1/SignedValue.dat"], _KEYWORD["Sign_1/Signature.xml"]),
+    (_KEYWORD["Sign_3/SignedValue.dat"], _KEYWORD["Sign_3/Signature.xml"]),
 ]
 
 
@@ -373,15 +377,17 @@ SAMPLES = [
     st.sampled_from(["Seal", "Sign"]),
 )
 def test_mutated_structures_raise_only_seal_errors(index, flips, cut, kind) -> None:
-    data = bytearray(SAMPLES[index])
+    original, xml = SAMPLES[index]
+    data = bytearray(original)
     for position, value in flips:
         data[position % len(data)] = value
     data = data[: max(1, len(data) - cut % 64)] if cut % 3 == 0 else data
+    changed = bytes(data)
     for call in (
-        lambda: ses.parse_seal(bytes(data)),
-        lambda: ses.parse_signature(bytes(data)),
-        lambda: SesVerifier().verify_ofd_signature(bytes(data), b"<x/>", kind=kind),
-        lambda: SesVerifier().verify_seal(bytes(data)),
+        lambda: ses.parse_seal(changed),
+        lambda: ses.parse_signature(changed),
+        lambda: SesVerifier().verify_ofd_signature(changed, xml, kind=kind),
+        lambda: SesVerifier().verify_seal(changed),
     ):
         with contextlib.suppress(SealError):
             call()
@@ -449,3 +455,45 @@ def test_a_time_stamp_over_something_else_is_tampering(pki) -> None:
     )
     with pytest.raises(MalformedSealError, match="the time stamp cannot be read"):
         SesVerifier().verify_signature(garbage, XML)
+
+
+def test_a_revocation_after_a_time_stamped_signature_does_not_undo_it() -> None:
+    days = datetime.timedelta(days=1)
+    authority = TestAuthority("time root", not_before=NOW - 30 * days)
+    maker = authority.issue("maker", not_before=NOW - 20 * days)
+    signer = authority.issue("signer", not_before=NOW - 20 * days)
+    tsa = authority.issue("tsa", not_before=NOW - 20 * days)
+    seal = sesmake.make_seal(
+        maker=maker,
+        signers=[signer.certificate],
+        name="章",
+        es_id="1",
+        picture=b"\x89PNG",
+        valid_start=NOW - 10 * days,
+        valid_end=NOW + 10 * days,
+    )
+    crl = authority.crl([signer.certificate], revoked_at=NOW - days)
+    verifier = SesVerifier([authority.root.certificate], revocation=Revocation(crls=[crl]))
+    stamped = sesmake.make_signature(
+        seal=seal,
+        signer=signer,
+        protected=XML,
+        property_info=PATH,
+        signed_at=NOW - 3 * days,
+        timestamp_authority=tsa,
+        timestamp_time=NOW - 3 * days,
+    )
+    report = verifier.verify_signature(stamped, XML)
+    assert report.trusted, report.trust  # signed (and stamped) before the revocation
+    claimed = sesmake.make_signature(
+        seal=seal, signer=signer, protected=XML, property_info=PATH, signed_at=NOW - 3 * days
+    )
+    assert verifier.verify_signature(claimed, XML).trust_kind == "revoked"  # only its word
+
+
+async def test_verify_async_runs_in_an_executor() -> None:
+    tax = signs("signedFile.ofd")
+    report = await SesVerifier().verify_ofd_signature_async(
+        tax["Sign_0/SignedValue.dat"], tax["Sign_0/Signature.xml"]
+    )
+    assert report.seal_id == "32010600000001"

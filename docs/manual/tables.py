@@ -102,6 +102,18 @@ MEANINGS: Dict[str, Meaning] = {
     "seal.trust": Meaning(
         "本机配置的受信印章证书无法读取。", "通知工程师检查 [seal] 配置的证书文件。"
     ),
+    "seal.malformed": Meaning(
+        "证明上的电子印章（国密 SES 印章或签名）结构无法解析，未打印。",
+        "请群众到人工窗口办理；通知部门核查。",
+    ),
+    "seal.expired": Meaning(
+        "盖章时电子印章或其证书已不在有效期内，未打印。",
+        "请群众到人工窗口办理；通知部门更换印章。",
+    ),
+    "seal.revoked": Meaning(
+        "电子印章的证书已被签发机构吊销，未打印。",
+        "请群众到人工窗口办理；上报安全负责人和部门。",
+    ),
     # daily self-test and consumables (upkeep)
     "selftest_services": Meaning(
         "每日自检：有服务未运行。", "查看维护界面“设备状态”；重启无效请通知工程师。"

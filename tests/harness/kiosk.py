@@ -26,6 +26,7 @@ from dbus_next.aio import MessageBus
 from dbus_next.errors import DBusError
 
 from govkiosk.app import Daemon
+from govkiosk.backends.demo_data import TEST_APPLICANT
 from govkiosk.bus import Event
 from govkiosk.config import load_config
 from govkiosk.contract.connection import close, connect
@@ -50,6 +51,10 @@ from .dbus import PrivateBus
 from .departments import KEY_ID, KioskKey, platform
 
 WAIT = 20.0
+#: ``[backends]``: the demo department's published test identity (``govkioskctl check``).
+TEST_IDENTITY = (
+    f'test_id_number = "{TEST_APPLICANT.id_number}"\ntest_name = "{TEST_APPLICANT.name}"'
+)
 #: ``[face]``: the simulated reader's photos are read; a test adds its own lines after it.
 SIMULATED_FACES = 'decoder = "simulated"\nallow_simulated = true'
 
@@ -81,6 +86,7 @@ key_file = "{key}"
 key_id = "{key_id}"
 default_url = "{url}"
 retry_backoff = 0.01
+{backends}
 
 [seal]
 trusted = ["{ca}", "{sm2_root}"]
@@ -210,10 +216,14 @@ async def kiosk(
     face: str = SIMULATED_FACES,
     *,
     kiosk_lines: str = "",
+    backends: str = TEST_IDENTITY,
+    routes: str = "",
 ) -> AsyncIterator[Kiosk]:
     """The running kiosk; ``session`` adds lines to its ``[session]`` section, ``face`` is
     its ``[face]`` section (the simulator's card photos by default), ``kiosk_lines`` adds
-    lines to its ``[kiosk]`` section."""
+    lines to its ``[kiosk]`` section, ``backends`` to its ``[backends]`` section (the
+    demo department's test identity by default); ``routes`` is appended to the file with
+    ``{platform}`` replaced by the demo department's URL."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test setup, before the loop's work
     key = KioskKey(directory)
     seal_dir = directory / "seal"
@@ -240,10 +250,12 @@ async def kiosk(
             session=session,
             face=face,
             kiosk_lines=kiosk_lines,
+            backends=backends,
             cameras=camera.urls(),
             idcard_port=idcard_server.sockets[0].getsockname()[1],
             receipt_port=receipt_server.sockets[0].getsockname()[1],
-        ),
+        )
+        + routes.replace("{platform}", department_platform.url),
         encoding="utf-8",
     )
     state_dir = directory / "state"

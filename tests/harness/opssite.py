@@ -16,7 +16,7 @@ from govkiosk.cli.fleet import pinned
 from govkiosk.fleet.client import Identity
 from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.fleet.sitebroker import BrokerTls
-from govkiosk.ops.signing import OperatorSigner
+from govkiosk.ops.signing import SM2, OperatorSigner
 
 from .mosquitto import Broker
 
@@ -48,8 +48,9 @@ class Site:
         broker = Broker(directory / "broker", BrokerTls.issue(ca, pki, acl))
         broker.start()
         signers = {role: OperatorSigner.generate(f"{role}-key-1") for role in ROLES}
-        # A second admin, for the changes that need two (ops/remote_config.py).
-        signers["admin2"] = OperatorSigner.generate("admin-key-2")
+        # A second admin, for the changes that need two (ops/remote_config.py), with an SM2
+        # key: a site assessed for national cryptography may mix both algorithms.
+        signers["admin2"] = OperatorSigner.generate("admin-key-2", SM2)
         return cls(directory, ca, broker, signers)
 
     def stop(self) -> None:

@@ -33,7 +33,9 @@ from ..runtime import Runtime
 from ..security.seal import SealVerifier
 from ..session.audit import FaceAudit
 from ..session.cameras import CaptureCheck, FaceCheck, capture_ready, face_ready, preview_jpeg
+from ..session.errors import KioskBusyError
 from ..session.flow import Services
+from ..session.itemtest import ItemTester
 from ..session.manager import SessionManager
 from ..session.service import Rebuilt, SessionService
 from ..session.settings import SessionSettings
@@ -107,13 +109,19 @@ def item_row(item: Item, availability: Tuple[bool, str]) -> Dict[str, Variant]:
 
 class SessionInterface(ServiceInterface):
     def __init__(
-        self, published: Published, lookup: Lookup, manager: SessionManager, usage: UsageCounter
+        self,
+        published: Published,
+        lookup: Lookup,
+        manager: SessionManager,
+        usage: UsageCounter,
+        tester: Optional[ItemTester] = None,
     ) -> None:
         super().__init__(SESSION_INTERFACE)
         self._published = published
         self._lookup = lookup
         self.manager = manager
         self.usage = usage
+        self.tester = tester
 
     @method()
     @guarded
@@ -193,6 +201,18 @@ class SessionInterface(ServiceInterface):
         codes = [i.code for i in await self._published() if manager.availability(i)[0]]
         return await self.usage.frequent(codes, count)
 
+    @method()
+    @guarded
+    async def RunItemTest(self, code: "s", print_specimen: "b") -> "a{sv}":
+        """The engineers' item debugging checklist (govkioskctl check): the published item
+        end to end in test mode with its platform's test identity (or its health call),
+        printed only when ``print_specimen``; ``KioskBusy`` while a citizen is served.
+        The answer (``session.itemtest.ItemTestResult``) holds no document content."""
+        item = await self._lookup(code)
+        if self.tester is None:
+            raise KioskBusyError("item tests are not available on this kiosk")
+        return variants((await self.tester.run(item, print_specimen)).as_dict())
+
     @signal()
     def SessionChanged(self, state: Dict[str, Variant]) -> "a{sv}":
         return state
@@ -256,7 +276,8 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
     # Counts each SessionEnded and each evaluation (好差评), written behind.
     usage = UsageCounter(UsageStore(runtime.store), runtime.bus, lambda: runtime.config.evaluation)
     runtime.supervisor.add(usage)
-    interface = SessionInterface(registry.published, registry.get_published, manager, usage)
+    tester = ItemTester(manager, services, lambda: runtime.config.session)
+    interface = SessionInterface(registry.published, registry.get_published, manager, usage, tester)
     runtime.dbus.export(interface)
     runtime.bus.subscribe(CatalogueChanged, lambda _event: interface.CatalogueChanged())
     # The items' ``available`` follows the cameras and the face service: when it changes,

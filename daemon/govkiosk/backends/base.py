@@ -79,11 +79,14 @@ class DocumentRequest:
     #: The document format the item issues (the catalogue's ``[items.document] format``:
     #: ``pdf`` or ``ofd``); a department may answer with either, the kiosk takes both.
     document_format: str = "pdf"
+    #: A test request (``govkioskctl check``): the applicant is the platform's published
+    #: test identity and the answer is a specimen marked as a test (:mod:`.http`).
+    test: bool = False
 
     def __repr__(self) -> str:
         return (
             f"DocumentRequest(item_code={self.item_code!r}, region={self.region!r}, "
-            "applicant=<withheld>)"
+            f"applicant=<withheld>{', test' if self.test else ''})"
         )
 
 

@@ -65,6 +65,8 @@ class Certificate:
     #: Titled groups of facts (a licence's pages: 户主页, 常住人口登记卡), after ``rows``;
     #: the OFD writer starts each on a page of its own.
     sections: Sequence[Tuple[str, Sequence[Tuple[str, str]]]] = ()
+    #: A test answer's specimen: this mark (e.g. 测试样张) across every page; "" = none.
+    specimen: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -117,6 +119,8 @@ def render(cert: Certificate) -> Tuple[bytes, int]:
         canvas.setStrokeColor(colors.Color(0.6, 0.1, 0.1))
         canvas.setLineWidth(1.2)
         canvas.line(20 * mm, 272 * mm, 190 * mm, 272 * mm)
+        if cert.specimen:
+            _watermark(canvas, font, cert.specimen)
         canvas.restoreState()
 
     doc = SimpleDocTemplate(
@@ -148,6 +152,17 @@ def render(cert: Certificate) -> Tuple[bytes, int]:
     story += [Paragraph(text, styles["note"]) for text in cert.notes]
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue(), len(pages)
+
+
+def _watermark(canvas: Any, font: str, text: str) -> None:
+    """``text`` large and diagonal across the page, in light red: a specimen, not a document."""
+    canvas.saveState()
+    canvas.setFillColor(colors.Color(0.9, 0.2, 0.2, alpha=0.25))
+    canvas.setFont(font, 72)
+    canvas.translate(105 * mm, 148 * mm)
+    canvas.rotate(35)
+    canvas.drawCentredString(0, 0, text)
+    canvas.restoreState()
 
 
 def _styles(font: str) -> dict:  # type: ignore[type-arg]

@@ -62,6 +62,11 @@ PROVINCES = {
 DISTRICTS = ("南岗区", "道里区", "香坊区", "道外区", "松北区")
 STREETS = ("建设街", "和平路", "人民大街", "中山路", "友谊路", "学府路")
 ID_NUMBER = re.compile(r"\d{17}[\dX]")
+#: The demo platform's published test identity (synthetic; a retired man of Harbin, so
+#: every item, the pension received too, has a record): its test mode answers for it only.
+TEST_APPLICANT = Applicant("230103195801010015", "测试人员")
+#: Marks a test answer's certificate (title and watermark).
+SPECIMEN = "测试样张"
 
 
 class Refusal(GovkioskError):

@@ -13,6 +13,13 @@ answer for each idempotency key, so a retried request returns the certificate al
 issued: ``GET /_demo/stats`` reports issuances and requests, which tests compare.
 ``--region 22`` makes it one province's platform: requests for other regions are refused.
 
+Test mode (:mod:`.http`): a request with ``"test": true`` (and ``X-Govkiosk-Test: 1``)
+is answered only for the published test identity (:data:`.demo_data.TEST_APPLICANT`,
+or ``--test-id-number``/``--test-name``), with the certificate titled and watermarked
+测试样张 and a ``TEST-`` reference; it is counted as ``tests``, not ``issued``. A test
+request for anyone else, and a real request for the test identity, are refused.
+``GET /v1/health`` answers ``{"status": "ok"}``.
+
 Misbehaviour for tests (flags, or :class:`Misbehaviour` fields in process): a delay
 before answering, HTTP 500 for the next N requests, HTTP 503 after issuing (the answer
 is lost, the certificate exists), refusing every request, an unsigned document, a
@@ -28,6 +35,7 @@ import argparse
 import asyncio
 import base64
 import collections
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -44,9 +52,15 @@ from . import demo_ofd
 from .base import Applicant
 from .certificate import Certificate, render
 from .demo_authority import DEPARTMENTS, SealAuthority
-from .demo_data import ITEMS, Refusal, certificate_for, item_names
+from .demo_data import ITEMS, SPECIMEN, TEST_APPLICANT, Refusal, certificate_for, item_names
 from .demo_sm2 import Sm2SealAuthority
-from .http import DOCUMENTS_PATH, IDEMPOTENCY_KEY
+from .http import (
+    DOCUMENTS_PATH,
+    HEALTH_PATH,
+    IDEMPOTENCY_KEY,
+    TEST_HEADER,
+    TEST_REFERENCE_PREFIX,
+)
 from .signing import RequestVerifier, SigningError, load_public_key
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,6 +103,7 @@ class DemoDepartment:
         region: str = "",
         misbehaviour: Optional[Misbehaviour] = None,
         today: Optional[datetime.date] = None,
+        test_identity: Optional[Applicant] = TEST_APPLICANT,
     ) -> None:
         self.authority = SealAuthority(seal_dir)
         self._rogue = SealAuthority(seal_dir, rogue=True)
@@ -105,8 +120,12 @@ class DemoDepartment:
         self.misbehaviour = misbehaviour or Misbehaviour()
         self._answers: Dict[str, _Answer] = collections.OrderedDict()
         self._pending: Dict[str, asyncio.Future[_Answer]] = {}  # issuing, by key
+        #: The identity its test mode answers for; ``None``: it has no test mode.
+        self.test_identity = test_identity
         self.issued = 0
         self.requests = 0
+        #: Test specimens issued (not issuances).
+        self.tests = 0
         #: The last request's attached pages: (material, page, type, base64 length) only.
         self.attachments: List[Tuple[str, int, str, int]] = []
 
@@ -118,11 +137,17 @@ class DemoDepartment:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post("/" + DOCUMENTS_PATH, self._documents)
+        app.router.add_get("/" + HEALTH_PATH, self._health)
         app.router.add_get("/_demo/stats", self._stats)
         return app
 
+    async def _health(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
     async def _stats(self, _request: web.Request) -> web.Response:
-        return web.json_response({"issued": self.issued, "requests": self.requests})
+        return web.json_response(
+            {"issued": self.issued, "requests": self.requests, "tests": self.tests}
+        )
 
     async def _documents(self, request: web.Request) -> web.Response:
         self.requests += 1
@@ -139,13 +164,14 @@ class DemoDepartment:
         idempotency = request.headers.get(IDEMPOTENCY_KEY, "")
         if not 16 <= len(idempotency) <= 64:
             return _json(400, {"code": "bad_request", "message": "缺少幂等键"})
-        answer = await self._answer(f"{key_id}/{idempotency}", body)
+        test = request.headers.get(TEST_HEADER, "") == "1"
+        answer = await self._answer(f"{key_id}/{idempotency}", body, test)
         if mis.lose_next_answer > 0:
             mis.lose_next_answer -= 1
             return _json(503, {"code": "unavailable", "message": "网关超时"})
         return web.Response(status=answer.status, body=answer.body, content_type="application/json")
 
-    async def _answer(self, key: str, body: bytes) -> _Answer:
+    async def _answer(self, key: str, body: bytes, test: bool) -> _Answer:
         """The answer for this idempotency key: issued once, replayed afterwards.
 
         Issuing runs as a task of its own, like a department's transaction: a client that
@@ -155,7 +181,7 @@ class DemoDepartment:
             return self._answers[key]
         task = self._pending.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._issue(key, body))
+            task = asyncio.ensure_future(self._issue(key, body, test))
             self._pending[key] = task
             task.add_done_callback(lambda done: self._settle(key, done))
         return await asyncio.shield(task)
@@ -168,10 +194,10 @@ class DemoDepartment:
         while len(self._answers) > REMEMBERED:
             self._answers.pop(next(iter(self._answers)))
 
-    async def _issue(self, key: str, body: bytes) -> _Answer:
+    async def _issue(self, key: str, body: bytes, test: bool) -> _Answer:
         await asyncio.sleep(self.misbehaviour.delay)  # the department's own processing time
         try:
-            name, department, cert, ofd = self._certificate(key, body)
+            name, department, cert, ofd = self._certificate(key, body, test)
         except Refusal as refusal:
             _LOGGER.info("demo department: refused (%s)", refusal.reason)
             return _Answer(422, _dump({"code": refusal.reason, "message": refusal.message}))
@@ -179,8 +205,12 @@ class DemoDepartment:
         loop = asyncio.get_running_loop()
         issue = self._seal_ofd if ofd else self._seal
         document, pages = await loop.run_in_executor(None, issue, cert, department)
-        self.issued += 1
-        _LOGGER.info("demo department: issued %s %s", name, number)
+        if cert.specimen:
+            self.tests += 1
+            _LOGGER.info("demo department: test specimen %s %s", name, number)
+        else:
+            self.issued += 1
+            _LOGGER.info("demo department: issued %s %s", name, number)
         return _Answer(
             200,
             _dump(
@@ -198,11 +228,20 @@ class DemoDepartment:
             ),
         )
 
-    def _certificate(self, key: str, body: bytes) -> Tuple[str, str, Certificate, bool]:
+    def _certificate(self, key: str, body: bytes, test: bool) -> Tuple[str, str, Certificate, bool]:
         """(item name, sealing department, certificate, as OFD), or the department's
         refusal."""
         request = _parse(body)
         self.attachments = request["attachments"]
+        if request["test"] != test:
+            raise Refusal("bad_request", "测试标记与请求内容不一致")
+        applicant = request["applicant"]
+        if test and applicant != self.test_identity:
+            raise Refusal(
+                "test_identity_refused", "测试请求仅受理本部门公布的测试身份，请核对测试身份配置"
+            )
+        if not test and applicant == self.test_identity:
+            raise Refusal("test_identity", "测试身份只用于测试请求")
         if self.misbehaviour.refuse:
             raise Refusal("no_record", "未查询到您的相关记录")
         region = request["region"]
@@ -210,7 +249,11 @@ class DemoDepartment:
             raise Refusal("wrong_region", "本平台不受理该地区的事项")
         name = self._names.get(request["item_code"], "")
         number = _number(name, region, key, self._day())
-        department, cert = certificate_for(name, request["applicant"], region, number, self._day())
+        if test:
+            number = TEST_REFERENCE_PREFIX + number
+        department, cert = certificate_for(name, applicant, region, number, self._day())
+        if test:
+            cert = dataclasses.replace(cert, title=f"{cert.title}（{SPECIMEN}）", specimen=SPECIMEN)
         return name, department, cert, request["format"] == "ofd"
 
     def _seal(self, cert: Certificate, department: str) -> Tuple[bytes, int]:
@@ -264,6 +307,7 @@ def _parse(body: bytes) -> Dict[str, Any]:
             for a in document.get("attachments", [])
         ]
         return {
+            "test": _boolean(document.get("test", False)),
             "item_code": str(document["item_code"]),
             "region": str(document["region"]),
             "format": str(document.get("format", "pdf")),
@@ -272,6 +316,12 @@ def _parse(body: bytes) -> Dict[str, Any]:
         }
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
         raise Refusal("bad_request", "请求格式不正确") from err
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("not a boolean")
+    return value
 
 
 def _number(name: str, region: str, key: str, day: datetime.date) -> str:
@@ -315,6 +365,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--lose-next-answer", type=int, default=0, help="issue, answer 503 N times")
     for switch in ("refuse", "unsigned", "tampered", "untrusted"):
         parser.add_argument(f"--{switch}", action="store_true")
+    parser.add_argument(
+        "--test-id-number", default=TEST_APPLICANT.id_number, help="the published test identity"
+    )
+    parser.add_argument("--test-name", default=TEST_APPLICANT.name, help="its name")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
@@ -331,6 +385,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 tampered=args.tampered,
                 untrusted=args.untrusted,
             ),
+            test_identity=Applicant(args.test_id_number, args.test_name),
         )
     except SigningError as err:
         print(f"demo_service: {err}", file=sys.stderr)

@@ -11,6 +11,22 @@
 (``attachments`` only when the item captures paper materials; ``format`` is the format
 the item issues, ``pdf`` or ``ofd``, from the catalogue.)
 
+**Test mode** (the item debugging checklist, ``govkioskctl check``, §6.4.2): the body
+also carries ``"test": true`` and the request the header ``X-Govkiosk-Test: 1``. The
+signature covers the body (:mod:`.signing` binds its SHA-256), so the signed flag is
+the body's; the header only lets the platform's gateway route or count test traffic
+without reading the body, and a platform refuses a request whose header and body
+disagree. A platform answers a test request only for the synthetic test identity it
+publishes (``[backends] test_id_number``/``test_name``, per route), refusing any other
+identity with a ``4xx`` ``{"code", "message"}`` like any refusal; the answer is the
+usual ``200``, but its certificate is visibly a specimen (the demo platform: 测试样张
+in the title and across every page) and its ``reference`` starts with ``TEST-``. A
+test issuance is no issuance: it is not counted or recorded as one. A platform refuses
+a non-test request for its test identity.
+
+``GET <health_url>`` (any URL the platform publishes; the demo platform's is
+``<url>/v1/health``) answers ``2xx`` while the platform is up: :func:`health`.
+
 and the headers of :mod:`.signing` plus ``Idempotency-Key``. The answers:
 
 - ``200`` ``{"reference", "pages", "summary": {…}, "content_type": "application/ofd",
@@ -63,6 +79,11 @@ _LOGGER = logging.getLogger(__name__)
 
 DOCUMENTS_PATH = "v1/documents"
 IDEMPOTENCY_KEY = "Idempotency-Key"
+#: Marks a test request (the body's ``"test": true`` is the signed flag).
+TEST_HEADER = "X-Govkiosk-Test"
+#: A test answer's reference starts with this.
+TEST_REFERENCE_PREFIX = "TEST-"
+HEALTH_PATH = "v1/health"
 #: A certificate is a few hundred kilobytes; anything far larger is not an answer.
 MAX_RESPONSE = 16 * 1024 * 1024
 #: Shown when the department does not say why it refused.
@@ -112,12 +133,14 @@ class HttpBackend(Backend):
                 }
                 for a in request.attachments
             ]
+        if request.test:
+            document["test"] = True
         body = json.dumps(document, ensure_ascii=False).encode("utf-8")
         idempotency_key = uuid.uuid4().hex  # the same on every attempt of this request
         delay = self._retry_backoff
         for attempt in range(self._retries + 1):
             try:
-                answer = await self._post(body, idempotency_key)
+                answer = await self._post(body, idempotency_key, request.test)
             except BackendUnavailableError as err:
                 if attempt == self._retries:
                     raise
@@ -132,13 +155,20 @@ class HttpBackend(Backend):
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
-            return _result(answer)
+            result = _result(answer)
+            if request.test and not result.reference.startswith(TEST_REFERENCE_PREFIX):
+                raise BackendProtocolError(
+                    f"{self._endpoint.host} answered a test request with a real document"
+                )
+            return result
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _post(self, body: bytes, idempotency_key: str) -> Dict[str, Any]:
+    async def _post(self, body: bytes, idempotency_key: str, test: bool) -> Dict[str, Any]:
         headers = self._signer.headers("POST", self._endpoint.raw_path, body)
         headers["Content-Type"] = "application/json; charset=utf-8"
         headers[IDEMPOTENCY_KEY] = idempotency_key
+        if test:
+            headers[TEST_HEADER] = "1"
         try:
             async with self._client().post(self._endpoint, data=body, headers=headers) as reply:
                 payload = await reply.content.read(MAX_RESPONSE + 1)
@@ -173,6 +203,25 @@ class HttpBackend(Backend):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def health(url: str, timeout: float) -> int:
+    """``GET url``: its HTTP status when ``2xx``; :class:`BackendUnavailableError` (network,
+    timeout, any other status) says why not. Nothing is sent but the request line."""
+    host = URL(url).host
+    try:
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as http, http.get(url, allow_redirects=False) as answer:
+            status = answer.status
+    except asyncio.TimeoutError as err:
+        raise BackendTimeoutError(f"{url} did not answer within {timeout:g} s") from err
+    except (aiohttp.ClientError, OSError) as err:
+        raise BackendUnavailableError(f"{url} does not answer: {err}") from err
+    _LOGGER.debug("backends: %s health answered %d", host, status)
+    if not 200 <= status < 300:
+        raise BackendUnavailableError(f"{url} answered HTTP {status}")
+    return status
 
 
 def _json(payload: bytes) -> Dict[str, Any]:

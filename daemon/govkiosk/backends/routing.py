@@ -12,6 +12,11 @@ another province than the kiosk's is a cross-province route; :meth:`Router.route
 says so, for the ops log and the receipt.
 
 One :class:`~.http.HttpBackend` is kept per route, so its connection pool is reused.
+
+A resolved route also carries what ``govkioskctl check`` tests the platform with: its
+published test identity (``test_applicant``, or ``None``) and its ``health_url``. They are
+the matched route's own, or the section's for ``default_url``; never inherited by a route
+from the section, since another platform would refuse that identity.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Dict, Optional
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .base import Backend, BackendError
+from .base import Applicant, Backend, BackendError
 from .http import HttpBackend
 from .settings import BackendsSettings, Route
 from .signing import RequestSigner, SigningError, load_private_key
@@ -52,6 +57,10 @@ class ResolvedRoute:
     connect_timeout: float
     timeout: float
     cross_province: bool
+    #: The platform's published test identity (synthetic); ``None`` when it has none.
+    test_applicant: Optional[Applicant] = None
+    #: The platform's health call; "" when it has none.
+    health_url: str = ""
 
 
 class Router:
@@ -79,7 +88,12 @@ class Router:
         if matching:
             route = max(matching, key=lambda r: (r.item != "*", len(r.region)))
         elif settings.default_url:
-            route = Route(url=settings.default_url)
+            route = Route(
+                url=settings.default_url,
+                test_id_number=settings.test_id_number,
+                test_name=settings.test_name,
+                health_url=settings.health_url,
+            )
         else:
             raise NoRouteError(f"no backend route for item {item_code} in region {region}")
         return ResolvedRoute(
@@ -89,6 +103,12 @@ class Router:
             timeout=route.timeout or settings.timeout,
             # the first two digits of a division code are the province
             cross_province=bool(route.region) and route.region[:2] != self._kiosk_region[:2],
+            test_applicant=(
+                Applicant(route.test_id_number, route.test_name)
+                if route.test_id_number and route.test_name
+                else None
+            ),
+            health_url=route.health_url,
         )
 
     def backend_for(self, item_code: str, region: str) -> Backend:

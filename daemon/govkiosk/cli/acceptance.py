@@ -38,6 +38,18 @@ class Check:
     status: str
     detail: str
     fix: str = ""
+    #: Items only: what was exercised (``full``: fetch+seal+preview, ``health``, ``none``)
+    #: and the test answer's reference (``TEST-…``).
+    mode: str = ""
+    reference: str = ""
+
+
+def _row(check: Check) -> Dict[str, str]:
+    row = dataclasses.asdict(check)
+    for key in ("mode", "reference"):
+        if not row[key]:
+            del row[key]
+    return row
 
 
 def build(
@@ -63,7 +75,7 @@ def build(
         "time": now.isoformat(timespec="seconds"),
         "result": "fail" if any(s["status"] == "fail" for s in outcome) else "pass",
         "stages": outcome,
-        "checks": [dataclasses.asdict(c) for c in checks],
+        "checks": [_row(c) for c in checks],
     }
 
 

@@ -3,20 +3,29 @@
 Four stages, in order: ``network`` (DNS, default route, clock, every department route and
 the ops broker with their TLS certificates), ``deployment`` (versions, package integrity,
 configuration, services), ``devices`` (every configured role present with its driver
-running, camera snapshots, the UPS reading, a test receipt only with ``--print-test``)
-and ``items`` (the item debugging checklist 事项调试检查表: every published item's
-department route answers). Each check passes, fails or is skipped, with a detail and,
+running, camera snapshots, the UPS reading and its quick battery test, a card read only
+with ``--card-test``, a test receipt and an A4 test page only with ``--print-test``)
+and ``items`` (the item debugging checklist 事项调试检查表: every published item run end
+to end in test mode by the daemon against its real department route — the platform's
+published test identity fetched, its seal verified, its pages rendered — or, where the
+platform publishes no test identity, its health call; printed only with
+``--print-items``). Each check passes, fails or is skipped, with a detail and,
 when it fails, the fix in plain words. The result is the acceptance report
-(:mod:`.acceptance`).
+(:mod:`.acceptance`), handed to the daemon afterwards, which sends it to ops
+(``evt/acceptance``).
 
 Nothing a citizen gave is touched: camera frames are looked at for their presence and
-dropped; no card is read; nothing is printed unless asked.
+dropped; the card read reports "read, fields present, photo decoded" and never a value,
+and the daemon refuses it (as the A4 test page) while a session runs; nothing is printed
+unless asked; an item's test specimen stays in the daemon's memory and only its
+reference, page count and seal issuer come back.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime
 import importlib.metadata
 import json
@@ -40,14 +49,16 @@ from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
 from .. import __version__
-from ..backends.routing import NoRouteError, Router
 from ..config import DEFAULT_PATH, Config, load_config
 from ..contract.connection import close, connect, plain
 from ..contract.logs import printable_lines
 from ..contract.names import (
     BUS_NAME,
     CAMERAS_INTERFACE,
+    CHECKS_INTERFACE,
+    KIOSK_BUSY_ERROR,
     KIOSK_INTERFACE,
+    MAINTENANCE_INTERFACE,
     OBJECT_PATH,
     POWER_INTERFACE,
     RECEIPT_INTERFACE,
@@ -76,11 +87,20 @@ class Options:
     bus: str = "system"
     stages: Tuple[str, ...] = STAGES
     print_test: bool = False
+    #: print each item's test certificate (A4 and receipt), the operator confirming it
+    print_items: bool = False
     operator: str = ""
     out: Optional[Path] = None
     timeout: float = 5.0
-    #: asked on a TTY after the test receipt: did it come out right?
+    #: asked on a TTY after the test receipt and the A4 test page: did it come out right?
     confirm: Optional[Callable[[str], bool]] = None
+    #: read a card the engineer places (``--card-test``)
+    card_test: bool = False
+    card_timeout: float = 60.0
+    #: run the UPS's quick battery test (on by default; ``--no-ups-test``)
+    ups_test: bool = True
+    #: tells the engineer what to do now (place the card); stderr by default
+    say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -488,13 +508,140 @@ async def devices(context: _Context) -> List[Check]:
             )
     checks += await _cameras(context)
     checks.append(await _ups(context, rows))
-    checks.append(
-        Check(
-            "devices", "card read", SKIP, "not run: place a card and watch the maintenance screen"
-        )
-    )
+    checks.append(await _ups_self_test(context, rows))
+    checks.append(await _card_read(context))
     checks.append(await _print_test(context))
+    checks.append(await _a4_test(context))
     return checks
+
+
+async def _ups_self_test(context: _Context, rows: List[Dict[str, Any]]) -> Check:
+    name = "UPS self-test"
+    if not any(r.get("role") == "ups" for r in rows):
+        return Check("devices", name, SKIP, "no UPS in the port map")
+    if not context.options.ups_test:
+        return Check("devices", name, SKIP, "not asked (--no-ups-test)")
+    power = context.interface(POWER_INTERFACE)
+    try:
+        device, outcome, text = await power.call_run_self_test()
+    except DBusError as err:
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            err.text,
+            "for a UPS on NUT set [ups] user and password_file to an upsd.users account with "
+            "'instcmds = test.battery.start.quick'; otherwise check the UPS's data cable",
+        )
+    detail = f"{device}: {outcome}: {text}"
+    if outcome == "passed":
+        return Check("devices", name, PASS, detail)
+    fixes = {
+        "failed": "the battery failed its test: replace the UPS battery (or have the UPS "
+        "serviced) and run the check again",
+        "unknown": "the UPS took the test but did not report its outcome: read it on the UPS's "
+        "panel or with upsc, and note it in the report",
+        "error": "the test could not run: follow the detail; on NUT the account needs "
+        "instcmds and the UPS's driver must offer test.battery.start.quick",
+    }
+    return Check("devices", name, FAIL, detail, fixes.get(outcome, fixes["error"]))
+
+
+#: A4 printer problems (``printing.reasons`` codes) and what the engineer does about them.
+A4_FIXES = {
+    "printer.paper_out": "load A4 paper into the tray, then resume the queue: cupsenable {queue}",
+    "printer.jam": "open the printer, clear the paper jam, then cupsenable {queue}",
+    "printer.cover_open": "close the printer's cover, then cupsenable {queue}",
+    "printer.toner_out": "replace the toner cartridge, then cupsenable {queue}",
+    "printer.offline": "switch the A4 printer on and check its cable, then cupsenable {queue}",
+    "printer.not_accepting": "let the queue take jobs again: cupsaccept {queue}",
+    "printer.unavailable": "check that CUPS runs and has the queue {queue} (lpstat -p {queue}) "
+    "and [session] cups_queue / cups_server",
+}
+
+
+async def _a4_test(context: _Context) -> Check:
+    name = "A4 test page"
+    if not context.options.print_test:
+        return Check("devices", name, SKIP, "not asked (--print-test)")
+    checker = context.interface(CHECKS_INTERFACE)
+    try:
+        queue, outcome, code, message = await checker.call_print_test_page()
+    except DBusError as err:
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            err.text,
+            "wait until no citizen is served, check the A4 printer and CUPS, then run the "
+            "check again",
+        )
+    if outcome != "printed":
+        fix = A4_FIXES.get(code, "see lpstat -p {queue} and CUPS's error log, fix the printer")
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            f"{queue}: {code}: {message}",
+            fix.format(queue=queue) + "; then run the check again",
+        )
+    confirm = context.options.confirm
+    question = (
+        "Did the A4 test page print clearly: the grey scale in eleven distinct steps, the "
+        "frame and the corner marks whole and square? [y/N] "
+    )
+    if confirm is not None and not confirm(question):
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            f"{queue}: printed, the operator saw a fault",
+            "streaks or faint steps: replace the toner or clean the drum; a cut frame or "
+            "skewed marks: adjust the tray's paper guides and the printer's margins",
+        )
+    seen = "confirmed by the operator" if confirm is not None else "not looked at"
+    return Check("devices", name, PASS, f"{queue}: printed ({seen})")
+
+
+async def _card_read(context: _Context) -> Check:
+    name = "card read"
+    options = context.options
+    if not options.card_test:
+        return Check("devices", name, SKIP, "not asked (--card-test)")
+    checker = context.interface(CHECKS_INTERFACE)
+    options.say(
+        f"Place an ID card (your own or a test card) on the reader within "
+        f"{options.card_timeout:g} s; take it off and place it again if it lies there."
+    )
+    try:
+        passed, device, photo, detail = await checker.call_read_test_card(options.card_timeout)
+    except DBusError as err:
+        if err.type.endswith(".NoCardReader"):
+            fix = (
+                "connect the ID card reader and check its [[devices.static]] port (role idcard); "
+                "see govkioskctl devices"
+            )
+        elif err.type.endswith(".CardNotRead"):
+            fix = (
+                "lay the card flat on the reader's marked area and run the check again; if no "
+                "card reads, the reader's SAM module needs service"
+            )
+        else:
+            fix = "wait until no citizen is served, then run the check again"
+        return Check("devices", name, FAIL, err.text, fix)
+    if passed:
+        return Check("devices", name, PASS, f"{device}: {detail}")
+    if photo in ("undecodable", "blank"):
+        fix = (
+            "the photo does not decode: check [face] decoder (the reader vendor's library and "
+            "its symbol); try another card"
+        )
+    else:
+        fix = (
+            "the card gave incomplete data: try another card; if every card fails, have the "
+            "reader serviced"
+        )
+    return Check("devices", name, FAIL, f"{device}: {detail}", fix)
 
 
 async def _cameras(context: _Context) -> List[Check]:
@@ -592,59 +739,165 @@ async def _print_test(context: _Context) -> Check:
 
 # -- items (事项调试检查表) --------------------------------------------------------------
 
+#: What each test mode exercised, as the checklist says it.
+EXERCISED = {"full": "fetch+seal+preview", "health": "health only", "none": "not tested"}
+_DOWN_FIX = (
+    "the department platform for {code} is down or unreachable: check the route's url in "
+    "[backends], the hall firewall, and ask the department"
+)
+#: Where an item's test failed → the fix.
+_ITEM_FIXES = {
+    "route": "add a [[backends.routes]] entry for the item or set [backends] default_url",
+    "fetch": _DOWN_FIX,
+    "health": "the department platform's health call for {code} failed: check the route's "
+    "health_url and url in [backends], the hall firewall, and ask the department",
+    "seal": "the test certificate's seal did not verify: check that [seal] trusted holds the "
+    "department's seal certificate, and ask the department",
+    "preview": "the test certificate could not be rendered for the preview: check that "
+    "poppler-utils (pdftoppm) is installed",
+    "print_a4": "the A4 printer did not print the test certificate: load paper, check the "
+    "printer and its CUPS queue, then run the check again",
+    "print_receipt": "the receipt printer did not print the test slip: load receipt paper, "
+    "close the cover, then run the check again",
+}
+_REFUSED_FIX = (
+    "the department refused the test request: check the route's test_id_number and "
+    "test_name in [backends] against the test identity the department published, and ask "
+    "the department whether its test mode is enabled for this kiosk"
+)
+_UNAUTHORISED_FIX = (
+    "the department did not accept this kiosk's signature: enrol the kiosk's public key "
+    "with the department under the route's key_id ([backends] key_id)"
+)
+_NONE_FIX = (
+    "ask the department for a test identity or a health URL, and set test_id_number + "
+    "test_name or health_url on the item's route in [backends]"
+)
 
-async def _answers(url: str, timeout: float) -> Tuple[bool, str]:
+
+def _fix_for(answer: Dict[str, Any], code: str) -> str:
+    where, error = str(answer.get("failed_at", "")), str(answer.get("error_code", ""))
+    if where == "fetch" and error == "backend.refused":
+        detail = str(answer.get("detail", ""))
+        return _UNAUTHORISED_FIX if detail.endswith("(unauthorised)") else _REFUSED_FIX
+    if where == "fetch" and error == "backend.key":
+        return (
+            "the kiosk's signing key cannot be used: check [backends] key_file (govkioskctl "
+            "keys) and that the daemon's user can read it"
+        )
+    if where == "fetch" and error == "backend.protocol":
+        return (
+            f"the department platform's answer for {code} was not understood: ask the "
+            "department whether its test mode follows the kiosk protocol"
+        )
+    return _ITEM_FIXES.get(where, _DOWN_FIX).format(code=code)
+
+
+def _seconds(value: Any) -> str:
     try:
-        async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=timeout)
-        ) as http, http.get(url) as answer:
-            if answer.status >= 500:
-                return False, f"{url} answered HTTP {answer.status}"
-            return True, f"{url} answers (HTTP {answer.status})"
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
-        return False, f"{url} does not answer: {err or 'timed out'}"
+        return f"{float(value):.1f} s"
+    except (TypeError, ValueError, OverflowError):
+        return "? s"
+
+
+def item_check(name: str, answer: Dict[str, Any]) -> Check:
+    """The checklist's row for one item from ``Session1.RunItemTest``'s answer."""
+    code = str(answer.get("code", ""))
+    mode = str(answer.get("mode", ""))
+    route = str(answer.get("route", ""))
+    reference = str(answer.get("reference", ""))
+    exercised = EXERCISED.get(mode, mode)
+    took = _seconds(answer.get("duration", 0.0))
+    if mode == "none" and not answer.get("failed_at"):
+        return Check(
+            "items",
+            name,
+            SKIP,
+            f"{exercised}: route {route} has neither a test identity nor a health URL",
+            _NONE_FIX,
+            mode=mode,
+        )
+    if not answer.get("passed"):
+        return Check(
+            "items",
+            name,
+            FAIL,
+            f"{exercised} failed at {answer.get('failed_at', '')}: {answer.get('detail', '')}"
+            + (f" (route {route})" if route else ""),
+            _fix_for(answer, code),
+            mode=mode,
+            reference=reference,
+        )
+    if mode == "health":
+        return Check(
+            "items",
+            name,
+            PASS,
+            f"{exercised}: route {route} health call answered HTTP "
+            f"{answer.get('health_status', '')} in {took} (the item itself was not run: "
+            "no test identity)",
+            mode=mode,
+        )
+    issuer = str(answer.get("seal_issuer", ""))
+    pages = answer.get("pages", 0)
+    detail = (
+        f"{exercised}: route {route}, reference {reference}, {pages} page"
+        f"{'' if pages == 1 else 's'}, seal verified ({issuer}), {took}"
+    )
+    if answer.get("printed"):
+        detail += ", test certificate printed"
+    return Check("items", name, PASS, detail, mode=mode, reference=reference)
+
+
+async def _item(context: _Context, session: Any, code: str, name: str) -> Check:
+    asked = context.options.print_items
+    try:
+        answer = plain(await session.call_run_item_test(code, asked))
+    except DBusError as err:
+        if err.type == KIOSK_BUSY_ERROR:
+            return Check(
+                "items",
+                name,
+                FAIL,
+                err.text,
+                "a citizen is being served: wait until the kiosk is free, then run the "
+                "check again (or put it out of service first)",
+            )
+        return Check(
+            "items",
+            name,
+            FAIL,
+            f"the item's test could not run: {err.text}",
+            "see journalctl -u govkioskd, then run the check again",
+        )
+    check = item_check(name, answer)
+    confirm = context.options.confirm
+    if check.status == PASS and answer.get("printed") and confirm is not None:
+        question = f"Did the test certificate of {code} (A4 and receipt) print clearly? [y/N] "
+        if not confirm(question):
+            return dataclasses.replace(
+                check,
+                status=FAIL,
+                detail=check.detail + "; the operator saw a fault in the print",
+                fix="check the A4 printer's toner and paper and the receipt printer's head "
+                "and cutter, then run the check again",
+            )
+        check = dataclasses.replace(check, detail=check.detail + " (confirmed by the operator)")
+    return check
 
 
 async def items(context: _Context) -> List[Check]:
-    config = context.config
+    """Every published item end to end in test mode by the daemon (``Session1.RunItemTest``):
+    with the platform's test identity (fetch, seal, preview), else its health call; printed
+    only with ``--print-items``."""
     session = context.interface(SESSION_INTERFACE)
-    if session is None or config is None:
+    if session is None:  # the daemon tests with the configuration it runs
         return [_no_daemon("items", "items")]
-    router = Router(config.backends, kiosk_id=config.kiosk.id, kiosk_region=config.kiosk.region)
-    answers: Dict[str, Tuple[bool, str]] = {}
     checks = []
     for row in plain(await session.call_list_items()):
         code = str(row.get("code", ""))
         name = f"{code} {row.get('name', '')}".strip()
-        try:
-            route = router.route_for(code, config.kiosk.region)
-        except NoRouteError as err:
-            checks.append(
-                Check(
-                    "items",
-                    name,
-                    FAIL,
-                    str(err),
-                    "add a [[backends.routes]] entry for the item or set [backends] default_url",
-                )
-            )
-            continue
-        if route.url not in answers:
-            answers[route.url] = await _answers(route.url, context.options.timeout)
-        ok, detail = answers[route.url]
-        if ok:
-            checks.append(Check("items", name, PASS, f"route {detail}"))
-        else:
-            checks.append(
-                Check(
-                    "items",
-                    name,
-                    FAIL,
-                    f"route {detail}",
-                    f"the department platform for {code} is down or unreachable: check the "
-                    "route's url in [backends], the hall firewall, and ask the department",
-                )
-            )
+        checks.append(await _item(context, session, code, name))
     return checks
 
 
@@ -730,7 +983,28 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--stage", action="append", choices=STAGES, help="run only this stage (repeatable)"
     )
     parser.add_argument(
-        "--print-test", action="store_true", help="print a test receipt (operator confirms)"
+        "--print-test",
+        action="store_true",
+        help="print a test receipt and an A4 test page (operator confirms each)",
+    )
+    parser.add_argument(
+        "--card-test",
+        action="store_true",
+        help="read an ID card the engineer places (only 'read OK' is reported)",
+    )
+    parser.add_argument(
+        "--card-timeout", type=float, default=60.0, help="seconds to wait for the card"
+    )
+    parser.add_argument(
+        "--no-ups-test",
+        dest="ups_test",
+        action="store_false",
+        help="skip the UPS's quick battery test",
+    )
+    parser.add_argument(
+        "--print-items",
+        action="store_true",
+        help="print each item's test certificate and slip (operator confirms)",
     )
     parser.add_argument("--operator", default="", help="who runs the check (in the report)")
 
@@ -747,18 +1021,59 @@ def run(args: argparse.Namespace) -> int:
         bus=args.bus,
         stages=tuple(args.stage or STAGES),
         print_test=args.print_test,
+        print_items=args.print_items,
         operator=args.operator or os.environ.get("SUDO_USER") or os.environ.get("USER", ""),
         out=args.out,
-        confirm=_ask if sys.stdin.isatty() and args.print_test else None,
+        confirm=_ask if sys.stdin.isatty() and (args.print_test or args.print_items) else None,
+        card_test=args.card_test,
+        card_timeout=args.card_timeout,
+        ups_test=args.ups_test,
     )
     info, checks = asyncio.run(run_checks(options))
     now = datetime.datetime.now(datetime.timezone.utc)
     report = acceptance.build(info, checks, options.stages, options.operator, now)
     written = acceptance.keep(report, options.state_dir, options.config, options.out)
+    handed = asyncio.run(submit(options.bus, written, options.timeout))
     if getattr(args, "json", False):
         print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(printable_lines(handed), file=sys.stderr)
     else:
         print(summary(checks))
         for path in written:
             print(f"written: {path}")
+        print(printable_lines(handed))
     return EXIT_FAILED if report["result"] == FAIL else 0
+
+
+async def submit(bus_address: str, written: Sequence[Path], timeout: float) -> str:
+    """Hand the signed report to the daemon, which keeps it and sends it to ops
+    (``Maintenance1.SubmitAcceptance``); what became of it, in words."""
+    report = next((p for p in written if p.suffix == ".json"), None)
+    signature_file = next((p for p in written if p.suffix == ".sig"), None)
+    if report is None or signature_file is None:
+        return "not sent to ops: no report was written"
+    signature = json.loads(signature_file.read_text(encoding="utf-8"))
+    value = signature.get("signatures", {}).get(report.name)
+    if not value:
+        return f"not sent to ops: the report is unsigned ({signature.get('unsigned', '')})"
+    try:
+        bus = await connect(bus_address)
+    except (OSError, ValueError, AuthError, InvalidAddressError) as err:
+        return f"not sent to ops: D-Bus: {err}"
+    try:
+        introspection = await wait_for(bus.introspect(BUS_NAME, OBJECT_PATH), timeout)
+        proxy = bus.get_proxy_object(BUS_NAME, OBJECT_PATH, introspection)
+        maintenance = proxy.get_interface(MAINTENANCE_INTERFACE)
+        kept = await wait_for(
+            maintenance.call_submit_acceptance(
+                report.name, report.read_text(encoding="utf-8"), value
+            ),
+            timeout * 4,
+        )
+    except DBusError as err:
+        return f"not sent to ops: the daemon refused it: {err.text}"
+    except asyncio.TimeoutError:
+        return "not sent to ops: the daemon did not answer"
+    finally:
+        await close(bus)
+    return f"handed to the daemon for ops (evt/acceptance; kept as {kept})"

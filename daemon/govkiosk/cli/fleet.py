@@ -31,7 +31,7 @@ from ..fleet.client import HINTS, FleetClient, FleetError, Identity, cosign, des
 from ..fleet.pki import CertificateAuthority
 from ..ops.envelope import Reply, Status
 from ..ops.roles import ROLES
-from ..ops.signing import OperatorSigner
+from ..ops.signing import ED25519, OPERATOR_ALGORITHMS, OperatorSigner
 from .output import table
 
 EXIT_FAILED = 1  #: a kiosk answered FAILED or REJECTED
@@ -51,30 +51,32 @@ def _write_private(path: Path, data: bytes) -> None:
         out.write(data)
 
 
-def generate_key(directory: Path, key_id: str) -> Path:
-    """A new Ed25519 key as ``directory/<key_id>.key``; FileExistsError rather than overwrite."""
+def generate_key(directory: Path, key_id: str, algorithm: str = ED25519) -> Path:
+    """A new key as ``directory/<key_id>.key``; FileExistsError rather than overwrite."""
     path = directory / f"{key_id}.key"
-    _write_private(path, OperatorSigner.generate(key_id).private_pem())
+    _write_private(path, OperatorSigner.generate(key_id, algorithm).private_pem())
     return path
 
 
 def pinned(signer: OperatorSigner, roles: Sequence[str]) -> str:
     """The ``[[ops.operators]]`` table that makes a kiosk trust ``signer`` for ``roles``."""
+    algorithm = f'algorithm = "{signer.algorithm}"\n' if signer.algorithm != ED25519 else ""
     return (
         "[[ops.operators]]\n"
         f'key_id = "{signer.key_id}"\n'
         f'public_key = "{signer.public_b64()}"\n'
+        f"{algorithm}"
         "roles = [" + ", ".join(f'"{r}"' for r in roles) + "]\n"
     )
 
 
 def keys_generate(args: argparse.Namespace) -> int:
     try:
-        path = generate_key(Path(args.dir), args.key_id)
+        path = generate_key(Path(args.dir), args.key_id, args.algorithm)
     except FileExistsError as err:
         print(f"fleet: {err.filename} exists; a key is never overwritten", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{path}: Ed25519 key {args.key_id}; pin it with: fleet keys export --roles …")
+    print(f"{path}: {args.algorithm} key {args.key_id}; pin it with: fleet keys export --roles …")
     return 0
 
 
@@ -237,8 +239,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     keys = sub.add_parser("keys", help="operator signing keys").add_subparsers(
         dest="action", required=True
     )
-    generate = keys.add_parser("generate", help="a new Ed25519 key pair, saved as DIR/KEY_ID.key")
+    generate = keys.add_parser("generate", help="a new key pair, saved as DIR/KEY_ID.key")
     generate.add_argument("--dir", required=True)
+    generate.add_argument(
+        "--algorithm",
+        choices=OPERATOR_ALGORITHMS,
+        default=ED25519,
+        help="ed25519 (default) or sm2-sm3 (SM2 with SM3, for national-cryptography sites)",
+    )
     generate.add_argument("key_id")
     generate.set_defaults(run=keys_generate)
     export = keys.add_parser("export", help="public keys as [[ops.operators]] tables for kiosks")

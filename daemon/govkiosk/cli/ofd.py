@@ -179,6 +179,7 @@ def _render(document: Any, args: argparse.Namespace) -> int:
         PageRenderer,
         StampPicture,
         encode_png,
+        stamps_for,
     )
 
     if not MIN_DPI <= args.dpi <= MAX_DPI:
@@ -189,11 +190,8 @@ def _render(document: Any, args: argparse.Namespace) -> int:
             picture = args.seal.read_bytes()
         except OSError as err:
             return _fail(f"cannot read {args.seal}: {err.strerror or err}", EXIT_USAGE)
-        stamps = [
-            StampPicture(s.page_ref, s.boundary, picture)
-            for signature in document.signatures
-            for s in signature.stamp_annots
-        ]
+        for signature in document.signatures:
+            stamps.extend(stamps_for(signature.stamp_annots, picture))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         renderer = PageRenderer(document)

@@ -13,6 +13,8 @@ OBJECT_PATH = "/cn/govkiosk/Kiosk1"
 
 KIOSK_INTERFACE = "cn.govkiosk.Kiosk1"
 CAMERAS_INTERFACE = "cn.govkiosk.Cameras1"
+#: The engineers' device checks of ``govkioskctl check``: A4 test page, a card read.
+CHECKS_INTERFACE = "cn.govkiosk.Checks1"
 DEVICES_INTERFACE = "cn.govkiosk.Devices1"
 IDCARD_INTERFACE = "cn.govkiosk.IdCard1"
 ITEMS_INTERFACE = "cn.govkiosk.Items1"
@@ -32,6 +34,8 @@ ERROR_PREFIX = "cn.govkiosk.Error."
 INTERNAL_ERROR = ERROR_PREFIX + "Internal"
 #: ``Session1.Start`` while another citizen's session runs.
 SESSION_ACTIVE_ERROR = ERROR_PREFIX + "SessionActive"
+#: ``Session1.RunItemTest`` while a citizen's session (or another test) runs.
+KIOSK_BUSY_ERROR = ERROR_PREFIX + "KioskBusy"
 #: ``Session1.StartSession`` for an item this kiosk cannot run now (no camera, no face check).
 ITEM_UNAVAILABLE_ERROR = ERROR_PREFIX + "ItemUnavailable"
 #: ``Session1.Evaluate`` (好差评) refused: the session is not at its ``done`` step, has been

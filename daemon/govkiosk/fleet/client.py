@@ -232,7 +232,7 @@ def cosign(
     signer: OperatorSigner, kiosk_id: str, cmd_id: str, values: Dict[str, Any]
 ) -> Dict[str, str]:
     """A second admin's signature over one ``config.set`` (``params.cosign``)."""
-    signature = signer.key.sign(cosigned_bytes(kiosk_id, cmd_id, values))
+    signature = signer.sign(cosigned_bytes(kiosk_id, cmd_id, values))
     return {"key_id": signer.key_id, "sig": b64(signature)}
 
 

@@ -24,7 +24,8 @@ import secrets
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from . import sm2
 from .errors import GmError
@@ -85,6 +86,14 @@ def load_certificates(data: bytes) -> List[Any]:
     except Exception as err:  # asn1crypto raises ValueError, TypeError, …
         raise CertificateError("the certificate cannot be read as X.509") from err
     return certs
+
+
+def reloaded(cert: Any) -> Any:
+    """``cert`` parsed again from its DER: asn1crypto re-encodes a certificate built in
+    Python on every ``dump()``, one read from bytes returns them as they are."""
+    from asn1crypto import x509  # noqa: PLC0415
+
+    return x509.Certificate.load(cert.dump())
 
 
 def public_key(cert: Any) -> sm2.PublicKey:
@@ -149,7 +158,7 @@ def check_signature(cert_or_crl: Any, issuer: Any) -> bool:
     key = public_key(issuer)
     signature = bytes(cert_or_crl["signature_value" if is_cert else "signature"].contents[1:])
     tbs = cert_or_crl[tbs_key].dump()
-    return any(sm2.verify(key, tbs, signature, user_id) for user_id in CERT_USER_IDS)
+    return any(sm2.verify(key, tbs, signature, user_id, cached=True) for user_id in CERT_USER_IDS)
 
 
 def fingerprint(cert: Any) -> bytes:
@@ -218,6 +227,7 @@ class Revocation:
     notes: List[str] = field(default_factory=list)
 
     def check(self, cert: Any, issuer: Any, at: datetime.datetime) -> None:
+        """Refuse ``cert`` if a CRL of ``issuer`` lists it as revoked at or before ``at``."""
         if self.policy == "off":
             return
         serial = cert["tbs_certificate"]["serial_number"].native
@@ -279,6 +289,7 @@ def _http_get(url: str, timeout: float) -> bytes:
 
 
 def _crl_status(crl: Any, issuer: Any, serial: int, at: datetime.datetime) -> str:
+    """``at``: a revocation dated at or before it counts. Freshness is judged against now."""
     try:
         if not check_signature(crl, issuer):
             return "the CRL's signature does not verify"
@@ -286,7 +297,7 @@ def _crl_status(crl: Any, issuer: Any, serial: int, at: datetime.datetime) -> st
         return "the CRL's issuer has no SM2 key"
     tbs = crl["tbs_cert_list"]
     next_update = tbs["next_update"].native
-    if next_update is not None and next_update < at:
+    if next_update is not None and next_update < datetime.datetime.now(datetime.timezone.utc):
         return "the CRL is stale"
     for entry in tbs["revoked_certificates"]:
         if entry["user_certificate"].native == serial and entry["revocation_date"].native <= at:
@@ -302,13 +313,18 @@ def validate_chain(
     at: Optional[datetime.datetime] = None,
     revocation: Optional[Revocation] = None,
     max_depth: int = 6,
+    revoked_by: Optional[datetime.datetime] = None,
 ) -> List[Any]:
     """The path ``[cert, …, root]``; :class:`ChainError` when there is none.
 
     ``at``: the time the chain must be valid at (default now). Every certificate's own
-    SM2 signature is checked against its issuer's key, the root's against itself.
+    SM2 signature is checked against its issuer's key. ``revoked_by``: a revocation dated
+    at or before it refuses the certificate — default now, since a signer's own claim of
+    when it signed proves nothing; pass the signing time only when a trusted time stamp
+    vouches for it (a signature made before a revocation stays good).
     """
     when = at or datetime.datetime.now(datetime.timezone.utc)
+    revoked_at = revoked_by or datetime.datetime.now(datetime.timezone.utc)
     revocation = revocation or Revocation(policy="off")
     path = [cert]
     current = cert
@@ -326,12 +342,12 @@ def validate_chain(
         if root is not None:
             _check_issuer(root, when)
             if current is not root:
-                revocation.check(current, root, when)
+                revocation.check(current, root, revoked_at)
             if path[-1] is not root and path[-1].dump() != root.dump():
                 path.append(root)
             return path
         _check_issuer(issuer, when)
-        revocation.check(current, issuer, when)
+        revocation.check(current, issuer, revoked_at)
         pool.remove(issuer)
         path.append(issuer)
         current = issuer
@@ -357,8 +373,12 @@ def _issuer_among(cert: Any, candidates: Sequence[Any]) -> Optional[Any]:
 
 def _check_issuer(cert: Any, when: datetime.datetime) -> None:
     _check_period(cert, when)
-    if not _is_ca(cert) or not _may_sign_certs(cert):
+    if not _is_ca(cert):
         raise ChainError(f"{name(cert)}: not a certificate authority", kind="untrusted")
+    if not _may_sign_certs(cert):  # as OpenSSL: "key usage does not include certificate signing"
+        raise ChainError(
+            f"{name(cert)}: its key usage does not include certificate signing", kind="untrusted"
+        )
 
 
 def _check_period(cert: Any, when: datetime.datetime) -> None:
@@ -384,6 +404,20 @@ class Issued:
         from asn1crypto import pem  # noqa: PLC0415
 
         return bytes(pem.armor("CERTIFICATE", self.certificate.dump()))
+
+    def save(self, stem: Path) -> None:
+        """``<stem>.pem`` and ``<stem>.key`` (the key readable by the owner only)."""
+        stem.with_suffix(".pem").write_bytes(self.pem())
+        key_path = stem.with_suffix(".key")
+        key_path.touch(mode=0o600)
+        key_path.write_bytes(self.key.to_pem())
+
+    @classmethod
+    def load(cls, stem: Path) -> Issued:
+        return cls(
+            load_certificate(stem.with_suffix(".pem").read_bytes()),
+            sm2.PrivateKey.from_pem(stem.with_suffix(".key").read_bytes()),
+        )
 
 
 class TestAuthority:
@@ -414,6 +448,32 @@ class TestAuthority:
             ),
             key,
         )
+
+    @classmethod
+    def in_directory(
+        cls, directory: Path, common_name: str = "govkiosk SM2 test root", **kwargs: Any
+    ) -> TestAuthority:
+        """The authority kept in ``directory`` (``sm2-root.pem``/``.key``), made on first
+        use — so a demo's trust anchor survives restarts."""
+        directory.mkdir(parents=True, exist_ok=True)
+        stem = directory / "sm2-root"
+        authority = cls.__new__(cls)
+        authority.organization = kwargs.get("organization", "govkiosk test")
+        if stem.with_suffix(".pem").is_file():
+            authority.root = Issued.load(stem)
+        else:
+            authority.root = cls(common_name, **kwargs).root
+            authority.root.save(stem)
+        return authority
+
+    def issued_in(self, directory: Path, stem: str, common_name: str, **kwargs: Any) -> Issued:
+        """``issue`` once, kept as ``<directory>/<stem>.pem``/``.key`` and reused."""
+        path = directory / stem
+        if path.with_suffix(".pem").is_file():
+            return Issued.load(path)
+        issued = self.issue(common_name, **kwargs)
+        issued.save(path)
+        return issued
 
     def issue(
         self,
@@ -450,6 +510,7 @@ class TestAuthority:
         *,
         issuer: Optional[Issued] = None,
         next_update: Optional[datetime.datetime] = None,
+        revoked_at: Optional[datetime.datetime] = None,
     ) -> bytes:
         """A DER CRL by ``issuer`` (default the root) listing ``revoked`` certificates."""
         from asn1crypto import crl, x509  # noqa: PLC0415
@@ -469,7 +530,8 @@ class TestAuthority:
                     {
                         "user_certificate": c["tbs_certificate"]["serial_number"].native,
                         "revocation_date": x509.Time(
-                            name="utc_time", value=now - datetime.timedelta(minutes=5)
+                            name="utc_time",
+                            value=revoked_at or now - datetime.timedelta(minutes=5),
                         ),
                     }
                     for c in revoked
@@ -512,10 +574,12 @@ def _certificate(
     end: datetime.datetime,
     ca: bool,
     crl_url: Optional[str] = None,
+    usage: Optional[Set[str]] = None,
 ) -> Any:
     from asn1crypto import keys, x509  # noqa: PLC0415
 
-    usage = {"key_cert_sign", "crl_sign"} if ca else {"digital_signature", "non_repudiation"}
+    if usage is None:
+        usage = {"key_cert_sign", "crl_sign"} if ca else {"digital_signature", "non_repudiation"}
     extensions = [
         {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": ca}},
         {"extn_id": "key_usage", "critical": True, "extn_value": usage},

@@ -31,6 +31,7 @@ Signatures are read in both encodings in use: DER ``SEQUENCE {r INTEGER, s INTEG
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -500,15 +501,32 @@ def verify_digest(public_key: PublicKey, e: bytes, signature: bytes) -> bool:
     return (int.from_bytes(e, "big") + point[0]) % n == r
 
 
+#: ``verify_digest`` remembering its last answers: for signatures a kiosk meets again and
+#: again — an authority's certificates, a department's seal — and whose answer depends
+#: on nothing but the arguments.
+_verify_digest_cached = functools.lru_cache(maxsize=1024)(verify_digest)
+
+
+def clear_cache() -> None:
+    """Forget the remembered answers of ``verify(..., cached=True)`` (benchmarks, tests)."""
+    _verify_digest_cached.cache_clear()
+
+
 def verify(
     public_key: PublicKey,
     message: bytes,
     signature: bytes,
     user_id: bytes = DEFAULT_USER_ID,
+    *,
+    cached: bool = False,
 ) -> bool:
     """Whether ``signature`` (DER or raw ``r || s``) is ``public_key``'s SM2 signature of
-    ``message`` with SM3 and ``user_id``. Never raises for a wrong or malformed signature."""
-    return verify_digest(public_key, message_digest(public_key, message, user_id), signature)
+    ``message`` with SM3 and ``user_id``. Never raises for a wrong or malformed signature.
+    ``cached``: remember the answer (certificates, seals: what recurs across documents)."""
+    e = message_digest(public_key, message, user_id)
+    if cached:
+        return bool(_verify_digest_cached(public_key, e, bytes(signature)))
+    return verify_digest(public_key, e, signature)
 
 
 def sign_digest(

@@ -17,7 +17,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 from . import xmlsafe
 from .errors import OfdError, OfdFormatError
@@ -80,14 +80,21 @@ class TextCode:
     delta_x: Tuple[float, ...] = ()
     delta_y: Tuple[float, ...] = ()
 
-    def positions(self) -> List[Tuple[str, float, float]]:
-        """Each character with its origin (in the object's space)."""
+    def positions(
+        self, advance: Optional[Callable[[str], float]] = None
+    ) -> List[Tuple[str, float, float]]:
+        """Each character with its origin (in the object's space). Where neither
+        ``DeltaX`` nor ``DeltaY`` gives an offset, a character moves the pen by its own
+        width, ``advance(char)``, when the caller knows the font; a column of text
+        (``DeltaY`` only) keeps its x."""
         x, y = self.x, self.y
         out = []
         for index, char in enumerate(self.text):
             out.append((char, x, y))
             if index < len(self.delta_x):
                 x += self.delta_x[index]
+            elif advance is not None and index >= len(self.delta_y):
+                x += advance(char)  # no offset at all: the next character follows
             if index < len(self.delta_y):
                 y += self.delta_y[index]
         return out
@@ -845,8 +852,3 @@ def _read(package: OfdPackage) -> Document:
         doc_info=doc_info,
         used=reader.used,
     )
-
-
-def objects_of(layers: Sequence[Layer]) -> List[GraphicObject]:
-    """Every object of ``layers`` in drawing order (page blocks kept as blocks)."""
-    return [obj for layer in layers for obj in layer.objects]

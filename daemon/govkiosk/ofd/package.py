@@ -21,6 +21,7 @@ from typing import Dict, Iterator, List, Mapping, Optional
 from .errors import OfdPackageError
 
 MiB = 1024 * 1024
+CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,35 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, limits: Limits) -> bytes:
+    """The entry inflated a chunk at a time, stopped as soon as it breaks a bound."""
+    ratio_cap = max(limits.ratio_floor, limits.max_ratio * max(info.compress_size, 1))
+    chunks: List[bytes] = []
+    size = 0
     try:
         with archive.open(info) as stream:
-            data = stream.read(cap + 1)
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise OfdPackageError(
+                        f"package: entry {info.filename!r} inflates beyond the limit"
+                        f" ({limits.max_entry_size} bytes per entry,"
+                        f" {limits.max_total_size} in all)"
+                    )
+                if size > ratio_cap:
+                    raise OfdPackageError(
+                        f"package: entry {info.filename!r} inflates more than"
+                        f" {limits.max_ratio} times"
+                    )
+                chunks.append(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as err:
         raise OfdPackageError(f"package: entry {info.filename!r} cannot be read: {err}") from None
     except RuntimeError as err:  # encrypted
         raise OfdPackageError(f"package: entry {info.filename!r} cannot be read: {err}") from None
-    return data
+    return b"".join(chunks)
 
 
 class OfdPackage(Mapping[str, bytes]):
@@ -90,19 +111,7 @@ class OfdPackage(Mapping[str, bytes]):
                 if info.flag_bits & 0x1:
                     raise OfdPackageError(f"package: entry {name!r} is encrypted")
                 cap = min(limits.max_entry_size, limits.max_total_size - total)
-                content = _inflate(archive, info, cap)
-                if len(content) > cap:
-                    raise OfdPackageError(
-                        f"package: entry {name!r} inflates beyond the limit"
-                        f" ({limits.max_entry_size} bytes per entry,"
-                        f" {limits.max_total_size} in all)"
-                    )
-                if len(content) > limits.ratio_floor and len(content) > limits.max_ratio * max(
-                    info.compress_size, 1
-                ):
-                    raise OfdPackageError(
-                        f"package: entry {name!r} inflates more than {limits.max_ratio} times"
-                    )
+                content = _inflate(archive, info, cap, limits)
                 total += len(content)
                 files[name] = content
         return cls(files)

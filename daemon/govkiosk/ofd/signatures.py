@@ -21,7 +21,6 @@ stamp's placement).
 from __future__ import annotations
 
 import hmac
-import posixpath
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -150,8 +149,3 @@ def check_signature(
 def check_signatures(document: Document, strict: bool = True) -> List[SignatureParts]:
     """Every signature checked in order; the first failure raises."""
     return [check_signature(document, signature, strict) for signature in document.signatures]
-
-
-def is_signature_folder(path: str) -> bool:
-    """Whether ``path`` lies in a ``Signs`` folder (for listings)."""
-    return "signs" in (part.lower() for part in posixpath.dirname(path).split("/"))

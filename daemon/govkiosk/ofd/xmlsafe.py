@@ -10,7 +10,7 @@ so the reader matches local names only.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, List, Optional
 from xml.parsers import expat
 
 from .errors import OfdFormatError
@@ -84,7 +84,3 @@ def text(element: ET.Element, tag: str) -> Optional[str]:
     if node is None or node.text is None:
         return None
     return node.text.strip()
-
-
-def walk(element: ET.Element, tag: str) -> Iterator[ET.Element]:
-    return (node for node in element.iter(tag))

@@ -115,10 +115,14 @@ class Command:
     sig: bytes
     preconditions: Dict[str, Any] = field(default_factory=dict)
     reply_to: str = ""
+    #: The signature's algorithm (signing.OPERATOR_ALGORITHMS); empty: Ed25519.
+    sig_alg: str = ""
 
     def body(self) -> Dict[str, Any]:
         """Every field but ``sig``: what the signature covers."""
         optional = {"reply_to": self.reply_to} if self.reply_to else {}
+        if self.sig_alg:
+            optional["sig_alg"] = self.sig_alg
         return {
             **optional,
             "v": self.v,
@@ -175,7 +179,9 @@ _FIELDS: Dict[str, Any] = {
     "key_id": str,
     "sig": str,
 }
-_OPTIONAL = {"preconditions": dict, "reply_to": str}
+_OPTIONAL = {"preconditions": dict, "reply_to": str, "sig_alg": str}
+#: The algorithms a command may name (signing.OPERATOR_ALGORITHMS).
+SIG_ALGS = ("ed25519", "sm2-sm3")
 
 
 def parse_command(payload: bytes, max_size: int) -> Command:
@@ -220,6 +226,7 @@ def parse_command(payload: bytes, max_size: int) -> Command:
         sig=sig,
         preconditions=document.get("preconditions", {}),
         reply_to=document.get("reply_to", ""),
+        sig_alg=document.get("sig_alg", ""),
     )
 
 
@@ -249,6 +256,8 @@ def _shape_problem(document: Dict[str, Any]) -> str:
     for name in ("cmd_id", "kiosk_id", "key_id", "nonce", "reply_to"):
         if name in document and not ID.fullmatch(document[name]):
             return f"{name}: expected 1-64 letters, digits, '.', '_' or '-'"
+    if document.get("sig_alg", "ed25519") not in SIG_ALGS:
+        return f"sig_alg: expected one of {', '.join(SIG_ALGS)}"
     if not METHOD.fullmatch(document["method"]):
         return "method: not a method name"
     if len(document["issuer"]) > 128 or len(document["role"]) > 32:

@@ -26,7 +26,7 @@ from typing import Callable, Dict, FrozenSet, Optional
 from .envelope import Command, EnvelopeError, Reason, parse_command, signed_bytes, topic
 from .ledger import Entry, Ledger
 from .settings import OperatorKey, OpsSettings
-from .signing import ed25519_valid
+from .signing import ED25519, operator_valid
 
 Permissions = Callable[[str], Optional[FrozenSet[str]]]
 
@@ -81,8 +81,15 @@ class Gate:
         operator = settings.operator(command.key_id)
         if operator is None:
             raise refuse(Reason.UNKNOWN_KEY, f"no operator key pinned as {command.key_id!r}")
-        if not ed25519_valid(
-            operator.public_key, signed_bytes(topic_name, command.body()), command.sig
+        algorithm = command.sig_alg or ED25519
+        if algorithm != operator.algorithm:  # never try a key under another algorithm
+            raise refuse(
+                Reason.BAD_SIGNATURE,
+                f"key {command.key_id!r} is an {operator.algorithm} key; the command names"
+                f" {algorithm}",
+            )
+        if not operator_valid(
+            algorithm, operator.public_key, signed_bytes(topic_name, command.body()), command.sig
         ):
             raise refuse(Reason.BAD_SIGNATURE, f"does not verify with key {command.key_id!r}")
         bucket = self._buckets.get(command.key_id)

@@ -23,7 +23,7 @@ from ..contract.logs import printable
 from ..errors import GovkioskError
 from .envelope import ID, canonical
 from .settings import OpsSettings
-from .signing import ed25519_valid
+from .signing import operator_valid
 
 #: Section → keys ops may set with one admin's signature.
 REMOTE: Dict[str, Tuple[str, ...]] = {
@@ -190,5 +190,6 @@ def check(
     second = settings.operator(cosign.key_id)
     if second is None or "admin" not in second.roles:
         raise RemoteConfigError(f"cosign: no admin key pinned as {cosign.key_id!r}")
-    if not ed25519_valid(second.public_key, cosigned_bytes(kiosk_id, cmd_id, values), cosign.sig):
+    signed = cosigned_bytes(kiosk_id, cmd_id, values)
+    if not operator_valid(second.algorithm, second.public_key, signed, cosign.sig):
         raise RemoteConfigError("cosign: the second signature does not verify")

@@ -8,10 +8,14 @@ rotating a key is adding the new table, then removing the old one.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import List, Literal, Optional, Tuple
 
-from ..fields import BUS_ADDRESS, ed25519_key_field, key_id_field, positive, required, setting
+from ..fields import BUS_ADDRESS, key_id_field, positive, required, setting
+from ..gm import sm2
+from ..gm.errors import GmError
 from .roles import ROLES
 
 SECONDS = "a number of seconds > 0"
@@ -22,11 +26,37 @@ class OperatorKey:
     """One pinned operator public key and the roles it may sign for (§8 a)."""
 
     key_id: str = key_id_field()
-    public_key: str = ed25519_key_field()
+    #: The key as `govkioskctl fleet keys export` prints it: base64 of the raw Ed25519 key
+    #: (32 bytes) or of the SM2 point (65 bytes, 04‖x‖y).
+    public_key: str = required(
+        expect="a base64 Ed25519 (32 bytes) or SM2 (65 bytes) public key",
+        check=lambda value: len(_decoded(value)) in (32, 65),
+    )
     roles: Tuple[str, ...] = required(
         expect=f"a list of roles among {', '.join(ROLES)}",
         check=lambda roles: bool(roles) and all(r in ROLES for r in roles),
     )
+    #: The key's signature algorithm: "ed25519", or "sm2-sm3" (SM2 with SM3, GB/T 32918) for
+    #: sites assessed for national cryptography. Commands signed with this key must name it.
+    algorithm: Literal["ed25519", "sm2-sm3"] = "ed25519"
+
+    def config_problems(self) -> List[Tuple[str, str]]:
+        raw = _decoded(self.public_key)
+        if self.algorithm == "ed25519" and len(raw) != 32:
+            return [("public_key", "an Ed25519 key is 32 bytes (is algorithm wrong?)")]
+        if self.algorithm == "sm2-sm3":
+            try:
+                sm2.PublicKey.from_bytes(raw)
+            except GmError as err:
+                return [("public_key", f"not an SM2 public key: {err}")]
+        return []
+
+
+def _decoded(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from . import remote_config
 from .envelope import signed_bytes, topic
 from .host import Host
 from .methods import METHODS
-from .signing import ed25519_valid
+from .signing import ED25519, operator_valid
 from .view import KioskView
 
 _LOGGER = logging.getLogger(__name__)
@@ -103,8 +103,11 @@ class Shadow:
         operator = self._host.settings().operator(str(key_id))
         if operator is None:
             raise ShadowError(f"desired: no operator key pinned as {key_id!r}")
-        if not ed25519_valid(
-            operator.public_key, signed_bytes(self.desired_topic, document), signature
+        if document.get("sig_alg", ED25519) != operator.algorithm or not operator_valid(
+            operator.algorithm,
+            operator.public_key,
+            signed_bytes(self.desired_topic, document),
+            signature,
         ):
             raise ShadowError(f"desired: signature does not verify with key {key_id!r}")
         if role not in operator.roles or role not in METHODS["config.set"].roles:

@@ -1,9 +1,17 @@
 """Signatures on both directions of the command channel.
 
-Operators sign commands with Ed25519 keys whose public halves are pinned in the kiosk's
-``[ops]`` configuration by key id. The kiosk signs its replies with the private key of
-its TLS client certificate (ECDSA P-256): ops already trusts the site CA that issued
-that certificate, so no second kiosk key has to be distributed.
+Operators sign commands with Ed25519 keys, or SM2 keys (SM2 with SM3, GB/T 32918, for
+sites assessed for national cryptography), whose public halves are pinned in the kiosk's
+``[ops]`` configuration by key id with their algorithm. A command names the algorithm it
+was signed with (``sig_alg``, covered by the signature; absent means Ed25519) and it must
+be the pinned key's: a key is never tried under another algorithm. The kiosk signs its
+replies with the private key of its TLS client certificate (ECDSA P-256): ops already
+trusts the site CA that issued that certificate, so no second kiosk key has to be
+distributed. (OpenSSL, which mosquitto uses on the targets, refuses SM2 certificates for
+TLS: see docs/national-crypto.md.)
+
+SM2 signing (:func:`govkiosk.gm.sm2.sign`) is not constant-time; it runs only on the
+operator's own machine, where no one else can time it. Kiosks only verify SM2.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Dict, Tuple, Union
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -22,10 +30,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 from ..errors import GovkioskError
+from ..gm import sm2
+from ..gm.errors import GmError
 from .envelope import EnvelopeError, Reason, Reply, b64, signed_bytes
 from .sealed import open_sealed
 
 SIG_ALG = "ecdsa-p256-sha256"
+#: The algorithms of operator keys, as ``[[ops.operators]] algorithm`` and ``sig_alg`` name them.
+ED25519 = "ed25519"
+SM2 = "sm2-sm3"
+OPERATOR_ALGORITHMS: Tuple[str, ...] = (ED25519, SM2)
+_OperatorKey = Union[ed25519.Ed25519PrivateKey, sm2.PrivateKey]
 
 
 class SigningError(GovkioskError):
@@ -34,43 +49,72 @@ class SigningError(GovkioskError):
 
 @dataclass(frozen=True)
 class OperatorSigner:
-    """An operator's Ed25519 key and the key id the kiosks pinned it under."""
+    """An operator's Ed25519 or SM2 key and the key id the kiosks pinned it under."""
 
     key_id: str
-    key: ed25519.Ed25519PrivateKey
+    key: _OperatorKey
 
     @classmethod
-    def generate(cls, key_id: str) -> OperatorSigner:
+    def generate(cls, key_id: str, algorithm: str = ED25519) -> OperatorSigner:
+        if algorithm == SM2:
+            return cls(key_id, sm2.PrivateKey.generate())
         return cls(key_id, ed25519.Ed25519PrivateKey.generate())
 
     @classmethod
     def load(cls, path: Path) -> OperatorSigner:
+        try:
+            pem = path.read_bytes()
+        except OSError as err:
+            raise SigningError(f"{path}: cannot be read: {err.strerror}") from err
+        if b"EC PRIVATE KEY" in pem:  # SEC 1 on the SM2 curve, which cryptography does not know
+            try:
+                return cls(path.stem, sm2.PrivateKey.from_pem(pem))
+            except GmError as err:
+                raise SigningError(f"{path}: not an SM2 private key: {err}") from err
         key = _private_key(path)
         if not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise SigningError(f"{path}: not an Ed25519 private key")
+            raise SigningError(f"{path}: not an Ed25519 or SM2 private key")
         return cls(path.stem, key)
 
+    @property
+    def algorithm(self) -> str:
+        return SM2 if isinstance(self.key, sm2.PrivateKey) else ED25519
+
     def public_b64(self) -> str:
+        if isinstance(self.key, sm2.PrivateKey):
+            return b64(self.key.public_key().to_bytes())
         raw = self.key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
         return b64(raw)
 
     def private_pem(self) -> bytes:
+        if isinstance(self.key, sm2.PrivateKey):
+            return self.key.to_pem()
         return self.key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
 
+    def sign(self, data: bytes) -> bytes:
+        if isinstance(self.key, sm2.PrivateKey):
+            return sm2.sign(self.key, data)
+        return self.key.sign(data)
+
     def seal(self, topic_name: str, body: Dict[str, Any]) -> bytes:
-        """The command payload: ``body`` (which names this key id) plus its signature."""
-        signature = self.key.sign(signed_bytes(topic_name, body))
+        """The payload: ``body`` (which names this key id), the algorithm when it is not
+        Ed25519, and the signature over both."""
+        if self.algorithm != ED25519:
+            body = {**body, "sig_alg": self.algorithm}
+        signature = self.sign(signed_bytes(topic_name, body))
         return json.dumps({**body, "sig": b64(signature)}, ensure_ascii=False).encode("utf-8")
 
 
-def ed25519_valid(public_b64: str, data: bytes, signature: bytes) -> bool:
-    """Whether an operator's pinned key signed ``data``."""
+def operator_valid(algorithm: str, public_b64: str, data: bytes, signature: bytes) -> bool:
+    """Whether an operator's key pinned with ``algorithm`` signed ``data``."""
+    if algorithm == SM2:
+        return sm2.verify(_sm2_public_key(public_b64), data, signature)
     try:
         _public_key(public_b64).verify(signature, data)
     except InvalidSignature:
@@ -82,6 +126,11 @@ def ed25519_valid(public_b64: str, data: bytes, signature: bytes) -> bool:
 def _public_key(public_b64: str) -> ed25519.Ed25519PublicKey:
     """A pinned key, decoded once (a flood of forged commands verifies against it often)."""
     return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
+
+
+@functools.lru_cache(maxsize=64)
+def _sm2_public_key(public_b64: str) -> sm2.PublicKey:
+    return sm2.PublicKey.from_bytes(base64.b64decode(public_b64))
 
 
 class KioskSigner:
@@ -103,6 +152,33 @@ class KioskSigner:
         return json.dumps(
             {**body, "sig_alg": SIG_ALG, "sig": b64(signature)}, ensure_ascii=False
         ).encode("utf-8")
+
+    def seal_document(self, topic_name: str, body: Dict[str, Any]) -> bytes:
+        """An event the kiosk vouches for (``evt/acceptance``): ``body`` plus a signature
+        over the topic and its canonical JSON, as replies are signed."""
+        signature = self._key.sign(signed_bytes(topic_name, body), ec.ECDSA(hashes.SHA256()))
+        return json.dumps(
+            {**body, "sig_alg": SIG_ALG, "sig": b64(signature)}, ensure_ascii=False
+        ).encode("utf-8")
+
+
+def open_document(payload: bytes, topic_name: str, certificate: x509.Certificate) -> Dict[str, Any]:
+    """A document :meth:`KioskSigner.seal_document` signed, checked against the kiosk's
+    certificate; raise if it does not verify."""
+    try:
+        document = json.loads(payload.decode("utf-8"))
+        signature = base64.b64decode(document.pop("sig"), validate=True)
+        document.pop("sig_alg", None)
+    except (UnicodeDecodeError, ValueError, KeyError, AttributeError, TypeError) as err:
+        raise EnvelopeError(Reason.MALFORMED, f"document: {err}") from None
+    public = certificate.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise EnvelopeError(Reason.BAD_SIGNATURE, "kiosk certificate is not an EC key")
+    try:
+        public.verify(signature, signed_bytes(topic_name, document), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise EnvelopeError(Reason.BAD_SIGNATURE, "document signature does not verify") from None
+    return dict(document)
 
 
 def open_reply(payload: bytes, topic_name: str, certificate: x509.Certificate) -> Reply:

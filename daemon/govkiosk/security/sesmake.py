@@ -132,6 +132,7 @@ def make_signature(
     raw_signature: bool = False,
     timestamp: Optional[bytes] = None,
     timestamp_authority: Optional[Issued] = None,
+    timestamp_time: Optional[datetime.datetime] = None,
 ) -> bytes:
     """The DER of an ``SES_Signature`` (the seal's version) by ``signer`` over
     ``protected`` (for OFD: the Signature.xml bytes; ``property_info`` its path). v4 only:
@@ -172,7 +173,7 @@ def make_signature(
         "signature": value,
     }
     if timestamp_authority is not None:
-        timestamp = make_timestamp(value, timestamp_authority)
+        timestamp = make_timestamp(value, timestamp_authority, time=timestamp_time)
     if timestamp is not None:
         fields["time_stamp"] = timestamp
     return bytes(ses._SignatureV4(fields).dump())

@@ -34,12 +34,14 @@ the flow must do. Everything raised is a :class:`SealError`, whatever the bytes.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..gm import certs, cms, sm2
 from ..gm.errors import GmError
@@ -105,7 +107,7 @@ class SignatureReport:
             raise ExpiredSealError(self.trust)
         raise UntrustedSealError(self.trust)
 
-    def as_dict(self) -> dict:  # type: ignore[type-arg]
+    def as_dict(self) -> Dict[str, Any]:
         """JSON-ready (``--json``)."""
 
         def when(value: Optional[datetime.datetime]) -> Optional[str]:
@@ -137,7 +139,7 @@ class SignatureReport:
 
 
 @dataclass(frozen=True)
-class SealReport:
+class SealFileReport:
     """A seal on its own (an ``.esl`` file): its maker signature verified."""
 
     format: str
@@ -162,8 +164,9 @@ class SesVerifier:
         revocation: Optional[certs.Revocation] = None,
     ) -> None:
         """``roots``/``intermediates``: asn1crypto certificates; non-SM2 ones are ignored."""
-        self.roots = [c for c in roots if certs.is_sm2(c)]
-        self.intermediates = [c for c in intermediates if certs.is_sm2(c)]
+        # read back from DER: a certificate built in Python re-encodes on every dump()
+        self.roots = [certs.reloaded(c) for c in roots if certs.is_sm2(c)]
+        self.intermediates = [certs.reloaded(c) for c in intermediates if certs.is_sm2(c)]
         self.revocation = revocation or certs.Revocation()
 
     @classmethod
@@ -189,7 +192,7 @@ class SesVerifier:
 
     def verify_seal(
         self, seal: Union[bytes, Seal], *, at: Optional[datetime.datetime] = None
-    ) -> SealReport:
+    ) -> SealFileReport:
         """A seal file: structure, maker signature, and — when ``at`` is given — its
         validity at that time. The maker's trust is judged at ``at`` (default: the seal's
         creation)."""
@@ -198,7 +201,7 @@ class SesVerifier:
         if at is not None:
             _check_validity(parsed, at)
         trusted, trust, kind, notes = self._trust([maker], at or parsed.created)
-        return SealReport(
+        return SealFileReport(
             format=parsed.format,
             seal_name=parsed.name,
             seal_id=parsed.es_id,
@@ -255,7 +258,9 @@ class SesVerifier:
         if when is not None:
             _check_validity(seal, when)
         trusted, trust, kind, trust_notes = self._trust(
-            [signer, maker], when or datetime.datetime.now(datetime.timezone.utc)
+            [signer, maker],
+            when or datetime.datetime.now(datetime.timezone.utc),
+            time_vouched=stamp is not None and stamp.trusted,
         )
         return SignatureReport(
             format=signature.format,
@@ -337,6 +342,20 @@ class SesVerifier:
         except GmError as err:  # anything the plumbing did not foresee is still a refusal
             raise MalformedSealError(f"the signature cannot be checked: {err}") from err
 
+    async def verify_ofd_signature_async(
+        self,
+        signed_value: bytes,
+        signature_xml: bytes,
+        *,
+        kind: str = "Seal",
+        seal_file: Optional[bytes] = None,
+    ) -> SignatureReport:
+        """:meth:`verify_ofd_signature` in the loop's default executor."""
+        call = functools.partial(
+            self.verify_ofd_signature, signed_value, signature_xml, kind=kind, seal_file=seal_file
+        )
+        return await asyncio.get_running_loop().run_in_executor(None, call)
+
     # -- trust --------------------------------------------------------------------------
 
     def chain(
@@ -354,12 +373,22 @@ class SesVerifier:
         at: datetime.datetime,
         *,
         intermediates: Sequence[Any] = (),
+        time_vouched: bool = False,
     ) -> Tuple[bool, str, str, Tuple[str, ...]]:
+        """``at``: when the certificates must be valid; a revocation before now refuses,
+        or before ``at`` when a trusted time stamp vouches for it (``time_vouched``)."""
         revocation = replace(self.revocation, notes=[])
         pool = list(self.intermediates) + [c for c in intermediates if certs.is_sm2(c)]
         for cert in chain_of:
             try:
-                certs.validate_chain(cert, self.roots, pool, at=at, revocation=revocation)
+                certs.validate_chain(
+                    cert,
+                    self.roots,
+                    pool,
+                    at=at,
+                    revocation=revocation,
+                    revoked_by=at if time_vouched else None,
+                )
             except certs.ChainError as err:
                 return False, str(err), err.kind, tuple(revocation.notes)
             except GmError as err:
@@ -401,7 +430,9 @@ def _check_maker(seal: Seal) -> Any:
     maker = _load(seal.maker_cert, "the seal maker's certificate")
     _check_algorithm(seal.signature_algorithm, "seal's maker signature")
     key = _key(maker)
-    if not any(sm2.verify(key, signed, seal.maker_signature) for signed in seal.maker_signed):
+    if not any(
+        sm2.verify(key, signed, seal.maker_signature, cached=True) for signed in seal.maker_signed
+    ):
         raise TamperedDocumentError("the seal's maker signature does not verify")
     return maker
 

@@ -17,6 +17,10 @@ class SessionActiveError(SessionError):
     """A session is already running."""
 
 
+class KioskBusyError(SessionError):
+    """An item test was asked for while a citizen's session (or another test) runs."""
+
+
 class WrongSessionError(SessionError):
     """The session named is not the current one."""
 

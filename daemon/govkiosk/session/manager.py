@@ -16,8 +16,9 @@ non-personal :class:`~.session.SessionEnded` goes on the bus for ops counts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..bus import EventBus
 from ..contract.logs import sensitive_terms
@@ -84,6 +85,7 @@ class SessionManager:
         self._settings = settings
         self._listener = listener
         self._current: Optional[_Running] = None
+        self._reserved = False  # an item test runs (.itemtest): no session starts
         self.accepting = True
         bus.subscribe(ShutdownStageChanged, self._on_stage)
         bus.subscribe(PersonLeft, self._on_left)
@@ -112,6 +114,22 @@ class SessionManager:
             running.walkaway.cancel()
             running.walkaway = None
 
+    @property
+    def busy(self) -> bool:
+        """A citizen's session is running."""
+        return self._current is not None
+
+    @contextlib.contextmanager
+    def reserved(self) -> Iterator[None]:
+        """No session starts while the body runs (an item test, :mod:`.itemtest`)."""
+        if self._current is not None:
+            raise SessionActiveError("a session is already running")
+        self._reserved = True
+        try:
+            yield
+        finally:
+            self._reserved = False
+
     # The API -----------------------------------------------------------------------
     def availability(self, item: Item) -> Tuple[bool, str]:
         """Whether ``item`` can run on this kiosk now; the reason when not."""
@@ -129,6 +147,8 @@ class SessionManager:
             raise NotAcceptingError("the kiosk is not taking new sessions now")
         if self._current is not None:
             raise SessionActiveError("a session is already running")
+        if self._reserved:
+            raise SessionActiveError("an item test is running; the kiosk is free in a moment")
         ready, why = self.availability(item)
         if not ready:
             raise ItemUnavailableError(f"item {item.code} cannot run now: {why}")

@@ -53,6 +53,9 @@ STAFF_CODES: Dict[str, str] = {
     "seal.trust": "S05",
     "seal.timeout": "S06",
     "seal.error": "S07",
+    "seal.malformed": "S08",
+    "seal.expired": "S09",
+    "seal.revoked": "S10",
     # the preview
     "preview.*": "V00",
     "preview.failed": "V01",

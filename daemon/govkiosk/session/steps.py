@@ -43,6 +43,14 @@ def applicant_of(identity: Identity) -> Applicant:
     raise StepFailed("identity.unsupported_card", type(identity).__name__)
 
 
+def item_region(item: Item, kiosk: str, applicant: Applicant) -> str:
+    """Whose platform answers: the applicant's home region for a cross-province item
+    that serves it (跨省通办), else the kiosk's."""
+    home = applicant.id_number[:6]
+    served = item.cross_province and home.isdigit() and home[:2] in item.provinces
+    return home if served and home[:2] != kiosk[:2] else kiosk
+
+
 def _remember(ctx: StepContext, identity: Identity) -> None:
     """Keep the identity for the session; its words join the log guard's terms."""
     applicant = applicant_of(identity)
@@ -114,12 +122,7 @@ class Flow:
         ctx.session.consent_id = secrets.token_hex(8)
 
     def region(self, ctx: StepContext, applicant: Applicant) -> str:
-        """Whose platform answers: the applicant's home region for a cross-province item
-        that serves it (跨省通办), else the kiosk's."""
-        kiosk = ctx.services.kiosk().region
-        home = applicant.id_number[:6]
-        served = self.item.cross_province and home.isdigit() and home[:2] in self.item.provinces
-        return home if served and home[:2] != kiosk[:2] else kiosk
+        return item_region(self.item, ctx.services.kiosk().region, applicant)
 
     async def query(self, ctx: StepContext) -> None:
         session, personal = ctx.session, ctx.session.personal

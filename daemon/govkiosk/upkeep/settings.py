@@ -7,6 +7,8 @@ how much paper a full receipt roll and a full A4 tray hold.
     time = "03:30"          # local time of day the self-test runs (when no one is served)
     retry = 600             # seconds before trying again while the kiosk is busy
     disk_min_mb = 500       # free space the state directory's disk must keep
+    ups_battery_test = false  # also run the UPS's quick battery test (on mains only)
+    ups_battery_limit = 120   # seconds the battery test may take to report
 
     [consumables]
     receipt_roll_mm = 80000 # paper on a new receipt roll
@@ -44,6 +46,10 @@ class SelfTestSettings:
     disk_min_mb: int = setting(
         500, expect="a number of megabytes from 0 to 10000000", check=lambda v: 0 <= v <= 10**7
     )
+    #: The UPS's quick battery test (NUT ``test.battery.start.quick``, Megatec ``T``): it
+    #: runs the kiosk on battery for seconds, so it is off unless chosen, and only on mains.
+    ups_battery_test: bool = False
+    ups_battery_limit: float = seconds(120.0)
 
 
 @dataclass(frozen=True)

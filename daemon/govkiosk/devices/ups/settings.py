@@ -61,6 +61,11 @@ class UpsSettings:
     password_file: Optional[str] = setting(
         None, expect="an absolute path", check=lambda value: value.startswith("/")
     )
+    #: How long a battery self-test may take to report its outcome (NUT's quick test,
+    #: Megatec's 10-second ``T``).
+    self_test_timeout: float = seconds(90.0)
+    #: How often the outcome is read while the test runs.
+    self_test_poll: float = seconds(1.0)
 
 
 #: What a whole ``[ups]`` section must satisfy beyond each key (checked by config.py).
