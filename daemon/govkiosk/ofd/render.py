@@ -920,11 +920,11 @@ def image_pdf(pages: Sequence[Tuple[float, float, Image]]) -> bytearray:
     """A PDF of pages ``(width pt, height pt, BGR image)``, each image filling its page."""
     parts = []
     for width, height, image in pages:
-        rgb = np.ascontiguousarray(image[..., ::-1])
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)  # a reversed channel view copied: 10x slower
         entries = (
             f"/Width {image.shape[1]} /Height {image.shape[0]}"
             " /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode"
         )
         # level 1: half the time of level 6 for a page 15 % larger
-        parts.append(PdfImage(width, height, entries, zlib.compress(rgb.tobytes(), 1)))
+        parts.append(PdfImage(width, height, entries, zlib.compress(rgb.data, 1)))
     return pdf_of_images(parts)
