@@ -7,6 +7,7 @@ department protocol's content type, and fuzzed bytes that raise only seal errors
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import io
 import zipfile
@@ -311,3 +312,23 @@ def test_fuzzed_packages_raise_only_seal_errors(
     files.update(replaced)
     with contextlib.suppress(SealError):
         verifier.verify(demo_ofd.package(files))
+
+
+def test_a_test_specimen_is_marked_on_every_page_and_still_verifies(
+    verifier: SealVerifier, issued: Issued
+) -> None:
+    specimen = dataclasses.replace(issued.cert, specimen="测试样张")
+    laid = demo_ofd.write(specimen, doc_id="s" * 32, created=TODAY)
+    pages = [v for k, v in laid.files.items() if k.endswith("Content.xml")]
+    assert len(pages) == 2
+    assert all("测试样张</ofd:TextCode>".encode() in page for page in pages)
+    authority = issued.authority
+    files = demo_ofd.seal(
+        laid,
+        specimen,
+        doc_id="s" * 32,
+        created=TODAY,
+        seal_der=authority.holder("police").seal,
+        signer=lambda xml, path: authority.sign("police", xml, path),
+    )
+    assert verifier.verify(demo_ofd.package(files)).issuer == "公安机关电子印章"

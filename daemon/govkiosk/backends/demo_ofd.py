@@ -5,7 +5,8 @@
 page of its own, the authority and date, the notes, a verification line at every foot —
 as an OFD package's files: ``OFD.xml``, ``Doc_0/Document.xml``, ``Doc_0/PublicRes.xml``
 (one system font, 宋体, which readers map to an installed Chinese font) and one
-``Content.xml`` per page of text and path objects, in millimetres from the top left.
+``Content.xml`` per page of text and path objects, in millimetres from the top left; a
+test answer's specimen mark (测试样张) goes across every page.
 
 :func:`seal` adds one electronic seal the way GB/T 38540 and ofdrw do:
 ``Doc_0/Signs/Signatures.xml`` lists ``Sign_0/Signature.xml``, whose ``SignedInfo``
@@ -105,6 +106,25 @@ class _Writer:
             + f">{escape(text)}</ofd:TextCode></ofd:TextObject>"
         )
 
+    def watermark(self, text: str, size: float = 25.0) -> None:
+        """``text`` large and diagonal across the page, light red (a test specimen)."""
+        width = _width(text, size)
+        angle = math.radians(-35.0)  # y grows downwards: negative turns it up to the right
+        cos, sin = math.cos(angle), math.sin(angle)
+        # Rotated about the text's own centre, which sits at the page's centre.
+        cx, cy = width / 2, size / 2
+        dx, dy = cx - (cos * cx - sin * cy), cy - (sin * cx + cos * cy)
+        left, top = PAGE_W / 2 - cx, PAGE_H / 2 - cy
+        advances = " ".join(f"{_width(c, size):g}" for c in text[:-1])
+        self.pages[-1].objects.append(
+            f'<ofd:TextObject ID="{self.id()}" Boundary="{left:.2f} {top:.2f} {width:.2f} '
+            f'{size * 1.2:.2f}" Font="{FONT_ID}" Size="{size:g}" '
+            f'CTM="{cos:.5f} {sin:.5f} {-sin:.5f} {cos:.5f} {dx:.3f} {dy:.3f}">'
+            '<ofd:FillColor Value="230 51 51" Alpha="64"/>'
+            f'<ofd:TextCode X="0" Y="{size:g}" DeltaX="{advances}">{escape(text)}</ofd:TextCode>'
+            "</ofd:TextObject>"
+        )
+
     def line(self, x1: float, y1: float, x2: float, y2: float, width: float = 0.25) -> None:
         left, top = min(x1, x2), min(y1, y2)
         self.pages[-1].objects.append(
@@ -200,6 +220,8 @@ def write(cert: Certificate, *, doc_id: str, created: datetime.date) -> Laid:
     pages = len(every)
     for n, page in enumerate(every, 1):
         w.pages = [page]  # the foot goes on this page
+        if cert.specimen:
+            w.watermark(cert.specimen)
         w.line(LEFT - 2, 25.0, RIGHT + 2, 25.0, 0.4)
         w.text(LEFT - 2, 285.0, cert.verification, 2.8, GREY)
         label = f"第 {n} 页 共 {pages} 页"
