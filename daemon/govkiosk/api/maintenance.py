@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from dbus_next.service import ServiceInterface, method
+from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method
 
 from ..bus import AdminAction, EventBus
 from ..contract.names import MAINTENANCE_INTERFACE
@@ -120,6 +120,12 @@ class MaintenanceInterface(ServiceInterface):
         """(whether the PIN expires, days left; 0 or less: expired). No PIN value or hash."""
         left = self._gate.days_left(time.time())
         return [left is not None, 0 if left is None else left]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def PinWarnDays(self) -> "i":
+        """``[maintenance] pin_warn_days``: from this many days left (``PinStatus``) the
+        maintenance screen says when the PIN expires, as the ``pin_expiring`` alarm does."""
+        return self._gate.warn_days()
 
     @method()
     @guarded
