@@ -145,7 +145,7 @@ class MaintenanceController:
         await self._login(new_pin)
         if self.token:
             screen: MaintenanceScreen = self._frame.screen("maintenance")
-            screen.pin_text = _("The maintenance PIN has been changed")
+            screen.pin_changed()
         elif self._frame.current != "maintenance_login":  # from the maintenance screen
             login: MaintenanceLoginScreen = self._frame.screen("maintenance_login")
             problem = login.problem
@@ -207,6 +207,7 @@ class MaintenanceController:
         close the PIN change with every digit typed into it."""
         if self._dialog is not None:
             self._dialog.close()
+        self._frame.screen("maintenance").clear_pin()
         token, self.token = self.token, ""
         if token:
             self._tasks.spawn(

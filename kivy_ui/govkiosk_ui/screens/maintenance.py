@@ -22,7 +22,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
-from ..i18n import N_, _
+from ..i18n import N_, _, on_language_change
 from ..status import Indicator
 from ..widgets.status_bar import line
 
@@ -171,16 +171,42 @@ class MaintenanceScreen(Screen):
                 parts.append(_(words).format(value=ups[key]))
         self.ups_text = "\n".join(parts)
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: What ``pin_text`` says: "" (nothing), "soon" (in ``days``), "expired", "changed";
+        #: kept to say it again in another language.
+        self._pin: Tuple[str, int] = ("", 0)
+        on_language_change(lambda _language: self._render_pin())
+
     def show_pin(self, expires: bool, days_left: int, warn_days: int) -> None:
         """维护密码将于 N 天后过期, from ``warn_days`` before; nothing before that."""
         if not expires or days_left > warn_days:
-            self.pin_text = ""
-        elif days_left <= 0:
-            self.pin_text = _("The maintenance PIN has expired: change it now")
-        elif days_left == 1:
-            self.pin_text = _("The maintenance PIN expires in 1 day")
+            self._pin = ("", 0)
         else:
-            self.pin_text = _("The maintenance PIN expires in {days} days").format(days=days_left)
+            self._pin = ("soon", days_left) if days_left > 0 else ("expired", 0)
+        self._render_pin()
+
+    def pin_changed(self) -> None:
+        self._pin = ("changed", 0)
+        self._render_pin()
+
+    def clear_pin(self) -> None:
+        """The operator left: nothing of their login is said to the next one."""
+        self._pin = ("", 0)
+        self._render_pin()
+
+    def _render_pin(self) -> None:
+        what, days = self._pin
+        if what == "changed":
+            self.pin_text = _("The maintenance PIN has been changed")
+        elif what == "expired":
+            self.pin_text = _("The maintenance PIN has expired: change it now")
+        elif what == "soon" and days == 1:
+            self.pin_text = _("The maintenance PIN expires in 1 day")
+        elif what == "soon":
+            self.pin_text = _("The maintenance PIN expires in {days} days").format(days=days)
+        else:
+            self.pin_text = ""
 
     def show_printers(self, printers: List[List[str]]) -> None:
         lines = [
