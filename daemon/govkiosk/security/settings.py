@@ -34,6 +34,9 @@ class SealSettings:
 
     #: The signature scheme of sealed documents (PAdES).
     scheme: Literal["pades"] = "pades"
+    #: The seal authorities' certificates (PEM files): a printed document's electronic seal must
+    #: chain to one of them, else the document is refused and an alarm raised. Add the new
+    #: authority's certificate before the old one is retired.
     trusted: Tuple[str, ...] = setting(
         ("/etc/govkiosk/seal/ca.pem",),
         expect="a list of one or more PEM certificate paths",
