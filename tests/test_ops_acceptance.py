@@ -63,6 +63,15 @@ def report(detail: str = "a picture came") -> Dict[str, Any]:
     checks = [
         Check("devices", "camera snapshot doc_camera", "pass", detail),
         Check("devices", "UPS self-test", "fail", "ups@x: failed: battery low", "replace it"),
+        # an item's row as the items stage writes it: its test mode and reference
+        Check(
+            "items",
+            "no_criminal_record 无犯罪记录证明",
+            "pass",
+            "fetch+seal+preview: reference TEST-GA23010020261206140610, 1 page",
+            mode="full",
+            reference="TEST-GA23010020261206140610",
+        ),
     ]
     info = {"kiosk_id": KIOSK, "name": "测试政务服务中心 1号机", "hall": "", "version": "t"}
     now = datetime.datetime(2026, 12, 6, 8, 30, tzinfo=datetime.timezone.utc)

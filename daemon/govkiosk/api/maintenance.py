@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from dbus_next.service import ServiceInterface, method
+from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method
 
 from ..backends.signing import SigningError, load_private_key
 from ..bus import AdminAction, EventBus
@@ -126,6 +126,12 @@ class MaintenanceInterface(ServiceInterface):
         """(whether the PIN expires, days left; 0 or less: expired). No PIN value or hash."""
         left = self._gate.days_left(time.time())
         return [left is not None, 0 if left is None else left]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def PinWarnDays(self) -> "i":
+        """``[maintenance] pin_warn_days``: from this many days left (``PinStatus``) the
+        maintenance screen says when the PIN expires, as the ``pin_expiring`` alarm does."""
+        return self._gate.warn_days()
 
     @method()
     @guarded

@@ -50,7 +50,8 @@ _TOP = {
     "checks",
     "signed_by",
 }
-_CHECK = {"stage", "name", "status", "detail", "fix"}
+#: A check's keys (``cli.acceptance.Check``; an item's row adds its test mode and reference).
+_CHECK = {"stage", "name", "status", "detail", "fix", "mode", "reference"}
 
 
 class AcceptanceError(GovkioskError):
@@ -94,7 +95,7 @@ def problems(report: Any) -> List[str]:
     if not isinstance(checks, list) or not all(
         isinstance(c, dict) and set(c) <= _CHECK for c in checks
     ):
-        found.append("checks: expected a list of {stage, name, status, detail, fix}")
+        found.append("checks: expected a list of {stage, name, status, detail, fix[, mode, reference]}")
     if any(looks_personal(text) for text in _strings(report)):
         found.append("a text in it looks like personal data (an ID or a phone number)")
     return found

@@ -47,6 +47,10 @@ class SealSettings:
         expect=f"a list of one or more of {', '.join(SEAL_FORMATS)}",
         check=lambda names: len(names) > 0 and all(n in SEAL_FORMATS for n in names),
     )
+    #: The seal authorities' certificates (PEM files): a printed document's electronic seal must
+    #: chain to one of them, else the document is refused and an alarm raised. RSA/ECDSA roots
+    #: (PAdES) and SM2 roots (SM2 PDF signatures, OFD seals) go in this one list. Add the new
+    #: authority's certificate before the old one is retired.
     trusted: Tuple[str, ...] = setting(
         ("/etc/govkiosk/seal/ca.pem",),
         expect="a list of one or more PEM certificate paths",
