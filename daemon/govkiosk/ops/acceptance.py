@@ -95,7 +95,7 @@ def problems(report: Any) -> List[str]:
     if not isinstance(checks, list) or not all(
         isinstance(c, dict) and set(c) <= _CHECK for c in checks
     ):
-        found.append("checks: expected a list of {stage, name, status, detail, fix[, mode, reference]}")
+        found.append("checks: expected a list of {stage, name, status, detail, fix, …}")
     if any(looks_personal(text) for text in _strings(report)):
         found.append("a text in it looks like personal data (an ID or a phone number)")
     return found
