@@ -92,6 +92,8 @@ def test_json_and_the_refusals(files: Files) -> None:
     assert "Content.xml changed after sealing" in document["reason"]
     (signature,) = document["signatures"]
     assert (signature["digest_ok"], signature["valid"]) == (False, False)
+    # A page changed under an intact Signature.xml: the seal still signed what it lists.
+    assert signature["signature_ok"] is True
     # Without the SM2 root: a valid signature from an untrusted issuer.
     status, out, _ = ctl(str(files.ofd), "--trusted", str(files.ca), "--json")
     document = json.loads(out)
@@ -103,6 +105,18 @@ def test_json_and_the_refusals(files: Files) -> None:
         False,
     )
     assert signature["seal_name"] == "公安机关电子印章"
+
+
+def test_without_a_configuration_everything_but_the_issuer_is_checked(files: Files) -> None:
+    status, out, _ = ctl(str(files.ofd), "--no-trust", "--config", "/nonexistent.toml")
+    assert status == 1
+    for line in ("digests     match", "signature   verifies", "trust       NOT TRUSTED"):
+        assert line in out
+    assert "REFUSED (seal.untrusted)" in out
+    status, out, _ = ctl(str(FIXTURES / "signedFile.ofd"), "--no-trust")
+    assert status == 1
+    assert "signature   verifies" in out
+    assert "issued by '税务电子证书管理中心(SM2)', which is not a trusted seal authority" in out
 
 
 def test_a_pades_pdf_and_a_seal_file(files: Files) -> None:

@@ -4,7 +4,8 @@ For integrators checking what a department issues: the file — a PDF or an OFD,
 its content, or an ``SES_Seal`` file on its own (``.esl``: its maker signature, validity
 and the maker's trust) — goes through the kiosk's own seal verifier
 (:mod:`govkiosk.security.seal`) with the trust anchors of the kiosk's ``[seal]`` section
-(``--config``), or of ``--trusted`` PEM files instead. For each signature it prints the
+(``--config``), or of ``--trusted`` PEM files instead, or none (``--no-trust``: on a desk
+without a kiosk configuration, every issuer is reported untrusted and the rest is checked). For each signature it prints the
 format, the signer, the seal's name and id, its maker, its validity, whether the digests
 match (for OFD: every protected file), whether the signature verifies, the trust verdict
 and the time stamp; then the kiosk's verdict.
@@ -56,6 +57,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=[],
         metavar="PEM",
         help="trust these root certificates instead of the configuration's (repeatable)",
+    )
+    verify.add_argument(
+        "--no-trust",
+        action="store_true",
+        help="no trust anchors: check everything but the issuer (reported untrusted)",
     )
     verify.add_argument(
         "--json", action="store_true", dest="seal_json", help="print the findings as JSON"
@@ -141,7 +147,7 @@ def _read(path: Path) -> bytes:
 def _settings(args: argparse.Namespace) -> Any:
     from ..security.settings import SealSettings  # noqa: PLC0415
 
-    if args.trusted:
+    if args.trusted or args.no_trust:
         return SealSettings(trusted=tuple(str(p) for p in args.trusted))
     from ..config import load_config  # noqa: PLC0415
 
