@@ -6,9 +6,9 @@ and the maker's trust) — goes through the kiosk's own seal verifier
 (:mod:`govkiosk.security.seal`) with the trust anchors of the kiosk's ``[seal]`` section
 (``--config``), or of ``--trusted`` PEM files instead, or none (``--no-trust``: on a desk
 without a kiosk configuration, every issuer is reported untrusted and the rest is checked).
-For each signature it prints the format, the signer, the seal's name and id, its maker, its validity, whether the digests
-match (for OFD: every protected file), whether the signature verifies, the trust verdict
-and the time stamp; then the kiosk's verdict.
+For each signature it prints the format, the signer, the seal's name and id, its maker,
+its validity, whether the digests match (for OFD: every protected file), whether the
+signature verifies, the trust verdict and the time stamp; then the kiosk's verdict.
 
 Exit status: 0 the kiosk would accept the document, 1 it would refuse it (tampered,
 unsigned, expired, untrusted …), 2 the file cannot be read (or the trust anchors
