@@ -239,6 +239,28 @@ def test_seal_picture_is_drawn_at_the_stamp_boundary() -> None:
     assert np.array_equal(other, render_page(document, 0, 50).image)
 
 
+def test_a_seal_is_ink_the_print_under_it_stays_legible_and_its_paper_clear() -> None:
+    # A seal picture as makers issue it: an opaque red disc on white paper, laid over text.
+    document = read_ofd(fixture("helloworld"))
+    plain = render_page(document, 0, DPI).image
+    dark = (plain < 100).all(axis=2)
+    ys, xs = np.nonzero(dark)
+    box = Box(xs.min() / PX_PER_MM - 2, ys.min() / PX_PER_MM - 6, 30, 30)
+    disc = np.full((300, 300, 3), 255, np.uint8)
+    cv2.circle(disc, (150, 150), 140, (40, 40, 220), 12)  # the seal's ring, BGR red
+    cv2.circle(disc, (150, 150), 60, (40, 40, 220), -1)
+    picture = cv2.imencode(".png", disc)[1].tobytes()
+    page_id = document.pages[0].id
+    sealed = render_page(document, 0, DPI, [StampPicture(page_id, box, picture)]).image
+    # the text is still dark where the seal lies on it (ink darkens; it does not cover)
+    assert (sealed[dark] < 100).all()
+    # the seal's white paper leaves the page as it was; its ink is red
+    changed = (sealed != plain).any(axis=2)
+    assert changed.sum() < 0.6 * (box.w * box.h * PX_PER_MM**2)
+    b, g, r = (sealed[..., i].astype(int) for i in range(3))
+    assert ((r > 180) & (g < 80) & (b < 80)).sum() > 1000
+
+
 def test_annotation_appearance_is_drawn_relative_to_its_boundary() -> None:
     data = fixture("signedFile")
     name = "Doc_0/Annots/Page_0/Annotation.xml"

@@ -4,8 +4,9 @@
 (embedded or named only), images and signatures (provider, method, time, digest method,
 stamp placement and whether every protected file matches; the SM2 seal itself is not
 verified here). ``govkioskctl ofd render FILE --out DIR [--dpi N] [--seal PICTURE]``
-writes one PNG per page (``page-001.png`` …); ``--seal`` draws a seal picture at every
-signature's stamp. Writes nothing but the pages asked for.
+writes one PNG per page (``page-001.png`` …) with each signature's seal picture (from its
+SES seal) at its stamp, as the kiosk shows it; ``--seal`` draws another picture there
+instead. Writes nothing but the pages asked for.
 
 Exit status: 0 done; 1 the document cannot be read or rendered, or (``info``) a
 signature's protected files do not match; 2 a bad command line or unreadable file.
@@ -192,6 +193,10 @@ def _render(document: Any, args: argparse.Namespace) -> int:
             return _fail(f"cannot read {args.seal}: {err.strerror or err}", EXIT_USAGE)
         for signature in document.signatures:
             stamps.extend(stamps_for(signature.stamp_annots, picture))
+    else:
+        from ..security.ofdseal import stamps as own_stamps  # noqa: PLC0415
+
+        stamps = own_stamps(document)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         renderer = PageRenderer(document)

@@ -539,7 +539,10 @@ class PageRenderer:
         coverage: Mask,
         colour: Union[Tuple[int, int, int], Image],
         clip: Optional[Mask],
+        multiply: bool = False,
     ) -> None:
+        """Paint ``colour`` over the region by ``coverage``; ``multiply``: as ink does,
+        darkening what is under it (print under a seal stays legible)."""
         if clip is not None:
             coverage = coverage * clip
         target = self.canvas[region.y0 : region.y1, region.x0 : region.x1]
@@ -548,6 +551,8 @@ class PageRenderer:
             paint[...] = colour[::-1]  # RGB → BGR
         else:
             paint = np.ascontiguousarray(colour)
+        if multiply:
+            paint = cv2.multiply(paint, np.ascontiguousarray(target), scale=1.0 / 255.0)
         coverage = np.ascontiguousarray(coverage, dtype=np.float32)
         target[...] = cv2.blendLinear(paint, np.ascontiguousarray(target), coverage, 1.0 - coverage)
 
@@ -722,8 +727,10 @@ class PageRenderer:
         unit: Matrix,
         clip_for: Optional[Callable[[_Region], Optional[Mask]]],
         alpha: int = 255,
+        ink: bool = False,
     ) -> None:
-        """Draw a BGRA ``picture`` so that its unit square goes through ``unit``."""
+        """Draw a BGRA ``picture`` so that its unit square goes through ``unit``; ``ink``:
+        multiplied into the page (a seal)."""
         h, w = picture.shape[:2]
         corners = _apply(unit, np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float64))
         low, high = corners.min(axis=0), corners.max(axis=0)
@@ -738,7 +745,7 @@ class PageRenderer:
             picture = cv2.resize(picture, (new_w, new_h), interpolation=cv2.INTER_AREA)
             h, w = picture.shape[:2]
         clip = clip_for(region) if clip_for is not None else None
-        opaque = alpha == 255 and clip is None and bool((picture[..., 3] == 255).all())
+        opaque = not ink and alpha == 255 and clip is None and bool((picture[..., 3] == 255).all())
         if opaque and abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and d > 0:
             self._paste(picture, (e, f, e + a, f + d))
             return
@@ -756,7 +763,7 @@ class PageRenderer:
         )
         coverage = warped[..., 3].astype(np.float32) * (alpha / 255.0 / 255.0)
         colour = warped[..., :3]
-        self._blend(region, coverage, colour, clip)
+        self._blend(region, coverage, colour, clip, multiply=ink)
 
     def _paste(self, picture: Image, box: Tuple[float, float, float, float]) -> None:
         """An opaque, upright picture: scaled straight into the page (most pages' case)."""
@@ -779,9 +786,22 @@ class PageRenderer:
             self.skipped.append("seal picture: cannot be decoded")
             return
         box = stamp.boundary.normalised()
-        self._place(
-            picture, multiply((box.w, 0.0, 0.0, box.h, box.x, box.y), self.page_matrix), None
-        )
+        unit = multiply((box.w, 0.0, 0.0, box.h, box.x, box.y), self.page_matrix)
+        self._place(_ink(picture), unit, None, ink=True)
+
+
+def _ink(picture: Image) -> Image:
+    """A seal picture as ink on the page: an opaque picture's white paper becomes
+    transparent (each pixel un-blended from white: the least ink that, laid over white,
+    gives the pixel), so the text under a seal shows through as it does on paper.
+    A picture with its own transparency is left as its maker drew it."""
+    if not bool((picture[..., 3] == 255).all()):
+        return picture
+    colour = picture[..., :3].astype(np.float32)
+    alpha = 255.0 - colour.min(axis=2)
+    safe = np.maximum(alpha, 1.0)[..., None]
+    ink = np.clip((colour - 255.0 + alpha[..., None]) * 255.0 / safe, 0, 255)
+    return np.dstack([ink, alpha[..., None]]).astype(np.uint8)
 
 
 _REDUCED = {
