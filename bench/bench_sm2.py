@@ -103,7 +103,6 @@ def _pdf(authority: TestAuthority) -> Dict[str, Any]:
         return {"skipped": str(err)}
     from govkiosk.security.seal import (  # noqa: PLC0415
         PadesScheme,
-        PdfSchemes,
         SealVerifier,
         Sm2PdfScheme,
     )
@@ -115,7 +114,7 @@ def _pdf(authority: TestAuthority) -> Dict[str, Any]:
     unsigned, _ = render(cert)
     sealed = sesmake.sign_pdf(unsigned, authority.issue("公安机关电子印章"))
     verifier = SealVerifier(
-        PdfSchemes(PadesScheme([]), Sm2PdfScheme(SesVerifier([authority.root.certificate])))
+        [PadesScheme([]), Sm2PdfScheme(SesVerifier([authority.root.certificate]))]
     )
 
     def cold() -> None:

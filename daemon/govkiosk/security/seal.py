@@ -334,19 +334,6 @@ class Sm2PdfScheme(SignatureScheme):
         )
 
 
-class PdfSchemes(SignatureScheme):
-    """PAdES or SM2, chosen by the document: SM2 when any signature's CMS names SM3 or SM2."""
-
-    name = "pdf"
-
-    def __init__(self, pades: SignatureScheme, sm2: Sm2PdfScheme) -> None:
-        self.pades = pades
-        self.sm2 = sm2
-
-    def verify(self, pdf: bytes) -> SealReport:
-        return self.sm2.verify(pdf) if uses_sm2(_signatures(pdf)) else self.pades.verify(pdf)
-
-
 def uses_sm2(signatures: Sequence[Any]) -> bool:
     """Whether any of pyHanko's embedded signatures is SM2/SM3."""
     from ..gm import cms, sm2  # noqa: PLC0415
