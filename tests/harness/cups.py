@@ -47,12 +47,13 @@ if [ -f "$dir/.raised" ]; then
     echo "STATE: -$(cat "$dir/.raised")" >&2
     rm -f "$dir/.raised"
 fi
-if [ $# -ge 6 ]; then cat -- "$6" > "$dir/.job-$1"; else cat > "$dir/.job-$1"; fi
-: > "$dir/.printing-$1"
-trap 'rm -f "$dir/.printing-$1" "$dir/.job-$1"; echo "$1" >> "$dir/.stopped"; exit 1' TERM
+run="$1-$$"
+if [ $# -ge 6 ]; then cat -- "$6" > "$dir/.job-$run"; else cat > "$dir/.job-$run"; fi
+: > "$dir/.printing-$run"
+trap 'rm -f "$dir/.printing-$run" "$dir/.job-$run"; echo "$1" >> "$dir/.stopped"; exit 1' TERM
 while [ -f "$dir/.hold" ]; do sleep 0.05; done
-rm -f "$dir/.printing-$1"
-mv -- "$dir/.job-$1" "$dir/job-$1"
+rm -f "$dir/.printing-$run"
+mv -- "$dir/.job-$run" "$dir/job-$1"
 echo "$1" >> "$dir/.printed"
 """
 
@@ -178,8 +179,9 @@ class CupsServer:
         (self.capture_dir / ".hold").unlink()
 
     def printing(self) -> List[int]:
-        """Ids of the jobs the backend is holding mid-print."""
-        return sorted(int(p.name.rsplit("-", 1)[1]) for p in self.capture_dir.glob(".printing-*"))
+        """Ids of the jobs the backend is holding mid-print (a run that cupsd killed
+        with SIGKILL leaves its marker behind)."""
+        return sorted(int(p.name.split("-")[1]) for p in self.capture_dir.glob(".printing-*"))
 
     def restart(self, timeout: float = READY_TIMEOUT) -> None:
         """Stop cupsd (SIGTERM: it stops the job it was printing) and start it again on
