@@ -4,14 +4,17 @@ a description."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import List
 
 from govkiosk.cli import configdoc
 from govkiosk.config import load_config
 from govkiosk.devices.roles import CAMERAS, FORMS, ROLES, address_problem
+from govkiosk.fields import seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "configuration.md"
@@ -23,16 +26,45 @@ def test_the_committed_reference_is_the_generated_one() -> None:
     )
 
 
-def test_every_key_is_described() -> None:
-    undescribed = [
+#: A description's expectation, which configdoc appends to the key's own words.
+EXPECTATION = re.compile(r"\s*Expected: .*\Z", re.S)
+
+
+def undescribed(sections: List[configdoc.Section]) -> List[str]:
+    """Keys whose description is empty or only says what value is expected: an
+    integrator must read what the key does, in what unit, and when to change it."""
+    return [
         f"{section.path}.{key.name}"
-        for section in configdoc.sections()
+        for section in sections
         for key in section.keys
-        if not key.description
+        if len(EXPECTATION.sub("", key.description).split()) < 3
     ]
-    assert undescribed == []
+
+
+def test_every_key_is_described() -> None:
+    assert undescribed(configdoc.sections()) == []
     paths = {section.path for section in configdoc.sections()}
     assert {"kiosk", "daemon", "devices.static", "devices.usb", "ups", "face"} <= paths
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sample:
+    #: Seconds between two readings of the sample device.
+    described: float = seconds(5.0)
+    only_expected: float = seconds(1.0)
+    bare: str = ""
+
+
+def test_a_key_with_only_an_expectation_or_nothing_is_undescribed() -> None:
+    found: List[configdoc.Section] = []
+    configdoc._walk(_Sample, ("sample",), False, "", found)
+    (section,) = found
+    assert [k.description for k in section.keys] == [
+        "Seconds between two readings of the sample device. Expected: a number of seconds > 0.",
+        "Expected: a number of seconds > 0.",
+        "",
+    ]
+    assert undescribed(found) == ["sample.only_expected", "sample.bare"]
 
 
 def test_the_examples_load_together_as_one_configuration(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ Layers, bottom to top — a module imports only from its own layer or below:
     plumbing   errors, fields, tables, kiosk, timeouts, bus, store, supervisor, activity,
                sdnotify, dbus/ (the error boundary, the served connection, one-off calls),
                gm/ (SM2, SM3, SM2 certificates)
+               ofd/ (reading, checking and rendering OFD documents)
     features   device families, face verification, items, session, printing, power,
                backends, security, maintenance, backup, ops (the kiosk's side), fleet (the
                operator's side), docscan (the document camera's pages), promo (the
@@ -54,6 +55,7 @@ LAYERS: Dict[str, int] = {
             "sdnotify",
             "dbus",
             "gm",
+            "ofd",
         ),
         PLUMBING,
     ),

@@ -17,6 +17,7 @@ from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tupl
 from . import __version__, readiness
 from .api import (
     camera,
+    checks,
     idcard,
     items,
     maintenance,
@@ -127,6 +128,8 @@ class Daemon:
         sessions = session.install(self.runtime, catalogue, self.devices.cameras)
         # §8 d: no snapshot of a camera while a citizen may be in front of it.
         self.cameras_interface.busy = lambda: bool(sessions.state())
+        # The engineers' device checks (A4 test page, card read): never during a session.
+        checks.install(self.runtime, lambda: bool(sessions.state()))
         # The daily self-test waits for no citizen being served.
         upkeep.install(self.runtime, self.devices, lambda: bool(sessions.state()))
         self._stopping = asyncio.Event()

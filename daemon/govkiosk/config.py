@@ -72,13 +72,25 @@ class DaemonSection:
 
     #: The daemon's log level (the journal); no level logs personal data.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: The D-Bus the daemon offers its interfaces on (the UI and govkioskctl find it there):
+    #: "system" on a kiosk, where the packaged D-Bus policy admits the UI; "session" or an explicit
+    #: address for development and tests. `govkioskd --bus` overrides it.
     bus: str = setting(
         "system",
         expect='"system", "session" or a D-Bus address such as "unix:path=/run/bus"',
         check=lambda value: BUS_ADDRESS.fullmatch(value) is not None,
     )
+    #: Seconds the daemon waits before restarting a service (a device driver, the ops link, the face
+    #: worker…) that failed; each further failure in a row doubles the wait up to `restart_max`. A
+    #: service that ran for a minute starts again from this wait. Lower it only on a test bench.
     restart_initial: float = seconds(1.0)
+    #: The longest wait, in seconds, between two restarts of a service that keeps failing (an
+    #: unplugged printer, an unreachable UPS server). A device that comes back is in use again at
+    #: most this long afterwards; a larger value writes fewer log lines.
     restart_max: float = seconds(60.0)
+    #: Seconds the daemon waits for its services to stop (all of them on `systemctl stop`; one when
+    #: a reload removes it or its device is unplugged) before it gives up waiting and logs which did
+    #: not. At most 5, so that the daemon stops within systemd's TimeoutStopSec (10 s).
     stop_timeout: float = setting(
         4.0, expect="a number of seconds between 0 and 5", check=lambda v: 0 < v <= 5
     )

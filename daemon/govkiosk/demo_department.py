@@ -4,10 +4,11 @@
 (:mod:`govkiosk.backends.demo_service`) on a free loopback port, enrols the demo
 kiosk's request-signing key with it, and points the daemon at it with a drop-in: the
 route with the demo department's published test identity (so ``govkioskctl check`` tests
-every item end to end), the demo seal authority as the trusted seal, and ``[session]
-demo_output_dir`` — there is no CUPS queue in the demo, so certificates "print" as PDF
-files into ``<state dir>/printed/`` for a person to open (the receipt simulator saves
-slips in ``<state dir>/receipts/``).
+every item end to end), the demo seal authorities as the trusted seals (the PAdES CA and
+the SM2 root of the OFD certificates' seals), and ``[session] demo_output_dir`` — there is
+no CUPS queue in the demo, so certificates "print" as PDF files into
+``<state dir>/printed/`` for a person to open (the receipt simulator saves slips in
+``<state dir>/receipts/``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ test_name = "{test_name}"
 health_url = "http://127.0.0.1:{port}/{health}"
 
 [seal]
-trusted = ["{ca}"]
+trusted = ["{ca}", "{sm2_root}"]
 
 [session]
 demo_output_dir = "{printed}"
@@ -65,6 +66,7 @@ def department(state_dir: Path, port: int) -> Tuple[List[str], str]:
         key_id=KEY_ID,
         port=port,
         ca=seal_dir / "ca.pem",
+        sm2_root=seal_dir / "sm2-root.pem",
         printed=state_dir / "printed",
         test_id_number=TEST_APPLICANT.id_number,
         test_name=TEST_APPLICANT.name,

@@ -75,12 +75,21 @@ def _line(value: str) -> bool:
 class KioskSection:
     """Who this kiosk is. ``id`` is also the CN of its ops certificate."""
 
+    #: This kiosk's identity: the CN of its ops certificate, the kiosk number printed on receipts,
+    #: the MQTT topics ops address it by and, unless [backends] key_id says otherwise, the key id
+    #: department platforms know it by. Set once at installation; a new id needs a new ops
+    #: certificate.
     id: str = required(
         expect="a kiosk id of 1-64 lower-case letters, digits or '-'",
         check=matches(r"[a-z0-9][a-z0-9-]{0,63}"),
     )
     #: The kiosk's name, shown to operators (govkioskctl status, ops telemetry).
     name: str = "政务服务一体机"
+    #: The administrative division code (GB/T 2260) of the place the kiosk stands, such as 230100
+    #: for Harbin. It picks the department platform ([[backends.routes]] region is matched against
+    #: its prefix) and decides what is cross-province (跨省通办): an applicant whose ID card is from
+    #: another province is served by that province's platform when the item allows it. Shown to ops
+    #: (status, telemetry).
     region: str = setting(
         "230000", expect="a six-digit administrative division code", check=matches(r"\d{6}")
     )
@@ -89,6 +98,8 @@ class KioskSection:
     #: The hall the kiosk stands in (哈尔滨市政务服务中心), shown on the home screen;
     #: empty: none shown. ``hall_en``: its English name, empty: the Chinese.
     hall: str = setting("", expect="the hall's name on one line (<= 64 characters)", check=_line)
+    #: The hall's name shown on the home screen while the citizen uses English; empty: the Chinese
+    #: `hall` is shown in English too.
     hall_en: str = setting(
         "", expect="the hall's English name on one line (<= 64 characters)", check=_line
     )

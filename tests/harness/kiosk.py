@@ -89,7 +89,7 @@ retry_backoff = 0.01
 {backends}
 
 [seal]
-trusted = ["{ca}"]
+trusted = ["{ca}", "{sm2_root}"]
 
 [session]
 cups_server = "{cups}"
@@ -245,6 +245,7 @@ async def kiosk(
             key_id=KEY_ID,
             url=department_platform.url,
             ca=seal_dir / "ca.pem",
+            sm2_root=seal_dir / "sm2-root.pem",
             cups=cups.socket,
             queue=cups.queue,
             session=session,

@@ -15,6 +15,8 @@ from typing import Dict
 from .process import Proc, free_port, port_open
 
 DRIVER = "/lib/nut/dummy-ups"
+#: An account without instant commands.
+WATCHER = "watcher"
 UPSD = "/lib/nut/upsd"
 
 ONLINE: Dict[str, str] = {
@@ -96,7 +98,13 @@ class NutServer:
                 '  desc = "kiosk UPS"\n  pollinterval = 1\n'
             ),
             "upsd.conf": f"LISTEN 127.0.0.1 {self.port}\nMAXAGE 5\n",
-            "upsd.users": f"[{self.user}]\n  password = {self.password}\n  upsmon secondary\n",
+            # The monitoring account may also run instant commands (the battery test);
+            # ``watcher`` (same password) only monitors: upsd refuses it a command.
+            "upsd.users": (
+                f"[{self.user}]\n  password = {self.password}\n  upsmon secondary\n"
+                "  instcmds = all\n"
+                f"[{WATCHER}]\n  password = {self.password}\n  upsmon secondary\n"
+            ),
         }
         for name, text in files.items():
             path = self.directory / name

@@ -19,10 +19,12 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
-from dbus_next.service import ServiceInterface, method
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method
 
+from ..backends.signing import SigningError, load_private_key
 from ..bus import AdminAction, EventBus
 from ..contract.names import MAINTENANCE_INTERFACE
 from ..dbus import guarded
@@ -34,6 +36,8 @@ from ..maintenance.access import InvalidPinError, LoginGate
 from ..maintenance.alarms import RecentAlarms
 from ..maintenance.pin import hash_pin, verify_pin
 from ..maintenance.watch import CredentialWatch
+from ..ops import acceptance
+from ..ops.acceptance import AcceptanceError
 from ..runtime import Runtime
 from ..upkeep.settings import ConsumablesSettings
 from ..upkeep.store import UpkeepStore
@@ -51,8 +55,10 @@ class MaintenanceInterface(ServiceInterface):
         upkeep: Optional[UpkeepStore] = None,
         consumables: Callable[[], ConsumablesSettings] = ConsumablesSettings,
         bus: Optional[EventBus] = None,
+        acceptance: Optional[Callable[[str, bytes, str], Awaitable[str]]] = None,
     ) -> None:
         super().__init__(MAINTENANCE_INTERFACE)
+        self._acceptance = acceptance
         self._gate = gate
         self._alarms = alarms
         self._lockout_file = lockout_file
@@ -121,6 +127,12 @@ class MaintenanceInterface(ServiceInterface):
         left = self._gate.days_left(time.time())
         return [left is not None, 0 if left is None else left]
 
+    @dbus_property(access=PropertyAccess.READ)
+    def PinWarnDays(self) -> "i":
+        """``[maintenance] pin_warn_days``: from this many days left (``PinStatus``) the
+        maintenance screen says when the PIN expires, as the ``pin_expiring`` alarm does."""
+        return self._gate.warn_days()
+
     @method()
     @guarded
     async def Logout(self, token: "s") -> None:
@@ -161,6 +173,46 @@ class MaintenanceInterface(ServiceInterface):
         await self._upkeep.refill(name, time.time())
         return (await self._upkeep.level(name, self._consumables())).remaining_percent
 
+    @method()
+    @guarded
+    async def SubmitAcceptance(self, name: "s", report: "s", signature: "s") -> "s":
+        """``govkioskctl check``'s report (the JSON file's text) and its base64 Ed25519
+        signature by the kiosk's key: checked (this kiosk's key, no personal data), kept
+        under ``<state dir>/reports/`` and sent to ops as ``evt/acceptance`` (queued while
+        the link is down). Returns where it is kept."""
+        if self._acceptance is None:
+            raise AcceptanceError("reports are not taken here")
+        return await self._acceptance(name, report.encode("utf-8"), signature)
+
+
+class AcceptanceDesk:
+    """Checks, keeps and hands on acceptance reports (:mod:`..ops.acceptance`)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def _key(self) -> Tuple[Ed25519PublicKey, str]:
+        backends = self._runtime.config.backends
+        key = load_private_key(Path(backends.key_file)).public_key()
+        return key, backends.key_id or self._runtime.kiosk_id
+
+    async def __call__(self, name: str, data: bytes, signature_b64: str) -> str:
+        runtime = self._runtime
+        loop = asyncio.get_running_loop()
+        try:
+            key, key_id = await loop.run_in_executor(None, self._key)
+        except SigningError as err:
+            raise AcceptanceError(f"the kiosk's key cannot be read: {err}") from err
+        signature = acceptance.check(name, data, signature_b64, key, runtime.kiosk_id)
+        directory = runtime.state_dir / acceptance.REPORTS
+        try:
+            path = await loop.run_in_executor(None, acceptance.keep, directory, name, data)
+        except OSError as err:
+            raise AcceptanceError(f"{name}: cannot be kept: {err}") from err
+        runtime.bus.publish(acceptance.AcceptanceSubmitted(name, data, signature, key_id))
+        runtime.bus.publish(AdminAction("maintenance", "acceptance_submitted", {"name": name}))
+        return str(path)
+
 
 def install(runtime: Runtime) -> None:
     gate = LoginGate(lambda: runtime.config.maintenance, verify_pin)
@@ -181,6 +233,7 @@ def install(runtime: Runtime) -> None:
             upkeep=UpkeepStore(runtime.store),
             consumables=lambda: runtime.config.consumables,
             bus=runtime.bus,
+            acceptance=AcceptanceDesk(runtime),
         )
     )
     runtime.supervisor.add(

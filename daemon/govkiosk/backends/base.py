@@ -3,9 +3,11 @@
 The flow engine builds a :class:`DocumentRequest` once the citizen has proved who they
 are and consented, asks :class:`~govkiosk.backends.routing.Router` for the backend that
 serves the item in the applicant's region, and awaits
-:meth:`Backend.fetch_document`. The answer is a :class:`DocumentResult`: the sealed PDF
-(still to be verified by :mod:`govkiosk.security.seal` before it is printed, §7.2 a) and
-a ``summary`` of non-personal facts for the receipt slip (§7.2 b).
+:meth:`Backend.fetch_document`. The answer is a :class:`DocumentResult`: the sealed
+document — PDF or OFD (GB/T 33190), with its content type, checked against the bytes
+by :mod:`govkiosk.security.doctype` — still to be verified by
+:mod:`govkiosk.security.seal` before it is printed (§7.2 a), and a ``summary`` of
+non-personal facts for the receipt slip (§7.2 b).
 
 Applicants, requests and results hold personal data (§8 d): they live in the session's
 memory only and their ``repr`` withholds the content, so a stray log line or traceback
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Tuple
 
 from ..errors import GovkioskError
+from ..security.doctype import PDF
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class DocumentRequest:
     consent_id: str = ""
     #: Paper materials captured with the document camera, in the catalogue's order.
     attachments: Tuple[Attachment, ...] = ()
+    #: The document format the item issues (the catalogue's ``[items.document] format``:
+    #: ``pdf`` or ``ofd``); a department may answer with either, the kiosk takes both.
+    document_format: str = "pdf"
     #: A test request (``govkioskctl check``): the applicant is the platform's published
     #: test identity and the answer is a specimen marked as a test (:mod:`.http`).
     test: bool = False
@@ -90,21 +96,29 @@ class DocumentRequest:
 
 @dataclass(frozen=True)
 class DocumentResult:
-    """The department's answer: a sealed PDF and non-personal facts for the receipt.
+    """The department's answer: a sealed document and non-personal facts for the receipt.
 
+    ``document`` is a PDF or an OFD package, as ``content_type`` says
+    (``application/pdf`` or ``application/ofd``, :mod:`govkiosk.security.doctype`).
     ``reference`` is the department's number for this issuance (the same on a retried
     request); ``summary`` holds facts such as ``证明编号`` that may appear on a receipt.
     """
 
-    pdf: bytes = field(repr=False)
+    document: bytes = field(repr=False)
     reference: str
     pages: int
     summary: Dict[str, str] = field(default_factory=dict)
+    content_type: str = PDF
+
+    @property
+    def pdf(self) -> bytes:
+        """The document (the name from when every document was a PDF)."""
+        return self.document
 
     def __repr__(self) -> str:
         return (
             f"DocumentResult(reference={self.reference!r}, pages={self.pages}, "
-            f"pdf=<{len(self.pdf)} bytes withheld>)"
+            f"{self.content_type}=<{len(self.document)} bytes withheld>)"
         )
 
 

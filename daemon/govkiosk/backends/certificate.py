@@ -62,13 +62,23 @@ class Certificate:
     verification: str = ""
     seal_caption: str = "证明专用章"
     notes: Sequence[str] = ()
+    #: Titled groups of facts (a licence's pages: 户主页, 常住人口登记卡), after ``rows``;
+    #: the OFD writer starts each on a page of its own.
+    sections: Sequence[Tuple[str, Sequence[Tuple[str, str]]]] = ()
     #: A test answer's specimen: this mark (e.g. 测试样张) across every page; "" = none.
     specimen: str = ""
 
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str:
-    """Register a Chinese TrueType font with reportlab once; its registered name.
+    """Register a Chinese TrueType font with reportlab once; its registered name."""
+    pdfmetrics.registerFont(TTFont(FONT, cjk_font_file(), subfontIndex=0))
+    return FONT
+
+
+@lru_cache(maxsize=1)
+def cjk_font_file() -> str:
+    """A TrueType font file with Chinese glyphs.
 
     ``$GOVKIOSK_CERT_FONT`` first, then well-known files, then fontconfig's answer for
     Chinese. reportlab reads TrueType outlines only (``.ttf``/``.ttc``), not CFF ``.otf``.
@@ -76,8 +86,7 @@ def cjk_font() -> str:
     candidates = [os.environ.get("GOVKIOSK_CERT_FONT", ""), *FONT_FILES, *_fontconfig_zh()]
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and candidate.endswith((".ttf", ".ttc")):
-            pdfmetrics.registerFont(TTFont(FONT, candidate, subfontIndex=0))
-            return FONT
+            return candidate
     raise FontMissingError(
         "no TrueType font with Chinese glyphs: install fonts-wqy-zenhei or set GOVKIOSK_CERT_FONT"
     )
@@ -134,6 +143,8 @@ def render(cert: Certificate) -> Tuple[bytes, int]:
     story += [Paragraph(text, styles["body"]) for text in cert.paragraphs]
     if cert.rows:
         story += [_facts(cert.rows, font), Spacer(1, 5 * mm)]
+    for heading, rows in cert.sections:
+        story += [Paragraph(heading, styles["heading"]), _facts(rows, font), Spacer(1, 5 * mm)]
     if cert.table:
         story += [_years(cert.table, font), Spacer(1, 5 * mm)]
     story += [Paragraph(text, styles["body"]) for text in cert.closing]
@@ -160,6 +171,9 @@ def _styles(font: str) -> dict:  # type: ignore[type-arg]
             "title", fontName=font, fontSize=24, leading=32, alignment=TA_CENTER, spaceAfter=4
         ),
         "number": ParagraphStyle("number", fontName=font, fontSize=10.5, alignment=TA_RIGHT),
+        "heading": ParagraphStyle(
+            "heading", fontName=font, fontSize=15, leading=22, alignment=TA_CENTER, spaceAfter=4
+        ),
         "body": ParagraphStyle(
             "body",
             fontName=font,

@@ -43,7 +43,12 @@ STATEMENT = "社保清单打印"
 #: Not in Table 1: the demo's item with a paper material under the document camera
 #: (config/demo-items.toml).
 MEDICAL_FILING = "异地就医备案"
-DEMO_CODES = {"remote_medical_filing": MEDICAL_FILING}
+#: Not in Table 1: the demo's electronic licence issued as OFD (config/demo-items.toml).
+HOUSEHOLD_LICENCE = "居民户口簿电子证照"
+DEMO_CODES = {
+    "remote_medical_filing": MEDICAL_FILING,
+    "household_register_ofd": HOUSEHOLD_LICENCE,
+}
 
 #: Province (first two digits) → (province, capital) for the regions the demo serves.
 PROVINCES = {
@@ -224,6 +229,54 @@ def _household(c: _Context) -> Certificate:
     )
 
 
+def _household_licence(c: _Context) -> Certificate:
+    """The household register as an electronic licence: the household page, then the
+    holder's registration card, each on a page of its own."""
+    who = c.who
+    rng = random.Random(who.rng_seed + 3)
+    station = f"{c.police}{rng.choice(STREETS)}派出所"
+    return c.sealed(
+        HOUSEHOLD_LICENCE,
+        station,
+        sections=(
+            (
+                "户主页",
+                (
+                    ("户别", "家庭户"),
+                    ("户主姓名", who.name),
+                    ("户号", f"{rng.randint(10**8, 10**9 - 1)}"),
+                    ("住址", who.address),
+                    ("登记机关", station),
+                    ("承办人", f"民警{rng.randint(1000, 9999)}号"),
+                    ("签发日期", _date(c.today)),
+                ),
+            ),
+            (
+                "常住人口登记卡",
+                (
+                    ("姓名", who.name),
+                    ("户主或与户主关系", "户主"),
+                    ("性别", who.sex),
+                    ("民族", "汉"),
+                    ("出生日期", _date(who.birth)),
+                    ("出生地", f"{who.province}{who.city}"),
+                    ("籍贯", f"{who.province}{who.city}"),
+                    ("公民身份号码", who.id_number),
+                    ("文化程度", rng.choice(("大学本科", "大学专科", "高中", "研究生"))),
+                    ("婚姻状况", rng.choice(("已婚", "未婚"))),
+                    ("住址", who.address),
+                    ("登记日期", _date(datetime.date(who.birth.year + 18, 9, 1))),
+                ),
+            ),
+        ),
+        closing=(
+            "本电子证照依据公安机关户籍管理信息系统数据生成，加盖国密电子印章，"
+            "可通过政务服务平台核验。",
+        ),
+        seal_caption="户口专用章",
+    )
+
+
 def _years(c: _Context) -> List[Tuple[int, int, float]]:
     """(year, months paid, monthly base) from the first job to today or retirement."""
     who = c.who
@@ -363,6 +416,7 @@ ITEMS: Dict[str, Tuple[str, Callable[[_Context], Certificate]]] = {
     PENSION_RECEIVED: ("hrss", _pension_received),
     STATEMENT: ("hrss", _statement),
     MEDICAL_FILING: ("hrss", _medical_filing),
+    HOUSEHOLD_LICENCE: ("police", _household_licence),
 }
 
 

@@ -4,7 +4,10 @@
 
 answers ``POST /v1/documents`` for the seven Table 1 items with synthetic records
 (:mod:`.demo_data`) as certificate PDFs (:mod:`.certificate`) sealed by the demo seal
-authority in ``DIR`` (:mod:`.demo_authority`; a kiosk trusts ``DIR/ca.pem``). It checks
+authority in ``DIR`` (:mod:`.demo_authority`; a kiosk trusts ``DIR/ca.pem``) — or, when
+the request asks for ``"format": "ofd"``, as OFD documents (:mod:`.demo_ofd`) sealed with
+a GB/T 38540 SM2 seal by the demo SM2 seal authority in the same directory
+(:mod:`.demo_sm2`; a kiosk trusts ``DIR/sm2-root.pem``). It checks
 each request's signature against the enrolled kiosk keys (401 otherwise) and keeps the
 answer for each idempotency key, so a retried request returns the certificate already
 issued: ``GET /_demo/stats`` reports issuances and requests, which tests compare.
@@ -19,8 +22,9 @@ request for anyone else, and a real request for the test identity, are refused.
 
 Misbehaviour for tests (flags, or :class:`Misbehaviour` fields in process): a delay
 before answering, HTTP 500 for the next N requests, HTTP 503 after issuing (the answer
-is lost, the certificate exists), refusing every request, an unsigned PDF, a PDF
-changed after sealing, a seal from an authority no kiosk trusts.
+is lost, the certificate exists), refusing every request, an unsigned document, a
+document changed after sealing (for OFD also: a file added or removed, the signed value
+altered, the seal swapped: ``ofd_tamper``), a seal from an authority no kiosk trusts.
 
 Nothing personal is logged: only item, status and the certificate number.
 """
@@ -43,10 +47,13 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from aiohttp import web
 
+from ..security.doctype import OFD, PDF
+from . import demo_ofd
 from .base import Applicant
 from .certificate import Certificate, render
-from .demo_authority import SealAuthority
-from .demo_data import SPECIMEN, TEST_APPLICANT, Refusal, certificate_for, item_names
+from .demo_authority import DEPARTMENTS, SealAuthority
+from .demo_data import ITEMS, SPECIMEN, TEST_APPLICANT, Refusal, certificate_for, item_names
+from .demo_sm2 import Sm2SealAuthority
 from .http import (
     DOCUMENTS_PATH,
     HEALTH_PATH,
@@ -75,6 +82,8 @@ class Misbehaviour:
     unsigned: bool = False
     tampered: bool = False
     untrusted: bool = False
+    #: How an OFD is tampered with when ``tampered`` (:data:`.demo_ofd.TAMPERS`).
+    ofd_tamper: str = "content"
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,12 @@ class DemoDepartment:
     ) -> None:
         self.authority = SealAuthority(seal_dir)
         self._rogue = SealAuthority(seal_dir, rogue=True)
+        seals = {
+            dept: (name, demo_ofd.seal_picture(name.replace("电子印章", ""), "电子证照专用章"))
+            for dept, name in DEPARTMENTS.items()
+        }
+        self.sm2_authority = Sm2SealAuthority(seal_dir, seals)
+        self._sm2_rogue = Sm2SealAuthority(seal_dir, seals, rogue=True)
         self._verifier = RequestVerifier(kiosk_keys)
         self._region = region
         self._today = today
@@ -182,13 +197,14 @@ class DemoDepartment:
     async def _issue(self, key: str, body: bytes, test: bool) -> _Answer:
         await asyncio.sleep(self.misbehaviour.delay)  # the department's own processing time
         try:
-            name, department, cert = self._certificate(key, body, test)
+            name, department, cert, ofd = self._certificate(key, body, test)
         except Refusal as refusal:
             _LOGGER.info("demo department: refused (%s)", refusal.reason)
             return _Answer(422, _dump({"code": refusal.reason, "message": refusal.message}))
         number = cert.number
         loop = asyncio.get_running_loop()
-        pdf = await loop.run_in_executor(None, self._seal, cert, department)
+        issue = self._seal_ofd if ofd else self._seal
+        document, pages = await loop.run_in_executor(None, issue, cert, department)
         if cert.specimen:
             self.tests += 1
             _LOGGER.info("demo department: test specimen %s %s", name, number)
@@ -200,19 +216,21 @@ class DemoDepartment:
             _dump(
                 {
                     "reference": number,
-                    "pages": pdf[1],
+                    "pages": pages,
                     "summary": {
                         "证明编号": number,
                         "出具单位": cert.authority,
                         "出具日期": cert.issued,
                     },
-                    "pdf": base64.b64encode(pdf[0]).decode("ascii"),
+                    "content_type": OFD if ofd else PDF,
+                    "document": base64.b64encode(document).decode("ascii"),
                 }
             ),
         )
 
-    def _certificate(self, key: str, body: bytes, test: bool) -> Tuple[str, str, Certificate]:
-        """(item name, sealing department, certificate), or the department's refusal."""
+    def _certificate(self, key: str, body: bytes, test: bool) -> Tuple[str, str, Certificate, bool]:
+        """(item name, sealing department, certificate, as OFD), or the department's
+        refusal."""
         request = _parse(body)
         self.attachments = request["attachments"]
         if request["test"] != test:
@@ -236,7 +254,7 @@ class DemoDepartment:
         department, cert = certificate_for(name, applicant, region, number, self._day())
         if test:
             cert = dataclasses.replace(cert, title=f"{cert.title}（{SPECIMEN}）", specimen=SPECIMEN)
-        return name, department, cert
+        return name, department, cert, request["format"] == "ofd"
 
     def _seal(self, cert: Certificate, department: str) -> Tuple[bytes, int]:
         unsealed, pages = render(cert)
@@ -246,6 +264,28 @@ class DemoDepartment:
         authority = self._rogue if mis.untrusted else self.authority
         sealed = authority.seal(unsealed, department, reason=cert.title)
         return (tamper(sealed) if mis.tampered else sealed), pages
+
+    def _seal_ofd(self, cert: Certificate, department: str) -> Tuple[bytes, int]:
+        """``cert`` as an OFD sealed with ``department``'s SM2 seal (GB/T 38540)."""
+        doc_id = hashlib.sha256(cert.number.encode()).hexdigest()[:32]
+        laid = demo_ofd.write(cert, doc_id=doc_id, created=self._day())
+        mis = self.misbehaviour
+        if mis.unsigned:
+            return demo_ofd.package(laid.files), laid.pages
+        authority = self._sm2_rogue if mis.untrusted else self.sm2_authority
+        holder = authority.holder(department)
+        files = demo_ofd.seal(
+            laid,
+            cert,
+            doc_id=doc_id,
+            created=self._day(),
+            seal_der=holder.seal,
+            signer=lambda xml, path: authority.sign(department, xml, path),
+        )
+        if mis.tampered:
+            other = self._sm2_rogue.holder(department).seal
+            files = demo_ofd.tamper(files, mis.ofd_tamper, other_seal=other)
+        return demo_ofd.package(files), laid.pages
 
     def _day(self) -> datetime.date:
         return self._today or datetime.date.today()
@@ -270,6 +310,7 @@ def _parse(body: bytes) -> Dict[str, Any]:
             "test": _boolean(document.get("test", False)),
             "item_code": str(document["item_code"]),
             "region": str(document["region"]),
+            "format": str(document.get("format", "pdf")),
             "applicant": Applicant(str(applicant["id_number"]), str(applicant["name"])),
             "attachments": pages,
         }
@@ -285,7 +326,7 @@ def _boolean(value: Any) -> bool:
 
 def _number(name: str, region: str, key: str, day: datetime.date) -> str:
     """A certificate number: item prefix, region, date, a serial from the request."""
-    prefix = "GA" if name in ("无犯罪记录证明", "身份证打印", "户口本打印") else "RS"
+    prefix = "GA" if ITEMS.get(name, ("",))[0] == "police" else "RS"  # 公安, else 人社
     serial = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % 1000000
     return f"{prefix}{region[:6]}{day:%Y%m%d}{serial:06d}"
 

@@ -1,13 +1,15 @@
-"""The department adapter over HTTP: signed JSON requests, sealed PDFs back.
+"""The department adapter over HTTP: signed JSON requests, sealed documents back.
 
 ``POST <url>/v1/documents`` with the JSON body::
 
     {"item_code": "…", "region": "230103", "language": "zh_CN", "consent_id": "…",
+     "format": "pdf",
      "applicant": {"id_number": "…", "name": "…"},
      "attachments": [{"material": "…", "page": 1, "content_type": "image/jpeg",
                       "data": base64}]}
 
-(``attachments`` only when the item captures paper materials.)
+(``attachments`` only when the item captures paper materials; ``format`` is the format
+the item issues, ``pdf`` or ``ofd``, from the catalogue.)
 
 **Test mode** (the item debugging checklist, ``govkioskctl check``, §6.4.2): the body
 also carries ``"test": true`` and the request the header ``X-Govkiosk-Test: 1``. The
@@ -27,7 +29,12 @@ a non-test request for its test identity.
 
 and the headers of :mod:`.signing` plus ``Idempotency-Key``. The answers:
 
-- ``200`` ``{"reference", "pages", "summary": {…}, "pdf": base64}``
+- ``200`` ``{"reference", "pages", "summary": {…}, "content_type": "application/ofd",
+  "document": base64}`` — the sealed document, PDF (``application/pdf``) or OFD
+  (``application/ofd``, GB/T 33190). The bytes must be what ``content_type`` says
+  (:mod:`govkiosk.security.doctype`: ``%PDF-``, or a ZIP package with ``OFD.xml``),
+  else the answer is refused as a protocol error. A department that predates OFD
+  answers ``"pdf": base64`` without a content type: a PDF.
 - ``4xx`` ``{"code", "message"}`` — the department refuses (no record, not eligible);
   ``401``/``403`` — the kiosk's signature was not accepted. Both become
   :class:`~.base.BackendRefusedError` (``message`` shown to the citizen).
@@ -57,6 +64,7 @@ from typing import Any, Dict, Optional
 import aiohttp
 from yarl import URL
 
+from ..security.doctype import PDF, DocumentTypeError, checked
 from .base import (
     Backend,
     BackendError,
@@ -111,6 +119,7 @@ class HttpBackend(Backend):
             "region": request.region,
             "language": request.language,
             "consent_id": request.consent_id,
+            "format": request.document_format,
             "applicant": {
                 "id_number": request.applicant.id_number,
                 "name": request.applicant.name,
@@ -239,12 +248,14 @@ def _refusal(answer: Dict[str, Any]) -> BackendError:
 
 
 def _result(answer: Dict[str, Any]) -> DocumentResult:
-    reference, pages, summary, pdf = (
+    reference, pages, summary = (
         answer.get("reference"),
         answer.get("pages"),
         answer.get("summary", {}),
-        answer.get("pdf"),
     )
+    encoded, content_type = answer.get("document"), answer.get("content_type", PDF)
+    if encoded is None and "content_type" not in answer:
+        encoded = answer.get("pdf")  # a department that predates OFD
     if not isinstance(reference, str) or not reference:
         raise BackendProtocolError("the answer has no reference")
     if not isinstance(pages, int) or isinstance(pages, bool) or not 1 <= pages <= 50:
@@ -253,12 +264,22 @@ def _result(answer: Dict[str, Any]) -> DocumentResult:
         isinstance(k, str) and isinstance(v, str) for k, v in summary.items()
     ):
         raise BackendProtocolError("the answer's summary is not a table of texts")
-    if not isinstance(pdf, str):
+    if not isinstance(encoded, str):
         raise BackendProtocolError("the answer has no document")
+    if not isinstance(content_type, str):
+        raise BackendProtocolError("the answer's content type is not a text")
     try:
-        document = base64.b64decode(pdf, validate=True)
+        document = base64.b64decode(encoded, validate=True)
     except binascii.Error as err:
         raise BackendProtocolError("the answer's document is not base64") from err
-    if not document.startswith(b"%PDF-"):
-        raise BackendProtocolError("the answer's document is not a PDF")
-    return DocumentResult(pdf=document, reference=reference, pages=pages, summary=dict(summary))
+    try:
+        content_type = checked(content_type, document)
+    except DocumentTypeError as err:
+        raise BackendProtocolError(f"the answer's document: {err}") from err
+    return DocumentResult(
+        document=document,
+        reference=reference,
+        pages=pages,
+        summary=dict(summary),
+        content_type=content_type,
+    )

@@ -71,14 +71,22 @@ def _test_problems(id_number: str, name: str) -> List[Tuple[str, str]]:
 class Route:
     """Which platform answers an item for a region."""
 
+    #: The department platform's API address this route sends its requests to.
     url: str = required(expect=URL_EXPECT, check=URL)
+    #: The item code this route serves, or "*" for every item; a route naming the item wins over
+    #: "*".
     item: str = setting("*", expect='an item code or "*"', check=lambda v: bool(v.strip()))
+    #: The division codes this route serves, as a prefix: "22" for every applicant from Jilin,
+    #: "2301" for Harbin, "" for all. The longest matching prefix wins.
     region: str = setting(
         "", expect="a prefix (0-6 digits) of a division code", check=matches(r"\d{0,6}")
     )
     #: The id that platform enrolled this kiosk's key under; "" means [backends] key_id.
     key_id: str = ""
+    #: Seconds to establish a connection to this platform; unset: `[backends] connect_timeout`.
     connect_timeout: Optional[float] = setting(None, expect=SECONDS, check=_optional_positive)
+    #: Seconds one request to this platform may take (connect, send, answer); unset: `[backends]
+    #: timeout`. Raise it for a slow platform.
     timeout: Optional[float] = setting(None, expect=SECONDS, check=_optional_positive)
     #: The synthetic test identity this platform answers in test mode (govkioskctl check);
     #: "" = none published. Set together with test_name.

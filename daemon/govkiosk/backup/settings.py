@@ -17,9 +17,14 @@ def _packages(value: Tuple[str, ...]) -> bool:
 
 @dataclass(frozen=True)
 class BackupSettings:
+    #: Where backups are written (`govkioskctl backup`, the weekly govkiosk-backup.timer): one
+    #: encrypted archive each. Best a separate disk or a mounted share; never the directory of
+    #: `key_file`.
     dir: str = setting(
         "/var/backups/govkiosk", expect="an absolute path", check=lambda v: v.startswith("/")
     )
+    #: How many backups stay in `dir`: after each new one the oldest beyond this number are deleted.
+    #: With the weekly timer, 8 keeps about two months.
     keep: int = setting(
         8, expect="a whole number of backups between 1 and 100", check=lambda v: 0 < v <= 100
     )
@@ -38,6 +43,9 @@ class BackupSettings:
     packages: Tuple[str, ...] = setting(
         ("govkiosk", "govkiosk-ui"), expect="a list of package names", check=_packages
     )
+    #: Where the installed packages' .deb/.rpm files are looked for, to be copied into the backup so
+    #: a restore can reinstall the same versions: /var/cache/apt/archives on Debian-based systems,
+    #: the dnf cache or a directory of your own on RPM-based ones.
     package_dir: str = setting(
         "/var/cache/apt/archives", expect="an absolute path", check=lambda v: v.startswith("/")
     )

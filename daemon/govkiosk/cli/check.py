@@ -3,18 +3,22 @@
 Four stages, in order: ``network`` (DNS, default route, clock, every department route and
 the ops broker with their TLS certificates), ``deployment`` (versions, package integrity,
 configuration, services), ``devices`` (every configured role present with its driver
-running, camera snapshots, the UPS reading, a test receipt only with ``--print-test``)
+running, camera snapshots, the UPS reading and its quick battery test, a card read only
+with ``--card-test``, a test receipt and an A4 test page only with ``--print-test``)
 and ``items`` (the item debugging checklist 事项调试检查表: every published item run end
 to end in test mode by the daemon against its real department route — the platform's
 published test identity fetched, its seal verified, its pages rendered — or, where the
 platform publishes no test identity, its health call; printed only with
 ``--print-items``). Each check passes, fails or is skipped, with a detail and,
 when it fails, the fix in plain words. The result is the acceptance report
-(:mod:`.acceptance`).
+(:mod:`.acceptance`), handed to the daemon afterwards, which sends it to ops
+(``evt/acceptance``).
 
 Nothing a citizen gave is touched: camera frames are looked at for their presence and
-dropped; no card is read; nothing is printed unless asked; an item's test specimen stays
-in the daemon's memory and only its reference, page count and seal issuer come back.
+dropped; the card read reports "read, fields present, photo decoded" and never a value,
+and the daemon refuses it (as the A4 test page) while a session runs; nothing is printed
+unless asked; an item's test specimen stays in the daemon's memory and only its
+reference, page count and seal issuer come back.
 """
 
 from __future__ import annotations
@@ -51,8 +55,10 @@ from ..contract.logs import printable_lines
 from ..contract.names import (
     BUS_NAME,
     CAMERAS_INTERFACE,
+    CHECKS_INTERFACE,
     KIOSK_BUSY_ERROR,
     KIOSK_INTERFACE,
+    MAINTENANCE_INTERFACE,
     OBJECT_PATH,
     POWER_INTERFACE,
     RECEIPT_INTERFACE,
@@ -86,8 +92,15 @@ class Options:
     operator: str = ""
     out: Optional[Path] = None
     timeout: float = 5.0
-    #: asked on a TTY after the test receipt: did it come out right?
+    #: asked on a TTY after the test receipt and the A4 test page: did it come out right?
     confirm: Optional[Callable[[str], bool]] = None
+    #: read a card the engineer places (``--card-test``)
+    card_test: bool = False
+    card_timeout: float = 60.0
+    #: run the UPS's quick battery test (on by default; ``--no-ups-test``)
+    ups_test: bool = True
+    #: tells the engineer what to do now (place the card); stderr by default
+    say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -495,13 +508,140 @@ async def devices(context: _Context) -> List[Check]:
             )
     checks += await _cameras(context)
     checks.append(await _ups(context, rows))
-    checks.append(
-        Check(
-            "devices", "card read", SKIP, "not run: place a card and watch the maintenance screen"
-        )
-    )
+    checks.append(await _ups_self_test(context, rows))
+    checks.append(await _card_read(context))
     checks.append(await _print_test(context))
+    checks.append(await _a4_test(context))
     return checks
+
+
+async def _ups_self_test(context: _Context, rows: List[Dict[str, Any]]) -> Check:
+    name = "UPS self-test"
+    if not any(r.get("role") == "ups" for r in rows):
+        return Check("devices", name, SKIP, "no UPS in the port map")
+    if not context.options.ups_test:
+        return Check("devices", name, SKIP, "not asked (--no-ups-test)")
+    power = context.interface(POWER_INTERFACE)
+    try:
+        device, outcome, text = await power.call_run_self_test()
+    except DBusError as err:
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            err.text,
+            "for a UPS on NUT set [ups] user and password_file to an upsd.users account with "
+            "'instcmds = test.battery.start.quick'; otherwise check the UPS's data cable",
+        )
+    detail = f"{device}: {outcome}: {text}"
+    if outcome == "passed":
+        return Check("devices", name, PASS, detail)
+    fixes = {
+        "failed": "the battery failed its test: replace the UPS battery (or have the UPS "
+        "serviced) and run the check again",
+        "unknown": "the UPS took the test but did not report its outcome: read it on the UPS's "
+        "panel or with upsc, and note it in the report",
+        "error": "the test could not run: follow the detail; on NUT the account needs "
+        "instcmds and the UPS's driver must offer test.battery.start.quick",
+    }
+    return Check("devices", name, FAIL, detail, fixes.get(outcome, fixes["error"]))
+
+
+#: A4 printer problems (``printing.reasons`` codes) and what the engineer does about them.
+A4_FIXES = {
+    "printer.paper_out": "load A4 paper into the tray, then resume the queue: cupsenable {queue}",
+    "printer.jam": "open the printer, clear the paper jam, then cupsenable {queue}",
+    "printer.cover_open": "close the printer's cover, then cupsenable {queue}",
+    "printer.toner_out": "replace the toner cartridge, then cupsenable {queue}",
+    "printer.offline": "switch the A4 printer on and check its cable, then cupsenable {queue}",
+    "printer.not_accepting": "let the queue take jobs again: cupsaccept {queue}",
+    "printer.unavailable": "check that CUPS runs and has the queue {queue} (lpstat -p {queue}) "
+    "and [session] cups_queue / cups_server",
+}
+
+
+async def _a4_test(context: _Context) -> Check:
+    name = "A4 test page"
+    if not context.options.print_test:
+        return Check("devices", name, SKIP, "not asked (--print-test)")
+    checker = context.interface(CHECKS_INTERFACE)
+    try:
+        queue, outcome, code, message = await checker.call_print_test_page()
+    except DBusError as err:
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            err.text,
+            "wait until no citizen is served, check the A4 printer and CUPS, then run the "
+            "check again",
+        )
+    if outcome != "printed":
+        fix = A4_FIXES.get(code, "see lpstat -p {queue} and CUPS's error log, fix the printer")
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            f"{queue}: {code}: {message}",
+            fix.format(queue=queue) + "; then run the check again",
+        )
+    confirm = context.options.confirm
+    question = (
+        "Did the A4 test page print clearly: the grey scale in eleven distinct steps, the "
+        "frame and the corner marks whole and square? [y/N] "
+    )
+    if confirm is not None and not confirm(question):
+        return Check(
+            "devices",
+            name,
+            FAIL,
+            f"{queue}: printed, the operator saw a fault",
+            "streaks or faint steps: replace the toner or clean the drum; a cut frame or "
+            "skewed marks: adjust the tray's paper guides and the printer's margins",
+        )
+    seen = "confirmed by the operator" if confirm is not None else "not looked at"
+    return Check("devices", name, PASS, f"{queue}: printed ({seen})")
+
+
+async def _card_read(context: _Context) -> Check:
+    name = "card read"
+    options = context.options
+    if not options.card_test:
+        return Check("devices", name, SKIP, "not asked (--card-test)")
+    checker = context.interface(CHECKS_INTERFACE)
+    options.say(
+        f"Place an ID card (your own or a test card) on the reader within "
+        f"{options.card_timeout:g} s; take it off and place it again if it lies there."
+    )
+    try:
+        passed, device, photo, detail = await checker.call_read_test_card(options.card_timeout)
+    except DBusError as err:
+        if err.type.endswith(".NoCardReader"):
+            fix = (
+                "connect the ID card reader and check its [[devices.static]] port (role idcard); "
+                "see govkioskctl devices"
+            )
+        elif err.type.endswith(".CardNotRead"):
+            fix = (
+                "lay the card flat on the reader's marked area and run the check again; if no "
+                "card reads, the reader's SAM module needs service"
+            )
+        else:
+            fix = "wait until no citizen is served, then run the check again"
+        return Check("devices", name, FAIL, err.text, fix)
+    if passed:
+        return Check("devices", name, PASS, f"{device}: {detail}")
+    if photo in ("undecodable", "blank"):
+        fix = (
+            "the photo does not decode: check [face] decoder (the reader vendor's library and "
+            "its symbol); try another card"
+        )
+    else:
+        fix = (
+            "the card gave incomplete data: try another card; if every card fails, have the "
+            "reader serviced"
+        )
+    return Check("devices", name, FAIL, f"{device}: {detail}", fix)
 
 
 async def _cameras(context: _Context) -> List[Check]:
@@ -843,7 +983,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--stage", action="append", choices=STAGES, help="run only this stage (repeatable)"
     )
     parser.add_argument(
-        "--print-test", action="store_true", help="print a test receipt (operator confirms)"
+        "--print-test",
+        action="store_true",
+        help="print a test receipt and an A4 test page (operator confirms each)",
+    )
+    parser.add_argument(
+        "--card-test",
+        action="store_true",
+        help="read an ID card the engineer places (only 'read OK' is reported)",
+    )
+    parser.add_argument(
+        "--card-timeout", type=float, default=60.0, help="seconds to wait for the card"
+    )
+    parser.add_argument(
+        "--no-ups-test",
+        dest="ups_test",
+        action="store_false",
+        help="skip the UPS's quick battery test",
     )
     parser.add_argument(
         "--print-items",
@@ -869,15 +1025,55 @@ def run(args: argparse.Namespace) -> int:
         operator=args.operator or os.environ.get("SUDO_USER") or os.environ.get("USER", ""),
         out=args.out,
         confirm=_ask if sys.stdin.isatty() and (args.print_test or args.print_items) else None,
+        card_test=args.card_test,
+        card_timeout=args.card_timeout,
+        ups_test=args.ups_test,
     )
     info, checks = asyncio.run(run_checks(options))
     now = datetime.datetime.now(datetime.timezone.utc)
     report = acceptance.build(info, checks, options.stages, options.operator, now)
     written = acceptance.keep(report, options.state_dir, options.config, options.out)
+    handed = asyncio.run(submit(options.bus, written, options.timeout))
     if getattr(args, "json", False):
         print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(printable_lines(handed), file=sys.stderr)
     else:
         print(summary(checks))
         for path in written:
             print(f"written: {path}")
+        print(printable_lines(handed))
     return EXIT_FAILED if report["result"] == FAIL else 0
+
+
+async def submit(bus_address: str, written: Sequence[Path], timeout: float) -> str:
+    """Hand the signed report to the daemon, which keeps it and sends it to ops
+    (``Maintenance1.SubmitAcceptance``); what became of it, in words."""
+    report = next((p for p in written if p.suffix == ".json"), None)
+    signature_file = next((p for p in written if p.suffix == ".sig"), None)
+    if report is None or signature_file is None:
+        return "not sent to ops: no report was written"
+    signature = json.loads(signature_file.read_text(encoding="utf-8"))
+    value = signature.get("signatures", {}).get(report.name)
+    if not value:
+        return f"not sent to ops: the report is unsigned ({signature.get('unsigned', '')})"
+    try:
+        bus = await connect(bus_address)
+    except (OSError, ValueError, AuthError, InvalidAddressError) as err:
+        return f"not sent to ops: D-Bus: {err}"
+    try:
+        introspection = await wait_for(bus.introspect(BUS_NAME, OBJECT_PATH), timeout)
+        proxy = bus.get_proxy_object(BUS_NAME, OBJECT_PATH, introspection)
+        maintenance = proxy.get_interface(MAINTENANCE_INTERFACE)
+        kept = await wait_for(
+            maintenance.call_submit_acceptance(
+                report.name, report.read_text(encoding="utf-8"), value
+            ),
+            timeout * 4,
+        )
+    except DBusError as err:
+        return f"not sent to ops: the daemon refused it: {err.text}"
+    except asyncio.TimeoutError:
+        return "not sent to ops: the daemon did not answer"
+    finally:
+        await close(bus)
+    return f"handed to the daemon for ops (evt/acceptance; kept as {kept})"

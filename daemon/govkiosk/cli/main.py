@@ -17,7 +17,8 @@ from dbus_next.errors import AuthError, InvalidAddressError
 from ..contract.connection import close, connect, plain
 from ..contract.logs import printable_lines
 from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
-from . import backup, camera, check, face, fleet, items, keys, pin, promo, stats, upkeep
+from . import backup, camera, check, face, fleet, items, keys, pin, promo, seal, stats, upkeep
+from . import ofd as ofdctl
 from . import sim as simctl
 from .output import table
 
@@ -86,6 +87,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     stats.add_parser(sub)
     upkeep.add_parser(sub)
     camera.add_parser(sub)
+    seal.add_parser(sub)
     doc = sub.add_parser(
         "config-doc", help="print the configuration reference (docs/configuration.md)"
     )
@@ -96,6 +98,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub.add_parser("fleet", help="remote operations: govkioskctl fleet --help")
     sub.add_parser("face", help="face verification tools: govkioskctl face --help")
     sub.add_parser("promo", help="the promotion screen's playlist: govkioskctl promo --help")
+    sub.add_parser("ofd", help="OFD documents (info, render): govkioskctl ofd --help")
     return parser.parse_args(argv)
 
 
@@ -131,6 +134,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return face.main(argv[1:])
     if argv[:1] == ["promo"]:
         return promo.main(argv[1:])
+    if argv[:1] == ["ofd"]:  # reads a file: no daemon
+        return ofdctl.main(argv[1:])
     args = parse_args(argv)
     if args.command in ("backup", "restore", "oplog"):
         return backup.run(args)
@@ -142,6 +147,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return simctl.run(args.family, args.sim_args)
     if args.command == "camera":  # works without the daemon: udev's devices are listed too
         return camera.run(args)
+    if args.command == "seal":  # a file and the configuration's trust anchors: no daemon
+        return seal.run(args)
     if args.command == "config-doc":  # from the code alone: no daemon, no configuration
         # Imported here: it brings every section's settings, which other commands do not need.
         from . import configdoc  # noqa: PLC0415

@@ -13,6 +13,8 @@ OBJECT_PATH = "/cn/govkiosk/Kiosk1"
 
 KIOSK_INTERFACE = "cn.govkiosk.Kiosk1"
 CAMERAS_INTERFACE = "cn.govkiosk.Cameras1"
+#: The engineers' device checks of ``govkioskctl check``: A4 test page, a card read.
+CHECKS_INTERFACE = "cn.govkiosk.Checks1"
 DEVICES_INTERFACE = "cn.govkiosk.Devices1"
 IDCARD_INTERFACE = "cn.govkiosk.IdCard1"
 ITEMS_INTERFACE = "cn.govkiosk.Items1"

@@ -30,7 +30,10 @@ def _codes(value: Tuple[str, ...]) -> bool:
 
 @dataclass(frozen=True)
 class EvaluationSettings:
+    #: Days the usage and 好差评 (rating) counts are kept; older days are deleted once a
+    #: day. They hold no personal data.
     keep_days: int = setting(400, expect=f"a number of days from 1 to {MAX_DAYS}", check=_days)
+    #: Days of completed sessions counted for the home screen's frequent items (常办事项).
     frequent_days: int = setting(90, expect=f"a number of days from 1 to {MAX_DAYS}", check=_days)
     #: Shown after the counted items (only those published and available), so a new
     #: kiosk's home screen is not empty; empty: the counted items only.

@@ -59,6 +59,9 @@ class FaceSettings:
     #: "" = that package's own directory.
     model_dir: str = ""
     # The decision ----------------------------------------------------------------------
+    #: How similar the face and the card's photo must be to match: score = 1 - distance / 1.1,
+    #: matched when score >= threshold. 0.50 (distance 0.55) is stricter than dlib's usual 0.6
+    #: (docs/face.md); raising it refuses more true holders, lowering it accepts more look-alikes.
     threshold: float = setting(
         0.50, expect="a score between 0 and 1 (exclusive)", check=lambda v: 0 < v < 1
     )

@@ -198,6 +198,17 @@ class PrintSpec:
 
 
 @dataclass(frozen=True)
+class DocumentSpec:
+    """The document the department issues for the item: a PDF or an OFD (GB/T 33190).
+
+    The kiosk asks for this format (the request's ``format``) and verifies, previews and
+    prints either kind, whichever the department sends (:mod:`govkiosk.backends.doctype`).
+    """
+
+    format: Literal["pdf", "ofd"] = "pdf"
+
+
+@dataclass(frozen=True)
 class PaperMaterial:
     """A paper material the citizen places under the document camera (高拍仪, §6.2 b)."""
 
@@ -275,6 +286,8 @@ class Item:
     #: Materials captured with the document camera (the capture_materials step).
     captures: Tuple[PaperMaterial, ...] = ()
     printing: PrintSpec = field(default_factory=PrintSpec)
+    #: The issued document's format (``[items.document] format``).
+    document: DocumentSpec = field(default_factory=DocumentSpec)
     timeouts: StepTimeouts = field(default_factory=StepTimeouts)
     en: Optional[Translation] = None
     #: The tile's plain-language subtitle (开具本人无犯罪记录的证明); the category stays

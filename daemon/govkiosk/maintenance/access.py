@@ -77,6 +77,10 @@ class LoginGate:
         today = datetime.date.fromtimestamp(now)
         return days_left(self.pin(), self._settings().pin_max_age_days, today)
 
+    def warn_days(self) -> int:
+        """Days before the PIN expires from which it is announced (``pin_warn_days``)."""
+        return self._settings().pin_warn_days
+
     def lockout(self) -> Dict[str, float]:
         """The lockout state, to keep across restarts (no PIN, no token)."""
         return {

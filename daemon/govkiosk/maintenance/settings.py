@@ -50,6 +50,8 @@ class MaintenanceSettings:
     login_minutes: float = setting(10.0, expect="a number of minutes > 0", check=positive)
     #: Wrong PINs in a row before logins are refused for ``lockout_seconds``.
     max_failures: int = setting(5, expect="a number > 0", check=positive)
+    #: After `max_failures` wrong PINs in a row, maintenance logins (and PIN changes) are refused
+    #: for this many seconds; each further lockout doubles it, up to a day.
     lockout_seconds: float = setting(300.0, expect="a number of seconds > 0", check=positive)
     #: How many recent alarms the maintenance screen can show.
     alarms_kept: int = setting(50, expect="a number > 0", check=positive)

@@ -27,6 +27,7 @@ from ..contract.names import (
     UI_BUS_NAME,
     UI_INTERFACE,
     UI_PATH,
+    UPKEEP_INTERFACE,
 )
 from ..dbus.call import call
 from ..evaluation.store import ALL_DAYS
@@ -231,6 +232,24 @@ async def ups_selftest(ctx: Context, _command: Command) -> Dict[str, Any]:
     return {"self_test": "started"}
 
 
+#: The self-test may include the UPS's battery test ([selftest] ups_battery_limit).
+SELFTEST_TIMEOUT = 300.0
+
+
+async def selftest_run(ctx: Context, _command: Command) -> Dict[str, Any]:
+    """The daily self-test, now (nothing printed, no citizen disturbed); its result."""
+    (result,) = await call(ctx.daemon_bus, UPKEEP_INTERFACE, "SelfTest", timeout=SELFTEST_TIMEOUT)
+    return dict(json.loads(result))
+
+
+async def consumables_refill(ctx: Context, command: Command) -> Dict[str, Any]:
+    """A new receipt roll (``receipt``) or a refilled A4 tray (``a4``) was put in by the
+    hall's staff: its count starts again, as ``govkioskctl consumables refill`` records."""
+    name = param(command, "name", str)
+    (level,) = await call(ctx.daemon_bus, UPKEEP_INTERFACE, "Refill", "s", [name])
+    return dict(json.loads(level))
+
+
 #: A playlist update downloads its media: the daemon's own limit is [promo] download_timeout
 #: per file; this bounds the whole call.
 PROMO_UPDATE_TIMEOUT = 3600.0
@@ -270,6 +289,8 @@ METHODS: Dict[str, Method] = {
     "usb.maintenance.close": Method(roles.MAINTAIN, usb_close),
     "printer.test": Method(roles.MAINTAIN, printer_test),
     "ups.selftest": Method(roles.MAINTAIN, ups_selftest),
+    "selftest.run": Method(roles.MAINTAIN, selftest_run),
+    "consumables.refill": Method(roles.MAINTAIN, consumables_refill),
     "promo.update": Method(roles.MAINTAIN, promo_update),
     "promo.rollback": Method(roles.MAINTAIN, promo_rollback),
     "items.sync": Method(roles.CHANGE, items.sync),

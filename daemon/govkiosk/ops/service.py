@@ -21,7 +21,8 @@ from .. import __version__
 from ..bus import Alarm
 from ..errors import GovkioskError
 from ..supervisor import Service
-from . import schema
+from . import acceptance, schema
+from .acceptance import AcceptanceSubmitted
 from .commander import Commander
 from .context import Context
 from .envelope import topic
@@ -63,8 +64,11 @@ class OpsService(Service):
         self._tasks: Set[asyncio.Task[None]] = set()
         # Alarms raised before the tables exist wait here (a device fault at boot).
         self._early: List[Alarm] = []
+        self._early_reports: List[AcceptanceSubmitted] = []
+        self._signer: Optional[KioskSigner] = None
         self._started = False
         host.bus.subscribe(Alarm, self._on_alarm)
+        host.bus.subscribe(AcceptanceSubmitted, self._on_acceptance)
 
     @property
     def settings(self) -> OpsSettings:
@@ -89,6 +93,7 @@ class OpsService(Service):
             )
         self._cert_pem = pem.decode("ascii")
         signer = await loop.run_in_executor(None, KioskSigner, Path(settings.key))
+        self._signer = signer
         self.link = Link(
             self.kiosk_id,
             settings,
@@ -104,6 +109,9 @@ class OpsService(Service):
         early, self._early = self._early, []
         for alarm in early:
             self._spawn(self._forward(alarm))
+        reports, self._early_reports = self._early_reports, []
+        for report in reports:
+            self._spawn(self._send_acceptance(report))
 
     async def serve(self) -> None:
         assert self.link is not None
@@ -208,6 +216,22 @@ class OpsService(Service):
         await self._oplog.append("alarm", alarm.code, document)
         assert self.link is not None
         await self.link.send(topic(self.kiosk_id, "evt", "alarm"), _json(document))
+
+    def _on_acceptance(self, event: AcceptanceSubmitted) -> None:
+        if self._started:
+            self._spawn(self._send_acceptance(event))
+        else:
+            self._early_reports.append(event)
+
+    async def _send_acceptance(self, event: AcceptanceSubmitted) -> None:
+        """``evt/acceptance`` through the outbox: sent now, or once the link is back."""
+        assert self.link is not None
+        assert self._signer is not None
+        name = topic(self.kiosk_id, "evt", acceptance.EVENT)
+        body = acceptance.document(event, self.kiosk_id, secrets.token_hex(8), time.time())
+        await self._oplog.append("acceptance", event.name, {"id": body["id"], "name": event.name})
+        await self.link.send(name, self._signer.seal_document(name, body))
+        _LOGGER.info("ops: acceptance report %s queued for ops", event.name)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -25,13 +25,19 @@ SECONDS = "a number of seconds > 0"
 class OperatorKey:
     """One pinned operator public key and the roles it may sign for (§8 a)."""
 
+    #: The name of the operator key, as the command envelopes carry it (`govkioskctl fleet keys
+    #: export` prints it).
     key_id: str = key_id_field()
-    #: The key as `govkioskctl fleet keys export` prints it: base64 of the raw Ed25519 key
-    #: (32 bytes) or of the SM2 point (65 bytes, 04‖x‖y).
+    #: The operator's public key, base64, as `govkioskctl fleet keys export` prints it: the raw
+    #: Ed25519 key (32 bytes) or the SM2 point (65 bytes, 04‖x‖y); commands signed by its
+    #: private key are accepted.
     public_key: str = required(
         expect="a base64 Ed25519 (32 bytes) or SM2 (65 bytes) public key",
         check=lambda value: len(_decoded(value)) in (32, 65),
     )
+    #: The roles this key may sign commands for (§8 a), separated by duty: viewer (watches),
+    #: operator (the day's maintenance), admin (configuration, catalogue, restarts), auditor (reads
+    #: the ops log). Give each key the least it needs.
     roles: Tuple[str, ...] = required(
         expect=f"a list of roles among {', '.join(ROLES)}",
         check=lambda roles: bool(roles) and all(r in ROLES for r in roles),
@@ -62,44 +68,71 @@ def _decoded(value: str) -> bytes:
 @dataclass(frozen=True)
 class OpsSettings:
     host: str = ""  #: the site broker; empty: no remote operations
+    #: The site broker's MQTT-over-TLS port.
     port: int = setting(8883, expect="a TCP port", check=lambda p: 0 < p < 65536)
     ca: str = ""  #: the site CA certificate (PEM) the broker's certificate is checked against
     cert: str = ""  #: this kiosk's client certificate; its CN must be ``kiosk.id``
     key: str = ""  #: its private key; it also signs the kiosk's replies
     operators: Tuple[OperatorKey, ...] = ()
+    #: Seconds between two health reports to ops (services, devices, UPS, printers and paper, disk)
+    #: while the link is up; nothing is queued for telemetry while offline.
     telemetry_interval: float = setting(30.0, expect=SECONDS, check=positive)
+    #: Messages (replies, alarms, events) kept in the state database while the broker cannot be
+    #: reached; beyond this the oldest are dropped and the number dropped is reported. Raise it for
+    #: kiosks often offline for long.
     queue_limit: int = setting(
         1000, expect="a whole number of queued messages >= 10", check=lambda v: v >= 10
     )
+    #: Seconds the ops and kiosk clocks may differ: a command's validity window is widened by this
+    #: much, and answered commands are remembered that much longer to catch replays. Keep the kiosk
+    #: on NTP and this small.
     clock_skew: float = setting(
         60.0, expect="seconds >= 0 allowed between the ops and kiosk clocks", check=lambda v: v >= 0
     )
+    #: The longest, in seconds, a command may stay valid from its issue; a command signed to last
+    #: longer is refused, so a captured command cannot be replayed days later.
     max_validity: float = setting(
         86400.0,
         expect="seconds > 0: the longest a command may stay valid from its issue",
         check=positive,
     )
+    #: Commands per second one operator key may send on average; beyond it (and the `command_burst`)
+    #: commands are refused as rate_limited, so no key can keep the kiosk busy.
     command_rate: float = setting(
         10.0, expect="commands per second > 0 one operator key may send", check=positive
     )
+    #: Commands one operator key may send at once before `command_rate` applies (a fleet tool's
+    #: batch).
     command_burst: int = setting(
         30,
         expect="a whole number >= 1 of commands one key may send at once",
         check=lambda v: v >= 1,
     )
+    #: The largest command, in bytes, the kiosk reads; larger ones are refused unread. Raise it only
+    #: for large `config.set` or promotion manifests.
     max_payload: int = setting(65536, expect="a number of bytes >= 1024", check=lambda v: v >= 1024)
+    #: The MQTT keepalive in seconds: the broker and the kiosk notice a dead link after about one
+    #: and a half times this.
     keepalive: int = setting(30, expect="whole seconds >= 5", check=lambda v: v >= 5)
+    #: Seconds before the first reconnection attempt after the link to the broker broke; each
+    #: further failure doubles the wait (with some randomness) up to `reconnect_max`.
     reconnect_initial: float = setting(1.0, expect=SECONDS, check=positive)
+    #: The longest wait, in seconds, between two reconnection attempts, so a fleet does not hammer a
+    #: broker coming back.
     reconnect_max: float = setting(60.0, expect=SECONDS, check=positive)
     #: After the broker refused our certificate: do not hammer it.
     auth_retry: float = setting(300.0, expect=SECONDS, check=positive)
     #: How long config.set waits for every service to be healthy before rolling back.
     settle_time: float = setting(10.0, expect=SECONDS, check=positive)
+    #: Where the UI is reached for ops' `screenshot` and `ui.restart` commands: the bus the UI runs
+    #: on ("system" on a kiosk).
     ui_bus: str = setting(
         "system",
         expect='"system", "session" or a D-Bus address',
         check=lambda value: BUS_ADDRESS.fullmatch(value) is not None,
     )
+    #: Where systemd-logind is reached for ops' `reboot` command: "system" on a kiosk; another
+    #: address only for tests.
     logind_bus: str = setting(
         "system",
         expect='"system" or a D-Bus address',
@@ -107,6 +140,7 @@ class OpsSettings:
     )
     #: reboot logs and publishes RebootRequested instead of asking logind.
     dry_run: bool = False
+    #: Seconds the UI has to take a screenshot for ops' `screenshot` command before it fails.
     screenshot_timeout: float = setting(10.0, expect=SECONDS, check=positive)
 
     @property

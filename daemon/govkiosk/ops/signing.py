@@ -153,6 +153,33 @@ class KioskSigner:
             {**body, "sig_alg": SIG_ALG, "sig": b64(signature)}, ensure_ascii=False
         ).encode("utf-8")
 
+    def seal_document(self, topic_name: str, body: Dict[str, Any]) -> bytes:
+        """An event the kiosk vouches for (``evt/acceptance``): ``body`` plus a signature
+        over the topic and its canonical JSON, as replies are signed."""
+        signature = self._key.sign(signed_bytes(topic_name, body), ec.ECDSA(hashes.SHA256()))
+        return json.dumps(
+            {**body, "sig_alg": SIG_ALG, "sig": b64(signature)}, ensure_ascii=False
+        ).encode("utf-8")
+
+
+def open_document(payload: bytes, topic_name: str, certificate: x509.Certificate) -> Dict[str, Any]:
+    """A document :meth:`KioskSigner.seal_document` signed, checked against the kiosk's
+    certificate; raise if it does not verify."""
+    try:
+        document = json.loads(payload.decode("utf-8"))
+        signature = base64.b64decode(document.pop("sig"), validate=True)
+        document.pop("sig_alg", None)
+    except (UnicodeDecodeError, ValueError, KeyError, AttributeError, TypeError) as err:
+        raise EnvelopeError(Reason.MALFORMED, f"document: {err}") from None
+    public = certificate.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise EnvelopeError(Reason.BAD_SIGNATURE, "kiosk certificate is not an EC key")
+    try:
+        public.verify(signature, signed_bytes(topic_name, document), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise EnvelopeError(Reason.BAD_SIGNATURE, "document signature does not verify") from None
+    return dict(document)
+
 
 def open_reply(payload: bytes, topic_name: str, certificate: x509.Certificate) -> Reply:
     """Check a kiosk's signed reply against its certificate; raise if it does not verify."""

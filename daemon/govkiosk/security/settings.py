@@ -4,6 +4,7 @@
 
     [seal]
     scheme = "pades"                              # the signature scheme to verify
+    formats = ["pades", "sm2-pdf", "ofd-ses"]     # the seal formats accepted
     trusted = ["/etc/govkiosk/seal/ca.pem"]       # seal authorities' certificates (PEM)
     intermediates = []                            # CA certificates between them and signers
     crls = []                                     # CRL files (DER or PEM) of SM2 authorities
@@ -27,6 +28,9 @@ from typing import Literal, Tuple
 
 from ..fields import seconds, setting
 
+#: PAdES (RSA/ECDSA CMS in a PDF), SM2/SM3 CMS in a PDF, SES seals in an OFD.
+SEAL_FORMATS = ("pades", "sm2-pdf", "ofd-ses")
+
 
 @dataclass(frozen=True)
 class SealSettings:
@@ -34,6 +38,19 @@ class SealSettings:
 
     #: The signature scheme of sealed documents (PAdES).
     scheme: Literal["pades"] = "pades"
+    #: The seal formats accepted, chosen by each document's content: ``pades`` (a PDF
+    #: signed with RSA/ECDSA), ``sm2-pdf`` (a PDF signed with SM2/SM3), ``ofd-ses`` (an
+    #: OFD with GB/T 38540 or GM/T 0031 electronic seals). A document of another format
+    #: is refused (seal.untrusted).
+    formats: Tuple[str, ...] = setting(
+        SEAL_FORMATS,
+        expect=f"a list of one or more of {', '.join(SEAL_FORMATS)}",
+        check=lambda names: len(names) > 0 and all(n in SEAL_FORMATS for n in names),
+    )
+    #: The seal authorities' certificates (PEM files): a printed document's electronic seal must
+    #: chain to one of them, else the document is refused and an alarm raised. RSA/ECDSA roots
+    #: (PAdES) and SM2 roots (SM2 PDF signatures, OFD seals) go in this one list. Add the new
+    #: authority's certificate before the old one is retired.
     trusted: Tuple[str, ...] = setting(
         ("/etc/govkiosk/seal/ca.pem",),
         expect="a list of one or more PEM certificate paths",

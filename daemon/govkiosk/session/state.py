@@ -3,7 +3,8 @@
 :class:`Session` is the state the D-Bus API publishes (``docs/session-api.md``): step,
 prompt, choices, time left, progress, the masked holder, the failure code and message.
 :class:`Personal` holds everything about the citizen — the card's identity, the
-applicant, the department's answer, the PDF, the rendered previews, the print job —
+applicant, the department's answer, the document (PDF or OFD), the rendered previews, the
+print job (for an OFD, the PDF rendered from it) —
 in this process's memory only (§8 d). :meth:`Personal.wipe` zeroes the buffers it owns
 and drops every reference when the session ends, however it ends.
 """
@@ -20,6 +21,8 @@ from ..bus import Event
 from ..devices.idcard.cardtext import Identity
 from ..faceverify.verifier import CardFace
 from ..printing.a4 import A4Job
+from ..printing.ofdpages import PrintRender
+from ..security.doctype import PDF
 from .staffcodes import staff_code
 
 if TYPE_CHECKING:
@@ -98,7 +101,11 @@ class Personal:
     result: Optional[DocumentResult] = None
     #: The document as this process holds it: a buffer it can zero.
     document: Optional[bytearray] = None
+    #: Its content type: ``application/pdf`` or ``application/ofd``.
+    document_type: str = PDF
     previews: List[bytearray] = field(default_factory=list)
+    #: An OFD's print PDF, rendered while the preview is shown.
+    print_render: Optional[PrintRender] = None
     a4_job: Optional[A4Job] = None
     masked_id: str = ""
     #: The card photo's face, embedded once for the session's verification attempts.
@@ -134,13 +141,16 @@ class Personal:
             _zero(page)
         if self.a4_job is not None:
             _zero(self.a4_job.document)
+        if self.print_render is not None:
+            self.print_render.discard()
         if self.card_face is not None:
             self.card_face.wipe()
         for scan in self.scans:
             _zero(scan.data)
         self.unshow()
         self.identity = self.applicant = self.result = None
-        self.document = self.a4_job = None
+        self.document = self.a4_job = self.print_render = None
+        self.document_type = PDF
         self.previews = []
         self.masked_id = ""
         self.card_face = None

@@ -22,11 +22,13 @@ from ..contract.logs import sensitive_terms
 from ..devices.idcard.cardtext import ForeignResidentIdentity, HolderIdentity, Identity
 from ..devices.idcard.events import IdentityRead
 from ..items.catalogue import Item
+from ..printing import ofdpages
 from ..printing.a4 import A4Job, A4Printed
 from ..printing.errors import PreviewError, PrintError
 from ..printing.masking import mask_id_number, mask_name
 from ..printing.preview import render_pages
 from ..printing.slip import SlipFacts, slip
+from ..security.doctype import OFD, DocumentTypeError, checked
 from ..security.seal import SealError
 from .capture import capture_materials
 from .errors import Declined, StepFailed
@@ -136,6 +138,7 @@ class Flow:
             session.language,
             session.consent_id,
             tuple(personal.scans),
+            self.item.document.format,
             # One key for the session: the citizen's retry after a timeout gets the
             # certificate the department may have issued meanwhile, not a second one.
             idempotency_key=hashlib.sha256(f"query:{session.id}".encode()).hexdigest()[:32],
@@ -152,7 +155,12 @@ class Flow:
             raise StepFailed(err.code, err.reason, message=err.message) from err
         except BackendError as err:
             raise StepFailed(err.code, str(err)) from err
-        personal.document = bytearray(result.pdf)
+        try:  # what the bytes are decides how they are shown and printed, whatever the backend
+            kind = checked(result.content_type, result.document)
+        except DocumentTypeError as err:
+            raise StepFailed("backend.protocol", str(err)) from err
+        personal.document = bytearray(result.document)
+        personal.document_type = kind
         session.reference = result.reference
         session.pages = result.pages
 
@@ -160,16 +168,22 @@ class Flow:
         personal = ctx.session.personal
         assert personal.document is not None, "the query step runs first"
         if not personal.previews:
+            # OFD pages render in an executor, PDF pages in poppler's children.
+            render = ofdpages.render_pages if personal.document_type == OFD else render_pages
             try:
                 personal.previews = await ctx.work(
                     "preview.render",
-                    render_pages(bytes(personal.document), ctx.settings.preview_dpi),
+                    render(bytes(personal.document), ctx.settings.preview_dpi),
                     self.limit("preview", ctx.settings.preview_timeout),
                     "preview.failed",
                 )
             except PreviewError as err:
                 raise StepFailed("preview.failed", str(err)) from err
             ctx.session.pages = len(personal.previews)
+        if personal.document_type == OFD and personal.print_render is None:
+            # The print PDF renders while the citizen reads: "print" then sends it at once.
+            document = bytes(personal.document)
+            personal.print_render = ofdpages.PrintRender(document, ctx.settings.ofd_print_dpi)
         timeout = self.limit("preview", ctx.settings.preview_timeout)
         if await ctx.ask(ctx.text("preview"), ("print", "cancel"), timeout) != "print":
             raise Declined("not printed")
@@ -190,14 +204,30 @@ class Flow:
                 Alarm("seal", err.code, Severity.CRITICAL, f"item {self.item.code}: {err}")
             )
             raise StepFailed(err.code, str(err)) from err
-        ctx.session.seal_verified, ctx.session.seal_issuer = True, report.signer
+        ctx.session.seal_verified, ctx.session.seal_issuer = True, report.issuer
 
     async def print_a4(self, ctx: StepContext) -> None:
         session, personal = ctx.session, ctx.session.personal
         assert personal.document is not None, "the query step runs first"
-        if personal.a4_job is None:
-            personal.a4_job = A4Job(f"{self.item.code}-{session.id[:8]}", personal.document)
         timeout = self.limit("print_a4", ctx.settings.print_timeout)
+        if personal.a4_job is None:
+            printed = personal.document
+            if personal.document_type == OFD:  # CUPS gets a PDF of the pages at print resolution
+                if personal.print_render is None:  # no preview step: render now
+                    document = bytes(personal.document)
+                    personal.print_render = ofdpages.PrintRender(
+                        document, ctx.settings.ofd_print_dpi
+                    )
+                try:
+                    printed = await ctx.work(
+                        "print_a4",  # the prompt the citizen sees while it prints
+                        personal.print_render.result(timeout),
+                        timeout + 1.0,  # the renderer's own limit comes first
+                        "printer.timeout",
+                    )
+                except PrintError as err:
+                    raise StepFailed(err.code, str(err)) from err
+            personal.a4_job = A4Job(f"{self.item.code}-{session.id[:8]}", printed)
         already = personal.a4_job.printed  # a retry after the print: no paper used again
         async with ctx.services.activity.busy("print"):
             try:

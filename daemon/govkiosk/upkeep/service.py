@@ -15,12 +15,14 @@ import asyncio
 import contextlib
 import datetime
 import logging
+import secrets
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Tuple
+from typing import Awaitable, Callable, Dict, List, Tuple
 
-from ..bus import Alarm, Event, EventBus, Severity
+from ..bus import Alarm, Event, EventBus, EventStream, Severity
 from ..devices.receipt.events import ReceiptJobFinished, ReceiptPrinterStateChanged
+from ..devices.ups.selftest import Outcome, UpsSelfTestDone, UpsSelfTestRun
 from ..devices.ups.state import UpsStateChanged
 from ..power.policy import Stage
 from ..power.service import ShutdownStageChanged
@@ -32,7 +34,7 @@ from .availability import DOWN, IN_SERVICE, OUT_OF_SERVICE
 from .consumables import Level
 from .selftest import Probe, run_checks
 from .settings import ConsumablesSettings, SelfTestSettings, time_of_day
-from .store import SelfTestResult, UpkeepStore
+from .store import CheckResult, SelfTestResult, UpkeepStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ class UpkeepService(Service):
         self._running = asyncio.Lock()
         self._due = 0.0
         self.dropped = 0
+        #: UPS device → whether its battery test may run now (on mains, reading current)
+        self._ups_testable: Dict[str, bool] = {}
         self._unsubscribers = [
             bus.subscribe(ReceiptJobFinished, self._on_receipt),
             bus.subscribe(A4Printed, self._on_a4),
@@ -152,6 +156,8 @@ class UpkeepService(Service):
             settings = self._selftest()
             loop = asyncio.get_running_loop()
             checks = await loop.run_in_executor(None, run_checks, self.probe, settings)
+            if settings.ups_battery_test:
+                checks += tuple(await self._ups_battery_tests(settings.ups_battery_limit))
             result = SelfTestResult(started, self._clock(), trigger, checks)
             await self.upkeep.add_result(result)
         failed = tuple(c.name for c in checks if not c.passed)
@@ -166,6 +172,31 @@ class UpkeepService(Service):
             _LOGGER.info("self-test (%s): every check passed", trigger)
         self._bus.publish(SelfTestFinished(trigger, failed))
         return result
+
+    async def _ups_battery_tests(self, limit: float) -> List[CheckResult]:
+        """The UPS's quick battery test on each UPS that can run one and is on mains."""
+        results = []
+        for device, on_line in sorted(self._ups_testable.items()):
+            if not on_line:
+                results.append(
+                    CheckResult("ups_battery", True, f"{device}: on battery, test not run")
+                )
+                continue
+            run_id = f"upkeep-{secrets.token_hex(6)}"
+            with self._bus.stream(UpsSelfTestDone) as done:
+                self._bus.publish(UpsSelfTestRun(device, run_id))
+                try:
+                    event = await wait_for(_done(done, run_id), limit)
+                except asyncio.TimeoutError:
+                    results.append(
+                        CheckResult("ups_battery", False, f"{device}: no outcome in {limit:g} s")
+                    )
+                    continue
+            passed = event.outcome == Outcome.PASSED.value
+            results.append(
+                CheckResult("ups_battery", passed, f"{device}: {event.outcome}: {event.text}")
+            )
+        return results
 
     # Consumables ----------------------------------------------------------------------
     async def refill(self, name: str) -> Level:
@@ -214,11 +245,20 @@ class UpkeepService(Service):
 
     def _on_ups(self, event: UpsStateChanged) -> None:
         self.probe.ups_stale[event.device_id] = event.state.stale
+        if event.can_self_test:
+            self._ups_testable[event.device_id] = event.state.on_line and not event.state.stale
 
     def _on_stage(self, event: ShutdownStageChanged) -> None:
         state = IN_SERVICE if _in_service(event.stage) else OUT_OF_SERVICE
         now = self._clock()
         self._queue(lambda: self.upkeep.transition(now, state))
+
+
+async def _done(stream: EventStream[UpsSelfTestDone], run_id: str) -> UpsSelfTestDone:
+    while True:
+        event = await stream.get()
+        if event.run_id == run_id:
+            return event
 
 
 def _in_service(stage: str) -> bool:

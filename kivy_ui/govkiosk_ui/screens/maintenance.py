@@ -3,6 +3,10 @@
 The PIN goes to ``cn.govkiosk.Maintenance1.Login`` and is checked by the daemon; the
 UI keeps only the token it returns, and forgets it on logout, expiry or going home.
 Nothing shown here is personal: device states, the UPS reading and alarms.
+
+:class:`PinChangeDialog` changes the PIN (§8 f) on the same keypad: the current PIN and
+the new one twice, shown as dots only. Opened by an expired PIN at login or by the
+maintenance screen's button; the daemon checks and keeps the PIN (``ChangePin``).
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from typing import Any, Dict, List, Tuple
 
 from kivy.app import App
 from kivy.factory import Factory
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, OptionProperty, StringProperty
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
-from ..i18n import N_, _
+from ..i18n import N_, _, on_language_change
 from ..status import Indicator
 from ..widgets.status_bar import line
 
@@ -75,6 +81,23 @@ def state_text(state: str) -> str:
     return _(STATES[state]) if state in STATES else state
 
 
+def dots(pin: str) -> str:
+    """A PIN as it is shown: one dot a digit, never the digit."""
+    return "●" * len(pin)
+
+
+class PinPad(GridLayout):
+    """The PIN keypad (digits, delete, OK): each key goes to ``target.press``."""
+
+    target = ObjectProperty(None, allownone=True)
+    #: The OK key's words; empty: "OK".
+    ok_text = StringProperty("")
+
+    def press(self, key: str) -> None:
+        if self.target is not None:
+            self.target.press(key)
+
+
 class MaintenanceLoginScreen(Screen):
     entered = StringProperty("")
     problem = StringProperty("")
@@ -95,6 +118,9 @@ class MaintenanceLoginScreen(Screen):
 
 
 class MaintenanceScreen(Screen):
+    #: When the PIN expires, once it is soon (``PinStatus``, ``PinWarnDays``), or that it
+    #: was just changed; empty: nothing to say.
+    pin_text = StringProperty("")
     status_text = StringProperty("")
     usage_text = StringProperty("")
     ups_text = StringProperty("")
@@ -145,6 +171,43 @@ class MaintenanceScreen(Screen):
                 parts.append(_(words).format(value=ups[key]))
         self.ups_text = "\n".join(parts)
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: What ``pin_text`` says: "" (nothing), "soon" (in ``days``), "expired", "changed";
+        #: kept to say it again in another language.
+        self._pin: Tuple[str, int] = ("", 0)
+        on_language_change(lambda _language: self._render_pin())
+
+    def show_pin(self, expires: bool, days_left: int, warn_days: int) -> None:
+        """维护密码将于 N 天后过期, from ``warn_days`` before; nothing before that."""
+        if not expires or days_left > warn_days:
+            self._pin = ("", 0)
+        else:
+            self._pin = ("soon", days_left) if days_left > 0 else ("expired", 0)
+        self._render_pin()
+
+    def pin_changed(self) -> None:
+        self._pin = ("changed", 0)
+        self._render_pin()
+
+    def clear_pin(self) -> None:
+        """The operator left: nothing of their login is said to the next one."""
+        self._pin = ("", 0)
+        self._render_pin()
+
+    def _render_pin(self) -> None:
+        what, days = self._pin
+        if what == "changed":
+            self.pin_text = _("The maintenance PIN has been changed")
+        elif what == "expired":
+            self.pin_text = _("The maintenance PIN has expired: change it now")
+        elif what == "soon" and days == 1:
+            self.pin_text = _("The maintenance PIN expires in 1 day")
+        elif what == "soon":
+            self.pin_text = _("The maintenance PIN expires in {days} days").format(days=days)
+        else:
+            self.pin_text = ""
+
     def show_printers(self, printers: List[List[str]]) -> None:
         lines = [
             f"{named(device)}: {state_text(state)}" + (f" ({detail})" if detail else "")
@@ -162,3 +225,92 @@ class MaintenanceScreen(Screen):
             box.add_widget(
                 Factory.SmallText(text=f"{moment}  [{severity}] {source}/{code}: {message}")
             )
+
+
+#: The change dialog's fields, in the order the keypad's OK goes through them.
+FIELDS = ("current", "new", "repeat")
+#: What each field asks for, when it is empty and OK is pressed.
+EMPTY = {
+    "current": N_("Enter the current PIN"),
+    "new": N_("Enter the new PIN"),
+    "repeat": N_("Enter the new PIN again"),
+}
+
+
+class PinChangeDialog(ModalView):
+    """修改维护密码: the current PIN, the new one twice, on the login's keypad.
+
+    Two different new PINs are refused here, before the daemon is asked; the rest (the
+    current PIN, the new one's form, reuse, the lockout) is the daemon's to decide, and
+    :meth:`refused` shows its answer. The digits stay in the three properties only until
+    the dialog closes; they are shown as dots.
+    """
+
+    current = StringProperty("")
+    new = StringProperty("")
+    repeat = StringProperty("")
+    #: The field the keypad types into.
+    field = OptionProperty("current", options=FIELDS)
+    #: Why the dialog is shown (an expired PIN), or how to fill it in.
+    reason = StringProperty("")
+    #: Why the last attempt failed, in words; empty: none.
+    problem = StringProperty("")
+    #: The daemon is being asked: the keypad waits.
+    busy = BooleanProperty(False)
+
+    def start(self, reason: str, current: str = "") -> None:
+        """Empty fields (the current PIN given when the login just proved it), then open."""
+        self.current, self.new, self.repeat = current, "", ""
+        self.field = "new" if current else "current"
+        self.reason, self.problem, self.busy = reason, "", False
+        if self.parent is None:
+            self.open(animation=False)
+
+    def close(self) -> None:
+        """Forget every digit and close."""
+        self.current, self.new, self.repeat = "", "", ""
+        self.problem, self.busy = "", False
+        if self.parent is not None:
+            self.dismiss(animation=False)
+
+    def select(self, field: str) -> None:
+        if not self.busy:
+            self.field = field
+
+    def press(self, key: str) -> None:
+        if self.busy:
+            return
+        value = getattr(self, self.field)
+        if key == "delete":
+            setattr(self, self.field, value[:-1])
+        elif key == "ok":
+            self._next()
+        elif len(value) < PIN_MAX:
+            setattr(self, self.field, value + key)
+
+    def _next(self) -> None:
+        """OK: the next field, or the change once all three are there. The last problem
+        stays in sight while the fields are typed again, until this OK."""
+        self.problem = ""
+        empty = next((f for f in FIELDS if not getattr(self, f)), None)
+        if self.field != "repeat" and getattr(self, self.field):
+            self.field = FIELDS[FIELDS.index(self.field) + 1]
+            return
+        if empty is not None:
+            self.field = empty
+            self.problem = _(EMPTY[empty])
+            return
+        if self.new != self.repeat:
+            self.refused(_("The two new PINs differ"), "new")
+            return
+        self.busy = True
+        self.problem = ""
+        App.get_running_app().maintenance.change_pin(self.current, self.new)
+
+    def refused(self, problem: str, field: str) -> None:
+        """The change did not happen: say why, and empty ``field`` (and what follows it)."""
+        self.busy = False
+        self.problem = problem
+        for name in FIELDS[FIELDS.index(field) :]:
+            setattr(self, name, "")
+        self.field = field

@@ -46,11 +46,20 @@ class CameraSettings:
 
     #: The binocular face camera's colour and infrared streams.
     face_width: int = setting(640, expect=WIDTH, check=_width)
+    #: The face camera's frame height in pixels (with `face_width`): 640×480 is what face
+    #: verification is tuned for (`[face] min_face`); a larger frame costs CPU.
     face_height: int = setting(480, expect=HEIGHT, check=_width)
+    #: The face camera's frames per second. Liveness watches the face over `[face] window_seconds`
+    #: (0.6 s: 18 frames at 30 fps): fewer frames make it less sure. Lower it only if USB bandwidth
+    #: is short.
     face_fps: int = setting(30, expect=FPS, check=_fps)
     #: The document camera: a page must be legible, a few frames a second suffice.
     doc_width: int = setting(1920, expect=WIDTH, check=_width)
+    #: The document camera's frame height in pixels (with `doc_width`): 1920×1080 keeps an A4 page's
+    #: small print legible; lower only for cameras that cannot deliver it.
     doc_height: int = setting(1080, expect=HEIGHT, check=_width)
+    #: The document camera's frames per second: a page held still is detected from a few frames a
+    #: second; lower it if USB bandwidth is short.
     doc_fps: int = setting(15, expect=FPS, check=_fps)
     #: Pixel format asked of a V4L2 camera where it offers it: MJPG carries full HD at
     #: 15 fps over USB 2, raw YUYV does not.

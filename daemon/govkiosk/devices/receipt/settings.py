@@ -28,6 +28,9 @@ class ReceiptSettings:
     )
     #: Chinese-mode encoding: ``gb18030``, or ``gbk`` for printers without 4-byte GB18030.
     codepage: Literal["gb18030", "gbk"] = "gb18030"
+    #: The serial speed, in baud, of a receipt printer on a serial line (/dev/ttyS…, /dev/ttyUSB…);
+    #: it must match the printer's own setting (its self-test page prints it). Ignored for socket://
+    #: printers.
     baudrate: int = setting(
         115200,
         expect="a serial speed: 9600, 19200, 38400, 57600 or 115200",

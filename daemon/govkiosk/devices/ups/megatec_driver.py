@@ -32,6 +32,7 @@ from .megatec import (
     reply_in,
     to_state,
 )
+from .selftest import Outcome, SelfTestResult, megatec_outcome
 from .settings import UpsSettings
 from .state import UpsSelfTestRequested
 
@@ -41,6 +42,8 @@ BAUDRATE = 2400
 #: Replies kept while nobody asks; older ones are stale anyway.
 MAX_QUEUED = 8
 _LOST = b""  #: queued when the port closes, to wake a waiting request at once
+#: Seconds after ``T`` for Q1 to show the test running before the UPS counts as ignoring it.
+START_WAIT = 5.0
 
 
 class MegatecWire(asyncio.Protocol):
@@ -109,6 +112,7 @@ class MegatecDriver(UpsDriver):
         self._wire = wire
         self._misses = 0
         self._unsubscribe = self._bus.subscribe(UpsSelfTestRequested, self._on_self_test)
+        self.listen_for_self_tests()
         try:
             identity = parse_identity(await self._ask(IDENTITY, b"#"))
             _LOGGER.info("%s: %s %s (firmware %s)", self.name, *vars(identity).values())
@@ -150,6 +154,35 @@ class MegatecDriver(UpsDriver):
         async with self._lock:
             self._write(CANCEL_TEST if cancel else SELF_TEST)
         _LOGGER.info("%s: self-test %s", self.name, "cancelled" if cancel else "started")
+
+    async def run_self_test(self) -> SelfTestResult:
+        """``T``, then Q1 until the test bit (b2) has come and gone; the outcome from the
+        bits after it (:func:`~.selftest.megatec_outcome`)."""
+        settings = self._section()
+        loop = asyncio.get_running_loop()
+        await self.self_test()
+        started = loop.time()
+        deadline = started + settings.self_test_timeout
+        seen = False
+        while loop.time() < deadline:
+            await asyncio.sleep(settings.self_test_poll)
+            try:
+                status = parse_q1(await self._ask(QUERY, b"("))
+            except (UpsTimeoutError, UpsProtocolError):
+                continue  # the next poll may answer; the deadline bounds it
+            if status.test_running:
+                seen = True
+            elif seen:
+                return megatec_outcome(status)
+            elif loop.time() - started > START_WAIT:
+                return SelfTestResult(
+                    Outcome.UNKNOWN,
+                    f"the UPS did not report a test running (Q1 bit 2) within {START_WAIT:g} s",
+                )
+        return SelfTestResult(
+            Outcome.UNKNOWN,
+            f"the test still ran after {settings.self_test_timeout:g} s (Q1 bit 2 set)",
+        )
 
     def _on_self_test(self, event: UpsSelfTestRequested) -> None:
         if event.device_id != self.name or self._wire is None:

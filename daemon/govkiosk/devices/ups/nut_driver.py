@@ -12,13 +12,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ...bus import EventBus
 from ...timeouts import wait_for
 from ..spec import DeviceSpec
 from .base import UpsDriver
-from .errors import NutStaleError, UpsLinkError, UpsProtocolError, UpsTimeoutError
+from .errors import (
+    NutAccessError,
+    NutStaleError,
+    NutUnsupportedError,
+    UpsLinkError,
+    UpsProtocolError,
+    UpsSelfTestUnsupportedError,
+    UpsTimeoutError,
+)
 from .nut import (
     ListQuery,
     command,
@@ -30,6 +38,7 @@ from .nut import (
     state_from_vars,
     vars_from_items,
 )
+from .selftest import QUICK_TEST, TEST_RESULT, Outcome, SelfTestResult, nut_outcome
 from .settings import UpsSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -95,10 +104,18 @@ class NutClient:
 
     async def login(self, ups: str, user: str, password: Optional[str]) -> None:
         """Identify as a monitoring client, as upsmon does (needs ``upsmon`` in upsd.users)."""
+        await self.authenticate(user, password)
+        await self.request(command("LOGIN", ups))
+
+    async def authenticate(self, user: str, password: Optional[str]) -> None:
+        """``USERNAME`` and ``PASSWORD``: what upsd checks an instant command against."""
         await self.request(command("USERNAME", user))
         if password is not None:
             await self.request(command("PASSWORD", password))
-        await self.request(command("LOGIN", ups))
+
+    async def instcmd(self, ups: str, name: str) -> None:
+        """Run an instant command (needs ``instcmds`` for it in upsd.users)."""
+        await self.request(command("INSTCMD", ups, name))
 
     async def _send(self, line: bytes) -> None:
         try:
@@ -125,6 +142,14 @@ class NutClient:
         return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
+async def _test_result(client: NutClient, ups: str) -> Optional[str]:
+    """``ups.test.result``; None when the UPS does not report it."""
+    try:
+        return await client.get_var(ups, TEST_RESULT)
+    except NutUnsupportedError:
+        return None
+
+
 def read_password(path: str) -> str:
     """The first line of ``path`` (``[ups] password_file``)."""
     try:
@@ -146,23 +171,87 @@ class NutDriver(UpsDriver):
         self._section = settings
         self._settings = settings()
         self._client: Optional[NutClient] = None
+        # An instant command needs an account; without one upsd refuses it.
+        self.can_self_test = (self._settings.user or address.user) is not None
+
+    async def _account(self) -> Tuple[Optional[str], Optional[str]]:
+        """(user, password) to log in with; the keys win over the deprecated
+        nut://user:pass@ form."""
+        address, settings = self._address, self._settings
+        user = settings.user or address.user
+        if user is None:
+            return None, None
+        password = settings.password or address.password
+        if settings.password_file is not None:
+            password = await asyncio.get_running_loop().run_in_executor(
+                None, read_password, settings.password_file
+            )
+        return user, password
 
     async def start(self) -> None:
         self._settings = self._section()
         address, settings = self._address, self._settings
         client = await NutClient.connect(address.host, address.port, settings.timeout)
         self._client = client
-        # The keys win over the deprecated nut://user:pass@ form.
-        user = settings.user or address.user
+        user, password = await self._account()
         if user is not None:
-            password = settings.password or address.password
-            if settings.password_file is not None:
-                password = await asyncio.get_running_loop().run_in_executor(
-                    None, read_password, settings.password_file
-                )
             await client.login(address.ups, user, password)
         await self._poll(client)
+        self.listen_for_self_tests()
         _LOGGER.info("%s: monitoring", self.name)
+
+    async def run_self_test(self) -> SelfTestResult:
+        """``INSTCMD <ups> test.battery.start.quick`` on a connection of its own (the
+        polling goes on), then ``ups.test.result`` until it reports an outcome, for at
+        most ``[ups] self_test_timeout`` seconds."""
+        address, settings = self._address, self._section()
+        user, password = await self._account()
+        if user is None:
+            raise UpsSelfTestUnsupportedError(
+                f"{self.name}: a self-test needs a NUT account with instcmds"
+                " ([ups] user and password_file)"
+            )
+        client = await NutClient.connect(address.host, address.port, settings.timeout)
+        try:
+            await client.authenticate(user, password)
+            before = await _test_result(client, address.ups)
+            try:
+                await client.instcmd(address.ups, QUICK_TEST)
+            except NutUnsupportedError as err:
+                return SelfTestResult(
+                    Outcome.ERROR,
+                    f"the UPS's NUT driver does not offer {QUICK_TEST} ({err}): test the"
+                    " battery from the UPS's panel",
+                )
+            except NutAccessError as err:
+                return SelfTestResult(
+                    Outcome.ERROR,
+                    f"the NUT account {user} may not run {QUICK_TEST} ({err}): add"
+                    f" 'instcmds = {QUICK_TEST}' to its upsd.users entry",
+                )
+            _LOGGER.info("%s: %s sent", self.name, QUICK_TEST)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + settings.self_test_timeout
+            seen_running = False
+            text = before
+            while loop.time() < deadline:
+                await asyncio.sleep(settings.self_test_poll)
+                text = await _test_result(client, address.ups)
+                if text is None:
+                    return SelfTestResult(
+                        Outcome.UNKNOWN,
+                        f"the UPS accepted {QUICK_TEST} but does not report {TEST_RESULT}",
+                    )
+                outcome = nut_outcome(text)
+                seen_running = seen_running or (outcome is None and text != before)
+                if outcome is not None and (text != before or seen_running):
+                    return SelfTestResult(outcome, text)
+            return SelfTestResult(
+                Outcome.UNKNOWN,
+                f"no outcome within {settings.self_test_timeout:g} s; {TEST_RESULT} is {text!r}",
+            )
+        finally:
+            await client.close()
 
     async def serve(self) -> None:
         client = self._client

@@ -58,6 +58,9 @@ class UsbSection:
     token_max_age_days: int = setting(
         90, expect="a whole number of days >= 0", check=lambda v: v >= 0
     )
+    #: The longest, in minutes, an operator may open a maintenance window on a USB port (an
+    #: engineer's stick on a named port, docs/usb-sealing.md); asking for more is refused. The
+    #: window closes by itself at its end, also across restarts.
     maintenance_max_minutes: int = setting(
         60, expect="a whole number of minutes between 1 and 480", check=lambda v: 0 < v <= 480
     )
