@@ -186,3 +186,23 @@ async def test_answers_that_cannot_be_understood(key: KioskKey, status: int, bod
     finally:
         await backend.close()
         await server.close()
+
+
+async def test_the_callers_idempotency_key_makes_a_second_call_a_replay(
+    service: Platform, key: KioskKey
+) -> None:
+    backend = service.backend(key.signer())
+    first = request("无犯罪记录证明")
+    keyed = DocumentRequest(
+        first.item_code,
+        first.region,
+        first.applicant,
+        "zh_CN",
+        "consent-1",
+        idempotency_key="session-0123456789abcdef",
+    )
+    one = await backend.fetch_document(keyed)
+    two = await backend.fetch_document(keyed)  # the citizen's retry after a lost answer
+    await backend.close()
+    assert one.reference == two.reference
+    assert (service.department.requests, service.department.issued) == (2, 1)

@@ -27,7 +27,7 @@ FAMILIES = ("identity", "face", "capture", "backend", "seal", "preview", "printe
 CODE = re.compile(rf"(?:{'|'.join(FAMILIES)}|session)\.[a-z_]+")
 #: Literals of that form that are not failure codes: an alarm about recovery, a
 #: configuration key named in a message.
-NOT_FAILURES = {"printer.recovered", "face.model_dir"}
+NOT_FAILURES = {"printer.recovered", "receipt.recovered", "face.model_dir"}
 
 
 def literals() -> Set[str]:

@@ -69,6 +69,23 @@ MEANINGS: Dict[str, Meaning] = {
     ),
     "printer.stopped": Meaning("打印队列已停止。", "通知工程师检查 CUPS 队列（cupsenable）。"),
     "printer.recovered": Meaning("A4 打印机已恢复打印。", "无需处理。"),
+    "printer.job_lost": Meaning(
+        "打印服务重启后丢失了打印任务，证明未打印；群众重试时会重新打印一份。",
+        "确认群众已取到证明；反复出现请通知工程师检查 CUPS 服务和磁盘空间。",
+    ),
+    # receipt printer (ESC/POS)
+    "receipt.paper_out": Meaning("凭条打印机缺纸。", "按“更换凭条纸”步骤换纸。"),
+    "receipt.cover_open": Meaning("凭条打印机纸仓盖未关好。", "关好纸仓盖。"),
+    "receipt.offline": Meaning(
+        "凭条打印机离线（暂停、出错或等待恢复）。", "查看凭条打印机指示灯，处理后关盖重试。"
+    ),
+    "receipt.error": Meaning(
+        "凭条打印机报告故障（如切刀错误）。", "关机重启凭条打印机；仍报错请通知工程师。"
+    ),
+    "receipt.not_responding": Meaning(
+        "凭条打印机无应答。", "检查凭条打印机电源和数据线；仍无应答请通知工程师。"
+    ),
+    "receipt.recovered": Meaning("凭条打印机已恢复，可以打印。", "无需处理。"),
     # USB sealing
     "usb.denied": Meaning(
         "有人插入了未经允许的 USB 设备，已被封禁。",
@@ -262,6 +279,17 @@ def _seal(scope: ast.AST) -> Set[str]:
     return codes
 
 
+def _receipt(scope: ast.AST) -> Set[str]:
+    """``receipt.<state>`` for every state in which the receipt printer cannot print."""
+    status = importlib.import_module("govkiosk.devices.receipt.status")
+    receipts = importlib.import_module("govkiosk.printing.receipts")
+    return {
+        f"receipt.{state.value}"
+        for state in status.PrinterState
+        if not state.printable and state.value not in receipts._QUIET
+    }
+
+
 def _upkeep(scope: ast.AST) -> Set[str]:
     """A failed self-test check (``selftest_<check>``) and a consumable running low."""
     consumables = importlib.import_module("govkiosk.upkeep.consumables")
@@ -275,6 +303,7 @@ RESOLVERS: Dict[str, Callable[[ast.AST], Set[str]]] = {
     "upkeep/service.py": _upkeep,
     "power/service.py": _power,
     "printing/cups_printer.py": _printer,
+    "printing/receipts.py": _receipt,
     "session/steps.py": _seal,
 }
 

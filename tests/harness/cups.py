@@ -47,8 +47,14 @@ if [ -f "$dir/.raised" ]; then
     echo "STATE: -$(cat "$dir/.raised")" >&2
     rm -f "$dir/.raised"
 fi
-if [ $# -ge 6 ]; then cat -- "$6" > "$dir/.job-$1"; else cat > "$dir/.job-$1"; fi
-mv -- "$dir/.job-$1" "$dir/job-$1"
+run="$1-$$"
+if [ $# -ge 6 ]; then cat -- "$6" > "$dir/.job-$run"; else cat > "$dir/.job-$run"; fi
+: > "$dir/.printing-$run"
+trap 'rm -f "$dir/.printing-$run" "$dir/.job-$run"; echo "$1" >> "$dir/.stopped"; exit 1' TERM
+while [ -f "$dir/.hold" ]; do sleep 0.05; done
+rm -f "$dir/.printing-$run"
+mv -- "$dir/.job-$run" "$dir/job-$1"
+echo "$1" >> "$dir/.printed"
 """
 
 FILES_CONF = """ServerRoot {root}/etc
@@ -90,6 +96,7 @@ class CupsServer:
         self.capture_dir = self.root / "capture"
         self.env = {"CUPS_SERVER": str(self.socket)}
         self._proc: Optional[Proc] = None
+        self._queue_added = False
         for sub in ("etc", "bin/backend", "spool/tmp", "cache", "run", "log", "capture"):
             (self.root / sub).mkdir(parents=True)
         shutil.chown(self.capture_dir, LP, LP)
@@ -121,7 +128,9 @@ class CupsServer:
             raise RuntimeError(f"cupsd -t: {check.stdout}{check.stderr}")
         self._proc = Proc(self._argv("-f"), self.root / "log" / "cupsd.out")
         self._proc.wait_ready(self._accepting, timeout, "cupsd")
-        self.lpadmin("-p", self.queue, "-E", "-v", f"capture:{self.capture_dir}")
+        if not self._queue_added:  # again on a restart would restart the job it prints
+            self.lpadmin("-p", self.queue, "-E", "-v", f"capture:{self.capture_dir}")
+            self._queue_added = True
 
     def _accepting(self) -> bool:
         with socket.socket(socket.AF_UNIX) as sock:
@@ -161,6 +170,25 @@ class CupsServer:
         """Make every following job fail in the backend, reporting ``reason`` and ``message``."""
         (self.capture_dir / ".fail").write_text(f"{code} {reason} {message}\n")
 
+    def hold(self) -> None:
+        """Make the backend keep every following job mid-print (its bytes read, the
+        paper not yet out) until :meth:`release`; :meth:`printing` says which it holds."""
+        (self.capture_dir / ".hold").write_text("")
+
+    def release(self) -> None:
+        (self.capture_dir / ".hold").unlink()
+
+    def printing(self) -> List[int]:
+        """Ids of the jobs the backend is holding mid-print (a run that cupsd killed
+        with SIGKILL leaves its marker behind)."""
+        return sorted(int(p.name.split("-")[1]) for p in self.capture_dir.glob(".printing-*"))
+
+    def restart(self, timeout: float = READY_TIMEOUT) -> None:
+        """Stop cupsd (SIGTERM: it stops the job it was printing) and start it again on
+        the same spool, as a package update or ``systemctl restart cups`` does."""
+        self.stop()
+        self.start(timeout)
+
     def repair(self) -> None:
         """Undo ``fail()`` and resume the queue, as an operator would after loading paper."""
         (self.capture_dir / ".fail").unlink()
@@ -169,6 +197,12 @@ class CupsServer:
     def captured(self) -> List[bytes]:
         """Payloads the backend received, in job-id order."""
         return list(self.captured_jobs().values())
+
+    def printed(self) -> List[int]:
+        """The id of the job of every backend run that put paper out, in order: a job
+        printed twice (a scheduler that ran it again) is there twice."""
+        runs = self.capture_dir / ".printed"
+        return [int(line) for line in runs.read_text().split()] if runs.exists() else []
 
     def captured_jobs(self) -> Dict[int, bytes]:
         jobs = {

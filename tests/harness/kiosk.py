@@ -137,6 +137,7 @@ class Kiosk:
     changes: asyncio.Queue[Dict[str, Any]]
     events: List[Event] = field(default_factory=list)
     rng: random.Random = field(default_factory=lambda: random.Random(5))
+    department_url: str = ""  #: the demo department's base URL (a test's proxy in front)
 
     async def card(self, born_before: int = 2100, photo: bytes = b"") -> ResidentIdentity:
         """A fresh synthetic card on the reader (the previous one taken away first, and
@@ -296,6 +297,7 @@ async def kiosk(
             state_dir,
             changes,
             events,
+            department_url=department_platform.url,
         )
     finally:
         await close(client)

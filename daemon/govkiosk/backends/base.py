@@ -82,6 +82,10 @@ class DocumentRequest:
     #: A test request (``govkioskctl check``): the applicant is the platform's published
     #: test identity and the answer is a specimen marked as a test (:mod:`.http`).
     test: bool = False
+    #: Sent as ``Idempotency-Key`` on every attempt: a caller that may ask again for the
+    #: same document (the citizen's "retry" after a timeout) passes the same key each
+    #: time, so the platform replays what it issued; "" is a fresh key per call.
+    idempotency_key: str = ""
 
     def __repr__(self) -> str:
         return (

@@ -40,11 +40,13 @@ and the headers of :mod:`.signing` plus ``Idempotency-Key``. The answers:
   :class:`~.base.BackendRefusedError` (``message`` shown to the citizen).
 - ``5xx``/``429``, a network failure or a timeout — :class:`~.base.BackendUnavailableError`.
 
-Retries only where safe: a document request carries an idempotency key generated once
-per :meth:`HttpBackend.fetch_document` call and resent unchanged on every attempt, so a
-retry after a lost answer returns the certificate already issued instead of issuing a
-second one. Refusals and unreadable answers are never retried. Every attempt has a
-connect and a total timeout.
+Retries only where safe: a document request carries an idempotency key — the
+request's ``idempotency_key``, else one generated per :meth:`HttpBackend.fetch_document`
+call — resent unchanged on every attempt, so a retry after a lost answer returns the
+certificate already issued instead of issuing a second one. The session names one key
+per citizen session, so the citizen's own "retry" after a timeout is just as safe.
+Refusals and unreadable answers are never retried. Every attempt has a connect and a
+total timeout.
 
 Bodies carry personal data (§8 d): they are never logged, only item, status and attempt.
 """
@@ -136,7 +138,9 @@ class HttpBackend(Backend):
         if request.test:
             document["test"] = True
         body = json.dumps(document, ensure_ascii=False).encode("utf-8")
-        idempotency_key = uuid.uuid4().hex  # the same on every attempt of this request
+        # The same on every attempt of this request (and of the caller's next request
+        # for the same document when it names one).
+        idempotency_key = request.idempotency_key or uuid.uuid4().hex
         delay = self._retry_backoff
         for attempt in range(self._retries + 1):
             try:

@@ -170,11 +170,14 @@ class OpsService(Service):
         while True:
             await asyncio.sleep(self.settings.telemetry_interval)
             link = self.link
-            if link is None or not link.connected:
-                continue  # telemetry is about now: nothing is queued while offline
+            if link is None:
+                continue
+            # Queued while the broker is away like alarms (ops sees the outage's history
+            # afterwards); a full queue sheds the oldest telemetry first.
             health = self._view.health()
             health.update(
                 kiosk_id=self.kiosk_id,
+                seq=await self.outbox.next_sequence(),
                 at=time.time(),
                 outbox={"queued": self.outbox.size, "dropped": self.outbox.dropped},
             )
@@ -184,7 +187,7 @@ class OpsService(Service):
             health["intake_dropped"] = Intake.dropped
             health["usage"] = await self._view.usage_report()
             health["upkeep"] = await self._view.upkeep_report()
-            await link.publish(topic(self.kiosk_id, "telemetry"), _json(health))
+            await link.send(topic(self.kiosk_id, "telemetry"), _json(health))
 
     async def _purge(self) -> None:
         while True:
@@ -202,6 +205,7 @@ class OpsService(Service):
             # The outbox delivers at least once (a broker restart can repeat the last
             # message): the id lets ops count each alarm once.
             "id": secrets.token_hex(8),
+            "seq": await self.outbox.next_sequence(),
             "kiosk_id": self.kiosk_id,
             "at": time.time(),
             "source": alarm.source,

@@ -41,6 +41,10 @@ JOB_ATTRIBUTES = ["job-state", "job-state-reasons", "job-printer-state-message"]
 PRINTER_ATTRIBUTES = ["printer-state", "printer-state-reasons", "printer-state-message"]
 
 
+class _JobUnknownError(Exception):
+    """The scheduler does not know the job (a restart that lost its spool)."""
+
+
 @dataclass(frozen=True)
 class JobView:
     state: int
@@ -99,7 +103,14 @@ class CupsPrinter:
         return job_id
 
     def _job_blocking(self, job_id: int) -> JobView:
-        attributes = self._connect().getJobAttributes(job_id, requested_attributes=JOB_ATTRIBUTES)
+        try:
+            attributes = self._connect().getJobAttributes(
+                job_id, requested_attributes=JOB_ATTRIBUTES
+            )
+        except cups.IPPError as err:
+            if err.args and err.args[0] == cups.IPP_NOT_FOUND:
+                raise _JobUnknownError(job_id) from err
+            raise
         return JobView(
             int(attributes["job-state"]), str(attributes.get("job-printer-state-message", ""))
         )
@@ -159,15 +170,20 @@ class CupsPrinter:
         if job.printed:
             return
         if job.cups_id is not None:
-            view = await self._call(self._job_blocking, job.cups_id)
-            if view.state == cups.IPP_JOB_COMPLETED:
-                await self._completed(job)
-                return
-            if view.state in (cups.IPP_JOB_ABORTED, cups.IPP_JOB_CANCELED):
-                await self.discard(job)
+            try:
+                view = await self._call(self._job_blocking, job.cups_id)
+            except _JobUnknownError:  # a restarted scheduler lost it, unprinted: anew
+                _LOGGER.warning("%s: job %d unknown, submitting anew", self.queue, job.cups_id)
+                job.cups_id = None
             else:
-                _LOGGER.info("%s: resuming job %d", self.queue, job.cups_id)
-                await self._call(self._resume_blocking, job.cups_id, view.state)
+                if view.state == cups.IPP_JOB_COMPLETED:
+                    await self._completed(job)
+                    return
+                if view.state in (cups.IPP_JOB_ABORTED, cups.IPP_JOB_CANCELED):
+                    await self.discard(job)
+                else:
+                    _LOGGER.info("%s: resuming job %d", self.queue, job.cups_id)
+                    await self._call(self._resume_blocking, job.cups_id, view.state)
         if job.cups_id is None:
             job.cups_id = await self._call(self._submit_blocking, job.title, job.document)
             _LOGGER.info("%s: job %d submitted (%s)", self.queue, job.cups_id, job.title)
@@ -183,13 +199,37 @@ class CupsPrinter:
         assert job.cups_id is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        away = False
         while True:
-            view = await self._call(self._job_blocking, job.cups_id)
+            try:
+                view = await self._call(self._job_blocking, job.cups_id)
+                printer = await self._call(self._printer_blocking)
+            except PrinterUnavailableError as err:
+                # The scheduler restarting (an update, ``systemctl restart cups``): the
+                # job is in its spool and goes on when it is back, so keep the job and
+                # keep asking until the step's limit; only then is the citizen told.
+                if loop.time() >= deadline:
+                    raise
+                if not away:
+                    _LOGGER.warning("%s: job %d: scheduler away (%s)", self.queue, job.cups_id, err)
+                away = True
+                await asyncio.sleep(self._poll_interval)
+                continue
+            except _JobUnknownError:
+                # The restarted scheduler has no such job: nothing of it printed (CUPS
+                # keeps the history of the jobs it completed); a retry submits it anew.
+                job.cups_id = None
+                self._alarm("printer.job_lost", "the scheduler lost the job")
+                raise PrintJobEndedError(
+                    "printer.job_lost", f"{self.queue}: the scheduler no longer knows the job"
+                ) from None
+            if away:
+                _LOGGER.info("%s: job %d: scheduler back", self.queue, job.cups_id)
+                away = False
             if view.state == cups.IPP_JOB_COMPLETED:
                 await self._completed(job)
                 progress(1.0)
                 return
-            printer = await self._call(self._printer_blocking)
             if view.state in (cups.IPP_JOB_ABORTED, cups.IPP_JOB_CANCELED):
                 await self.discard(job)  # nothing printed: a retry submits it anew
                 code = problem_code(printer.reasons) or (

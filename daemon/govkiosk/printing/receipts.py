@@ -4,6 +4,12 @@ Printers are known from their :class:`ReceiptPrinterStateChanged` events; a slip
 asked for with the personal :class:`ReceiptPrintRequested` (it holds a masked ID
 number) and its outcome arrives as :class:`ReceiptJobFinished`. A kiosk has one
 receipt printer (§6.3): the first that can print is used.
+
+A printer that stops being able to print (paper out, cover open, offline, an error,
+no answers) raises an :class:`~govkiosk.bus.Alarm` ``receipt.<state>`` for staff, once
+per condition; ``receipt.recovered`` (info) clears it when the printer can print again
+(paper loaded, cover closed). A printer merely disconnected (the daemon stopping, the
+device unplugged) is the device registry's to report.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Dict, Optional
 
-from ..bus import EventBus, EventStream
+from ..bus import Alarm, EventBus, EventStream, Severity
 from ..devices.receipt.escpos import Receipt
 from ..devices.receipt.events import (
     ReceiptJobFinished,
@@ -22,11 +28,16 @@ from ..devices.receipt.status import PrinterState
 from ..timeouts import wait_for
 from .errors import PrintError
 
+SOURCE = "receipt"
+#: States that are no fault of the printer's: nothing to alarm about.
+_QUIET = frozenset({PrinterState.DISCONNECTED.value})
+
 
 class ReceiptPrinters:
     def __init__(self, bus: EventBus) -> None:
         self._bus = bus
         self._states: Dict[str, str] = {}
+        self._alarmed: Dict[str, str] = {}  #: device → the condition alarmed
         self._unsubscribe = bus.subscribe(ReceiptPrinterStateChanged, self._on_state)
 
     def close(self) -> None:
@@ -34,6 +45,26 @@ class ReceiptPrinters:
 
     def _on_state(self, event: ReceiptPrinterStateChanged) -> None:
         self._states[event.device] = event.state
+        try:
+            printable = PrinterState(event.state).printable
+        except ValueError:
+            printable = False
+        if printable:
+            if self._alarmed.pop(event.device, None) is not None:
+                self._bus.publish(
+                    Alarm(SOURCE, "receipt.recovered", Severity.INFO, f"{event.device}: ready")
+                )
+        elif event.state not in _QUIET and self._alarmed.get(event.device) != event.state:
+            self._alarmed[event.device] = event.state
+            detail = f" ({event.detail})" if event.detail else ""
+            self._bus.publish(
+                Alarm(
+                    SOURCE,
+                    f"receipt.{event.state}",
+                    Severity.WARNING,
+                    f"{event.device}: {event.state}{detail}",
+                )
+            )
 
     def ready(self) -> Optional[str]:
         """The first printer that can print now, if any."""

@@ -72,6 +72,7 @@ STAFF_CODES: Dict[str, str] = {
     "printer.cancelled": "P09",
     "printer.stopped": "P10",
     "printer.timeout": "P11",
+    "printer.job_lost": "P12",
     # the receipt printer
     "receipt.*": "R00",
     "receipt.unavailable": "R01",

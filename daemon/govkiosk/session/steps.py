@@ -12,6 +12,7 @@ The camera steps live beside this module: ``face_verify`` (:mod:`.face`) and
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from typing import Dict, List, Tuple
 
@@ -138,6 +139,9 @@ class Flow:
             session.consent_id,
             tuple(personal.scans),
             self.item.document.format,
+            # One key for the session: the citizen's retry after a timeout gets the
+            # certificate the department may have issued meanwhile, not a second one.
+            idempotency_key=hashlib.sha256(f"query:{session.id}".encode()).hexdigest()[:32],
         )
         try:
             backend = ctx.services.router().backend_for(self.item.code, request.region)
