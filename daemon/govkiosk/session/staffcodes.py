@@ -73,6 +73,7 @@ STAFF_CODES: Dict[str, str] = {
     "printer.stopped": "P10",
     "printer.timeout": "P11",
     "printer.job_lost": "P12",
+    "printer.render": "P13",
     # the receipt printer
     "receipt.*": "R00",
     "receipt.unavailable": "R01",
