@@ -112,6 +112,7 @@ class Daemon:
             self.runtime.config.backup, target
         )
         self.runtime.store.on_damage = self._on_store_damage
+        self.runtime.store.on_full = self._on_store_full
         self.runtime.exit = self.request_exit
         self._exit_status = 0
         self.bus = bus
@@ -227,6 +228,22 @@ class Daemon:
             )
         )
         self.request_exit(EXIT_STORE_DAMAGED)
+
+    def _on_store_full(self, full: bool) -> None:
+        """The state directory's disk is full (or writable again): sessions go on, what
+        they would record waits in memory (bounded), ops hear it."""
+        path = self.runtime.store.path.parent
+        if full:
+            alarm = Alarm(
+                "store",
+                "state_disk_full",
+                Severity.CRITICAL,
+                f"no space left for the state database in {path}: sessions go on, but"
+                " usage counts and logs wait in memory until space returns",
+            )
+        else:
+            alarm = Alarm("store", "state_disk_ok", Severity.INFO, f"{path}: writable again")
+        self.bus.publish(alarm)
 
     def _on_health(self, _event: ServiceHealthChanged) -> None:
         self.notifier.notify("STATUS=" + self.supervisor.summary())

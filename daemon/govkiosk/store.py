@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import logging
 import os
@@ -34,7 +35,7 @@ DAMAGED = ".damaged-"
 #: Beside the database: SQLite's write-ahead log and its index.
 _COMPANIONS = ("-wal", "-shm")
 #: SQLite's primary result codes for a damaged file (``sqlite3`` names them from 3.11 on).
-_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 11, 13, 26
 #: Where the packaged daemon keeps its state (``--state-dir``).
 DEFAULT_STATE_DIR = Path("/var/lib/govkiosk")
 
@@ -64,6 +65,10 @@ class Store:
         #: the daemon alarms and restarts, and the next :meth:`open` recovers.
         self.on_damage: Optional[Callable[[str], None]] = None
         self._damaged = False
+        #: Called (on the loop) with ``True`` when a write first fails for want of space,
+        #: and with ``False`` when a write succeeds again: the daemon alarms and clears.
+        self.on_full: Optional[Callable[[bool], None]] = None
+        self.full = False
 
     async def open(self) -> None:
         await self._run(self._open)
@@ -124,12 +129,36 @@ class Store:
         try:
             return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
         except sqlite3.DatabaseError as err:
-            if is_damage(err) and not self._damaged:
+            if is_full(err):
+                self._set_full(True, str(err))
+            elif is_damage(err) and not self._damaged:
                 self._damaged = True
                 _LOGGER.error("the state database is damaged: %s", err)  # noqa: TRY400 - said, not a bug
                 if self.on_damage is not None:
                     self.on_damage(str(err))
             raise
+        except OSError as err:
+            if err.errno == errno.ENOSPC:
+                self._set_full(True, str(err))
+            raise
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """``_run`` for a statement that writes: its success ends a full disk's alarm."""
+        result = await self._run(fn, *args)
+        if self.full:
+            self._set_full(False, "")
+        return result
+
+    def _set_full(self, full: bool, why: str) -> None:
+        if full == self.full:
+            return
+        self.full = full
+        if full:
+            _LOGGER.error("the state database cannot be written: %s", why)
+        else:
+            _LOGGER.info("the state database is written again")
+        if self.on_full is not None:
+            self.on_full(full)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -143,7 +172,7 @@ class Store:
             with self._connection() as conn:
                 return conn.execute(sql, params).lastrowid or 0
 
-        return await self._run(run)
+        return await self._write(run)
 
     async def transaction(self, statements: Sequence[Tuple[str, Sequence[Any]]]) -> None:
         """Run ``(sql, params)`` statements all or none: a crash never leaves half a change."""
@@ -159,7 +188,7 @@ class Store:
                 raise
             conn.execute("COMMIT")
 
-        await self._run(run)
+        await self._write(run)
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` on the store's thread (for work that reads then writes)."""
@@ -221,6 +250,14 @@ def damage(path: Path) -> str:
         conn.close()
     problems = [str(row[0]) for row in rows if row[0] != "ok"]
     return "; ".join(problems)
+
+
+def is_full(err: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite's error says the disk (or the file's size limit) is full."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return bool(code & 0xFF == _SQLITE_FULL)
+    return "disk is full" in str(err)
 
 
 def is_damage(err: sqlite3.DatabaseError) -> bool:
