@@ -35,6 +35,7 @@ from ..session.audit import FaceAudit
 from ..session.cameras import CaptureCheck, FaceCheck, capture_ready, face_ready, preview_jpeg
 from ..session.errors import KioskBusyError
 from ..session.flow import Services
+from ..session.interrupted import Marker, recover
 from ..session.itemtest import ItemTester
 from ..session.manager import SessionManager
 from ..session.service import Rebuilt, SessionService
@@ -294,5 +295,14 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
 
     for event in (CameraStateChanged, FaceReadiness, ConfigReloaded):
         runtime.bus.subscribe(event, parts_changed)
-    runtime.supervisor.add(SessionService(manager, router))
+    marker = manager.marker = Marker(runtime.state_dir)
+
+    async def settle(job_id: int) -> str:
+        if isinstance(a4, CupsPrinter):
+            return await a4.settle(job_id)
+        return f"A4 job {job_id} went to the demo output tray"
+
+    runtime.supervisor.add(
+        SessionService(manager, router, lambda: recover(marker, settle, runtime.bus))
+    )
     return manager
