@@ -5,9 +5,9 @@ a clock is handed a wall clock the test steps, and a monotonic clock that only m
 Where the wall clock is right (command validity windows, replay protection by expiry,
 the PIN's age in days, the daily self-test time) a step moves the decision with it, as
 it must; where elapsed time is meant (login length, lockout length, USB maintenance
-windows, rate limits, session timers) a step changes nothing. The session's timers run on
-the event loop's monotonic clock (``loop.time()``), checked here by a session under a
-stepped ``time.time``.
+windows, rate limits) a step changes nothing. (The session's own timers — step limits,
+the session's limit, walk-away — run on the event loop's monotonic ``loop.time()`` and
+need no such clock.)
 """
 
 from __future__ import annotations

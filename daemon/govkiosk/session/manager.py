@@ -101,6 +101,13 @@ class SessionManager:
         if self._current is not None:
             await self._end(self._current, Outcome.CANCELLED, "session.stopped")
 
+    async def ui_gone(self) -> None:
+        """The UI's process left the bus (it died or was killed): nobody can see or
+        answer the session any more, so it ends and is wiped now, not at its timeout."""
+        if self._current is not None:
+            _LOGGER.warning("session %s: the UI is gone", self._current.session.id[:8])
+            await self._end(self._current, Outcome.CANCELLED, "session.ui_gone")
+
     # Events ------------------------------------------------------------------------
     def _on_stage(self, event: ShutdownStageChanged) -> None:
         self.accepting = event.accepting_sessions
