@@ -22,10 +22,12 @@ from typing import AsyncIterator, Iterable, List, Tuple
 import cups
 
 from govkiosk.devices.idcard.cardtext import ResidentIdentity
-from govkiosk.session.interrupted import MARKER
+from govkiosk.session.interrupted import MARKER, Facts
 from govkiosk.store import DB_NAME, damage
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
+from harness.eventually import eventually
+from harness.kiosk import WAIT
 from harness.kioskproc import KioskProcess, kiosk_process
 
 ITEM = "id_card_print"
@@ -62,11 +64,28 @@ async def to_paper_out(k: KioskProcess) -> ResidentIdentity:
     return identity
 
 
-def marker_job(k: KioskProcess) -> int:
+async def marked(k: KioskProcess, step: str, job: bool = False) -> Facts:
+    """Once the daemon's session marker says ``step`` (and names a CUPS job, if ``job``):
+    the marker is written behind the session, off the loop; a kill before that finds
+    the step before."""
+    found: List[Facts] = []
+
+    def says() -> bool:
+        with contextlib.suppress(OSError):
+            facts = Facts.parse((k.state_dir / MARKER).read_text(encoding="utf-8"))
+            if facts is not None and facts.step == step and (facts.cups_job or not job):
+                found.append(facts)
+        return bool(found)
+
+    await eventually(says, f"the session marker at {step}", WAIT)
+    return found[0]
+
+
+async def marker_job(k: KioskProcess) -> int:
     """The A4 job the session marker names (the daemon wrote it before the kill)."""
-    text = (k.state_dir / MARKER).read_text(encoding="utf-8")
-    assert '"cups_job": ' in text
-    return int(text.split('"cups_job": ')[1].split("}")[0])
+    job = (await marked(k, "print_a4", job=True)).cups_job
+    assert job is not None
+    return job
 
 
 def needles(identity: ResidentIdentity) -> List[bytes]:
@@ -132,7 +151,7 @@ async def test_sigkill_mid_query_reports_the_session_and_keeps_nothing(
         k.department.misbehaviour.delay = 3600.0  # the department holds its answer
         _sid, identity = await to_query(k)
         await k.until(step="query", state="running")
-        assert (k.state_dir / MARKER).exists()
+        await marked(k, "query")
         await k.kill()
         k.department.misbehaviour.delay = 0.0
 
@@ -158,7 +177,7 @@ async def test_sigkill_mid_print_cancels_the_unprinted_job_and_never_prints_it(
     since = time.time()
     async with running(tmp_path, private_bus, cupsd) as k:
         identity = await to_paper_out(k)
-        job = marker_job(k)
+        job = await marker_job(k)
         await k.kill()
 
         await k.start()
@@ -180,7 +199,7 @@ async def test_a_job_printed_while_the_daemon_was_dead_is_purged_not_printed_aga
     since = time.time()
     async with running(tmp_path, private_bus, cupsd) as k:
         identity = await to_paper_out(k)
-        job = marker_job(k)
+        job = await marker_job(k)
         await k.kill()
         cupsd.repair()  # the job prints while no daemon runs
         cupsd.wait_job(job, {cups.IPP_JOB_COMPLETED})
@@ -207,7 +226,7 @@ async def test_power_cut_mid_print_every_process_killed_at_once(
     since = time.time()
     async with running(tmp_path, private_bus, cupsd) as k:
         identity = await to_paper_out(k)
-        job = marker_job(k)
+        job = await marker_job(k)
         assert k.daemon.proc is not None
         assert cupsd._proc is not None
         for proc in (k.daemon.proc.popen, cupsd._proc.popen):

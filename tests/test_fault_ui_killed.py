@@ -18,6 +18,7 @@ from govkiosk.session.interrupted import MARKER
 from govkiosk.session.state import SessionEnded
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
+from harness.eventually import eventually
 from harness.kiosk import WAIT, kiosk
 from test_session_journey import to_consent_given
 
@@ -46,7 +47,8 @@ async def test_the_session_ends_and_is_wiped_when_the_ui_dies(
         async with kiosk(tmp_path, private_bus, cupsd) as k:
             sid = await to_consent_given(k, "id_card_print")
             await k.until(step="preview", state="waiting")
-            assert (k.state_dir / MARKER).exists()
+            marker = k.state_dir / MARKER
+            await eventually(marker.exists, "the session marker", WAIT)
             with k.daemon.bus.stream(SessionEnded) as ended:
                 ui.kill()
                 await ui.wait()
@@ -59,7 +61,7 @@ async def test_the_session_ends_and_is_wiped_when_the_ui_dies(
             assert await k.state() == {}
             last = await k.ended()
             assert (last["holder"], last["error_code"]) == ("", "session.ui_gone")
-            assert not (k.state_dir / MARKER).exists()
+            await eventually(lambda: not marker.exists(), "the marker removed", WAIT)
             assert "the UI is gone" in k.log.read_text(encoding="utf-8")
             # A UI that comes back finds the kiosk free for the next citizen.
             new_sid = await k.session.call_start_session("id_card_print", "zh_CN")
