@@ -12,6 +12,7 @@ directory, the logs, CUPS's spool or a temporary file.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import stat
@@ -20,9 +21,11 @@ from pathlib import Path
 from typing import AsyncIterator, Iterable, List, Tuple
 
 import cups
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govkiosk.devices.idcard.cardtext import ResidentIdentity
-from govkiosk.session.interrupted import MARKER, Facts
+from govkiosk.session.interrupted import MARKER, Facts, Marker
 from govkiosk.store import DB_NAME, damage
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
@@ -32,6 +35,11 @@ from harness.kioskproc import KioskProcess, kiosk_process
 
 ITEM = "id_card_print"
 LARGEST_SCANNED = 64 * 1024 * 1024
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
 
 
 @contextlib.asynccontextmanager
@@ -247,3 +255,20 @@ async def test_power_cut_mid_print_every_process_killed_at_once(
         await k.stop()
         assert damage(k.state_dir / DB_NAME) == ""
         assert_no_personal_data(k, identity, since, tmp_path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=200), st.dictionaries(st.text(max_size=8), JSON, max_size=6)))
+def test_any_marker_text_parses_or_is_refused(value: object) -> None:
+    text = value if isinstance(value, str) else json.dumps(value)
+    facts = Facts.parse(text)
+    assert facts is None or isinstance(facts, Facts)
+
+
+def test_a_marker_cut_short_by_the_power_cut_still_reports_an_interruption(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / MARKER).write_text('{"session": "ab12', encoding="utf-8")
+    facts = Marker(tmp_path).read()
+    assert facts is not None
+    assert facts.item == "?"

@@ -312,6 +312,6 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
         return f"A4 job {job_id} went to the demo output tray"
 
     runtime.supervisor.add(
-        SessionService(manager, router, lambda: recover(marker, settle, runtime.bus))
+        SessionService(manager, router, lambda: recover(marker, settle, runtime.bus), marker.close)
     )
     return manager

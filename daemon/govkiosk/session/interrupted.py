@@ -72,7 +72,7 @@ class Facts:
 class Marker:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / MARKER
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="session-marker")
+        self._executor: Optional[ThreadPoolExecutor] = None
         self._last: Optional[Facts] = None
         self._pending: Optional[Future[None]] = None
 
@@ -80,12 +80,17 @@ class Marker:
         """Record ``facts`` (skipped when they did not change); returns at once."""
         if facts != self._last:
             self._last = facts
-            self._pending = self._executor.submit(self._write_blocking, facts)
+            self._pending = self._worker().submit(self._write_blocking, facts)
 
     def clear(self) -> None:
         """The session ended normally: no marker (returns at once)."""
         self._last = None
-        self._pending = self._executor.submit(self._clear_blocking)
+        self._pending = self._worker().submit(self._clear_blocking)
+
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._executor is None:  # first use, or after close(): a service restart
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="session-marker")
+        return self._executor
 
     async def settled(self) -> None:
         """Return once every write handed over so far is on disk."""
@@ -104,8 +109,12 @@ class Marker:
             return None
         return Facts.parse(text) or Facts("?", "?", 0.0, "?")
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
+    async def close(self) -> None:
+        """The daemon stops: the last write lands, then the worker thread ends."""
+        await self.settled()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
 
     def _write_blocking(self, facts: Facts) -> None:
         partial = self.path.with_name(self.path.name + ".partial")

@@ -38,10 +38,12 @@ class SessionService(Service):
         manager: SessionManager,
         router: Rebuilt[BackendsSettings, Router],
         recover: Optional[Callable[[], Awaitable[object]]] = None,
+        closing: Optional[Callable[[], Awaitable[None]]] = None,
     ) -> None:
         self._manager = manager
         self._router = router
         self._recover = recover
+        self._closing = closing
 
     async def start(self) -> None:
         """Sessions start on request; first, a session a crash interrupted is settled
@@ -51,5 +53,7 @@ class SessionService(Service):
 
     async def stop(self) -> None:
         await self._manager.end_current()
+        if self._closing is not None:
+            await self._closing()
         if self._router.built is not None:
             await self._router.built[1].close()
