@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import AsyncIterator, Iterable, List, Tuple
 
 import cups
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from govkiosk.devices.idcard.cardtext import ResidentIdentity
@@ -257,7 +257,7 @@ async def test_power_cut_mid_print_every_process_killed_at_once(
         assert_no_personal_data(k, identity, since, tmp_path)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(max_size=200), st.dictionaries(st.text(max_size=8), JSON, max_size=6)))
 def test_any_marker_text_parses_or_is_refused(value: object) -> None:
     text = value if isinstance(value, str) else json.dumps(value)

@@ -152,6 +152,7 @@ async def kiosk_process(
             key_id=KEY_ID,
             url=department_platform.url,
             ca=seal_dir / "ca.pem",
+            sm2_root=seal_dir / "sm2-root.pem",
             cups=cups.socket,
             queue=cups.queue,
             session=session,
