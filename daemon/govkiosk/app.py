@@ -32,7 +32,8 @@ from .api import (
 )
 from .api.devices import DeviceLayer
 from .api.kiosk import KioskInterface
-from .bus import ConfigReloaded, EventBus, ServiceHealthChanged
+from .backup.snapshot import restore_database
+from .bus import Alarm, ConfigReloaded, EventBus, ServiceHealthChanged, Severity
 from .config import (
     DEFAULT_PATH,
     Config,
@@ -55,6 +56,8 @@ from .tables import ConfigError
 _LOGGER = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
+#: The state database broke under the running daemon (systemd's ``Restart=`` restarts it).
+EXIT_STORE_DAMAGED = 3
 
 #: Each bus face adds its services and D-Bus interfaces to the runtime, in this order.
 DEVICE_FACES: Tuple[Callable[[Runtime], None], ...] = (
@@ -104,6 +107,12 @@ class Daemon:
             config_path=config_path,
         )
         self.runtime.reload = self.reload
+        # A damaged database is replaced by the latest backup's (with its key), if any.
+        self.runtime.store.restore = lambda target: restore_database(
+            self.runtime.config.backup, target
+        )
+        self.runtime.store.on_damage = self._on_store_damage
+        self.runtime.store.on_full = self._on_store_full
         self.runtime.exit = self.request_exit
         self._exit_status = 0
         self.bus = bus
@@ -144,6 +153,12 @@ class Daemon:
         unsubscribe = self.bus.subscribe(ServiceHealthChanged, self._on_health)
         try:
             await self.supervisor.start_all()
+            if self.runtime.store.recovery:  # after the start: every listener is there
+                self.bus.publish(
+                    Alarm(
+                        "store", "database_damaged", Severity.WARNING, self.runtime.store.recovery
+                    )
+                )
             self.notifier.notify("READY=1", "STATUS=" + self.supervisor.summary())
             _LOGGER.info("govkioskd %s ready: %s", __version__, self.supervisor.summary())
             if self.notifier.watchdog_interval:
@@ -200,6 +215,35 @@ class Daemon:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _on_store_damage(self, problem: str) -> None:
+        """The database broke while running: alarm, then exit for systemd to restart us;
+        the next start moves the file aside and restores or rebuilds it."""
+        self.bus.publish(
+            Alarm(
+                "store",
+                "database_damaged",
+                Severity.CRITICAL,
+                f"the state database is damaged ({problem}); restarting to recover it",
+            )
+        )
+        self.request_exit(EXIT_STORE_DAMAGED)
+
+    def _on_store_full(self, full: bool) -> None:
+        """The state directory's disk is full (or writable again): sessions go on, what
+        they would record waits in memory (bounded), ops hear it."""
+        path = self.runtime.store.path.parent
+        if full:
+            alarm = Alarm(
+                "store",
+                "state_disk_full",
+                Severity.CRITICAL,
+                f"no space left for the state database in {path}: sessions go on, but"
+                " usage counts and logs wait in memory until space returns",
+            )
+        else:
+            alarm = Alarm("store", "state_disk_ok", Severity.INFO, f"{path}: writable again")
+        self.bus.publish(alarm)
 
     def _on_health(self, _event: ServiceHealthChanged) -> None:
         self.notifier.notify("STATUS=" + self.supervisor.summary())

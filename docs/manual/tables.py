@@ -152,6 +152,22 @@ MEANINGS: Dict[str, Meaning] = {
     "selftest_disk": Meaning(
         "每日自检：数据盘空间不足。", "通知工程师清理或扩容；不要自行删除系统文件。"
     ),
+    # the state database and disk (store.py, session/interrupted.py)
+    "database_damaged": Meaning(
+        "本机状态数据库损坏，已移到一旁（文件名带发现时间），并已从最近的备份恢复或重建；"
+        "告警正文说明是哪一种。重建时使用统计和运维日志丢失。",
+        "本机继续服务。通知工程师检查数据盘（SMART、文件系统）并保留损坏文件以便分析。",
+    ),
+    "state_disk_full": Meaning(
+        "状态目录所在磁盘已满：办件照常进行，使用统计等记录暂存内存，空间恢复后写入。",
+        "通知工程师清理或扩容数据盘；不要自行删除 /var/lib/govkiosk 下的文件。",
+    ),
+    "state_disk_ok": Meaning("状态目录所在磁盘恢复可写，暂存的记录已写入。", "无需处理。"),
+    "session_interrupted": Meaning(
+        "上次办件因程序异常退出或断电被中断；告警正文说明事项、步骤和 A4 打印任务的结果"
+        "（未打印的已取消清除，不会补打）。群众个人信息只在内存中，已随之清除。",
+        "查看 A4 出纸口是否有遗留文件，有则按规定销毁；群众需要时请其重新办理。",
+    ),
     "receipt_low": Meaning(
         "凭条纸即将用完（按已打印长度估算）。",
         "按“更换凭条纸”步骤换纸，然后运行 govkioskctl consumables refill receipt 记录。",
@@ -363,6 +379,8 @@ SOURCE_NAMES = {
     "usbseal": "USB 封禁",
     "seal": "电子印章",
     "face": "人脸核验",
+    "store": "状态数据库",
+    "session": "办件会话",
 }
 
 

@@ -8,14 +8,14 @@ only as the masked ``holder`` and the preview page the citizen is looking at.
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Set, Tuple
 
 from dbus_next import Variant
 from dbus_next.service import ServiceInterface, method, signal
 
 from ..backends.routing import Router
 from ..bus import ConfigReloaded, Event
-from ..contract.names import SESSION_INTERFACE
+from ..contract.names import SESSION_INTERFACE, UI_BUS_NAME
 from ..dbus import guarded
 from ..devices.camera.events import CameraStateChanged
 from ..devices.camera.hub import CameraHub
@@ -35,6 +35,7 @@ from ..session.audit import FaceAudit
 from ..session.cameras import CaptureCheck, FaceCheck, capture_ready, face_ready, preview_jpeg
 from ..session.errors import KioskBusyError
 from ..session.flow import Services
+from ..session.interrupted import Marker, recover
 from ..session.itemtest import ItemTester
 from ..session.manager import SessionManager
 from ..session.service import Rebuilt, SessionService
@@ -294,5 +295,23 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
 
     for event in (CameraStateChanged, FaceReadiness, ConfigReloaded):
         runtime.bus.subscribe(event, parts_changed)
-    runtime.supervisor.add(SessionService(manager, router))
+    marker = manager.marker = Marker(runtime.state_dir)
+    ending: Set[asyncio.Task[None]] = set()
+
+    def ui_owner(owner: str) -> None:
+        if not owner and manager.busy:
+            task = asyncio.ensure_future(manager.ui_gone())
+            ending.add(task)
+            task.add_done_callback(ending.discard)
+
+    runtime.dbus.watch_name(UI_BUS_NAME, ui_owner)
+
+    async def settle(job_id: int) -> str:
+        if isinstance(a4, CupsPrinter):
+            return await a4.settle(job_id)
+        return f"A4 job {job_id} went to the demo output tray"
+
+    runtime.supervisor.add(
+        SessionService(manager, router, lambda: recover(marker, settle, runtime.bus), marker.close)
+    )
     return manager

@@ -298,3 +298,27 @@ def _members(archive: Path, plain: bytes) -> Dict[str, Tuple[bytes, int]]:
     except tarfile.TarError as err:
         raise RestoreError(f"{archive}: damaged archive: {err}") from err
     return files
+
+
+def restore_database(settings: BackupSettings, target: Path) -> str:
+    """Write the database of the newest backup that opens with the key to ``target`` (the
+    daemon's answer to a damaged database); that backup's name, or ``""`` when there is
+    no key or no usable backup. Nothing but the database is touched."""
+    try:
+        key = read_key(Path(settings.key_file))
+    except GovkioskError:
+        return ""
+    for archive in reversed(backups(Path(settings.dir))):
+        try:
+            members = _members(archive, open_backup(archive, key))
+        except RestoreError:
+            continue
+        database = members.get(f"state/{DB_NAME}")
+        if database is None:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + PARTIAL)
+        partial.write_bytes(database[0])
+        os.replace(partial, target)
+        return archive.name
+    return ""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import List, Optional
+from typing import Callable, Dict, List, Optional
 
-from dbus_next import RequestNameReply
+from dbus_next import Message, MessageType, RequestNameReply
 from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 from dbus_next.service import ServiceInterface
@@ -31,6 +31,7 @@ class DBusService(Service):
         self._bus_name = bus_name
         self._interfaces: List[ServiceInterface] = []
         self._bus: Optional[MessageBus] = None
+        self._watched: Dict[str, List[Callable[[str], None]]] = {}
 
     @property
     def address(self) -> str:
@@ -43,6 +44,40 @@ class DBusService(Service):
         if self._bus is not None:
             self._bus.export(OBJECT_PATH, interface)
 
+    def watch_name(self, name: str, changed: Callable[[str], None]) -> None:
+        """Call ``changed(new_owner)`` whenever ``name`` changes hands on the bus (``""``:
+        its owner is gone, e.g. the UI process died), from the next (re)connect on."""
+        self._watched.setdefault(name, []).append(changed)
+
+    def _on_message(self, message: Message) -> None:
+        if (
+            message.message_type == MessageType.SIGNAL
+            and message.member == "NameOwnerChanged"
+            and message.interface == "org.freedesktop.DBus"
+            and len(message.body) == 3
+        ):
+            name, _old, new = message.body
+            for changed in self._watched.get(name, ()):
+                changed(new)
+
+    async def _watch(self, bus: MessageBus) -> None:
+        bus.add_message_handler(self._on_message)
+        for name in self._watched:
+            rule = (
+                "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+                f"member='NameOwnerChanged',arg0='{name}'"
+            )
+            await bus.call(
+                Message(
+                    destination="org.freedesktop.DBus",
+                    path="/org/freedesktop/DBus",
+                    interface="org.freedesktop.DBus",
+                    member="AddMatch",
+                    signature="s",
+                    body=[rule],
+                )
+            )
+
     async def start(self) -> None:
         try:
             bus = await connect(self._address)
@@ -51,6 +86,8 @@ class DBusService(Service):
         self._bus = bus
         for interface in self._interfaces:
             bus.export(OBJECT_PATH, interface)
+        if self._watched:
+            await self._watch(bus)
         reply = await bus.request_name(self._bus_name)
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
             raise DBusUnavailableError(f"the name {self._bus_name} is already owned on the bus")

@@ -4,7 +4,10 @@ It follows the bus — ``SessionEnded`` for every session however it ended,
 :class:`~.events.EvaluationGiven` for every rating — and adds to counters in memory
 (bounded: a failing disk never grows them without end); its task writes them to
 SQLite off the loop, so neither a session nor the D-Bus API waits for the disk.
-Once a day it deletes the counts older than ``keep_days``.
+Once a day it deletes the counts older than ``keep_days``. While the disk refuses
+writes (full) the counts wait in memory, the service keeps running and tries again
+every :data:`RETRY` seconds and at every new count; the frequent items are ranked from
+what is on disk plus what waits.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections import Counter
 from typing import Callable, List, Mapping, Sequence
 
@@ -30,6 +34,8 @@ _LOGGER = logging.getLogger(__name__)
 PENDING_MAX = 10_000
 #: How often the service looks whether a new day needs old counts deleted.
 PURGE_CHECK = 3600.0
+#: How soon counts that could not be written are tried again.
+RETRY = 30.0
 
 
 class UsageCounter(Service):
@@ -51,6 +57,7 @@ class UsageCounter(Service):
         self._wake = asyncio.Event()
         self._writing = asyncio.Lock()
         self._purged = ""
+        self._failing = False
         self._unsubscribers = [
             bus.subscribe(SessionEnded, self._on_ended),
             bus.subscribe(EvaluationGiven, self._on_evaluated),
@@ -93,8 +100,12 @@ class UsageCounter(Service):
         ``count`` most completed over the last ``frequent_days``, most first, then the
         configured defaults."""
         settings = self._settings()
-        await self.flush()
-        counts = await self.usage.completed(first_day(self._today(), settings.frequent_days))
+        await self._try_flush()
+        since = first_day(self._today(), settings.frequent_days)
+        counts = Counter(await self.usage.completed(since))
+        for (when, code, outcome), n in self._sessions.items():  # not on disk yet
+            if outcome == "done" and when >= since:
+                counts[code] += n
         return rank(codes, counts, settings.frequent_default, count)
 
     # The service -------------------------------------------------------------------
@@ -105,10 +116,24 @@ class UsageCounter(Service):
     async def serve(self) -> None:
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
-                await wait_for(self._wake.wait(), PURGE_CHECK)
+                await wait_for(self._wake.wait(), RETRY if self._failing else PURGE_CHECK)
             self._wake.clear()
+            if await self._try_flush():
+                await self._purge()
+
+    async def _try_flush(self) -> bool:
+        """:meth:`flush`; ``False`` (the counts still waiting) when the disk refuses."""
+        try:
             await self.flush()
-            await self._purge()
+        except (sqlite3.OperationalError, OSError) as err:
+            if not self._failing:
+                _LOGGER.warning("usage: counts wait in memory, the disk refuses them: %s", err)
+            self._failing = True
+            return False
+        if self._failing:
+            _LOGGER.info("usage: counts written again")
+        self._failing = False
+        return True
 
     async def stop(self) -> None:
         try:

@@ -1,16 +1,20 @@
 """The login gate: PIN checks, lockout after repeated failures, expiring login tokens.
 
 Pure state with the clock (the wall clock: a lockout outlives a restart) passed in, so the
-rules can be tested without waiting. Each lockout in a row lasts twice the one before (up
-to :data:`LONGEST_LOCKOUT`) until a right PIN; :meth:`LoginGate.lockout` is what the daemon
-keeps on disk, so a restart neither clears a lockout nor its count.
+rules can be tested without waiting. The wall clock may be stepped (NTP, an engineer): a
+login token also ends by the monotonic clock, so setting the clock back never lengthens a
+login, and a lockout never lasts longer than its own length from now. Each lockout in a row
+lasts twice the one before (up to :data:`LONGEST_LOCKOUT`) until a right PIN;
+:meth:`LoginGate.lockout` is what the daemon keeps on disk, so a restart neither clears a
+lockout nor its count.
 """
 
 from __future__ import annotations
 
 import datetime
 import secrets
-from typing import Any, Callable, Dict, Mapping, Optional
+import time
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ..errors import GovkioskError
 from .expiry import PinRecord, days_left, from_settings, in_force
@@ -58,13 +62,16 @@ class LoginGate:
         self,
         settings: Callable[[], MaintenanceSettings],
         verify: Callable[[str, str], bool],
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._verify = verify
+        self._monotonic = monotonic
         self._failures = 0
         self._lockouts = 0
         self._locked_until = 0.0
-        self._tokens: Dict[str, float] = {}
+        #: token → (ends by the wall clock, ends by the monotonic clock)
+        self._tokens: Dict[str, Tuple[float, float]] = {}
         #: The PIN changed on the kiosk (``expiry.PIN_FILE``), if any.
         self.kept: Optional[PinRecord] = None
 
@@ -102,6 +109,9 @@ class LoginGate:
         """Raise unless a PIN may be tried now (before the slow hash is computed)."""
         if not self.pin().pin_hash:
             raise MaintenanceDisabledError("maintenance login is disabled: no PIN is configured")
+        longest = self._lockout_length()
+        if self._locked_until - now > longest:  # the clock was set back: from now on
+            self._locked_until = now + longest
         if now < self._locked_until:
             raise LockedOutError(
                 f"too many wrong PINs; try again in {self._locked_until - now:.0f} s"
@@ -121,7 +131,8 @@ class LoginGate:
             )
         self._expire(now)
         token = secrets.token_hex(TOKEN_BYTES)
-        self._tokens[token] = now + self._settings().login_minutes * 60.0
+        lasts = self._settings().login_minutes * 60.0
+        self._tokens[token] = (now + lasts, self._monotonic() + lasts)
         return token
 
     def change(self, matched: bool, reused: bool, new_hash: str, now: float) -> PinRecord:
@@ -145,8 +156,7 @@ class LoginGate:
             if self._failures >= settings.max_failures:
                 self._failures = 0
                 self._lockouts += 1
-                longer = settings.lockout_seconds * 2 ** min(self._lockouts - 1, 16)
-                self._locked_until = now + min(longer, LONGEST_LOCKOUT)
+                self._locked_until = now + self._lockout_length()
             raise WrongPinError("wrong PIN")
         self._failures = 0
         self._lockouts = 0
@@ -156,11 +166,20 @@ class LoginGate:
         self._expire(now)
         if token not in self._tokens:
             raise NotLoggedInError("not logged in, or the login has expired")
-        return self._tokens[token] - now
+        wall, steady = self._tokens[token]
+        return min(wall - now, steady - self._monotonic())
 
     def logout(self, token: str) -> None:
         self._tokens.pop(token, None)
 
+    def _lockout_length(self) -> float:
+        """How long the latest lockout in a row lasts (0 when there is none)."""
+        if self._lockouts <= 0:
+            return 0.0
+        longer = float(self._settings().lockout_seconds) * float(2 ** min(self._lockouts - 1, 16))
+        return min(longer, LONGEST_LOCKOUT)
+
     def _expire(self, now: float) -> None:
-        for token in [t for t, until in self._tokens.items() if until <= now]:
+        steady = self._monotonic()
+        for token in [t for t, (w, m) in self._tokens.items() if w <= now or m <= steady]:
             del self._tokens[token]

@@ -47,13 +47,16 @@ class Gate:
         ledger: Ledger,
         permissions: Permissions,
         clock: Callable[[], float] = time.time,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.kiosk_id = kiosk_id
         self.topic = topic(kiosk_id, "cmd", "req")
         self._settings = settings
         self._ledger = ledger
         self._permissions = permissions
-        self._clock = clock
+        self._clock = clock  # validity windows: wall time, as the operator signed them
+        self._monotonic = monotonic  # rate limits: elapsed time
         self._buckets: Dict[str, TokenBucket] = {}
 
     def check(self, topic_name: str, payload: bytes, retained: bool) -> Admitted:
@@ -94,7 +97,7 @@ class Gate:
             raise refuse(Reason.BAD_SIGNATURE, f"does not verify with key {command.key_id!r}")
         bucket = self._buckets.get(command.key_id)
         if bucket is None:
-            bucket = self._buckets[command.key_id] = TokenBucket(self._clock)
+            bucket = self._buckets[command.key_id] = TokenBucket(self._monotonic)
         if not bucket.take(settings.command_rate, settings.command_burst):
             raise refuse(Reason.RATE_LIMITED, f"key {command.key_id!r} sends too fast")
         return operator
@@ -164,7 +167,10 @@ class TokenBucket:
     def take(self, rate: float, burst: int) -> bool:
         now = self._clock()
         saved = burst if self._tokens is None else self._tokens
-        self._tokens = min(float(burst), saved + (now - self._at) * rate)
+        # A clock set back never takes tokens away (nor locks the key out until it
+        # catches up); one set forward refills at most the burst.
+        elapsed = max(0.0, now - self._at)
+        self._tokens = min(float(burst), saved + elapsed * rate)
         self._at = now
         if self._tokens < 1:
             return False

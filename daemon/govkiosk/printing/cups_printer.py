@@ -269,6 +269,25 @@ class CupsPrinter:
         except PrinterUnavailableError as err:
             _LOGGER.warning("%s: job %d not purged: %s", self.queue, job_id, err)
 
+    async def settle(self, job_id: int) -> str:
+        """A job a previous run of the daemon left behind (``session.interrupted``):
+        cancelled if unprinted, purged in any case; what had become of it, in words."""
+        try:
+            view = await self._call(self._job_blocking, job_id)
+        except PrinterUnavailableError as err:
+            return f"A4 job {job_id}: CUPS cannot say what became of it ({err}); check the tray"
+        await self._call(self._purge_blocking, job_id)
+        if view.state == cups.IPP_JOB_COMPLETED:
+            return f"A4 job {job_id} had been printed (its file is purged)"
+        if view.state in (cups.IPP_JOB_ABORTED, cups.IPP_JOB_CANCELED):
+            return f"A4 job {job_id} had ended unprinted (purged)"
+        if view.state == cups.IPP_JOB_PROCESSING:
+            return (
+                f"A4 job {job_id} was printing: cancelled and purged (a partly printed"
+                " document may be in the tray)"
+            )
+        return f"A4 job {job_id} had not printed: cancelled and purged, it will not print"
+
     def _alarm(self, code: str, message: str) -> None:
         self._alarmed = code
         _LOGGER.warning("%s: %s: %s", self.queue, code, message)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..bus import EventBus
@@ -40,6 +41,7 @@ from .errors import (
     WrongSessionError,
 )
 from .flow import Services, Step, StepContext, run_flow
+from .interrupted import Facts, Marker
 from .settings import SessionSettings
 from .state import ENDED_BY, STOPPED, Outcome, Session, SessionEnded, State
 from .steps import Flow
@@ -87,6 +89,9 @@ class SessionManager:
         self._current: Optional[_Running] = None
         self._reserved = False  # an item test runs (.itemtest): no session starts
         self.accepting = True
+        #: Where the running session's non-personal facts are kept for after a crash.
+        self.marker: Optional[Marker] = None
+        self._wall_started = 0.0
         bus.subscribe(ShutdownStageChanged, self._on_stage)
         bus.subscribe(PersonLeft, self._on_left)
         bus.subscribe(PersonArrived, self._on_arrived)
@@ -95,6 +100,13 @@ class SessionManager:
         """The daemon stops: the running session (if any) ends and is wiped."""
         if self._current is not None:
             await self._end(self._current, Outcome.CANCELLED, "session.stopped")
+
+    async def ui_gone(self) -> None:
+        """The UI's process left the bus (it died or was killed): nobody can see or
+        answer the session any more, so it ends and is wiped now, not at its timeout."""
+        if self._current is not None:
+            _LOGGER.warning("session %s: the UI is gone", self._current.session.id[:8])
+            await self._end(self._current, Outcome.CANCELLED, "session.ui_gone")
 
     # Events ------------------------------------------------------------------------
     def _on_stage(self, event: ShutdownStageChanged) -> None:
@@ -163,6 +175,8 @@ class SessionManager:
             loop.call_later(settings.session_timeout, self._request_end, running, Outcome.EXPIRED)
         )
         running.task = asyncio.ensure_future(self._drive(running, steps))
+        self._wall_started = time.time()
+        self._mark(session)
         _LOGGER.info("session %s: started for %s", session.id[:8], item.code)
         return session.id
 
@@ -241,7 +255,21 @@ class SessionManager:
     def _notify(self) -> None:
         if self._current is not None:
             self._current.session.revision += 1
+            self._mark(self._current.session)
             self._listener(self.state())
+
+    def _mark(self, session: Session) -> None:
+        if self.marker is not None:
+            job = session.personal.a4_job
+            self.marker.write(
+                Facts(
+                    session.id[:8],
+                    session.item_code,
+                    self._wall_started,
+                    session.step,
+                    job.cups_id if job is not None else None,
+                )
+            )
 
     def _request_end(self, running: _Running, outcome: Outcome) -> None:
         if not running.end.done():
@@ -304,6 +332,8 @@ class SessionManager:
             session.holder = ""
             session.personal.wipe()
             sensitive_terms.clear()
+            if self.marker is not None:
+                self.marker.clear()
             self._listener(session.view(loop.time()))
             self._current = None
             self._bus.publish(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Optional, Tuple, TypeVar
+from typing import Awaitable, Callable, Generic, Optional, Tuple, TypeVar
 
 from ..backends.routing import Router
 from ..backends.settings import BackendsSettings
@@ -33,14 +33,27 @@ class SessionService(Service):
 
     name = "session"
 
-    def __init__(self, manager: SessionManager, router: Rebuilt[BackendsSettings, Router]) -> None:
+    def __init__(
+        self,
+        manager: SessionManager,
+        router: Rebuilt[BackendsSettings, Router],
+        recover: Optional[Callable[[], Awaitable[object]]] = None,
+        closing: Optional[Callable[[], Awaitable[None]]] = None,
+    ) -> None:
         self._manager = manager
         self._router = router
+        self._recover = recover
+        self._closing = closing
 
     async def start(self) -> None:
-        """Nothing to open: sessions start on request."""
+        """Sessions start on request; first, a session a crash interrupted is settled
+        (``interrupted.recover``)."""
+        if self._recover is not None:
+            await self._recover()
 
     async def stop(self) -> None:
         await self._manager.end_current()
+        if self._closing is not None:
+            await self._closing()
         if self._router.built is not None:
             await self._router.built[1].close()

@@ -14,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import functools
 import logging
 import secrets
+import sqlite3
 import time
+from collections import deque
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Dict, List, Tuple
+from typing import Awaitable, Callable, Deque, Dict, List, Tuple
 
 from ..bus import Alarm, Event, EventBus, EventStream, Severity
 from ..devices.receipt.events import ReceiptJobFinished, ReceiptPrinterStateChanged
@@ -45,6 +48,8 @@ HEARTBEAT = 60.0
 PENDING_MAX = 1000
 
 Write = Callable[[], Awaitable[None]]
+#: How soon records the disk refused (full) are tried again.
+RETRY = 30.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class UpkeepService(Service):
         self.dropped = 0
         #: UPS device → whether its battery test may run now (on mains, reading current)
         self._ups_testable: Dict[str, bool] = {}
+        self._held: Deque[Write] = deque(maxlen=PENDING_MAX)
+        self._refused = False
         self._unsubscribers = [
             bus.subscribe(ReceiptJobFinished, self._on_receipt),
             bus.subscribe(A4Printed, self._on_a4),
@@ -114,20 +121,51 @@ class UpkeepService(Service):
     async def serve(self) -> None:
         while True:
             wait = min(HEARTBEAT, max(0.0, self._due - self._clock()))
+            if self._held:
+                wait = min(wait, RETRY)
             try:
                 write = await wait_for(self._writes.get(), wait)
             except asyncio.TimeoutError:
                 pass
             else:
                 try:
-                    await write()
+                    if await self._write_held():
+                        await self._attempt(write)
+                    else:
+                        self._held.append(write)
                 finally:
                     self._writes.task_done()
                 continue
+            await self._write_held()
             now = self._clock()
             if now >= self._due:
                 await self._scheduled(now)
-            await self.upkeep.heartbeat(now)
+            await self._attempt(functools.partial(self.upkeep.heartbeat, now), hold=False)
+
+    async def _attempt(self, write: Write, *, hold: bool = True) -> bool:
+        """Run ``write``; when the disk refuses it (full), keep it for later (``hold``)
+        rather than let the service die and the record with it."""
+        try:
+            await write()
+        except (sqlite3.OperationalError, OSError) as err:
+            if not self._refused:
+                _LOGGER.warning("upkeep: records wait in memory, the disk refuses them: %s", err)
+            self._refused = True
+            if hold:
+                self._held.append(write)
+            return False
+        if self._refused:
+            _LOGGER.info("upkeep: records written again")
+        self._refused = False
+        return True
+
+    async def _write_held(self) -> bool:
+        """Write the records the disk refused before, oldest first; whether all went."""
+        while self._held:
+            if not await self._attempt(self._held[0], hold=False):
+                return False
+            self._held.popleft()
+        return True
 
     async def settled(self) -> None:
         """Return once every record the bus handed over so far is written."""

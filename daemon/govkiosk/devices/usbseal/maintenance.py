@@ -2,7 +2,9 @@
 
 Only an operator role from the configuration, proving itself with that role's token,
 may open or close a window; every opening and closing is audited. Windows live in
-SQLite so a restart does not extend or forget them. The same operation serves D-Bus
+SQLite so a restart does not extend or forget them. A window also ends by the
+monotonic clock: setting the wall clock back never keeps a port open longer (after a
+restart, for at most ``max_minutes`` from then). The same operation serves D-Bus
 now and remote ops later.
 """
 
@@ -42,6 +44,7 @@ class MaintenanceWindows:
         clock: Callable[[], float] = time.time,
         *,
         token_max_age_days: int = 0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._audit = audit
@@ -50,23 +53,35 @@ class MaintenanceWindows:
         self._max_minutes = max_minutes
         self._clock = clock
         self._windows: Dict[str, Tuple[float, str]] = {}  # port → (expires_at, role)
+        self._monotonic = monotonic
+        self._steady: Dict[str, float] = {}  # port → when it closes by the monotonic clock
         self.eligible: FrozenSet[str] = frozenset()  # ports with a maintenance rule
 
     async def load(self) -> None:
         rows = await self._store.fetchall("SELECT port, expires_at, role FROM usbseal_window")
         self._windows = {port: (expires, role) for port, expires, role in rows}
+        now, steady, longest = self._clock(), self._monotonic(), self._max_minutes * 60.0
+        self._steady = {
+            port: steady + min(max(0.0, expires - now), longest)
+            for port, (expires, _r) in self._windows.items()
+        }
+
+    def _left(self, port: str) -> float:
+        """Seconds until ``port``'s window closes, by whichever clock says sooner."""
+        expires, _role = self._windows[port]
+        steady = self._steady.get(port, float("inf"))
+        return min(expires - self._clock(), steady - self._monotonic())
 
     def open_ports(self) -> FrozenSet[str]:
-        now = self._clock()
-        return frozenset(port for port, (expires, _r) in self._windows.items() if expires > now)
+        return frozenset(port for port in self._windows if self._left(port) > 0)
 
     def windows(self) -> Dict[str, Tuple[float, str]]:
         return dict(self._windows)
 
     def seconds_left(self) -> Optional[float]:
         """Until the next window closes, or ``None`` when none is open."""
-        due = min((expires for expires, _r in self._windows.values()), default=None)
-        return None if due is None else max(0.0, due - self._clock())
+        due = min((self._left(port) for port in self._windows), default=None)
+        return None if due is None else max(0.0, due)
 
     async def open(self, port: str, minutes: int, role: str, token: str) -> float:
         """Open (or extend) the window on ``port``; return when it closes (Unix time)."""
@@ -81,6 +96,7 @@ class MaintenanceWindows:
             "INSERT OR REPLACE INTO usbseal_window VALUES (?, ?, ?, ?)", (port, now, expires, role)
         )
         self._windows[port] = (expires, role)
+        self._steady[port] = self._monotonic() + minutes * 60.0
         self._audit.record(port, "", "", "window-opened", f"role {role}, {minutes} min")
         return expires
 
@@ -90,13 +106,13 @@ class MaintenanceWindows:
 
     async def expire(self) -> FrozenSet[str]:
         """Close windows whose time is up; return their ports."""
-        now = self._clock()
-        due = frozenset(p for p, (expires, _r) in self._windows.items() if expires <= now)
+        due = frozenset(p for p in self._windows if self._left(p) <= 0)
         for port in due:
             await self._forget(port, "expired")
         return due
 
     async def _forget(self, port: str, why: str) -> None:
+        self._steady.pop(port, None)
         if self._windows.pop(port, None) is None:
             raise MaintenanceError(f"port {port}: no maintenance window is open")
         await self._store.execute("DELETE FROM usbseal_window WHERE port = ?", (port,))
