@@ -11,6 +11,7 @@ exactly its name leaving the bus.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from harness.dbus import PrivateBus
 from harness.eventually import eventually
 from harness.kiosk import WAIT, kiosk
 from test_session_journey import to_consent_given
+
+#: The stand-in imports the harness: the child finds it as pytest does (pyproject pythonpath).
+TESTS = str(Path(__file__).resolve().parent)
 
 UI = """
 import asyncio, sys
@@ -39,7 +43,15 @@ async def test_the_session_ends_and_is_wiped_when_the_ui_dies(
     tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer
 ) -> None:
     ui = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", UI, private_bus.address, stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-c",
+        UI,
+        private_bus.address,
+        stdout=asyncio.subprocess.PIPE,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]),
+        },
     )
     try:
         assert ui.stdout is not None
@@ -63,7 +75,10 @@ async def test_the_session_ends_and_is_wiped_when_the_ui_dies(
             assert (last["holder"], last["error_code"]) == ("", "session.ui_gone")
             await eventually(lambda: not marker.exists(), "the marker removed", WAIT)
             assert "the UI is gone" in k.log.read_text(encoding="utf-8")
-            # A UI that comes back finds the kiosk free for the next citizen.
+            # A UI that comes back hears, once, why the session ended (it tells the citizen).
+            assert await k.session.call_take_notice() == "ui_gone"
+            assert await k.session.call_take_notice() == ""
+            # And it finds the kiosk free for the next citizen.
             new_sid = await k.session.call_start_session("id_card_print", "zh_CN")
             assert new_sid != sid
             await k.session.call_cancel(new_sid)

@@ -17,6 +17,7 @@ import pytest
 from kivy.graphics import Line
 from PIL import Image
 
+from govkiosk.contract.names import UI_BUS_NAME
 from govkiosk.devices.presence.events import PersonLeft
 from govkiosk.items.catalogue import default_catalogue
 from govkiosk.power.service import ShutdownStageChanged
@@ -388,3 +389,24 @@ async def test_the_card_step_shows_the_hall_and_where_this_kiosks_reader_is(
         assert any(w.texture is ui.app.card_reader_picture for w in shown)
         await ui.tap_text("取消办理")
         await ui.on_screen("home")
+
+
+async def test_a_ui_that_stopped_mid_session_tells_the_citizen_when_it_is_back(
+    ui: Driver, ui_bus: PrivateBus, cupsd: CupsServer, tmp_path: Path
+) -> None:
+    async with kiosk(tmp_path, ui_bus, cupsd) as k:
+        await to_confirm(ui, k, "household_register_print")
+        # What the daemon sees of a UI that died: its name leaves the bus. The daemon
+        # ends the session and wipes it at once.
+        bus = ui.app.client._bus
+        assert bus is not None
+        await bus.release_name(UI_BUS_NAME)
+        ended = await k.ended()
+        assert ended["error_code"] == "session.ui_gone"
+        await ui.on_screen("home")
+        # The UI comes back (its start resumes the daemon's session): none is left, and
+        # it says why, once.
+        await ui.app.journey.resume()
+        await ui.until(lambda: "信息已清除" in ui.app.root.notice, "the notice")
+        assert "终端屏幕异常" in ui.app.root.notice
+        assert await k.session.call_take_notice() == ""

@@ -161,6 +161,10 @@ ENDED = {
     "walked_away": N_(
         "The application ended as nobody was at the kiosk. Your information has been cleared."
     ),
+    "ui_gone": N_(
+        "The kiosk's screen stopped during your application, which has ended. Your information"
+        " has been cleared. Please start again."
+    ),
 }
 NOTICE_SECONDS = 8.0
 #: Screens where "home" leads nowhere: the navigation bar shows the kiosk's name instead.

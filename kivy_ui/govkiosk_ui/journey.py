@@ -57,7 +57,7 @@ class JourneyView(Protocol):
 
     def session_over(self, ended: str) -> None:
         """The session is over; ``ended`` says how when the citizen should be told
-        (``timeout``, ``walked_away``), else ""."""
+        (``timeout``, ``walked_away``, ``ui_gone``), else ""."""
         ...
 
     def show_rating(self, reasons: Tuple[Tuple[str, str], ...], rated: bool) -> None:
@@ -118,14 +118,18 @@ class Journey:
         self.on_changed(state or {})
 
     async def resume(self) -> None:
-        """Show the daemon's session, if any (after a UI or daemon restart)."""
+        """Show the daemon's session, if any (after a UI or daemon restart); with none, what
+        became of one that ended while this UI was away (``ui_gone``: the UI had stopped)."""
         try:
             state = await self._call("GetSession")
+            notice = "" if state else await self._call("TakeNotice")
         except CallErrors as err:
             _LOGGER.debug("session: none to resume: %s", err)
             return
         if state:
             self.on_changed(state)
+        elif notice:
+            self._view.session_over(str(notice))
 
     def on_changed(self, state: Dict[str, Any]) -> None:
         if not state:

@@ -148,6 +148,11 @@ class SessionInterface(ServiceInterface):
 
     @method()
     @guarded
+    async def TakeNotice(self) -> "s":
+        return self.manager.take_notice()
+
+    @method()
+    @guarded
     async def Choose(self, session_id: "s", choice: "s") -> "b":
         return await self.manager.choose(session_id, choice)
 

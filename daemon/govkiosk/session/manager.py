@@ -62,6 +62,11 @@ END_REASONS = {
 }
 
 
+#: How long after a session ended unseen the returning UI still tells of it (seconds): the
+#: citizen may have waited; the next one, much later, need not hear of it.
+NOTICE_WINDOW = 300.0
+
+
 class _Running:
     """A session with its task, context and the request that ends it."""
 
@@ -92,6 +97,9 @@ class SessionManager:
         #: Where the running session's non-personal facts are kept for after a crash.
         self.marker: Optional[Marker] = None
         self._wall_started = 0.0
+        #: Why the last session ended without the UI seeing it, and when (loop time):
+        #: what the UI tells the next citizen when it comes back (:meth:`take_notice`).
+        self._notice: Optional[Tuple[str, float]] = None
         bus.subscribe(ShutdownStageChanged, self._on_stage)
         bus.subscribe(PersonLeft, self._on_left)
         bus.subscribe(PersonArrived, self._on_arrived)
@@ -107,6 +115,17 @@ class SessionManager:
         if self._current is not None:
             _LOGGER.warning("session %s: the UI is gone", self._current.session.id[:8])
             await self._end(self._current, Outcome.CANCELLED, "session.ui_gone")
+            self._notice = ("ui_gone", asyncio.get_running_loop().time())
+
+    def take_notice(self) -> str:
+        """Once: why the last session ended while no UI was there to show it (``ui_gone``),
+        if that was within :data:`NOTICE_WINDOW` seconds; else ``""``. The UI asks when it
+        comes back, so the citizen who was at the kiosk learns the application ended and
+        that their information was cleared."""
+        notice, self._notice = self._notice, None
+        if notice is None or asyncio.get_running_loop().time() - notice[1] > NOTICE_WINDOW:
+            return ""
+        return notice[0]
 
     # Events ------------------------------------------------------------------------
     def _on_stage(self, event: ShutdownStageChanged) -> None:
