@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,6 +107,7 @@ reports = st.builds(
 )
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=512))
 def test_fuzz_arbitrary_bytes_never_raise(data: bytes) -> None:
     decoder = Decoder()
@@ -114,6 +116,7 @@ def test_fuzz_arbitrary_bytes_never_raise(data: bytes) -> None:
     assert Decoder().feed(data + NOBODY * 2)[-1] == Report(TargetState.NONE, 0, 0, 0, 0, 0)
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=64), reports, st.integers(1, 30))
 def test_fuzz_report_round_trip_after_noise(noise: bytes, report: Report, chunk: int) -> None:
     stream = noise + ld2410.encode_report(report) + ld2410.encode_report(report)

@@ -369,7 +369,8 @@ SAMPLES = [
 ]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.fuzz
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(range(len(SAMPLES))),
     st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=4),
@@ -393,7 +394,8 @@ def test_mutated_structures_raise_only_seal_errors(index, flips, cut, kind) -> N
             call()
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
+@settings(deadline=None)
 @given(st.binary(max_size=400))
 def test_garbage_raises_only_malformed(data: bytes) -> None:
     for call in (ses.parse_seal, ses.parse_signature):
