@@ -52,6 +52,7 @@ LAYERS: Dict[str, int] = {
             "supervisor",
             "activity",
             "sdnotify",
+            "lazyimports",
             "dbus",
             "gm",
         ),
