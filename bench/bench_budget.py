@@ -96,7 +96,7 @@ def _start_daemon(
     """Starts ``govkioskd``; returns it once it said ``READY=1``, with the time that took."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind(str(notify))
-        sock.settimeout(30)
+        sock.settimeout(120)  # the warm-up start compiles everything on a busy machine
         started = time.monotonic()
         with open(log, "ab") as out:
             proc = subprocess.Popen(

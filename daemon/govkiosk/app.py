@@ -131,6 +131,8 @@ class Daemon:
         upkeep.install(self.runtime, self.devices, lambda: bool(sessions.state()))
         self._stopping = asyncio.Event()
         self._tasks: Set[asyncio.Task[None]] = set()
+        #: The STATUS= last sent; None until READY=1.
+        self._status_sent: Optional[str] = None
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -141,7 +143,8 @@ class Daemon:
         unsubscribe = self.bus.subscribe(ServiceHealthChanged, self._on_health)
         try:
             await self.supervisor.start_all()
-            self.notifier.notify("READY=1", "STATUS=" + self.supervisor.summary())
+            self._status_sent = self.supervisor.summary()
+            self.notifier.notify("READY=1", "STATUS=" + self._status_sent)
             _LOGGER.info("govkioskd %s ready: %s", __version__, self.supervisor.summary())
             if self.notifier.watchdog_interval:
                 self._spawn(self._watchdog(self.notifier.watchdog_interval))
@@ -199,7 +202,14 @@ class Daemon:
         task.add_done_callback(self._tasks.discard)
 
     def _on_health(self, _event: ServiceHealthChanged) -> None:
-        self.notifier.notify("STATUS=" + self.supervisor.summary())
+        # Before READY=1 (which carries the status) and when the text did not change,
+        # nothing is sent: a start makes dozens of health changes, and a full notify
+        # queue is what could delay READY=1.
+        status = self.supervisor.summary()
+        if self._status_sent is None or status == self._status_sent:
+            return
+        self._status_sent = status
+        self.notifier.notify("STATUS=" + status)
 
     async def _watchdog(self, interval: float) -> None:
         # Runs on the event loop, so a blocked loop stops the pings and systemd acts.
