@@ -55,7 +55,8 @@ class Notifier:
             _LOGGER.warning("sd_notify to %s failed: %s", self._address, err)
 
     def _send_waiting(self, message: bytes) -> None:
-        assert self._sock is not None and self._address is not None
+        assert self._sock is not None
+        assert self._address is not None
         self._sock.settimeout(MUST_DELIVER_TIMEOUT)
         try:
             self._sock.sendto(message, self._address)
