@@ -369,6 +369,19 @@ SAMPLES = [
 ]
 
 
+@pytest.mark.parametrize(("position", "value"), [(7_365_811_623, 31), (7_365_811_621, 64)])
+def test_a_damaged_public_key_in_a_signer_certificate_is_a_seal_error(
+    position: int, value: int
+) -> None:
+    # Found by the fuzz test below: asn1crypto reads the key only when it is used, and
+    # its ValueError escaped instead of a SealError.
+    original, xml = SAMPLES[2]
+    data = bytearray(original)
+    data[position % len(data)] = value
+    with pytest.raises(SealError):
+        SesVerifier().verify_ofd_signature(bytes(data), xml, kind="Seal")
+
+
 @pytest.mark.fuzz
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
