@@ -18,7 +18,8 @@ own cost is what is measured. Figures:
 - ``usbseal_p99_ms``: :mod:`bench.bench_usbseal`, which runs under a busy process on the
   sealer's core (budget 2 ms).
 
-``GOVKIOSK_BUDGET_IDLE_S`` shortens the idle window for a quick look. ``python -m
+``GOVKIOSK_BUDGET_IDLE_S`` shortens the idle window for a quick look;
+``GOVKIOSK_BUDGET_NO_CAMERAS=1`` leaves the cameras out. ``python -m
 bench.bench_budget`` exits 1 when a budget is missed (``python -m bench budget``, through
 :mod:`bench.__main__`, too).
 """
@@ -45,6 +46,9 @@ from . import bench_usbseal
 READY_RUNS = 5
 SETTLE_SECONDS = 10.0
 IDLE_SECONDS = float(os.environ.get("GOVKIOSK_BUDGET_IDLE_S", "60"))
+#: ``GOVKIOSK_BUDGET_NO_CAMERAS=1``: the demo's devices but the cameras, to see what
+#: they cost (a camera's probe at start loads OpenCV and FFmpeg into the daemon).
+NO_CAMERAS = bool(os.environ.get("GOVKIOSK_BUDGET_NO_CAMERAS"))
 #: budget name → (figure key, limit); a figure above its limit misses the budget.
 BUDGETS: Dict[str, Tuple[str, float]] = {
     "idle CPU <= 0.2 %": ("idle_cpu_pct", 0.2),
@@ -72,6 +76,8 @@ def _start_simulators(state: Path, logs: Path) -> Tuple[List[Tuple[str, str]], L
     devices: List[Tuple[str, str]] = []
     children: List[subprocess.Popen[bytes]] = []
     for sim in demo.SIMULATORS:
+        if NO_CAMERAS and sim.family == "camera":
+            continue
         port = demo.free_port()
         args = [a.format(port=port, state=state) for a in sim.args]
         with open(logs / f"sim-{sim.family}.log", "wb") as log:
@@ -176,6 +182,7 @@ def measure_daemon() -> Dict[str, Any]:
             "fds": len(os.listdir(f"/proc/{daemon.pid}/fd")),
             "threads": int(_status(daemon.pid, "Threads")),
             "devices": len(devices),
+            "cameras": not NO_CAMERAS,
         }
     finally:
         if daemon is not None and daemon.poll() is None:
