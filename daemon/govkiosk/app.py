@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tuple
 
-from . import __version__, readiness
+# lazyimports first: it defers OpenCV, NumPy and aiohttp before any feature imports them.
+from . import __version__, lazyimports, readiness
 from .api import (
     camera,
     idcard,
@@ -232,6 +233,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    _LOGGER.debug("imported on first use: %s", ", ".join(lazyimports.DEFERRED))
     try:
         config = load_config(args.config)
     except ConfigError as err:

@@ -16,15 +16,17 @@ is left as it is.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import threading
 import types
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 #: What the daemon defers: the libraries only camera, face and page features use.
 DEFERRED: Tuple[str, ...] = ("cv2", "numpy", "aiohttp")
 
 _LOCK = threading.RLock()
+_LOGGER = logging.getLogger(__name__)
 
 
 class DeferredModule(types.ModuleType):
@@ -51,7 +53,19 @@ class DeferredModule(types.ModuleType):
                     attributes.pop(key, None)
                 self.__dict__.update(attributes)
                 self.__dict__["_deferred_real"] = real
+                _LOGGER.info("lazyimports: %s imported, first used by %s", name, _user())
             return real
+
+
+def _user() -> str:
+    """``module:line`` of the first frame outside this module and the import system."""
+    frame: Optional[types.FrameType] = sys._getframe(1)
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if module != __name__ and not module.startswith(("importlib", "_frozen_importlib")):
+            return f"{module}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "?"
 
 
 def defer(*names: str) -> None:
