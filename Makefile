@@ -61,6 +61,14 @@ test: setup check
 	$(MAKE) test-umockdev
 	$(MAKE) package-test
 
+# Every parser and decoder (the tests marked fuzz) under hypothesis's deep profile
+# (tests/conftest.py: >= 10,000 cases each); not part of `make test`, which runs them with
+# the ci profile. The statistics give each property's case count and time.
+.PHONY: fuzz
+fuzz: venv
+	HYPOTHESIS_PROFILE=deep $(PYTEST) -m fuzz --timeout=3600 \
+		--hypothesis-show-statistics $(FUZZ_ARGS)
+
 test-umockdev: venv
 	umockdev-wrapper $(PYTEST) -m umockdev
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator, List, Optional
 
 import pytest
 import pytest_asyncio
+from hypothesis import HealthCheck, settings
 
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
@@ -17,6 +19,21 @@ from harness.opssite import Site
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+
+#: Hypothesis profiles. ``ci`` (the default, ``make test``): a modest number of cases per
+#: property, no per-example deadline (CI runs on two busy cores). ``deep`` (``make fuzz``,
+#: the tests marked ``fuzz``): at least 10,000 cases per property, and no health check
+#: that would stop a long run for being slow. ``HYPOTHESIS_PROFILE`` chooses.
+CI_EXAMPLES = 100
+DEEP_EXAMPLES = 10_000
+settings.register_profile("ci", max_examples=CI_EXAMPLES, deadline=None)
+settings.register_profile(
+    "deep",
+    max_examples=DEEP_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

@@ -193,7 +193,8 @@ def test_a_member_outside_its_place_refuses_the_whole_backup(tmp_path: Path, nam
     assert not (tmp_path / "etc").exists()
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
+@settings(deadline=None)
 @given(st.binary(max_size=200), st.sampled_from([b"", AES_MAGIC, SM4_MAGIC]))
 def test_any_bytes_are_refused_cleanly(
     tmp_path_factory: pytest.TempPathFactory, blob: bytes, magic: bytes

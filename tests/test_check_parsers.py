@@ -8,6 +8,7 @@ import datetime
 import math
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ def test_the_default_gateway_is_read_from_the_route_table() -> None:
     assert default_gateway("") is None
 
 
+@pytest.mark.fuzz
 @given(st.text())
 def test_any_route_text_gives_a_gateway_or_none(text: str) -> None:
     found = default_gateway(text)
@@ -52,6 +54,7 @@ def test_chrony_tracking_gives_the_offset() -> None:
     assert chrony_offset("506 Cannot talk to daemon") is None
 
 
+@pytest.mark.fuzz
 @given(st.text())
 def test_any_chrony_text_gives_a_finite_offset_or_none(text: str) -> None:
     offset = chrony_offset(text)

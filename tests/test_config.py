@@ -126,6 +126,7 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
     assert problems(path) == ["latin1.toml: not valid TOML: the file is not UTF-8"]
 
 
+@pytest.mark.fuzz
 @given(st.text(max_size=200))
 def test_any_text_gives_a_config_or_a_config_error(text: str) -> None:
     with tempfile.TemporaryDirectory() as directory:

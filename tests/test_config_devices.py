@@ -113,12 +113,14 @@ def test_every_address_form_is_accepted(tmp_path: Path, role: str, port: str) ->
     assert (device.role, device.port) == (role, port)
 
 
+@pytest.mark.fuzz
 @given(st.text(max_size=60), st.sampled_from(ROLES))
 def test_any_text_gets_an_answer_never_an_exception(port: str, role: str) -> None:
     problem = address_problem(role, port)
     assert problem is None or problem.startswith("expected")
 
 
+@pytest.mark.fuzz
 @given(st.integers(min_value=0, max_value=99999))
 def test_socket_ports_are_accepted_exactly_in_range(number: int) -> None:
     problem = address_problem("idcard", f"socket://10.0.0.5:{number}")

@@ -200,7 +200,8 @@ def test_openssl_reads_and_issues_what_we_check(tmp_path: Path, pki) -> None:
     assert certs.check_signature(root, root)
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.fuzz
+@settings(deadline=None)
 @given(st.binary(max_size=600))
 def test_garbage_certificates_raise_only_certificate_error(data: bytes) -> None:
     try:

@@ -101,7 +101,8 @@ def test_sign_and_verify_in_both_encodings() -> None:
     assert not sm2.verify(public, b"seal", sm2.encode_signature(0, s))
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
+@settings(deadline=None)
 @given(st.binary(max_size=80))
 def test_garbage_signatures_never_raise(garbage: bytes) -> None:
     public = PrivateKey(12345).public_key()

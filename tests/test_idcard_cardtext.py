@@ -241,12 +241,14 @@ def test_synthetic_cards_round_trip_and_hide_their_content(kind: CardKind) -> No
                 assert value not in shown
 
 
+@pytest.mark.fuzz
 @given(st.binary(min_size=TEXT_SIZE, max_size=TEXT_SIZE))
 def test_any_text_block_raises_only_our_errors(text: bytes) -> None:
     with contextlib.suppress(IdCardError):
         parse_identity(text, bytes(PHOTO_SIZE))
 
 
+@pytest.mark.fuzz
 @given(
     st.sampled_from(list(CardKind)),
     st.dictionaries(

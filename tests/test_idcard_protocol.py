@@ -223,6 +223,7 @@ def test_decoder_reset_drops_a_partial_frame() -> None:
 # --- fuzzing -----------------------------------------------------------------------------
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=3000), st.lists(st.integers(1, 300), max_size=20))
 def test_decoder_survives_any_bytes_in_any_chunks(data: bytes, cuts: list) -> None:
     decoder = FrameDecoder()
@@ -236,6 +237,7 @@ def test_decoder_survives_any_bytes_in_any_chunks(data: bytes, cuts: list) -> No
         assert decoder.pending <= 7 + MAX_LEN
 
 
+@pytest.mark.fuzz
 @given(
     st.binary(max_size=64),
     st.integers(0, 0xFFFF),
@@ -253,6 +255,7 @@ def test_decoder_finds_a_good_frame_after_any_junk_and_huge_len(
     assert frames[-1] == SAM_OK
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=1400))
 def test_parsing_any_frame_raises_only_our_errors(data: bytes) -> None:
     frame = bytes.fromhex(P) + data
@@ -261,6 +264,7 @@ def test_parsing_any_frame_raises_only_our_errors(data: bytes) -> None:
             parse(frame)
 
 
+@pytest.mark.fuzz
 @given(st.binary(min_size=0, max_size=1400), st.sampled_from([0x90, 0x41]))
 def test_read_reply_parsing_raises_only_our_errors(data: bytes, sw3: int) -> None:
     with contextlib.suppress(IdCardError):

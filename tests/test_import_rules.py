@@ -53,6 +53,7 @@ LAYERS: Dict[str, int] = {
             "supervisor",
             "activity",
             "sdnotify",
+            "lazyimports",
             "dbus",
             "gm",
             "ofd",

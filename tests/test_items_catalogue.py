@@ -355,6 +355,7 @@ TOML_VALUES = st.recursive(
 )
 
 
+@pytest.mark.fuzz
 @given(
     st.dictionaries(
         st.sampled_from([*sorted(ITEM), *PRESENTATION_KEYS]) | st.text(max_size=6),
@@ -379,6 +380,7 @@ CONSENT_VALUES = st.dictionaries(
 )
 
 
+@pytest.mark.fuzz
 @given(
     st.fixed_dictionaries(
         {},

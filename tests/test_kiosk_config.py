@@ -105,6 +105,7 @@ def test_the_picture_must_be_absolute_present_and_small(tmp_path: Path) -> None:
 PATHS = st.text(max_size=30).filter(lambda v: not v.startswith(("/dev", "/proc", "/sys")))
 
 
+@pytest.mark.fuzz
 @given(st.one_of(PATHS, st.integers(), st.booleans(), st.lists(st.text())))
 def test_fuzzed_picture_values_give_a_path_or_a_reason(value: object) -> None:
     reason = ""

@@ -10,7 +10,7 @@ import time
 from typing import Any, Dict, Optional
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from govkiosk.cli.fleet import pinned
@@ -70,20 +70,20 @@ def valid_body(**changes: Any) -> Dict[str, Any]:
     return body
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=2048))
-@settings(max_examples=300)
 def test_any_bytes_parse_or_refuse(data: bytes) -> None:
     assert reason_of(data) in (None, Reason.MALFORMED, Reason.OVERSIZED)
 
 
+@pytest.mark.fuzz
 @given(st.dictionaries(st.sampled_from([*valid_body(), "sig", "extra"]), json_values))
-@settings(max_examples=300)
 def test_any_json_object_parses_or_is_malformed(document: Dict[str, Any]) -> None:
     assert reason_of(json.dumps(document).encode()) in (None, Reason.MALFORMED)
 
 
+@pytest.mark.fuzz
 @given(st.sampled_from(sorted(valid_body())), json_values)
-@settings(max_examples=300)
 def test_one_field_changed_still_parses_or_is_malformed(name: str, value: Any) -> None:
     try:
         payload = SIGNER.seal(topic("k-1", "cmd", "req"), valid_body(**{name: value}))
@@ -168,8 +168,8 @@ tables = st.recursive(
 )
 
 
+@pytest.mark.fuzz
 @given(st.dictionaries(st.text(min_size=1), tables, max_size=4))
-@settings(max_examples=200)
 def test_dropin_writer_round_trips_through_toml(document: Dict[str, Any]) -> None:
     assert tomllib.loads(dumps(document)) == document
 

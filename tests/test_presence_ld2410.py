@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,6 +107,7 @@ reports = st.builds(
 )
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=512))
 def test_fuzz_arbitrary_bytes_never_raise(data: bytes) -> None:
     decoder = Decoder()
@@ -114,9 +116,36 @@ def test_fuzz_arbitrary_bytes_never_raise(data: bytes) -> None:
     assert Decoder().feed(data + NOBODY * 2)[-1] == Report(TargetState.NONE, 0, 0, 0, 0, 0)
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=64), reports, st.integers(1, 30))
 def test_fuzz_report_round_trip_after_noise(noise: bytes, report: Report, chunk: int) -> None:
     stream = noise + ld2410.encode_report(report) + ld2410.encode_report(report)
     decoder = Decoder()
     frames = [f for i in range(0, len(stream), chunk) for f in decoder.feed(stream[i : i + chunk])]
     assert frames[-1] == report
+
+
+def test_a_repeated_report_is_decoded_once_and_a_new_one_still_seen() -> None:
+    decoder = Decoder()
+    first = decoder.feed(NOBODY)
+    again = decoder.feed(NOBODY)
+    assert again == first
+    assert again[0] is first[0]  # the same frame, not parsed again
+    someone = ld2410.encode_report(Report(TargetState.MOVING, 80, 60, 0, 0, 80))
+    assert decoder.feed(someone) == [Report(TargetState.MOVING, 80, 60, 0, 0, 80)]
+    # A repeat after a partial frame is parsed with what came before it, as it always was.
+    reference = Decoder()
+    assert decoder.feed(someone[:5]) == reference.feed(someone[:5]) == []
+    assert decoder.feed(NOBODY) == reference.feed(NOBODY)
+    assert decoder.skipped == reference.skipped
+
+
+@pytest.mark.fuzz
+@given(
+    st.lists(st.sampled_from([NOBODY, b"\xf4\xf3", b"\x00", b"junk"]) | st.binary(), max_size=12)
+)
+def test_fuzz_chunks_decode_as_a_fresh_decoder_decodes_them_one_by_one(chunks: list) -> None:
+    decoder, reference = Decoder(), Decoder()
+    for chunk in chunks:
+        assert decoder.feed(chunk) == reference.feed(chunk)
+        reference._repeat = None  # the reference always parses

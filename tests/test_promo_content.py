@@ -151,14 +151,14 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=300)
+@pytest.mark.fuzz
 @given(JSON)
 def test_fuzz_any_document_is_a_manifest_error_or_a_signature_error(document: Any) -> None:
     with pytest.raises((ManifestError, SignatureError)):
         parse_signed(document, SETTINGS)
 
 
-@settings(max_examples=300)
+@pytest.mark.fuzz
 @given(st.binary(max_size=400) | st.text(max_size=400))
 def test_fuzz_any_text_is_refused_cleanly(text: Any) -> None:
     with pytest.raises(PromoError):
@@ -391,7 +391,7 @@ def test_picture_sizes_are_read_before_decoding(tmp_path: Path) -> None:
         media.check(tmp_path / "bomb.jpg", "image")
 
 
-@settings(max_examples=500)
+@pytest.mark.fuzz
 @given(st.binary(max_size=300), st.sampled_from([b"", media.PNG, media.JPEG, b"\xff\xd8\xff\xe0"]))
 def test_fuzz_picture_headers(tail: bytes, start: bytes) -> None:
     size = media.header_size(start + tail)

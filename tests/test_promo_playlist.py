@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Dict, List
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from govkiosk.contract.promo import (
@@ -189,14 +189,14 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=400)
+@pytest.mark.fuzz
 @given(JSON)
 def test_fuzz_any_json_is_a_playlist_or_a_playlist_error(document: Any) -> None:
     with contextlib.suppress(PlaylistError):
         parse_playlist(document)
 
 
-@settings(max_examples=400)
+@pytest.mark.fuzz
 @given(st.lists(st.dictionaries(KEYS, VALUES, max_size=7), min_size=1, max_size=5))
 def test_fuzz_entries_parse_whole_or_name_their_entry(entries: List[Dict[str, Any]]) -> None:
     try:

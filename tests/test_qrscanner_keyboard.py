@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional, Tuple
 
+import pytest
 from evdev import InputEvent, ecodes
 from hypothesis import given
 from hypothesis import strategies as st
@@ -114,6 +115,7 @@ def test_scanned_repr_hides_the_code() -> None:
     assert "secret" not in repr(Scanned("secret"))
 
 
+@pytest.mark.fuzz
 @given(
     st.lists(st.tuples(st.integers(0, 0x2FF), st.integers(0, 2)), max_size=200),
     st.sampled_from([US, FR]),
@@ -127,6 +129,7 @@ def test_fuzz_any_key_sequence(keys: List[Tuple[int, int]], layout: Layout) -> N
             assert 0 < len(outcome.text) <= 50
 
 
+@pytest.mark.fuzz
 @given(st.text(alphabet="abcXYZ0189-_:/.?=&", min_size=1, max_size=40))
 def test_typing_us_text_round_trips(text: str) -> None:
     by_char = {}

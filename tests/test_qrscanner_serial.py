@@ -52,6 +52,7 @@ def test_an_over_long_line_is_dropped_up_to_its_terminator() -> None:
     assert framer.feed(b"abcdef\nok\n") == [LineTooLong(16), b"ok"]
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=400), st.sampled_from(["any", "cr", "lf", "crlf"]), st.integers(1, 50))
 def test_fuzz_framer_bounds_lines(data: bytes, terminator: str, chunk: int) -> None:
     framer = LineFramer(terminator, max_length=32)
@@ -68,6 +69,7 @@ def test_text_is_utf8_then_gb18030_else_refused_without_echo() -> None:
     assert "\\x" not in str(caught.value)
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=100))
 def test_fuzz_decode_code_raises_only_its_own_error(data: bytes) -> None:
     with contextlib.suppress(UndecodableScanError):

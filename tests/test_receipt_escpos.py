@@ -225,6 +225,7 @@ text_lines = st.text(
 )
 
 
+@pytest.mark.fuzz
 @given(st.lists(text_lines, max_size=8), st.integers(1, 7))
 def test_encoder_output_round_trips_through_the_parser(lines: list, chunk: int) -> None:
     receipt = Receipt((*(Line(t) for t in lines), Cut()))
@@ -232,6 +233,7 @@ def test_encoder_output_round_trips_through_the_parser(lines: list, chunk: int) 
     assert [r.lines for r in printed] == [lines]
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=600), st.integers(1, 64))
 def test_parser_never_crashes_on_arbitrary_bytes(data: bytes, chunk: int) -> None:
     printout = _print(data, chunk)

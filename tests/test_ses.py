@@ -369,7 +369,21 @@ SAMPLES = [
 ]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize(("position", "value"), [(7_365_811_623, 31), (7_365_811_621, 64)])
+def test_a_damaged_public_key_in_a_signer_certificate_is_a_seal_error(
+    position: int, value: int
+) -> None:
+    # Found by the fuzz test below: asn1crypto reads the key only when it is used, and
+    # its ValueError escaped instead of a SealError.
+    original, xml = SAMPLES[2]
+    data = bytearray(original)
+    data[position % len(data)] = value
+    with pytest.raises(SealError):
+        SesVerifier().verify_ofd_signature(bytes(data), xml, kind="Seal")
+
+
+@pytest.mark.fuzz
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(range(len(SAMPLES))),
     st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=4),
@@ -393,7 +407,8 @@ def test_mutated_structures_raise_only_seal_errors(index, flips, cut, kind) -> N
             call()
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
+@settings(deadline=None)
 @given(st.binary(max_size=400))
 def test_garbage_raises_only_malformed(data: bytes) -> None:
     for call in (ses.parse_seal, ses.parse_signature):

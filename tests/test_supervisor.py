@@ -154,3 +154,31 @@ async def test_service_that_finishes_is_stopped_not_restarted() -> None:
     await sup.start_all()
     await wait_for_state(bus, sup, "oneshot", ServiceState.STOPPED)
     assert sup.health("oneshot")[0].detail == "finished"
+
+
+class SlowToStart(Service):
+    """Starts only when the test lets it; does not hold up READY."""
+
+    gates_ready = False
+
+    def __init__(self) -> None:
+        self.name = "camera"
+        self.release = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.release.wait()
+
+
+async def test_start_all_does_not_wait_for_a_service_that_does_not_gate_ready() -> None:
+    bus = EventBus()
+    sup = Supervisor(bus, Backoff(initial=0.01, maximum=0.04))
+    slow = SlowToStart()
+    sup.add(slow)
+    sup.add(Steady())
+    await sup.start_all()  # returns although the camera has not started
+    health = {h.name: h.state for h in sup.health()}
+    assert health["steady"] is ServiceState.RUNNING
+    assert health["camera"] is not ServiceState.RUNNING
+    slow.release.set()
+    await wait_for_state(bus, sup, "camera", ServiceState.RUNNING, restarts=0)
+    await sup.stop_all()

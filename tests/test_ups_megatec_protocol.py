@@ -98,6 +98,7 @@ q1_fields = st.tuples(
 )
 
 
+@pytest.mark.fuzz
 @given(q1_fields)
 def test_q1_round_trips_through_the_simulator_encoding(fields: tuple) -> None:
     status = Q1Status(*fields)
@@ -107,6 +108,7 @@ def test_q1_round_trips_through_the_simulator_encoding(fields: tuple) -> None:
     assert to_state(again, BATTERY, "p").status[0] in ("OL", "OB")
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=80))
 def test_any_bytes_parse_or_raise_a_protocol_error(data: bytes) -> None:
     for parse in (parse_q1, parse_rating, parse_identity):

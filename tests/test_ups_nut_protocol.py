@@ -117,17 +117,20 @@ def test_nut_address_with_and_without_credentials() -> None:
 words = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"))
 
 
+@pytest.mark.fuzz
 @given(st.lists(words, min_size=1, max_size=6))
 def test_quote_and_split_round_trip(values: list) -> None:
     assert split_line(" ".join(quote(v) for v in values)) == values
 
 
+@pytest.mark.fuzz
 @given(st.text(max_size=200))
 def test_any_line_parses_or_raises_a_protocol_error(line: str) -> None:
     with contextlib.suppress(UpsError):
         parse_reply(line)
 
 
+@pytest.mark.fuzz
 @given(st.lists(st.text(max_size=60), max_size=12))
 def test_any_list_reply_parses_or_raises_an_ups_error(lines: list) -> None:
     try:

@@ -75,6 +75,7 @@ def test_every_bad_line_is_reported_at_once() -> None:
     assert [line for line, _reason in caught.value.problems] == [1, 3]
 
 
+@pytest.mark.fuzz
 @given(st.text(alphabet=st.sampled_from(list('allowblck{}"#: -.*0123456789abfirsvw-_\n'))))
 def test_parser_fuzz_only_raises_rule_errors(text: str) -> None:
     problems: Tuple[Tuple[int, str], ...] = ()

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Coroutine, List, Optional, Sequence, Set, Tuple
 
-from . import __version__, readiness
+# lazyimports first: it defers OpenCV, NumPy and aiohttp before any feature imports them.
+from . import __version__, lazyimports, readiness
 from .api import (
     camera,
     checks,
@@ -143,6 +144,8 @@ class Daemon:
         upkeep.install(self.runtime, self.devices, lambda: bool(sessions.state()))
         self._stopping = asyncio.Event()
         self._tasks: Set[asyncio.Task[None]] = set()
+        #: The STATUS= last sent; None until READY=1.
+        self._status_sent: Optional[str] = None
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -159,7 +162,8 @@ class Daemon:
                         "store", "database_damaged", Severity.WARNING, self.runtime.store.recovery
                     )
                 )
-            self.notifier.notify("READY=1", "STATUS=" + self.supervisor.summary())
+            self._status_sent = self.supervisor.summary()
+            self.notifier.notify("READY=1", "STATUS=" + self._status_sent)
             _LOGGER.info("govkioskd %s ready: %s", __version__, self.supervisor.summary())
             if self.notifier.watchdog_interval:
                 self._spawn(self._watchdog(self.notifier.watchdog_interval))
@@ -246,7 +250,14 @@ class Daemon:
         self.bus.publish(alarm)
 
     def _on_health(self, _event: ServiceHealthChanged) -> None:
-        self.notifier.notify("STATUS=" + self.supervisor.summary())
+        # Before READY=1 (which carries the status) and when the text did not change,
+        # nothing is sent: a start makes dozens of health changes, and a full notify
+        # queue is what could delay READY=1.
+        status = self.supervisor.summary()
+        if self._status_sent is None or status == self._status_sent:
+            return
+        self._status_sent = status
+        self.notifier.notify("STATUS=" + status)
 
     async def _watchdog(self, interval: float) -> None:
         # Runs on the event loop, so a blocked loop stops the pings and systemd acts.
@@ -269,6 +280,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    _LOGGER.debug("imported on first use: %s", ", ".join(lazyimports.DEFERRED))
     try:
         config = load_config(args.config)
     except ConfigError as err:

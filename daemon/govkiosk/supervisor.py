@@ -57,6 +57,10 @@ class Service(ABC):
 
     #: The name in health reports and log prefixes; unique within a supervisor.
     name: str
+    #: Whether :meth:`Supervisor.start_all` (and so ``READY=1``) waits for this service's
+    #: first start. A service whose start is slow and which reports its own readiness
+    #: (a camera: FFmpeg probes a stream for a second or two) says ``False``.
+    gates_ready: bool = True
 
     @abstractmethod
     async def start(self) -> None:
@@ -105,10 +109,15 @@ class Supervisor:
         task.add_done_callback(lambda _t: self._tasks.pop(name, None))
 
     async def start_all(self, ready_timeout: float = 10.0) -> None:
-        """Launch every service and wait until each has started or failed once."""
+        """Launch every service and wait until each that ``gates_ready`` has started or
+        failed once."""
         for name in self._services:
             self.launch(name)
-        waits = [asyncio.ensure_future(e.wait()) for e in self._attempted.values()]
+        waits = [
+            asyncio.ensure_future(e.wait())
+            for name, e in self._attempted.items()
+            if self._services[name].gates_ready
+        ]
         if waits:
             _done, pending = await asyncio.wait(waits, timeout=ready_timeout)
             for wait in pending:

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import json
 import logging
 import uuid
@@ -182,21 +181,7 @@ class HttpBackend(Backend):
         except (aiohttp.ClientError, OSError) as err:
             raise BackendUnavailableError(f"{self._endpoint.host} unreachable: {err}") from err
         _LOGGER.debug("backends: %s answered %d", self._endpoint.host, status)
-        if len(payload) > MAX_RESPONSE:
-            raise BackendProtocolError(
-                f"{self._endpoint.host} answered more than {MAX_RESPONSE} bytes"
-            )
-        if status >= 500 or status == 429:
-            raise BackendUnavailableError(f"{self._endpoint.host} answered HTTP {status}")
-        answer = _json(payload)
-        if status in (401, 403):
-            _LOGGER.error("backends: %s refused this kiosk's signature", self._endpoint.host)
-            raise BackendRefusedError("unauthorised", UNAUTHORISED)
-        if 400 <= status < 500:
-            raise _refusal(answer)
-        if status != 200:
-            raise BackendProtocolError(f"{self._endpoint.host} answered HTTP {status}")
-        return answer
+        return parse_reply(str(self._endpoint.host), status, payload)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -226,6 +211,30 @@ async def health(url: str, timeout: float) -> int:
     if not 200 <= status < 300:
         raise BackendUnavailableError(f"{url} answered HTTP {status}")
     return status
+
+
+def parse_reply(host: str, status: int, payload: bytes) -> Dict[str, Any]:
+    """A document request's answer (``status``, body as read, at most ``MAX_RESPONSE + 1``
+    bytes) → the JSON object of a ``200``; anything else raises its :class:`BackendError`."""
+    if len(payload) > MAX_RESPONSE:
+        raise BackendProtocolError(f"{host} answered more than {MAX_RESPONSE} bytes")
+    if status >= 500 or status == 429:
+        raise BackendUnavailableError(f"{host} answered HTTP {status}")
+    if status in (401, 403):  # whatever the body: a gateway's is often an HTML page
+        _LOGGER.error("backends: %s refused this kiosk's signature", host)
+        raise BackendRefusedError("unauthorised", UNAUTHORISED)
+    answer = _json(payload)
+    if 400 <= status < 500:
+        raise _refusal(answer)
+    if status != 200:
+        raise BackendProtocolError(f"{host} answered HTTP {status}")
+    return answer
+
+
+def parse_document(answer: Dict[str, Any]) -> DocumentResult:
+    """The JSON object of a ``200`` → the sealed document; :class:`BackendProtocolError`
+    when it is not one."""
+    return _result(answer)
 
 
 def _json(payload: bytes) -> Dict[str, Any]:
@@ -270,7 +279,7 @@ def _result(answer: Dict[str, Any]) -> DocumentResult:
         raise BackendProtocolError("the answer's content type is not a text")
     try:
         document = base64.b64decode(encoded, validate=True)
-    except binascii.Error as err:
+    except ValueError as err:  # binascii.Error, or a text with characters beyond ASCII
         raise BackendProtocolError("the answer's document is not base64") from err
     try:
         content_type = checked(content_type, document)

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 Point = Tuple[float, float]
 #: Index of each corner's successor and predecessor around the outline.
-_NEXT = np.array([1, 2, 3, 0])
-_PREV = np.array([3, 0, 1, 2])
+# Index lists, not arrays: NumPy is only imported when a page is looked at.
+_NEXT = [1, 2, 3, 0]
+_PREV = [3, 0, 1, 2]
 
 
 @dataclass(frozen=True)

@@ -99,9 +99,14 @@ def reloaded(cert: Any) -> Any:
 def public_key(cert: Any) -> sm2.PublicKey:
     """The certificate's SM2 public key; :class:`CertificateError` if it is not SM2."""
     try:
-        return sm2.public_key_from_info(cert["tbs_certificate"]["subject_public_key_info"])
+        info = cert["tbs_certificate"]["subject_public_key_info"]
+        return sm2.public_key_from_info(info)
     except GmError as err:
         raise CertificateError(f"{name(cert)}: {err}") from err
+    except (ValueError, TypeError, KeyError) as err:
+        # asn1crypto parses lazily: a damaged key inside a certificate that loaded fails
+        # only now (found by the SES fuzz test: a flipped byte in a seal's signer).
+        raise CertificateError(f"the certificate's public key cannot be read: {err}") from err
 
 
 def is_sm2(cert: Any) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -42,11 +42,16 @@ FILE = "file"
 
 STREAM_SCHEMES = ("http://", "https://", "rtsp://")
 
+
 #: Open and read timeouts for FFmpeg sources: OpenCV 4.5.2 and later (Debian 12 has 4.6).
 #: Older builds (Kylin V10's 4.2) open without them and their FFmpeg waits 30 s on a
 #: silent stream; the driver's stall watchdog still tells the readers in time.
-OPEN_TIMEOUT: Optional[int] = getattr(cv2, "CAP_PROP_OPEN_TIMEOUT_MSEC", None)
-READ_TIMEOUT: Optional[int] = getattr(cv2, "CAP_PROP_READ_TIMEOUT_MSEC", None)
+#: (Looked up when a camera is opened: OpenCV is only imported then, not at start.)
+def _timeout_properties() -> Tuple[Optional[int], Optional[int]]:
+    return (
+        getattr(cv2, "CAP_PROP_OPEN_TIMEOUT_MSEC", None),
+        getattr(cv2, "CAP_PROP_READ_TIMEOUT_MSEC", None),
+    )
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,7 @@ class Capture:
 
     def _open(self) -> Any:
         params: List[int] = []
+        OPEN_TIMEOUT, READ_TIMEOUT = _timeout_properties()
         if self.source.api == cv2.CAP_FFMPEG and OPEN_TIMEOUT is not None and READ_TIMEOUT:
             params = [
                 OPEN_TIMEOUT,

@@ -77,6 +77,10 @@ class _Run:
 
 
 class CameraDriver(Service):
+    #: Opening a camera to probe it takes FFmpeg a second or two on a stream: ``READY=1``
+    #: does not wait for it; the hub and :class:`CameraStateChanged` say when it is there.
+    gates_ready = False
+
     def __init__(
         self,
         spec: DeviceSpec,

@@ -45,7 +45,8 @@ SIZE = (102, 126)
 _FACE_WIDTH = 0.62
 _FACE_CENTRE_Y = 0.52
 _FORMATS = {b"W": ".webp", b"J": ".jpg"}
-_QUALITY = {b"W": cv2.IMWRITE_WEBP_QUALITY, b"J": cv2.IMWRITE_JPEG_QUALITY}
+#: The quality flag of each format (names: OpenCV is only imported when a photo is made).
+_QUALITY = {b"W": "IMWRITE_WEBP_QUALITY", b"J": "IMWRITE_JPEG_QUALITY"}
 
 Box = Tuple[int, int, int, int]  #: x, y, width, height
 
@@ -117,7 +118,9 @@ def _compress(photo: Image, budget: int) -> Tuple[bytes, bytes]:
     for kind in (b"W", b"J"):
         for quality in range(90, 0, -5):
             try:
-                ok, buffer = cv2.imencode(_FORMATS[kind], photo, [_QUALITY[kind], quality])
+                ok, buffer = cv2.imencode(
+                    _FORMATS[kind], photo, [getattr(cv2, _QUALITY[kind]), quality]
+                )
             except cv2.error:
                 break  # this OpenCV build cannot write the format
             if ok and len(buffer) <= budget:

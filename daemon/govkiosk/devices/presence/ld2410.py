@@ -200,15 +200,30 @@ class Decoder:
     def __init__(self) -> None:
         self._buffer = bytearray()
         self.skipped = 0  #: bytes thrown away while looking for a frame
+        # The last chunk that was exactly one whole report, and that report.
+        self._repeat: Optional[Tuple[bytes, Frame]] = None
 
     def feed(self, data: bytes) -> List[Frame]:
+        # The sensor repeats itself ten times a second while nothing changes: a chunk
+        # equal to the last one that was exactly one whole report is that report again
+        # (frames are immutable), without parsing it again.
+        if not self._buffer and self._repeat is not None and data == self._repeat[0]:
+            return [self._repeat[1]]
+        whole = not self._buffer
+        skipped = self.skipped
         self._buffer += data
         frames: List[Frame] = []
         while True:
             frame = self._next()
             if frame is None:
-                return frames
+                break
             frames.append(frame)
+        one_report = len(frames) == 1 and isinstance(frames[0], Report)
+        if whole and one_report and not self._buffer and self.skipped == skipped:
+            self._repeat = (bytes(data), frames[0])
+        else:
+            self._repeat = None
+        return frames
 
     def _next(self) -> Optional[Frame]:
         buffer = self._buffer

@@ -5,8 +5,11 @@ when sysfs disagrees, records the device in the registry, audits each new decisi
 raises alarms. It remembers what it wrote: a sealed device found authorised again was
 authorised by someone else — tampering (§8 c) — and is sealed at once.
 
-Writes go to one worker thread (a driver's unbind or probe can take the kernel a
-while); a write still in flight is never mistaken for tampering.
+A seal (``authorized=0``) is written at once, on the loop, before anything else about
+the event is done: it is the latency that matters (p99 <= 2 ms, ``bench usbseal``), and
+handing it to a thread costs a second wake-up that, on a busy core, waits for the
+scheduler. Authorising writes go to one worker thread (a driver's probe can take the
+kernel a while); a write still in flight is never mistaken for tampering.
 """
 
 from __future__ import annotations
@@ -168,6 +171,15 @@ class Sealer:
         return True
 
     def _write(self, path: str, value: str) -> None:
+        if value == SEALED:
+            try:
+                self._sysfs.write(path, AUTHORIZED, value)
+            except SysfsError as err:
+                if not self._sysfs.path(path).exists():  # unplugged meanwhile
+                    _LOGGER.debug("%s: gone before the write: %s", path, err)
+                else:
+                    self._alarm("usb.seal_failed", Severity.CRITICAL, str(err))
+            return
         self._inflight[path] = self._inflight.get(path, 0) + 1
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._writer, self._sysfs.write, path, AUTHORIZED, value)
