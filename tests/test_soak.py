@@ -14,9 +14,9 @@ from harness.soak import MIX, TOLERANCES, Report, Sample, growth, soak
 
 #: What fits in about a minute on the CI machine (2 busy cores): the face check watches
 #: the camera for seconds, the other sessions take well under one.
-SESSIONS = 60
-WARMUP = 30
-EVERY = 15
+SESSIONS = 48
+WARMUP = 24  # past the first 18: every item printed, every scenario run once
+EVERY = 12
 
 #: How each scenario may end: the session's last state as the UI saw it.
 ENDINGS = {
@@ -35,7 +35,7 @@ ENDINGS = {
 async def test_short_soak_grows_nothing_and_leaves_nothing_personal(tmp_path: Path) -> None:
     report: Report = await soak(tmp_path / "soak", SESSIONS, warmup=WARMUP, every=EVERY)
     assert report.growth == []
-    assert [s.sessions for s in report.samples] == [30, 45, 60]
+    assert [s.sessions for s in report.samples] == [24, 36, 48]
     last = report.samples[-1]
     assert sum(last.outcomes.values()) == SESSIONS
     assert report.daemon_sessions == SESSIONS  # the daemon's own statistics lost none

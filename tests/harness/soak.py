@@ -422,16 +422,23 @@ class Citizens:
         self.terms: Set[str] = set()
         self.photo = card_photo(OBAMA)
 
-    def next(self, born_before: int = 2100) -> Any:
+    def next(self, born: Tuple[int, int] = (0, 2100)) -> Any:
+        """A resident born in ``born`` (first year, year after the last)."""
         identity = synthetic.resident(self.rng)
-        while identity.birth_date.year >= born_before:
+        while not born[0] <= identity.birth_date.year < born[1]:
             identity = synthetic.resident(self.rng)
         self.terms.update({identity.name, identity.id_number, identity.address})
         return dataclasses.replace(identity, photo=self.photo)
 
 
-#: The demo department issues a pension proof only to someone past retirement age.
-BORN_BEFORE = {"pension_benefit_proof": 1960}
+#: The demo department issues a pension proof only to someone past retirement age, and
+#: social-insurance records only to someone who has worked since they began (1993).
+BORN = {
+    "pension_benefit_proof": (1936, 1960),
+    "contribution_record_print": (1945, 2000),
+    "pension_insurance_certificate": (1945, 2000),
+    "social_insurance_statement": (1945, 2000),
+}
 
 
 #: Where a scenario leaves the journey: (where, what the citizen does there). ``print``,
@@ -492,7 +499,7 @@ async def run_session(s: Stack, scenario: str, item: str, citizens: Citizens) ->
     await s.until(step="identity", state="waiting")
     if where == "identity":
         return await leave(s, sid, action)
-    s.reader.place(citizens.next(BORN_BEFORE.get(item, 2100)))
+    s.reader.place(citizens.next(BORN.get(item, (0, 2100))))
     await s.until(step="identity", choices=["confirm", "cancel"])
     await s.take_card()  # the citizen takes the card back at once
     if where == "confirm":
@@ -745,7 +752,8 @@ async def soak(
                     f"--- govkioskd's log (end) ---\n{s.daemon.output()[-3000:]}"
                 ) from err
             outcomes[f"{scenario}:{outcome}"] += 1
-            if number == min(warmup, sessions) or number % every == 0 or number == sessions:
+            after_warmup = number > warmup and number % every == 0
+            if number == min(warmup, sessions) or after_warmup or number == sessions:
                 figures = sample(s, number, started, outcomes)
                 samples.append(figures)
                 on_sample(figures)
