@@ -1,5 +1,7 @@
-"""``python -m bench soak [--sessions N] [--warmup W] [--every E] [--seed S]``: N citizen
-sessions through the whole kiosk, ``govkioskd`` a real process (tests/harness/soak.py).
+"""``python -m bench soak [--sessions N] [--warmup W] [--every E] [--seed S] [--ui]``: N
+citizen sessions through the whole kiosk, ``govkioskd`` a real process
+(tests/harness/soak.py); with ``--ui`` the real UI follows them on a private Xvfb screen
+and its RSS is sampled too.
 
 Prints, as JSON lines on stderr while it runs, the daemon's figures after the warm-up and
 every E sessions (RSS, fds, threads, children, SQLite and WAL size, log volume, ops outbox
@@ -34,6 +36,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--ui", action="store_true", help="govkiosk-ui follows, on Xvfb")
     parser.add_argument("--keep", type=Path, help="run in this directory and keep it")
     return parser.parse_args(argv)
 
@@ -52,6 +55,7 @@ def run(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             warmup=args.warmup,
             every=args.every,
             seed=args.seed,
+            ui=args.ui,
             on_sample=_print,
         )
         return report.as_dict()

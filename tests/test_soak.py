@@ -52,7 +52,8 @@ def test_growth_names_the_figure_and_allows_per_session_growth() -> None:
     def at(sessions: int, **figures: int) -> Sample:
         base = dict.fromkeys(TOLERANCES, 0)
         base.update(figures)
-        return Sample(sessions=sessions, seconds=0.0, outcomes={}, db_file_bytes=0, **base)
+        base.setdefault("db_file_bytes", 0)
+        return Sample(sessions=sessions, seconds=0.0, outcomes={}, **base)
 
     start = at(200, fds=20, sqlite_bytes=100_000)
     assert growth(start, at(10_200, fds=22, sqlite_bytes=100_000 + 500 * 10_000)) == []

@@ -29,12 +29,13 @@ import dataclasses
 import os
 import random
 import sqlite3
+import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Dict, List, Set, Tuple
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Set, Tuple
 
 from dbus_next.aio import MessageBus
 from dbus_next.errors import DBusError
@@ -199,6 +200,7 @@ class Sample:
     wal_bytes: int
     log_bytes: int  #: everything govkioskd wrote to stdout/stderr (its log)
     outbox: int  #: ops messages waiting to go out
+    ui_rss_kb: int  #: govkiosk-ui's resident set (0: run without the UI)
     outcomes: Dict[str, int]  #: the driver's tally: how each session ended
 
     def as_dict(self) -> Dict[str, Any]:
@@ -250,6 +252,9 @@ TOLERANCES: Dict[str, Tolerance] = {
         "a few INFO lines per session by design (started, ended, printed)",
     ),
     "outbox": Tolerance(20, 0.0, "with the broker up, messages leave as they are made"),
+    "ui_rss_kb": Tolerance(
+        32 * 1024, 2.0, "as rss_kb; Kivy also keeps textures of the screens it has drawn"
+    ),
 }
 
 
@@ -284,6 +289,7 @@ class Stack:
     presence: List[PresenceSimulator]
     cups: CupsServer
     changes: asyncio.Queue[Dict[str, Any]]
+    ui: Optional[Proc] = None  #: govkiosk-ui on a private Xvfb, with ``ui=True``
     items: List[str] = field(default_factory=list)
     face_items: List[str] = field(default_factory=list)
     receipt_items: List[str] = field(default_factory=list)
@@ -407,6 +413,7 @@ def sample(stack: Stack, sessions: int, started: float, outcomes: Counter) -> Sa
         wal_bytes=wal_bytes,
         log_bytes=stack.log.stat().st_size,
         outbox=outbox,
+        ui_rss_kb=_rss_kb(stack.ui.popen.pid) if stack.ui is not None else 0,
         outcomes=dict(sorted(outcomes.items())),
     )
 
@@ -568,9 +575,11 @@ async def _wait(condition: Callable[[], Any], what: str, timeout: float = START_
 
 
 @contextlib.asynccontextmanager
-async def stack(directory: Path) -> AsyncIterator[Stack]:
+async def stack(directory: Path, ui: bool = False) -> AsyncIterator[Stack]:
     """The whole kiosk, ``govkioskd`` a child process; everything under ``directory``
-    (and cupsd's private tree, removed afterwards)."""
+    (and cupsd's private tree, removed afterwards). With ``ui``, ``govkiosk-ui`` follows
+    the sessions on a private Xvfb screen, as on a kiosk (the driver still plays the
+    citizen over D-Bus)."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - setup, before the loop's work
     with contextlib.ExitStack() as stop:
         bus = PrivateBus(directory / "dbus")
@@ -668,6 +677,8 @@ async def stack(directory: Path) -> AsyncIterator[Stack]:
                 changes,
             )
             await _ready(s)
+            if ui:
+                s.ui = _start_ui(directory, bus.address, stop)
             yield s
         finally:
             await close(client)
@@ -675,6 +686,31 @@ async def stack(directory: Path) -> AsyncIterator[Stack]:
             for server in servers:
                 server.close()
             await department.close()
+
+
+def _start_ui(directory: Path, address: str, stop: contextlib.ExitStack) -> Proc:
+    """Xvfb (its display chosen by the server: ``-displayfd``) and ``govkiosk-ui`` on it."""
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stop.callback(xvfb.wait)
+    stop.callback(xvfb.terminate)
+    os.close(write_end)
+    with os.fdopen(read_end) as displayfd:
+        display = displayfd.readline().strip()
+    assert display, "Xvfb did not start"
+    ui = Proc(
+        [str(BIN / "govkiosk-ui"), "--bus", address],
+        directory / "govkiosk-ui.log",
+        # Kivy's own files (its log, its config) under the directory the final scan reads.
+        env=dict(os.environ, DISPLAY=f":{display}", KIVY_HOME=str(directory / "kivy")),
+    )
+    stop.callback(ui.stop)
+    return ui
 
 
 async def _ready(s: Stack) -> None:
@@ -730,6 +766,7 @@ async def soak(
     warmup: int = 200,
     every: int = 500,
     seed: int = 17,
+    ui: bool = False,
     on_sample: Callable[[Sample], None] = lambda _s: None,
 ) -> Report:
     """Run ``sessions`` sessions; figures after ``warmup`` and every ``every`` sessions
@@ -739,7 +776,7 @@ async def soak(
     outcomes: Counter = Counter()
     samples: List[Sample] = []
     since = time.time() - 1
-    async with stack(directory) as s:
+    async with stack(directory, ui) as s:
         started = time.monotonic()
         first = tour(s)
         for number in range(1, sessions + 1):
