@@ -201,6 +201,7 @@ class Sample:
     log_bytes: int  #: everything govkioskd wrote to stdout/stderr (its log)
     outbox: int  #: ops messages waiting to go out
     ui_rss_kb: int  #: govkiosk-ui's resident set (0: run without the UI)
+    restarts: int  #: the daemon's services restarted by its supervisor (a crash each)
     outcomes: Dict[str, int]  #: the driver's tally: how each session ended
 
     def as_dict(self) -> Dict[str, Any]:
@@ -252,6 +253,7 @@ TOLERANCES: Dict[str, Tolerance] = {
         "a few INFO lines per session by design (started, ended, printed)",
     ),
     "outbox": Tolerance(20, 0.0, "with the broker up, messages leave as they are made"),
+    "restarts": Tolerance(0, 0.0, "a service restarted by the supervisor has crashed"),
     "ui_rss_kb": Tolerance(
         32 * 1024, 2.0, "as rss_kb; Kivy also keeps textures of the screens it has drawn"
     ),
@@ -394,7 +396,8 @@ def _rss_kb(pid: int) -> int:
     return int(_status(pid).get("VmRSS", "0 kB").split()[0])
 
 
-def sample(stack: Stack, sessions: int, started: float, outcomes: Counter) -> Sample:
+async def sample(stack: Stack, sessions: int, started: float, outcomes: Counter) -> Sample:
+    services = await stack.kiosk.call_get_services()
     pid = stack.pid
     status = _status(pid)
     children = _children(pid)
@@ -414,6 +417,7 @@ def sample(stack: Stack, sessions: int, started: float, outcomes: Counter) -> Sa
         log_bytes=stack.log.stat().st_size,
         outbox=outbox,
         ui_rss_kb=_rss_kb(stack.ui.popen.pid) if stack.ui is not None else 0,
+        restarts=sum(int(row[3]) for row in services),
         outcomes=dict(sorted(outcomes.items())),
     )
 
@@ -791,7 +795,7 @@ async def soak(
             outcomes[f"{scenario}:{outcome}"] += 1
             after_warmup = number > warmup and number % every == 0
             if number == min(warmup, sessions) or after_warmup or number == sessions:
-                figures = sample(s, number, started, outcomes)
+                figures = await sample(s, number, started, outcomes)
                 samples.append(figures)
                 on_sample(figures)
             if number % 200 == 0:
