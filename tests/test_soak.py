@@ -45,6 +45,7 @@ async def test_short_soak_grows_nothing_and_leaves_nothing_personal(tmp_path: Pa
     assert {key.split(":")[0] for key in last.outcomes} >= {"print", "paper_out", "walkaway"}
     assert last.children >= 1  # the face worker, still the one it was (growth: children)
     assert last.outbox <= TOLERANCES["outbox"].fixed
+    assert {s.ops_link for s in report.samples} == {"connected"}
     assert report.scanned > 5  # the database, its WAL, the logs at least
 
 
@@ -53,7 +54,7 @@ def test_growth_names_the_figure_and_allows_per_session_growth() -> None:
         base = dict.fromkeys(TOLERANCES, 0)
         base.update(figures)
         base.setdefault("db_file_bytes", 0)
-        return Sample(sessions=sessions, seconds=0.0, outcomes={}, **base)
+        return Sample(sessions=sessions, seconds=0.0, outcomes={}, ops_link="connected", **base)
 
     start = at(200, fds=20, sqlite_bytes=100_000)
     assert growth(start, at(10_200, fds=22, sqlite_bytes=100_000 + 500 * 10_000)) == []

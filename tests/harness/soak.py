@@ -46,6 +46,7 @@ from govkiosk.contract.names import (
     IDCARD_INTERFACE,
     KIOSK_INTERFACE,
     OBJECT_PATH,
+    OPS_INTERFACE,
     RECEIPT_INTERFACE,
     SESSION_INTERFACE,
 )
@@ -202,6 +203,7 @@ class Sample:
     outbox: int  #: ops messages waiting to go out
     ui_rss_kb: int  #: govkiosk-ui's resident set (0: run without the UI)
     restarts: int  #: the daemon's services restarted by its supervisor (a crash each)
+    ops_link: str  #: the link to the site broker (``connected``)
     outcomes: Dict[str, int]  #: the driver's tally: how each session ended
 
     def as_dict(self) -> Dict[str, Any]:
@@ -286,6 +288,7 @@ class Stack:
     idcard: Any  #: cn.govkiosk.IdCard1
     receipt: Any  #: cn.govkiosk.Receipt1
     kiosk: Any  #: cn.govkiosk.Kiosk1
+    ops: Any  #: cn.govkiosk.Ops1
     reader: SimulatedReader
     printer: SimPrinter
     presence: List[PresenceSimulator]
@@ -418,6 +421,7 @@ async def sample(stack: Stack, sessions: int, started: float, outcomes: Counter)
         outbox=outbox,
         ui_rss_kb=_rss_kb(stack.ui.popen.pid) if stack.ui is not None else 0,
         restarts=sum(int(row[3]) for row in services),
+        ops_link=str(await stack.ops.get_link()),
         outcomes=dict(sorted(outcomes.items())),
     )
 
@@ -674,6 +678,7 @@ async def stack(directory: Path, ui: bool = False) -> AsyncIterator[Stack]:
                 proxy.get_interface(IDCARD_INTERFACE),
                 proxy.get_interface(RECEIPT_INTERFACE),
                 proxy.get_interface(KIOSK_INTERFACE),
+                proxy.get_interface(OPS_INTERFACE),
                 reader,
                 printer,
                 radars,
@@ -718,7 +723,8 @@ def _start_ui(directory: Path, address: str, stop: contextlib.ExitStack) -> Proc
 
 
 async def _ready(s: Stack) -> None:
-    """Every item available (cameras up, face model loaded), the receipt printer ready."""
+    """Every item available (cameras up, face model loaded), the receipt printer ready,
+    the ops link up."""
 
     async def items() -> bool:
         rows = await s.session.call_list_items()
@@ -727,6 +733,11 @@ async def _ready(s: Stack) -> None:
     await _wait(items, "every item available")
 
     await _wait(s.receipt_ready, "the receipt printer ready")
+
+    async def ops_connected() -> bool:
+        return bool(await s.ops.get_link() == "connected")
+
+    await _wait(ops_connected, "the ops link to the site broker")
     catalogue = default_catalogue()
     s.items = [row["code"].value for row in await s.session.call_list_items()]
     for code in s.items:
