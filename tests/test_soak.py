@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from govkiosk.items.catalogue import default_catalogue
 from harness.soak import MIX, TOLERANCES, Report, Sample, growth, soak
 
 #: What fits in about a minute on the CI machine (2 busy cores): the face check watches
@@ -39,6 +40,9 @@ async def test_short_soak_grows_nothing_and_leaves_nothing_personal(tmp_path: Pa
     last = report.samples[-1]
     assert sum(last.outcomes.values()) == SESSIONS
     assert report.daemon_sessions == SESSIONS  # the daemon's own statistics lost none
+    published = default_catalogue().codes
+    assert sorted(report.by_item) == sorted(published)
+    assert all(report.by_item[code].get("done", 0) >= 1 for code in published), report.by_item
     for key, count in last.outcomes.items():
         scenario, ending = key.split(":")
         assert ending in ENDINGS.get(scenario, {"cancelled"}), (key, count)

@@ -761,6 +761,8 @@ class Report:
     growth: List[str]
     scanned: int  #: files searched for personal data at the end
     daemon_sessions: int  #: sessions the daemon's own statistics counted
+    #: The daemon's statistics: item → outcome → sessions.
+    by_item: Dict[str, Dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> Dict[str, Any]:
         return {
@@ -768,6 +770,7 @@ class Report:
             "seconds": round(self.seconds, 1),
             "sessions_per_s": round(self.sessions / self.seconds, 2) if self.seconds else 0,
             "daemon_sessions": self.daemon_sessions,
+            "by_item": self.by_item,
             "files_scanned": self.scanned,
             "growth": self.growth,
             "samples": [s.as_dict() for s in self.samples],
@@ -814,7 +817,8 @@ async def soak(
                     path.unlink()  # the printed paper: taken away by the citizens
         seconds = time.monotonic() - started
         stats = await s.kiosk.call_statistics(0)
-        daemon_sessions = sum(sum(row[1].values()) for row in stats[2])
+        by_item = {str(row[0]): {k: int(v) for k, v in row[1].items()} for row in stats[2]}
+        daemon_sessions = sum(sum(counts.values()) for counts in by_item.values())
         assert s.daemon.stop(timeout=15.0) == 0, s.daemon.output()[-4000:]
         # What the run wrote: the state directory, the logs, the daemon's temp directory,
         # cupsd's spool, cache and logs (not the printed paper: the citizens took it).
@@ -822,4 +826,4 @@ async def soak(
         scanned = scan(written_files(roots, since, s.cups.capture_dir), citizens.terms)
     base = next((x for x in samples if x.sessions >= min(warmup, sessions)), samples[0])
     found = growth(base, samples[-1]) if samples[-1] is not base else []
-    return Report(sessions, seconds, samples, found, scanned, daemon_sessions)
+    return Report(sessions, seconds, samples, found, scanned, daemon_sessions, by_item)
