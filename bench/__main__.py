@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+#: Run only when named: ``python -m bench`` without names leaves them out.
+BY_NAME_ONLY = {"soak"}
+
 
 def available() -> List[str]:
     here = Path(__file__).parent
@@ -20,7 +23,13 @@ def available() -> List[str]:
 
 
 def main(argv: List[str]) -> int:
-    names = argv or available()
+    # ``python -m bench <name> --option …``: one benchmark, its options for its run(argv).
+    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    argv, options = argv[:first_option], argv[first_option:]
+    if options and len(argv) != 1:
+        print("options are for one benchmark: python -m bench <name> --option …")
+        return 2
+    names = argv or [name for name in available() if name not in BY_NAME_ONLY]
     unknown = sorted(set(names) - set(available()))
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(available())}")
@@ -28,7 +37,7 @@ def main(argv: List[str]) -> int:
     results: Dict[str, Any] = {}
     for name in names:
         module = importlib.import_module(f"bench.bench_{name}")
-        results[name] = module.run()
+        results[name] = module.run(options) if options else module.run()
         print(json.dumps({name: results[name]}, ensure_ascii=False), file=sys.stderr)
     print(json.dumps(results, ensure_ascii=False, indent=2))
     # A benchmark that checks budgets (bench_budget) lists the missed ones: exit 1.

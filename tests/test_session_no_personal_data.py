@@ -24,62 +24,22 @@ pytest runs' temporary directories (tests running beside this one on a shared ma
 
 from __future__ import annotations
 
-import os
-import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator, List, Set
+from typing import Set
 
 import pytest
 
 from govkiosk.contract.logs import WITHHELD
-from govkiosk.devices.idcard import simphoto
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import Kiosk, kiosk
+from harness.personal import scan, written_files
 
 SESSIONS = 200
 PRINT_EVERY = 25
 FACE_EVERY = 4
-#: Signatures of image data (long enough not to turn up by chance in a database page).
-IMAGES = (
-    re.compile(rb"\xff\xd8\xff[\xe0-\xef]..(JFIF|Exif)", re.DOTALL),
-    re.compile(re.escape(b"\x89PNG\r\n\x1a\n")),
-    re.compile(rb"BM....\x00\x00\x00\x00....[\x28\x6c\x7c]\x00\x00\x00", re.DOTALL),
-    re.compile(rb"RIFF....WEBPVP8", re.DOTALL),
-    re.compile(re.escape(simphoto.MAGIC)),
-    re.compile(re.escape(b"\x93NUMPY")),
-)
-
-
-def needles(terms: Set[str]) -> List[bytes]:
-    found: Set[bytes] = set()
-    for term in terms:
-        for encoding in ("utf-8", "gb18030", "utf-16-be", "utf-16-le"):
-            found.add(term.encode(encoding))
-    return sorted(found)
-
-
-def every_file(root: Path) -> Iterator[Path]:
-    """Files under ``root``; a directory that vanishes while walked (another process's
-    temporary directory) is passed over, as ``os.walk`` does without ``onerror``."""
-    for directory, _dirs, names in os.walk(root):
-        for name in names:
-            yield Path(directory) / name
-
-
-def written_files(roots: List[Path], since: float, printed: Path) -> Iterator[Path]:
-    for root in roots:
-        for path in every_file(root):
-            try:
-                if not path.is_file() or path.stat().st_mtime < since:
-                    continue
-            except OSError:
-                continue  # vanished while scanning (another process's temp file)
-            if path.parent == printed and path.name.startswith("job-"):
-                continue
-            yield path
 
 
 async def one_session(k: Kiosk, number: int, terms: Set[str]) -> None:
@@ -127,24 +87,15 @@ async def test_200_sessions_leave_nothing_personal_on_disk(
     assert [e.result for e in checks] == ["matched"] * (SESSIONS // FACE_EVERY)
     assert len(cupsd.captured()) == SESSIONS // PRINT_EVERY
     roots = [tmp_path, cupsd.root, Path(tempfile.gettempdir())]
-    scanned = 0
-    patterns = needles(terms)
     department = tmp_path / "seal"  # the demo department's seal keys (its seals carry pictures)
     pytest_runs = tmp_path.parents[1]  # other pytest runs' directories: tests beside this one
-    for path in set(written_files(roots, started, cupsd.capture_dir)):
-        if department in path.parents:
-            continue
-        if pytest_runs in path.parents and tmp_path not in path.parents:
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue  # another process's file, gone or unreadable: not ours
-        scanned += 1
-        leaked = [p for p in patterns if p in data]
-        assert not leaked, f"{path} holds personal data"
-        images = [i.pattern for i in IMAGES if i.search(data)]
-        assert not images, f"{path} holds image data: {images}"
+    ours = [
+        path
+        for path in written_files(roots, started, cupsd.capture_dir)
+        if department not in path.parents
+        and (pytest_runs not in path.parents or tmp_path in path.parents)
+    ]
+    scanned = scan(ours, terms)
     assert scanned > 5  # the log, the database, cupsd's logs at least
     log = k.log.read_text(encoding="utf-8")
     assert "session" in log

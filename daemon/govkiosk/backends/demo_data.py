@@ -293,8 +293,17 @@ def _years(c: _Context) -> List[Tuple[int, int, float]]:
     ]
 
 
-def _contributions(c: _Context) -> Certificate:
+def _insured_years(c: _Context) -> List[Tuple[int, int, float]]:
+    """:func:`_years`, refused for someone who has none: too young to have worked, or
+    retired before the records begin."""
     years = _years(c)
+    if not years:
+        raise Refusal("no_record", "系统中未查询到您的参保缴费记录")
+    return years
+
+
+def _contributions(c: _Context) -> Certificate:
+    years = _insured_years(c)
     table = [["年度", "缴费月数", "月缴费基数(元)", "单位缴纳(元)", "个人缴纳(元)"]] + [
         [str(y), str(m), f"{base:,.0f}", f"{base * m * 0.16:,.2f}", f"{base * m * 0.08:,.2f}"]
         for y, m, base in years
@@ -315,7 +324,7 @@ def _contributions(c: _Context) -> Certificate:
 
 
 def _pension_insurance(c: _Context) -> Certificate:
-    years = _years(c)
+    years = _insured_years(c)
     months = sum(m for _, m, _ in years)
     account = sum(base * m * 0.08 for _, m, base in years)
     return c.sealed(
@@ -357,7 +366,7 @@ def _pension_received(c: _Context) -> Certificate:
 
 
 def _statement(c: _Context) -> Certificate:
-    first = _years(c)[0][0]
+    first = _insured_years(c)[0][0]
     rng = random.Random(c.who.rng_seed + 8)
     table = [["险种", "参保状态", "参保起始年月", "当前缴费基数(元)", "累计缴费月数"]]
     for kind, offset in (
