@@ -84,6 +84,7 @@ STAFF_CODES: Dict[str, str] = {
     "session.*": "K00",
     "session.internal": "K01",
     "session.stopped": "K02",
+    "session.ui_gone": "K03",
 }
 
 GENERAL = STAFF_CODES["session.*"]
