@@ -18,6 +18,7 @@ from govkiosk.devices.spec import shown
 from govkiosk.tables import ConfigError
 from harness.camera import simulator
 from harness.dbus import PrivateBus
+from harness.eventually import eventually
 
 
 def problems(tmp_path: Path, camera: str) -> List[str]:
@@ -85,6 +86,15 @@ async def test_static_cameras_reach_the_hub_of_the_daemon(
         try:
             await daemon.supervisor.start_all()
             hub = daemon.devices.cameras
+
+            def both_ready() -> bool:
+                return {c.role: c.state for c in hub.cameras()} == {
+                    FACE_IR: "ready",
+                    FACE_RGB: "ready",
+                }
+
+            # READY=1 does not wait for cameras (they report their own readiness)
+            await eventually(both_ready, "both cameras ready", 30.0)
             assert hub.roles() == [FACE_IR, FACE_RGB]
             rows = {r["role"]: r for r in daemon.devices.registry.rows()}
             assert rows[FACE_RGB]["driver"] == "running"

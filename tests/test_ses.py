@@ -30,6 +30,12 @@ from govkiosk.security.settings import SealSettings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/ofd"
 NOW = datetime.datetime.now(datetime.timezone.utc)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
 XML = b'<?xml version="1.0"?><ofd:Signature xmlns:ofd="http://www.ofdspec.org/2016"/>'
 PATH = "/Doc_0/Signs/Sign_0/Signature.xml"
 
@@ -218,7 +224,8 @@ def test_a_seal_from_a_trusted_authority_is_trusted(pki, version, digest_list, r
     assert (report.signer, report.maker, report.seal_name) == ("signer", "seal maker", "测试专用章")
     assert report.property_info == PATH
     assert report.signed_at is not None
-    assert abs(report.signed_at - NOW) < datetime.timedelta(minutes=5)
+    # signed just now (NOW is the module's import: a whole suite may run in between)
+    assert abs(report.signed_at - _now()) < datetime.timedelta(minutes=1)
     assert report.notes == (
         "signer: revocation not checked (no CRL for its issuer is configured)",
         "seal maker: revocation not checked (no CRL for its issuer is configured)",
@@ -444,7 +451,7 @@ def test_a_time_stamp_from_a_trusted_authority_is_reported_and_checked(pki) -> N
     stamp = report.timestamp
     assert stamp is not None
     assert (stamp.authority, stamp.verified, stamp.trusted) == ("time-stamp authority", True, True)
-    assert abs(stamp.time - NOW) < datetime.timedelta(minutes=5)
+    assert abs(stamp.time - _now()) < datetime.timedelta(minutes=1)
     assert report.as_dict()["timestamp"]["trusted"] is True
     untrusted = SesVerifier().verify_signature(value, XML).timestamp
     assert untrusted is not None

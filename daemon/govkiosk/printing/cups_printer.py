@@ -274,6 +274,8 @@ class CupsPrinter:
         cancelled if unprinted, purged in any case; what had become of it, in words."""
         try:
             view = await self._call(self._job_blocking, job_id)
+        except _JobUnknownError:  # CUPS lost it with the power: nothing left to print
+            return f"A4 job {job_id}: CUPS lost it when it stopped; it will not print"
         except PrinterUnavailableError as err:
             return f"A4 job {job_id}: CUPS cannot say what became of it ({err}); check the tray"
         await self._call(self._purge_blocking, job_id)
