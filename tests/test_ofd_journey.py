@@ -29,7 +29,7 @@ from harness.cups import CupsServer
 from harness.dbus import PrivateBus
 from harness.kiosk import Kiosk, kiosk
 from harness.kivy_ui import demo_catalogue
-from test_session_no_personal_data import IMAGES, needles, written_files
+from harness.personal import IMAGES, needles, written_files
 
 ITEM = "household_register_ofd"
 #: What an OFD package or its pages look like on disk: the ZIP entry of its root file.
