@@ -56,6 +56,7 @@ LAYERS: Dict[str, int] = {
             "lazyimports",
             "dbus",
             "gm",
+            "pdfbytes",
             "ofd",
         ),
         PLUMBING,

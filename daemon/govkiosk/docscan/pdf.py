@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
+from ..pdfbytes import assemble, stream
+
 #: Points per millimetre (1 pt = 1/72 in).
 PT_PER_MM = 72 / 25.4
 
@@ -44,29 +46,11 @@ def jpeg_page(
             " /Resources << /XObject << /Im0 4 0 R >> /ProcSet [/PDF /ImageB /ImageC] >>"
             " /Contents 5 0 R >>"
         ).encode("ascii"),
-        _stream(
+        stream(
             f"/Type /XObject /Subtype /Image /Width {width} /Height {height}"
             f" /ColorSpace {space} /BitsPerComponent 8 /Filter /DCTDecode",
             jpeg,
         ),
-        _stream("", content),
+        stream("", content),
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    table = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        table,
-    )
-    return bytes(out)
-
-
-def _stream(entries: str, data: bytes) -> bytes:
-    head = f"<< {entries} /Length {len(data)} >>".replace("<<  /", "<< /")
-    return head.encode("ascii") + b"\nstream\n" + data + b"\nendstream"
+    return bytes(assemble(objects))

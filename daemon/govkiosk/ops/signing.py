@@ -162,42 +162,30 @@ class KioskSigner:
         ).encode("utf-8")
 
 
-def open_document(payload: bytes, topic_name: str, certificate: x509.Certificate) -> Dict[str, Any]:
-    """A document :meth:`KioskSigner.seal_document` signed, checked against the kiosk's
-    certificate; raise if it does not verify."""
+def open_document(
+    payload: bytes, topic_name: str, certificate: x509.Certificate, what: str = "document"
+) -> Dict[str, Any]:
+    """A document :meth:`KioskSigner.seal_document` signed (or a reply), checked against
+    the kiosk's certificate; raise if it does not verify."""
     try:
         document = json.loads(payload.decode("utf-8"))
         signature = base64.b64decode(document.pop("sig"), validate=True)
         document.pop("sig_alg", None)
     except (UnicodeDecodeError, ValueError, KeyError, AttributeError, TypeError) as err:
-        raise EnvelopeError(Reason.MALFORMED, f"document: {err}") from None
+        raise EnvelopeError(Reason.MALFORMED, f"{what}: {err}") from None
     public = certificate.public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey):
         raise EnvelopeError(Reason.BAD_SIGNATURE, "kiosk certificate is not an EC key")
     try:
         public.verify(signature, signed_bytes(topic_name, document), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
-        raise EnvelopeError(Reason.BAD_SIGNATURE, "document signature does not verify") from None
+        raise EnvelopeError(Reason.BAD_SIGNATURE, f"{what} signature does not verify") from None
     return dict(document)
 
 
 def open_reply(payload: bytes, topic_name: str, certificate: x509.Certificate) -> Reply:
     """Check a kiosk's signed reply against its certificate; raise if it does not verify."""
-
-    try:
-        document = json.loads(payload.decode("utf-8"))
-        signature = base64.b64decode(document.pop("sig"), validate=True)
-        document.pop("sig_alg", None)
-    except (UnicodeDecodeError, ValueError, KeyError, AttributeError, TypeError) as err:
-        raise EnvelopeError(Reason.MALFORMED, f"reply: {err}") from None
-    public = certificate.public_key()
-    if not isinstance(public, ec.EllipticCurvePublicKey):
-        raise EnvelopeError(Reason.BAD_SIGNATURE, "kiosk certificate is not an EC key")
-    try:
-        public.verify(signature, signed_bytes(topic_name, document), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        raise EnvelopeError(Reason.BAD_SIGNATURE, "reply signature does not verify") from None
-    return Reply.from_body(document)
+    return Reply.from_body(open_document(payload, topic_name, certificate, "reply"))
 
 
 def load_certificate(data: Union[bytes, Path]) -> x509.Certificate:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime
 from typing import List
 
+from ..pdfbytes import assemble
+
 #: A4 in points.
 WIDTH, HEIGHT = 595.276, 841.89
 MM = 72 / 25.4
@@ -101,17 +103,4 @@ def test_page(kiosk_id: str, queue: str, now: datetime.datetime) -> bytes:
         b" /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120"
         b" /CapHeight 880 /StemV 93 >>",
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    table = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        table,
-    )
-    return bytes(out)
+    return bytes(assemble(objects))
