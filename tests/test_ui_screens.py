@@ -401,7 +401,9 @@ async def test_an_item_changing_availability_keeps_its_tile(ui: Driver) -> None:
     screen.show_groups([("公安", changed)], "zh_CN")
     after = [w for w in walk(screen) if isinstance(w, ItemTile)]
     assert [id(t) for t in after] == [id(t) for t in before]
-    assert after[0].line == i18n._(UNAVAILABLE) and after[1].line != i18n._(UNAVAILABLE)
+    assert after[0].line == i18n._(UNAVAILABLE)
+    assert after[1].line != i18n._(UNAVAILABLE)
     screen.show_groups([("公安", [*changed, Item("c", "社保清单", "人社")])], "zh_CN")
     rebuilt = [w for w in walk(screen) if isinstance(w, ItemTile)]
-    assert len(rebuilt) == 3 and not {id(t) for t in rebuilt} & {id(t) for t in before}
+    assert len(rebuilt) == 3
+    assert not {id(t) for t in rebuilt} & {id(t) for t in before}
