@@ -11,6 +11,7 @@ it knows (``govkiosk_fleet_exporter_broker_connected`` says it is not live).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -217,6 +218,8 @@ class Exporter:
             pass
         finally:
             writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
 
     async def _answer(self, request: Request) -> bytes:
         head_only = request.method == "HEAD"
