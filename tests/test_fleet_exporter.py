@@ -30,6 +30,7 @@ from harness.fleetdocs import Series, parse, state, telemetry, value
 from harness.opskiosk import KIOSK, running_kiosk
 from harness.opssite import Site
 from harness.process import free_port
+from test_fleet_files import dashboard_exprs, rule_exprs
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -281,6 +282,11 @@ async def test_a_real_prometheus_scrapes_the_exporter(site: Site, tmp_path: Path
             assert by_version == {"1.4.0": "3", clean(hostile, 64): "1"}
             up = await query(web, "govkiosk_kiosk_up == 0")
             assert [r["metric"]["kiosk"] for r in up] == ["k3"]
+            # Every query the dashboard and the rules make is valid PromQL for this Prometheus.
+            for expr in dashboard_exprs() + rule_exprs():
+                await query(web, expr)
+            offline = await query(web, "govkiosk_kiosk_up == 0")
+            assert offline
         finally:
             process.terminate()
             await process.wait()

@@ -10,6 +10,8 @@ configuration, so every problem names the file, the key and what was expected::
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +43,9 @@ class BrokerSettings:
     host: str = setting("", expect="a host name or address", check=bool)
     #: Its MQTT-over-TLS port.
     port: int = setting(8883, expect="a TCP port", check=_port)
-    #: The site CA certificate (PEM) the broker's certificate is checked against.
+    #: The site CA certificate (PEM) the broker's certificate is checked against. A relative
+    #: name (as in these three) is in systemd's credentials directory (the unit's
+    #: ``LoadCredential=``), else beside this file.
     ca: str = setting("", expect="the path of the site CA certificate", check=bool)
     #: The service's client certificate: a read-only identity (CN ``ops-metrics`` in the
     #: shipped ACL), never one that may send commands.
@@ -138,7 +142,21 @@ def load(path: Path) -> FleetServeSettings:
     settings = builder.build(FleetServeSettings, document, ())
     if builder.problems:
         raise ConfigError(builder.problems)
-    return settings
+    return resolved(settings, Path(os.environ.get("CREDENTIALS_DIRECTORY") or path.parent))
+
+
+def resolved(settings: FleetServeSettings, base: Path) -> FleetServeSettings:
+    """Relative TLS file names taken from ``base``: systemd's credentials directory
+    (``LoadCredential=`` in the shipped unit, so a dynamic user reads its key), else the
+    configuration file's directory."""
+    broker = settings.broker
+    files = {
+        name: str(base / value)
+        for name in ("ca", "cert", "key")
+        for value in [getattr(broker, name)]
+        if value and not Path(value).is_absolute()
+    }
+    return dataclasses.replace(settings, broker=dataclasses.replace(broker, **files))
 
 
 def settings_problems(settings: FleetServeSettings) -> List[str]:
