@@ -149,14 +149,15 @@ def resolved(settings: FleetServeSettings, base: Path) -> FleetServeSettings:
     """Relative TLS file names taken from ``base``: systemd's credentials directory
     (``LoadCredential=`` in the shipped unit, so a dynamic user reads its key), else the
     configuration file's directory."""
+
+    def where(name: str) -> str:
+        return str(base / name) if name and not Path(name).is_absolute() else name
+
     broker = settings.broker
-    files = {
-        name: str(base / value)
-        for name in ("ca", "cert", "key")
-        for value in [getattr(broker, name)]
-        if value and not Path(value).is_absolute()
-    }
-    return dataclasses.replace(settings, broker=dataclasses.replace(broker, **files))
+    broker = dataclasses.replace(
+        broker, ca=where(broker.ca), cert=where(broker.cert), key=where(broker.key)
+    )
+    return dataclasses.replace(settings, broker=broker)
 
 
 def settings_problems(settings: FleetServeSettings) -> List[str]:
