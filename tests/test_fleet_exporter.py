@@ -291,3 +291,58 @@ async def test_a_real_prometheus_scrapes_the_exporter(site: Site, tmp_path: Path
             process.terminate()
             await process.wait()
             log.close()
+
+
+def config_file(site: Site, directory: Path) -> Path:
+    """A metrics.toml as ops write it: TLS file names relative to the file."""
+    identity = site.identity("ops-metrics")
+    directory.mkdir(parents=True, exist_ok=True)
+    for source, name in (
+        (identity.ca, "ca.crt"),
+        (identity.cert, "m.crt"),
+        (identity.key, "m.key"),
+    ):
+        shutil.copyfile(source, directory / name)
+    path = directory / "metrics.toml"
+    path.write_text(
+        f'[broker]\nhost = "{identity.host}"\nport = {identity.port}\n'
+        'ca = "ca.crt"\ncert = "m.crt"\nkey = "m.key"\nreconnect_initial = 0.1\n'
+        "[http]\nport = 0\n"
+    )
+    return path
+
+
+async def test_the_command_serves_and_stops_on_sigterm(site: Site, tmp_path: Path) -> None:
+    path = config_file(site, tmp_path / "etc")
+    command = [sys.executable, "-m", "govkiosk.cli.main", "fleet", "serve", "--config", str(path)]
+    checked = await asyncio.create_subprocess_exec(
+        *command, "--check", stdout=asyncio.subprocess.PIPE
+    )
+    assert (await checked.communicate())[0] == f"{path}: ok\n".encode()
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), WAIT)).decode()
+        assert line.startswith("serving http://127.0.0.1:"), line
+        port = int(line.rsplit(":", 1)[1].split("/")[0])
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while (await http_get("127.0.0.1", port, "/healthz"))[0] != 200:
+            assert asyncio.get_running_loop().time() < deadline, "never subscribed"
+            await asyncio.sleep(0.05)
+        status, body = await http_get("127.0.0.1", port, "/metrics")
+        assert status == 200
+        assert value(parse(body.decode()), "govkiosk_fleet_exporter_broker_connected") == 1
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), WAIT) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    # A file with a mistake: the command names it and exits non-zero.
+    path.write_text('[limits]\nitems_max = "many"\n')
+    broken = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.PIPE)
+    _out, err = await broken.communicate()
+    assert broken.returncode == 1
+    assert f"{path}: limits.items_max: expected an integer >= 1" in err.decode()
