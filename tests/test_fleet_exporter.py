@@ -346,3 +346,32 @@ async def test_the_command_serves_and_stops_on_sigterm(site: Site, tmp_path: Pat
     _out, err = await broken.communicate()
     assert broken.returncode == 1
     assert f"{path}: limits.items_max: expected an integer >= 1" in err.decode()
+
+
+async def test_5000_kiosks_through_the_broker_get_no_kiosk_label(site: Site) -> None:
+    """The cap with a fleet's worth of retained states and telemetry on a real broker."""
+    kiosks = 5000
+    items = {"id_card_print": {"sessions": {"done": 2}, "evaluations": {"4": 1}}}
+    async with serving(exporter_settings(site)) as exporter, aiomqtt.Client(
+        site.broker.host, site.broker.port, identifier="fleet-sim", max_inflight_messages=1000
+    ) as publisher:
+        for n in range(kiosks):
+            kiosk = f"sim-{n:05d}"
+            await publisher.publish(
+                f"kiosk/v1/{kiosk}/state", state(kiosk, online=n % 4 != 0), qos=1, retain=True
+            )
+            await publisher.publish(
+                f"kiosk/v1/{kiosk}/telemetry", telemetry(kiosk, 1.0, items=items), qos=1
+            )
+        series = await until(
+            exporter,
+            "govkiosk_fleet_item_sessions",
+            2 * kiosks,
+            item="id_card_print",
+            outcome="done",
+        )
+        assert value(series, "govkiosk_fleet_kiosks") == kiosks
+        assert value(series, "govkiosk_fleet_kiosks_online") == kiosks * 3 // 4
+        assert value(series, "govkiosk_fleet_exporter_kiosk_labels") == 0
+        assert all("kiosk" not in dict(labels) for _name, labels in series)
+        assert len(series) < 200
