@@ -118,7 +118,7 @@ class FleetMetrics:
             elif kind == "telemetry" and len(parts) == 4:
                 self._telemetry(kiosk, document, now)
             elif kind == "evt" and len(parts) == 5 and parts[4] == "alarm":
-                return self._alarm(kiosk, document, now)
+                return self._take_alarm(kiosk, document, now)
         except (AttributeError, TypeError, ValueError, OverflowError):
             return self._reject("malformed")
         return True
@@ -205,7 +205,7 @@ class FleetMetrics:
             self._usage[index] += value
         kiosk.usage_keys, kiosk.usage_values = keys, values
 
-    def _alarm(self, kiosk: KioskModel, document: Dict[str, Any], now: float) -> bool:
+    def _take_alarm(self, kiosk: KioskModel, document: Dict[str, Any], now: float) -> bool:
         severity = document.get("severity")
         if severity not in SEVERITIES:
             return self._reject("alarm")
