@@ -123,6 +123,13 @@ def test_alarms_raised_deduplicated_cleared_and_expired() -> None:
     assert not model.handle("kiosk/v1/k1/evt/alarm", alarm("k1", "a9", "x", "fatal"), NOW)
     series = scrape(model)
     assert value(series, "govkiosk_fleet_exporter_rejected_total", reason="alarm") == 1
+    feed(model, "kiosk/v1/k1/evt/command_rejected", b'{"reason": "bad_signature"}')
+    feed(model, "kiosk/v1/k1/evt/whatever", b"{}")
+    series = scrape(model)
+    events = "govkiosk_fleet_events_received_total"
+    assert value(series, events, event="alarm") == 6  # redelivery and the refused one included
+    assert value(series, events, event="command_rejected") == 1
+    assert value(series, events, event="other") == 1
 
 
 def test_paper_and_availability() -> None:

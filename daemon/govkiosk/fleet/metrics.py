@@ -40,6 +40,8 @@ AVAILABILITY_BELOW = (99.0, 95.0, 90.0)
 ACTIVE_ALARMS_MAX = 32
 ALARM_IDS_KEPT = 64
 KIOSK_ID_MAX = 128
+#: ``evt/…`` kinds counted by name (docs/ops.md, "Topics"); others are ``other``.
+EVENTS = ("alarm", "command_rejected", "acceptance")
 REJECT_REASONS = ("malformed", "kiosk_id", "kiosks_max", "oversized", "alarm")
 
 
@@ -75,6 +77,7 @@ class FleetMetrics:
         self.messages = 0
         self.rejected: Counter[str] = Counter()
         self.alarms_total: Counter[str] = Counter()
+        self.events: Counter[str] = Counter()
         #: (kind, item, outcome or level) → index into _usage; bounded by the caps.
         self._series: Dict[Tuple[str, str, str], int] = {}
         self._usage: List[int] = []
@@ -113,14 +116,21 @@ class FleetMetrics:
                 return self._reject("kiosks_max")
             kiosk = self.kiosks[kiosk_id] = KioskModel()
         try:
-            if kind == "state" and len(parts) == 4:
-                self._state(kiosk, document)
-            elif kind == "telemetry" and len(parts) == 4:
-                self._telemetry(kiosk, document, now)
-            elif kind == "evt" and len(parts) == 5 and parts[4] == "alarm":
-                return self._take_alarm(kiosk, document, now)
+            return self._dispatch(parts[3:], kiosk, document, now)
         except (AttributeError, TypeError, ValueError, OverflowError):
             return self._reject("malformed")
+
+    def _dispatch(
+        self, kind: List[str], kiosk: KioskModel, document: Dict[str, Any], now: float
+    ) -> bool:
+        if kind == ["state"]:
+            self._state(kiosk, document)
+        elif kind == ["telemetry"]:
+            self._telemetry(kiosk, document, now)
+        elif len(kind) == 2 and kind[0] == "evt":
+            self.events[kind[1] if kind[1] in EVENTS else OTHER] += 1
+            if kind[1] == "alarm":
+                return self._take_alarm(kiosk, document, now)
         return True
 
     def _reject(self, reason: str) -> bool:
@@ -248,6 +258,8 @@ class FleetMetrics:
             )
         for kind in PAPER_KINDS:
             out["govkiosk_fleet_paper_low_kiosks"].set(0, kind=kind)
+        for event in (*EVENTS, OTHER):
+            out["govkiosk_fleet_events_received_total"].set(self.events[event], event=event)
         tally = _Tally()
         for kiosk_id, kiosk in self.kiosks.items():
             self._kiosk(out, tally, kiosk_id if per_kiosk else "", kiosk, now)
@@ -340,6 +352,10 @@ METRICS: Dict[str, Tuple[str, str]] = {
     "govkiosk_fleet_alarms_received_total": (
         "counter",
         "Alarms received since the service started (each alarm id once).",
+    ),
+    "govkiosk_fleet_events_received_total": (
+        "counter",
+        "Events (evt/...) received by kind, redeliveries included.",
     ),
     "govkiosk_fleet_kiosks_by_version": ("gauge", "Kiosks by govkiosk version (capped)."),
     "govkiosk_fleet_paper_low_kiosks": (
