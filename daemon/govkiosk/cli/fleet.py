@@ -9,6 +9,7 @@
     fleet send --broker broker.example --signing-key ~/.govkiosk/keys/alice-2026.key \\
         --role operator --kiosk hl-hrb-0042 printer.test
     fleet watch --broker broker.example [--json]
+    fleet serve --config /etc/govkiosk-fleet/metrics.toml   # Prometheus /metrics
 
 Connection flags default from ``GOVKIOSK_FLEET_BROKER``, ``…_CA``, ``…_CERT``, ``…_KEY``.
 """
@@ -17,9 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
+import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -230,6 +234,32 @@ async def _watch(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _serve(args: argparse.Namespace) -> int:
+    # Imported here: only the fleet metrics service needs the exporter.
+    from ..fleet import exporter, settings  # noqa: PLC0415
+
+    loaded = settings.load(Path(args.config))
+    missing = settings.settings_problems(loaded)
+    if missing:
+        for problem in missing:
+            print(f"govkioskctl fleet: {args.config}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.check:
+        print(f"{args.config}: ok")
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    service = exporter.Exporter(loaded)
+    host, port = await service.start()
+    print(f"serving http://{host}:{port}/metrics", flush=True)
+    running = asyncio.ensure_future(service.run())
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, running.cancel)
+    with contextlib.suppress(asyncio.CancelledError):  # stopped by a signal: a clean exit
+        await running
+    return 0
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="govkioskctl fleet", description="remote operations for a fleet of kiosks"
@@ -322,7 +352,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     watch.add_argument("--interval", type=float, default=5.0)
     watch.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
     watch.set_defaults(run=lambda a: asyncio.run(_watch(a)))
+    _add_serve(sub)
     return parser.parse_args(argv)
+
+
+def _add_serve(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="serve the fleet's metrics to Prometheus (/metrics)")
+    serve.add_argument("--config", default="/etc/govkiosk-fleet/metrics.toml")
+    serve.add_argument("--check", action="store_true", help="check the file and exit")
+    serve.set_defaults(run=lambda a: asyncio.run(_serve(a)))
 
 
 def _add_cosign(sub: Any) -> None:
