@@ -22,7 +22,8 @@ from typing import Dict, Iterator, List, Optional, Set
 
 import pytest
 
-pytestmark = pytest.mark.packaging
+#: Building the five packages takes a few minutes on a busy machine: the first test waits.
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
