@@ -10,6 +10,8 @@ import http.server
 import threading
 from typing import Any, Dict, List, Optional, Set
 
+from asn1crypto import ocsp as asn1_ocsp
+
 from govkiosk.gm import certs, ocsp
 
 MODES = (
@@ -137,7 +139,5 @@ class Responder:
 
 def _unknown_serial(serial: int) -> bytes:
     """``unauthorized`` (RFC 6960 §2.3): the responder answers for no such certificate."""
-    from asn1crypto import ocsp as asn1_ocsp
-
     del serial
     return bytes(asn1_ocsp.OCSPResponse({"response_status": "unauthorized"}).dump())
