@@ -502,6 +502,14 @@ class TestAuthority:
             authority.root.save(stem)
         return authority
 
+    @classmethod
+    def from_root(cls, root: Issued, organization: str = "govkiosk test") -> TestAuthority:
+        """The authority whose root (certificate and key) is ``root``."""
+        authority = cls.__new__(cls)
+        authority.organization = organization
+        authority.root = root
+        return authority
+
     def issued_in(self, directory: Path, stem: str, common_name: str, **kwargs: Any) -> Issued:
         """``issue`` once, kept as ``<directory>/<stem>.pem``/``.key`` and reused."""
         path = directory / stem
