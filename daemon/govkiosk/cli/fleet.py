@@ -283,30 +283,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     export.add_argument("key_id", nargs="*")
     export.set_defaults(run=keys_export)
 
-    ca = sub.add_parser("ca", help="the site's certificate authority").add_subparsers(
-        dest="action", required=True
-    )
-    init = ca.add_parser("init", help="create the site CA in DIR")
-    init.add_argument("--dir", required=True)
-    init.add_argument("--name", default="govkiosk site CA")
-    init.set_defaults(run=ca_init)
-    for kind, what in (
-        ("kiosk", "a kiosk (CN = kiosk id)"),
-        ("operator", "an operator (CN = ops-<name>)"),
-        ("broker", "the broker (host names and IPs)"),
-    ):
-        issue = ca.add_parser(f"issue-{kind}", help=f"a certificate for {what}")
-        issue.add_argument("--dir", required=True)
-        issue.add_argument("--out")
-        issue.add_argument("--days", type=int, default=825)
-        issue.add_argument("names", nargs="+" if kind == "broker" else 1)
-        if kind == "kiosk":
-            issue.add_argument(
-                "--sm2-reply",
-                action="store_true",
-                help="also an SM2 reply certificate and key, by the site's SM2 signing CA",
-            )
-        issue.set_defaults(run=lambda a, k=kind: _issue(a, k))
+    _add_ca(sub)
 
     for name, help_text in (
         ("send", "sign and send a command, wait for the results"),
@@ -362,6 +339,33 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     watch.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
     watch.set_defaults(run=lambda a: asyncio.run(_watch(a)))
     return parser.parse_args(argv)
+
+
+def _add_ca(sub: Any) -> None:
+    ca = sub.add_parser("ca", help="the site's certificate authority").add_subparsers(
+        dest="action", required=True
+    )
+    init = ca.add_parser("init", help="create the site CA in DIR")
+    init.add_argument("--dir", required=True)
+    init.add_argument("--name", default="govkiosk site CA")
+    init.set_defaults(run=ca_init)
+    for kind, what in (
+        ("kiosk", "a kiosk (CN = kiosk id)"),
+        ("operator", "an operator (CN = ops-<name>)"),
+        ("broker", "the broker (host names and IPs)"),
+    ):
+        issue = ca.add_parser(f"issue-{kind}", help=f"a certificate for {what}")
+        issue.add_argument("--dir", required=True)
+        issue.add_argument("--out")
+        issue.add_argument("--days", type=int, default=825)
+        issue.add_argument("names", nargs="+" if kind == "broker" else 1)
+        if kind == "kiosk":
+            issue.add_argument(
+                "--sm2-reply",
+                action="store_true",
+                help="also an SM2 reply certificate and key, by the site's SM2 signing CA",
+            )
+        issue.set_defaults(run=lambda a, k=kind: _issue(a, k))
 
 
 def _add_cosign(sub: Any) -> None:
