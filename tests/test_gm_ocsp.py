@@ -90,6 +90,7 @@ def test_a_revocation_after_a_vouched_signing_time_does_not_refuse(pki, responde
         ("wrong-nonce", "the OCSP response's nonce is not the one asked with"),
         ("no-nonce", "the OCSP response carries no nonce"),
         ("delegated-without-eku", "is not certified for OCSP signing"),
+        ("delegated-ecdsa-forged", "the OCSP response's signature does not verify"),
         ("garbage", "the OCSP response cannot be read"),
         ("error", "unreachable: HTTPError"),
     ],
@@ -110,12 +111,13 @@ def test_an_answer_that_cannot_be_trusted_is_status_unknown(
     assert why in str(hard.value)
 
 
-def test_a_delegated_responder_the_issuer_certified_is_believed(pki, responder) -> None:
+@pytest.mark.parametrize("mode", ["delegated", "delegated-ecdsa", "delegated-rsa"])
+def test_a_delegated_responder_the_issuer_certified_is_believed(pki, responder, mode) -> None:
     authority, signer = pki
-    responder.mode = "delegated"
-    assert (
-        chain(signer, authority, Revocation(policy="hard-fail", ocsp=checker(responder.url))) == 2
-    )
+    responder.mode = mode  # its own key: SM2, or ECDSA/RSA checked by cryptography
+    good = Revocation(policy="hard-fail", ocsp=checker(responder.url))
+    assert chain(signer, authority, good) == 2
+    assert good.notes == [f"seal signer: OCSP good ({responder.url})"]
     responder.mode = "revoked"
     responder.revoked.add(int(signer.certificate["tbs_certificate"]["serial_number"].native))
     with pytest.raises(ChainError):

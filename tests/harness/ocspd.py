@@ -1,16 +1,19 @@
 """A small OCSP responder on 127.0.0.1 for tests: http.server in a thread, answering for
 one SM2 seal authority in the way :attr:`Responder.mode` says (good, revoked, unknown,
-wrong-signer, stale, wrong-nonce, no-nonce, delegated, delegated-without-eku, garbage,
-error)."""
+wrong-signer, stale, wrong-nonce, no-nonce, delegated, delegated-without-eku, delegated
+responders with ECDSA and RSA keys, an ECDSA one whose signature is another key's,
+garbage, error)."""
 
 from __future__ import annotations
 
 import datetime
 import http.server
 import threading
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from asn1crypto import ocsp as asn1_ocsp
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from govkiosk.gm import certs, ocsp
 
@@ -24,6 +27,9 @@ MODES = (
     "no-nonce",
     "delegated",
     "delegated-without-eku",
+    "delegated-ecdsa",
+    "delegated-rsa",
+    "delegated-ecdsa-forged",
     "garbage",
     "error",
 )
@@ -54,6 +60,18 @@ class Responder:
             "OCSP responder", issuer=self.issuer, extended_usage=[ocsp.OID_OCSP_SIGNING]
         )
         self.plain = authority.issue("not an OCSP responder", issuer=self.issuer)
+        self.classic_keys = _classic_keys()
+        self.classic = {
+            kind: authority.issue(
+                f"OCSP responder ({kind})",
+                issuer=self.issuer,
+                extended_usage=[ocsp.OID_OCSP_SIGNING],
+                public_key_info=key.public_key().public_bytes(
+                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+                ),
+            )
+            for kind, key in self.classic_keys.items()
+        }
         self.stranger = certs.TestAuthority(
             certs.name(self.issuer.certificate)
         ).root  # same name, another key
@@ -107,6 +125,14 @@ class Responder:
         elif mode == "delegated":
             signer = self.delegate
             kwargs["include"] = [self.delegate.certificate]
+        elif mode.startswith("delegated-") and mode != "delegated-without-eku":
+            kind = "rsa" if mode == "delegated-rsa" else "ecdsa"
+            signer = self.classic[kind]
+            kwargs["include"] = [signer.certificate]
+            key = self.classic_keys[kind]
+            if mode.endswith("-forged"):
+                key = ec.generate_private_key(ec.SECP256R1())
+            kwargs["sign"] = lambda tbs: _classic_sign(key, tbs)
         elif mode == "delegated-without-eku":
             signer = self.plain
             kwargs["include"] = [self.plain.certificate]
@@ -141,3 +167,20 @@ def _unknown_serial(serial: int) -> bytes:
     """``unauthorized`` (RFC 6960 §2.3): the responder answers for no such certificate."""
     del serial
     return bytes(asn1_ocsp.OCSPResponse({"response_status": "unauthorized"}).dump())
+
+
+_CLASSIC_KEYS: Dict[str, Any] = {}
+
+
+def _classic_keys() -> Dict[str, Any]:
+    """An ECDSA and an RSA key, made once per process (RSA key generation is slow)."""
+    if not _CLASSIC_KEYS:
+        _CLASSIC_KEYS["ecdsa"] = ec.generate_private_key(ec.SECP256R1())
+        _CLASSIC_KEYS["rsa"] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return _CLASSIC_KEYS
+
+
+def _classic_sign(key: Any, tbs: bytes) -> Tuple[str, bytes]:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "1.2.840.113549.1.1.11", key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    return "1.2.840.10045.4.3.2", key.sign(tbs, ec.ECDSA(hashes.SHA256()))

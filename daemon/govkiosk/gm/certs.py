@@ -26,7 +26,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from . import sm2
 from .errors import GmError
@@ -531,9 +531,12 @@ class TestAuthority:
         crl_url: Optional[str] = None,
         ocsp_url: Optional[str] = None,
         extended_usage: Sequence[str] = (),
+        public_key_info: Optional[bytes] = None,
     ) -> Issued:
         """A certificate signed by ``issuer`` (default the root); ``ocsp_url`` goes in its
-        Authority Information Access, ``extended_usage`` (OIDs) in extKeyUsage."""
+        Authority Information Access, ``extended_usage`` (OIDs) in extKeyUsage.
+        ``public_key_info``: certify this key (DER SubjectPublicKeyInfo, e.g. an ECDSA
+        OCSP responder's) instead of the returned SM2 key's."""
         parent = issuer or self.root
         key = key or sm2.PrivateKey.generate()
         start = not_before or _now() - datetime.timedelta(hours=1)
@@ -541,7 +544,7 @@ class TestAuthority:
             _certificate(
                 subject=_dn(common_name, self.organization),
                 issuer=parent.certificate["tbs_certificate"]["subject"],
-                public=key.public_key(),
+                public=public_key_info or key.public_key(),
                 signer=parent.key,
                 start=start,
                 end=start + datetime.timedelta(days=days),
@@ -617,7 +620,7 @@ def _certificate(
     *,
     subject: Any,
     issuer: Any,
-    public: sm2.PublicKey,
+    public: Union[sm2.PublicKey, bytes],
     signer: sm2.PrivateKey,
     start: datetime.datetime,
     end: datetime.datetime,
@@ -682,7 +685,9 @@ def _certificate(
                 "not_after": x509.Time(name="utc_time", value=end),
             },
             "subject": subject,
-            "subject_public_key_info": keys.PublicKeyInfo.load(public.to_der()),
+            "subject_public_key_info": keys.PublicKeyInfo.load(
+                public if isinstance(public, bytes) else public.to_der()
+            ),
             "extensions": extensions,
         }
     )

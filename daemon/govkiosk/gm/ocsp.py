@@ -437,9 +437,12 @@ def make_response(
     revoked_at: Optional[datetime.datetime] = None,
     include: Sequence[Any] = (),
     signed_by_name: Optional[Any] = None,
+    sign: Optional[Callable[[bytes], Tuple[str, bytes]]] = None,
 ) -> bytes:
     """A DER ``OCSPResponse`` for ``cert`` by ``signer`` (the issuer, or a responder
-    certificate it issued, which goes along in ``include``), SM2-signed."""
+    certificate it issued, which goes along in ``include``), SM2-signed with
+    ``signer.key`` — or by ``sign(tbs) -> (algorithm OID, signature)`` (an ECDSA or RSA
+    responder's key)."""
     from asn1crypto import core, ocsp  # noqa: PLC0415
 
     now = _utcnow().replace(microsecond=0)
@@ -471,11 +474,16 @@ def make_response(
             "response_extensions": extensions,
         }
     )
+    algorithm, signature = (
+        sign(tbs.dump())
+        if sign is not None
+        else (sm2.OID_SM2_WITH_SM3, sm2.sign(signer.key, tbs.dump(), der=True))
+    )
     basic = ocsp.BasicOCSPResponse(
         {
             "tbs_response_data": tbs,
-            "signature_algorithm": {"algorithm": sm2.OID_SM2_WITH_SM3},
-            "signature": sm2.sign(signer.key, tbs.dump(), der=True),
+            "signature_algorithm": {"algorithm": algorithm},
+            "signature": signature,
             "certs": list(include) or None,
         }
     )
