@@ -149,6 +149,30 @@ def test_a_responder_that_is_down_falls_under_the_policy(pki) -> None:
     assert crl.notes[0].startswith("seal signer: OCSP status unknown (OCSP http://127.0.0.1:")
 
 
+def test_a_black_holed_responder_costs_one_timeout_then_is_not_asked_for_a_while(pki) -> None:
+    authority, signer = pki
+    maker = authority.issue("seal maker CA", ca=True)
+    made_by_maker = authority.issue("seal signer 2", issuer=maker)
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/ocsp"
+        asking = ocsp.OcspChecker(responders=(url,), timeout=0.5)
+        soft = Revocation(ocsp=asking)
+        path = certs.validate_chain(
+            made_by_maker.certificate,
+            [authority.root.certificate],
+            [maker.certificate],
+            revocation=soft,
+        )
+        assert len(path) == 3
+        assert asking.asked == 1  # the maker's certificate did not wait again
+        assert "timeout" in soft.notes[0].lower()
+        assert "not asked again for a while" in soft.notes[1]
+        assert chain(signer, authority, Revocation(ocsp=asking)) == 2
+        assert asking.asked == 1
+
+
 def test_the_certificates_own_responder_is_asked_when_configured(pki, responder) -> None:
     authority, _ = pki
     named = authority.issue("signer with AIA", ocsp_url=responder.url)

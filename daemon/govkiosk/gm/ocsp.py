@@ -20,7 +20,8 @@ with an :class:`Outcome`:
 
 A good or revoked answer with a ``nextUpdate`` is kept until then (the nonce proves
 freshness only for the request that carried it; a cached answer is as fresh as its
-``nextUpdate`` says). Failures are not kept. Blocking I/O: the verifier runs in an
+``nextUpdate`` says). Failures are not kept, but a responder that cannot be reached is
+not asked again for :attr:`OcspChecker.retry_after` seconds. Blocking I/O: the verifier runs in an
 executor, never on the event loop.
 
 :func:`make_response` builds responses for tests and the demo's authority.
@@ -32,6 +33,7 @@ import datetime
 import hashlib
 import secrets
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -350,6 +352,11 @@ class OcspChecker:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     #: Requests sent (what a test counts to see the cache at work).
     asked: int = 0
+    #: Seconds a responder that could not be reached is not asked again: a seal's chain has
+    #: two or three certificates and the flow's ``seal_timeout`` is 10 s, so a black-holed
+    #: responder costs one ``timeout`` per document, not one per certificate.
+    retry_after: float = 30.0
+    _down: Dict[str, float] = field(default_factory=dict, repr=False)
 
     def urls(self, cert: Any) -> List[str]:
         found = list(self.responders)
@@ -375,6 +382,11 @@ class OcspChecker:
                 return Outcome(answer.status, "", url, answer.revoked_at)
         reasons: List[str] = []
         for url in urls:
+            with self._lock:
+                down_until = self._down.get(url, 0.0)
+            if time.monotonic() < down_until:
+                reasons.append(f"OCSP {url} unreachable (not asked again for a while)")
+                continue
             nonce = secrets.token_bytes(NONCE_BYTES)
             try:
                 request = build_request(cert, issuer, nonce)
@@ -382,6 +394,8 @@ class OcspChecker:
                     self.asked += 1
                 data = (self.poster or http_post)(url, request, self.timeout)
             except Exception as err:  # noqa: BLE001 - any network failure is "unreachable"
+                with self._lock:
+                    self._down[url] = time.monotonic() + self.retry_after
                 reasons.append(f"OCSP {url} unreachable: {type(err).__name__}")
                 continue
             try:
