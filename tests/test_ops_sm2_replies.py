@@ -6,6 +6,7 @@ key, not an ECDSA signature passed off as SM2, not an ECDSA reply from an SM2 ki
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from pathlib import Path
@@ -154,6 +155,16 @@ def test_the_fleet_view_takes_only_the_kiosks_own_reply_certificate(sm2_site, tm
     assert without.row(KIOSK).reply_certificate is None
 
 
+async def fleet_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Tuple[int, str]:
+    """``govkioskctl fleet …`` in a thread: it runs its own event loop, as from a shell."""
+
+    def run() -> Tuple[int, str]:
+        status = ctl.main(["fleet", *argv])
+        return status, capsys.readouterr()[0]
+
+    return await asyncio.get_running_loop().run_in_executor(None, run)
+
+
 async def test_an_operator_checks_the_sm2_signed_reply_through_the_broker(
     site: Site, private_bus: PrivateBus, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -189,6 +200,24 @@ async def test_an_operator_checks_the_sm2_signed_reply_through_the_broker(
             assert reply.status is Status.SUCCEEDED, reply.detail
             assert reply.result["kiosk"]["id"] == KIOSK
             assert certs.name(fleet.view.row(KIOSK).reply_certificate) == KIOSK
+        # The same through `govkioskctl fleet send`: with --sm2-ca the reply is taken;
+        # without it the SM2-signed reply is no answer at all.
+        identity = site.identity("ops-admin")
+        keys = tmp_path / "keys"
+        keys.mkdir()
+        viewer = site.signers["viewer"]
+        (keys / f"{viewer.key_id}.key").write_bytes(viewer.private_pem())
+        argv = [
+            *("send", "--broker", f"{identity.host}:{identity.port}", "--ca", str(identity.ca)),
+            *("--cert", str(identity.cert), "--key", str(identity.key), "--kiosk", KIOSK),
+            *("--signing-key", str(keys / f"{viewer.key_id}.key"), "--role", "viewer"),
+        ]
+        status, printed = await fleet_cli(capsys, *argv, "--sm2-ca", str(sm2_ca), "status")
+        assert status == 0
+        assert printed.startswith(f"{KIOSK}: SUCCEEDED")
+        status, printed = await fleet_cli(capsys, *argv, "--timeout", "2", "--json", "status")
+        assert status == 3
+        assert json.loads(printed) == {KIOSK: None}
     # Every reply on the wire was SM2, and an independent verifier (gmssl) agrees.
     assert payloads
     gmssl_sm2 = pytest.importorskip("gmssl.sm2")
