@@ -79,6 +79,8 @@ def test_a_revocation_after_a_vouched_signing_time_does_not_refuse(pki, responde
         revoked_by=signed,
     )
     assert len(path) == 2
+    assert revocation.notes[0].startswith("seal signer: OCSP revoked ")
+    assert revocation.notes[0].endswith(f", after it signed ({responder.url})")
 
 
 @pytest.mark.parametrize(

@@ -257,8 +257,14 @@ class Revocation:
                     f"{name(cert)}: the certificate is revoked (OCSP {outcome.responder})",
                     kind="revoked",
                 )
-            if outcome.status in ("good", "revoked"):  # revoked after ``at``: good then
+            if outcome.status == "good":
                 self.notes.append(f"{name(cert)}: OCSP good ({outcome.responder})")
+                good = True
+            elif outcome.status == "revoked":  # after ``at``, which a time stamp vouches for
+                self.notes.append(
+                    f"{name(cert)}: OCSP revoked {outcome.revoked_at:%Y-%m-%d %H:%M},"
+                    f" after it signed ({outcome.responder})"
+                )
                 good = True
             else:
                 ocsp_unknown = outcome.reason
