@@ -22,7 +22,7 @@ from govkiosk.fleet.pki import CertificateAuthority, Sm2SigningAuthority
 from govkiosk.gm import certs, sm2
 from govkiosk.ops.envelope import EnvelopeError, Reason, Reply, Status, b64, signed_bytes
 from govkiosk.ops.settings import OpsSettings
-from govkiosk.ops.signing import SM2, KioskSigner, load_certificate, open_reply
+from govkiosk.ops.signing import SM2, KioskSigner, SigningError, load_certificate, open_reply
 from harness.dbus import PrivateBus
 from harness.opskiosk import KIOSK, running_kiosk
 from harness.opssite import Site
@@ -67,11 +67,23 @@ def test_issue_kiosk_sm2_reply_makes_a_reply_certificate_from_the_sm2_ca(sm2_sit
     assert load_certificate(out / f"{KIOSK}.crt").signature_hash_algorithm is not None
 
 
-def test_sm2_replies_need_their_key_and_certificate_configured() -> None:
+def test_sm2_replies_need_their_key_and_its_own_certificate(sm2_site) -> None:
     assert OpsSettings(reply_algorithm="sm2-sm3").config_problems() == [
         ("reply_algorithm", '"sm2-sm3" needs reply_key and reply_cert')
     ]
     assert OpsSettings().config_problems() == []
+    _, out, _ = sm2_site
+    signer = KioskSigner(out / f"{KIOSK}.key", out / f"{KIOSK}-sm2.key")
+    signer.check_reply_certificate((out / f"{KIOSK}-sm2.pem").read_bytes(), KIOSK)
+    for pem, kiosk, why in (
+        (out / "test-hlj-0002-sm2.pem", "test-hlj-0002", "certifies another key"),
+        (out / f"{KIOSK}-sm2.pem", "test-hlj-0002", "not the kiosk id"),
+        (out / f"{KIOSK}.crt", KIOSK, "not an SM2 certificate"),
+    ):
+        with pytest.raises(SigningError, match=why):
+            signer.check_reply_certificate(pem.read_bytes(), kiosk)
+    with pytest.raises(SigningError, match="no SM2 reply key"):
+        KioskSigner(out / f"{KIOSK}.key").check_reply_certificate(b"", KIOSK)
 
 
 def _ecdsa_key(path: Path) -> ec.EllipticCurvePrivateKey:

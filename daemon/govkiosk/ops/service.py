@@ -35,7 +35,7 @@ from .oplog import OpsLog
 from .outbox import Outbox
 from .settings import OpsSettings
 from .shadow import Shadow
-from .signing import SM2, KioskSigner, common_name, load_certificate
+from .signing import SM2, KioskSigner, SigningError, common_name, load_certificate
 from .view import KioskView
 
 _LOGGER = logging.getLogger(__name__)
@@ -104,6 +104,11 @@ class OpsService(Service):
                 ) from err
             self._reply_cert_pem = reply_pem.decode("ascii", "replace")
         signer = await loop.run_in_executor(None, KioskSigner, Path(settings.key), sm2_key)
+        if self._reply_cert_pem:
+            try:
+                signer.check_reply_certificate(self._reply_cert_pem.encode(), self.kiosk_id)
+            except SigningError as err:
+                raise OpsConfigError(f"ops: {settings.reply_cert}: {err}") from err
         self._signer = signer
         self.link = Link(
             self.kiosk_id,

@@ -143,10 +143,6 @@ def _sm2_public_key(public_b64: str) -> sm2.PublicKey:
     return sm2.PublicKey.from_bytes(base64.b64decode(public_b64))
 
 
-#: The algorithms of the kiosk's replies, as ``[ops] reply_algorithm`` and ``sig_alg`` name them.
-REPLY_ALGORITHMS: Tuple[str, ...] = (SIG_ALG, SM2)
-
-
 class KioskSigner:
     """The kiosk's certificate key, signing replies — or its SM2 reply key, when given."""
 
@@ -168,6 +164,21 @@ class KioskSigner:
     @property
     def algorithm(self) -> str:
         return SIG_ALG if self._sm2 is None else SM2
+
+    def check_reply_certificate(self, data: bytes, kiosk_id: str) -> None:
+        """Raise :class:`SigningError` unless ``data`` (PEM) is an SM2 certificate named
+        ``kiosk_id`` for this signer's SM2 key: a mismatch would have ops refuse every reply."""
+        if self._sm2 is None:
+            raise SigningError("no SM2 reply key is configured")
+        try:
+            certificate = certs.load_certificate(data)
+            public = certs.public_key(certificate)
+        except GmError as err:
+            raise SigningError(f"not an SM2 certificate: {err}") from err
+        if certs.name(certificate) != kiosk_id:
+            raise SigningError(f"names {certs.name(certificate)!r}, not the kiosk id {kiosk_id!r}")
+        if public != self._sm2.public_key():
+            raise SigningError("certifies another key than reply_key")
 
     def open_sealed(self, document: Any, cmd_id: str) -> str:
         """A parameter sealed for this kiosk and this command (:mod:`.sealed`)."""
