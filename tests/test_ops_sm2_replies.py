@@ -22,7 +22,14 @@ from govkiosk.fleet.pki import CertificateAuthority, Sm2SigningAuthority
 from govkiosk.gm import certs, sm2
 from govkiosk.ops.envelope import EnvelopeError, Reason, Reply, Status, b64, signed_bytes
 from govkiosk.ops.settings import OpsSettings
-from govkiosk.ops.signing import SM2, KioskSigner, SigningError, load_certificate, open_reply
+from govkiosk.ops.signing import (
+    SM2,
+    KioskSigner,
+    SigningError,
+    load_certificate,
+    open_document,
+    open_reply,
+)
 from harness.dbus import PrivateBus
 from harness.opskiosk import KIOSK, running_kiosk
 from harness.opssite import Site
@@ -241,3 +248,16 @@ async def test_an_operator_checks_the_sm2_signed_reply_through_the_broker(
         r, s = sm2.decode_signature(base64.b64decode(document.pop("sig")))
         raw = sm2.encode_signature(r, s, der=False)
         assert theirs.verify_with_sm3(raw.hex(), signed_bytes(name, document))
+
+
+def test_an_event_the_kiosk_vouches_for_is_sm2_signed_too(sm2_site) -> None:
+    _, out, _ = sm2_site
+    tls = load_certificate(out / f"{KIOSK}.crt")
+    reply_cert = certs.load_certificate((out / f"{KIOSK}-sm2.pem").read_bytes())
+    signer = KioskSigner(out / f"{KIOSK}.key", out / f"{KIOSK}-sm2.key")
+    name = f"kiosk/v1/{KIOSK}/evt/acceptance"
+    body = {"id": "a1", "kiosk_id": KIOSK, "name": "acceptance-2026.json", "report": "e30="}
+    payload = signer.seal_document(name, body)
+    assert open_document(payload, name, tls, "acceptance", sm2_certificate=reply_cert) == body
+    with pytest.raises(EnvelopeError):
+        open_document(payload, f"kiosk/v1/{KIOSK}/evt/alarm", tls, sm2_certificate=reply_cert)
