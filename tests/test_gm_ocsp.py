@@ -231,3 +231,21 @@ def test_a_changed_byte_of_a_good_response_never_passes_as_another_answer(
     # Only a change the signature does not cover (outer framing, the certificates list) may pass,
     # and then it says what the signed answer says.
     assert answer.status == "good"
+
+
+@pytest.mark.parametrize("algorithm", ["2.16.840.1.101.3.4.2.1", "1.2.156.10197.1.401"])
+def test_an_answer_by_a_sha256_or_sm3_cert_id_is_read(pki, answered, algorithm: str) -> None:
+    authority, signer = pki
+    _, nonce = answered
+    response = ocsp.make_response(
+        signer.certificate,
+        authority.root.certificate,
+        authority.root,
+        nonce=nonce,
+        cert_id_hash=algorithm,
+    )
+    answer = ocsp.check_response(response, signer.certificate, authority.root.certificate, nonce)
+    assert answer.status == "good"
+    other = authority.issue("another signer")
+    with pytest.raises(ocsp.OcspError, match="does not answer for this certificate"):
+        ocsp.check_response(response, other.certificate, authority.root.certificate, nonce)

@@ -7,8 +7,9 @@ certificate's Authority Information Access names (``id-ad-ocsp``, http only), an
 with an :class:`Outcome`:
 
 - the request is one ``CertID`` (SHA-1 of the issuer's name and key, as OpenSSL and the
-  seal CAs in use build it) with a fresh 16-byte nonce, POSTed as
-  ``application/ocsp-request`` with the ``[seal] crl_timeout`` seconds;
+  seal CAs in use build it; an answer by SHA-256 or SM3 ``CertID`` is read too) with a
+  fresh 16-byte nonce, POSTed as ``application/ocsp-request`` with the
+  ``[seal] crl_timeout`` seconds;
 - the response must be ``successful``, a ``BasicOCSPResponse`` signed by the issuer
   itself, or by a responder certificate the issuer signed that has ``id-kp-OCSPSigning``
   and is valid now (SM2 with SM3 through :mod:`.sm2`, ECDSA and RSA through
@@ -21,10 +22,10 @@ with an :class:`Outcome`:
 A good or revoked answer with a ``nextUpdate`` is kept until then (the nonce proves
 freshness only for the request that carried it; a cached answer is as fresh as its
 ``nextUpdate`` says). Failures are not kept, but a responder that cannot be reached is
-not asked again for :attr:`OcspChecker.retry_after` seconds. Blocking I/O: the verifier runs in an
-executor, never on the event loop.
+not asked again for :attr:`OcspChecker.retry_after` seconds. Blocking I/O: the verifier
+runs in an executor, never on the event loop.
 
-:func:`make_response` builds responses for tests and the demo's authority.
+:func:`make_response` builds responses for tests.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import certs, sm2
 from .errors import GmError
+from .sm3 import sm3
 
 #: id-kp-OCSPSigning (RFC 6960 §4.2.2.2).
 OID_OCSP_SIGNING = "1.3.6.1.5.5.7.3.9"
@@ -105,17 +107,28 @@ def ocsp_urls(cert: Any) -> List[str]:
     return urls
 
 
-def cert_id(cert: Any, issuer: Any) -> Any:
-    """The ``CertID`` of ``cert``: SHA-1 of the issuer's name and public key bits."""
+#: The hashes a ``CertID`` may use (we ask with SHA-1; a responder may answer with SM3 or
+#: SHA-256, as some national-crypto responders do): OID → (asn1crypto name, function).
+CERT_ID_HASHES: Dict[str, Tuple[str, Callable[[bytes], bytes]]] = {
+    "1.3.14.3.2.26": ("sha1", lambda data: hashlib.sha1(data).digest()),
+    "2.16.840.1.101.3.4.2.1": ("sha256", lambda data: hashlib.sha256(data).digest()),
+    sm2.OID_SM3: (sm2.OID_SM3, sm3),
+}
+
+
+def cert_id(cert: Any, issuer: Any, algorithm: str = "1.3.14.3.2.26") -> Any:
+    """The ``CertID`` of ``cert``: the hash (SHA-1 unless ``algorithm`` names another of
+    :data:`CERT_ID_HASHES`) of the issuer's name and public key bits."""
     from asn1crypto import ocsp  # noqa: PLC0415
 
+    name, digest = CERT_ID_HASHES[algorithm]
     issuer_tbs = issuer["tbs_certificate"]
     key_bits = bytes(issuer_tbs["subject_public_key_info"]["public_key"].contents[1:])
     return ocsp.CertId(
         {
-            "hash_algorithm": {"algorithm": "sha1"},
-            "issuer_name_hash": hashlib.sha1(issuer_tbs["subject"].dump()).digest(),
-            "issuer_key_hash": hashlib.sha1(key_bits).digest(),
+            "hash_algorithm": {"algorithm": name},
+            "issuer_name_hash": digest(issuer_tbs["subject"].dump()),
+            "issuer_key_hash": digest(key_bits),
             "serial_number": cert["tbs_certificate"]["serial_number"].native,
         }
     )
@@ -180,9 +193,11 @@ def _check(
         raise OcspError(f"the OCSP response's signature does not verify ({certs.name(signer)})")
     if nonce is not None:
         _check_nonce(tbs, nonce)
-    wanted = cert_id(cert, issuer)
     for single in tbs["responses"]:
-        if not _same_id(single["cert_id"], wanted):
+        algorithm = single["cert_id"]["hash_algorithm"]["algorithm"].dotted
+        if algorithm not in CERT_ID_HASHES:
+            continue
+        if not _same_id(single["cert_id"], cert_id(cert, issuer, algorithm)):
             continue
         this_update = single["this_update"].native
         next_update = single["next_update"].native
@@ -452,6 +467,7 @@ def make_response(
     include: Sequence[Any] = (),
     signed_by_name: Optional[Any] = None,
     sign: Optional[Callable[[bytes], Tuple[str, bytes]]] = None,
+    cert_id_hash: str = "1.3.14.3.2.26",
 ) -> bytes:
     """A DER ``OCSPResponse`` for ``cert`` by ``signer`` (the issuer, or a responder
     certificate it issued, which goes along in ``include``), SM2-signed with
@@ -479,7 +495,7 @@ def make_response(
             "produced_at": now,
             "responses": [
                 {
-                    "cert_id": cert_id(cert, issuer),
+                    "cert_id": cert_id(cert, issuer, cert_id_hash),
                     "cert_status": cert_status,
                     "this_update": this_update or now,
                     "next_update": next_update or now + datetime.timedelta(hours=1),
