@@ -321,7 +321,7 @@ async def test_one_device_call_at_a_time(rig: Rig) -> None:
 async def test_the_bridge_listens_on_loopback_only(rig: Rig) -> None:
     rig.open()
     assert rig.bridge.host == f"127.0.0.1:{rig.bridge.port}"
-    listening = list(rig.bridge._runner.sites)  # type: ignore[union-attr]  # noqa: SLF001
+    listening = list(rig.bridge._runner.sites)  # type: ignore[union-attr]
     assert [site.name for site in listening] == [f"http://127.0.0.1:{rig.bridge.port}"]
     for address in ("127.0.0.2", _outside_address()):
         if address is None:
