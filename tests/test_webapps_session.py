@@ -35,6 +35,7 @@ class FakeBrowser:
 
     urls: List[str] = field(default_factory=list)
     closed: int = 0
+    shown: List[bool] = field(default_factory=list)  #: hide() False, show() True
     gone: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def open(self, url: str, app: WebApp) -> None:
@@ -46,6 +47,12 @@ class FakeBrowser:
 
     async def close(self) -> None:
         self.closed += 1
+
+    async def hide(self) -> None:
+        self.shown.append(False)
+
+    async def show(self) -> None:
+        self.shown.append(True)
 
     def crash(self) -> None:
         self.gone.set()
@@ -134,6 +141,7 @@ async def test_the_web_journey_consent_card_print_receipt_end(
         status, body = await asyncio.wait_for(reading, WAIT)
         assert (status, body) == (200, {"fields": {"name": identity.name}})
         await k.until(step="webapp", state="waiting")
+        assert browser.shown == [False, True]  # hidden under the consent and card screens
         # A second read: consent again, the card already read is used.
         again = asyncio.ensure_future(page.call("idcard.read"))
         await k.until(step="webapp_consent")

@@ -90,6 +90,12 @@ class Browser(Protocol):
     async def wait(self) -> None:
         """Return when the browser has exited (closed, crashed)."""
 
+    async def hide(self) -> None:
+        """Take the window off the screen: the kiosk's own screen (consent) shows."""
+
+    async def show(self) -> None:
+        """Give the screen back to the page."""
+
     async def close(self) -> None:
         """Close it (if running) and wipe its profile."""
 
@@ -145,6 +151,8 @@ class KioskCalls:
         self._jobs: List[A4Job] = []
         self._closed = False
         self._printed = 0
+        #: The session's browser, hidden while the kiosk's own screens show.
+        self.browser: Optional[Browser] = None
 
     # The step ----------------------------------------------------------------------
     def show(self, deadline: float) -> None:
@@ -171,13 +179,24 @@ class KioskCalls:
                 if not waiting.done():
                     waiting.cancel()
             if waiting.done() and not waiting.cancelled():
-                await self._interact(waiting.result())
-                self.ctx.session.prompt = ""  # the page has the screen again
+                await self._take_screen(waiting.result())
             if self.ended.done():
                 return
             if exited.done():
                 _LOGGER.warning("web app %s: the browser exited", self.item.code)
                 raise Declined("the browser exited")
+
+    async def _take_screen(self, interaction: _Interaction) -> None:
+        """The kiosk's own screen over the page's for ``interaction``, then the page's."""
+        browser = self.browser
+        if browser is not None:
+            await browser.hide()
+        try:
+            await self._interact(interaction)
+        finally:
+            self.ctx.session.prompt = ""
+            if browser is not None and not self._closed:
+                await browser.show()
 
     async def _interact(self, interaction: _Interaction) -> None:
         try:
@@ -467,7 +486,7 @@ class WebAppHost:
         try:
             calls.show(deadline)
             if self.launcher is not None:
-                browser = self.launcher(self._settings())
+                browser = calls.browser = self.launcher(self._settings())
                 await browser.open(launch_url(app.url, self.bridge.port, session.token), app)
                 watcher = asyncio.ensure_future(browser.wait())
 

@@ -4,6 +4,7 @@
 
     [webapps]
     browser = "chromium"      # the kiosk browser's command
+    browser_args = []         # more arguments for it
     bridge_port = 0           # 0: a random free port on 127.0.0.1
     max_body = 16000000       # bytes of one bridge request (a base64 PDF)
     rate = 20.0               # calls per second a page may make, on average
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Tuple
 
 from ..fields import positive, setting
 
@@ -23,6 +25,8 @@ class WebAppsSettings:
     #: The kiosk browser's command: a path or a name on PATH (Chromium or the target's own
     #: Chromium-based browser).
     browser: str = setting("chromium", expect="a command name or path", check=bool)
+    #: Arguments added to the kiosk browser's own (a window manager's needs, a GPU switch).
+    browser_args: Tuple[str, ...] = ()
     #: The bridge's TCP port on 127.0.0.1; 0 picks a free one at random (the page learns it
     #: from its launch URL's fragment).
     bridge_port: int = setting(
