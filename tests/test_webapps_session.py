@@ -15,6 +15,8 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 import aiohttp
 import pytest
 
+from govkiosk.devices.presence.events import PersonLeft
+from govkiosk.devices.qrscanner.events import CodeScanned
 from govkiosk.items.catalogue import DEFAULT_CATALOGUE, WebApp
 from govkiosk.pdfbytes import assemble, stream
 from govkiosk.session.state import SessionEnded
@@ -257,3 +259,67 @@ async def test_max_pages_bounds_what_a_page_prints(
 def test_webapps_settings_defaults() -> None:
     settings = WebAppsSettings()
     assert (settings.browser, settings.bridge_port) == ("chromium", 0)
+
+
+async def test_walking_away_ends_the_web_session(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer, http: aiohttp.ClientSession
+) -> None:
+    browser = FakeBrowser()
+    async with kiosk(tmp_path, private_bus, cupsd, "walkaway_timeout = 0.2") as k:
+        _sid, page = await start(k, http, browser)
+        k.daemon.bus.publish(PersonLeft("presence@test"))
+        last = await k.ended()
+        assert last["ended_by"] == "walked_away"
+        assert browser.closed == 1
+        assert (await page.call("session.info"))[0] == 410
+
+
+DEVICES = '"idcard", "face", "qrscanner", "doccam"'
+
+
+async def test_face_qr_and_document_camera_through_the_bridge(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer, http: aiohttp.ClientSession
+) -> None:
+    browser = FakeBrowser()
+    async with kiosk(tmp_path, private_bus, cupsd) as k:
+        catalogue = DEFAULT_CATALOGUE.read_text(encoding="utf-8") + webapp_toml(devices=DEVICES)
+        await k.items.call_sync("office", catalogue, "web.toml")
+        k.daemon.webapps.launcher = lambda _settings: browser
+        sid = await k.session.call_start_session("web_test", "zh_CN")
+        await k.until(step="webapp", state="waiting")
+        page = page_of(http, browser.urls[-1])
+        # The face needs the card first.
+        status, body = await page.call("face.verify")
+        assert (status, body["error"]["code"]) == (409, "busy")
+        reading = asyncio.ensure_future(page.call("idcard.read", {"fields": ["name"]}))
+        await k.until(step="webapp_consent")
+        await k.session.call_choose(sid, "agree")
+        await k.until(step="identity", state="waiting")
+        await k.card()
+        assert (await asyncio.wait_for(reading, WAIT))[0] == 200
+        # The face: the kiosk's own screen, the camera's live person is the card's holder.
+        status, body = await page.call("face.verify")
+        assert (status, body) == (200, {"matched": True})
+        # A QR code scanned while the page waits for it.
+        scanning = asyncio.ensure_future(page.call("qr.scan", {"timeout": 10}))
+        while not scanning.done():  # the call subscribes when it arrives; scan until it has
+            k.daemon.bus.publish(CodeScanned("qr@test", "https://zwfw.example.gov.cn/qr?x=1"))
+            await asyncio.wait({scanning}, timeout=0.05)
+        assert scanning.result() == (200, {"text": "https://zwfw.example.gov.cn/qr?x=1"})
+        # A page under the document camera: captured by itself, reviewed, accepted.
+        capturing = asyncio.ensure_future(page.call("doccam.capture"))
+        await k.until(step="capture_materials", choices=["accept", "retake", "cancel"])
+        await k.session.call_choose(sid, "accept")
+        status, body = await asyncio.wait_for(capturing, WAIT)
+        assert status == 200
+        assert base64.b64decode(body["pdf"]).startswith(b"%PDF")
+        await k.until(step="webapp", state="waiting")
+        assert (await page.call("session.end"))[0] == 200
+        last = await k.ended()
+        assert (last["state"], last["camera"]) == ("done", "")
+
+
+def page_of(http: aiohttp.ClientSession, url: str) -> Page:
+    value = url.partition("#")[2].partition("=")[2]
+    port, _, token = value.partition(".")
+    return Page(http, int(port), token)
