@@ -94,6 +94,9 @@ async def start(
     rows = {r["code"].value: r for r in await k.session.call_list_items()}
     assert rows["web_test"]["kind"].value == "webapp"
     assert rows["web_test"]["available"].value is True
+    assert rows["web_test"]["webapp_url"].value == f"{ORIGIN}/sbqd/index.html"
+    assert rows["web_test"]["webapp_origins"].value == [ORIGIN]
+    assert rows["web_test"]["steps"].value == []
     sid: str = await k.session.call_start_session("web_test", "zh_CN")
     state = await k.until(step="webapp", state="waiting")
     assert state["choices"] == ["cancel"]
