@@ -368,3 +368,24 @@ async def test_every_call_is_audited_without_personal_data(
 def test_the_bridge_reference_is_current() -> None:
     """docs/bridge-reference.md is generated from the schema (make bridge-reference)."""
     assert (REPO / "docs" / "bridge-reference.md").read_text(encoding="utf-8") == reference()
+
+
+async def test_an_oversized_chunked_body_is_refused(rig: Rig) -> None:
+    """No Content-Length: the server stops reading at the cap."""
+    token, calls = rig.open()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"pdf": "'
+        for _ in range(SMALL.max_body // 1024 + 2):
+            yield b"A" * 1024
+        yield b'"}'
+
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Origin": ORIGIN,
+        "Content-Type": "application/json",
+    }
+    async with rig.http.post(rig.base + "print.pdf", data=chunks(), headers=headers) as response:
+        assert response.status == 413
+        assert (await response.json())["error"]["code"] == "too_large"
+    assert calls.printed == []

@@ -326,3 +326,28 @@ def page_of(http: aiohttp.ClientSession, url: str) -> Page:
     value = url.partition("#")[2].partition("=")[2]
     port, _, token = value.partition(".")
     return Page(http, int(port), token)
+
+
+class BrokenBrowser(FakeBrowser):
+    async def open(self, url: str, app: WebApp) -> None:
+        self.urls.append(url)
+        raise FileNotFoundError("chromium")
+
+
+async def test_a_browser_that_does_not_start_fails_the_session_with_its_staff_code(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer, http: aiohttp.ClientSession
+) -> None:
+    browser = BrokenBrowser()
+    async with kiosk(tmp_path, private_bus, cupsd) as k:
+        catalogue = DEFAULT_CATALOGUE.read_text(encoding="utf-8") + webapp_toml()
+        await k.items.call_sync("office", catalogue, "web.toml")
+        k.daemon.webapps.launcher = lambda _settings: browser
+        sid = await k.session.call_start_session("web_test", "zh_CN")
+        state = await k.until(state="failed")
+        assert (state["error_code"], state["staff_code"]) == ("webapp.browser", "W02")
+        assert state["choices"] == ["finish"]
+        assert browser.closed == 1
+        page = page_of(http, browser.urls[-1])
+        assert (await page.call("session.info"))[0] == 410  # revoked before the failure shows
+        await k.session.call_choose(sid, "finish")
+        assert (await k.ended())["state"] == "failed"

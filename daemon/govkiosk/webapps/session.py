@@ -50,6 +50,7 @@ from ..devices.idcard.events import IdentityRead
 from ..devices.qrscanner.events import CodeScanned
 from ..devices.receipt.escpos import Cut, Feed, Line, QrCode, Receipt
 from ..docscan.pdf import jpeg_page
+from ..errors import GovkioskError
 from ..items.catalogue import Item, PaperMaterial, WebApp
 from ..printing.a4 import A4Job, A4Printed
 from ..printing.errors import PrintError
@@ -487,7 +488,13 @@ class WebAppHost:
             calls.show(deadline)
             if self.launcher is not None:
                 browser = calls.browser = self.launcher(self._settings())
-                await browser.open(launch_url(app.url, self.bridge.port, session.token), app)
+                try:
+                    await browser.open(launch_url(app.url, self.bridge.port, session.token), app)
+                except (OSError, GovkioskError) as err:
+                    _LOGGER.error(  # noqa: TRY400 - the reason is enough; the URL holds the token
+                        "web app %s: the browser did not start: %s", item.code, type(err).__name__
+                    )
+                    raise StepFailed("webapp.browser", "the kiosk browser did not start") from err
                 watcher = asyncio.ensure_future(browser.wait())
 
                 def gone(_task: asyncio.Task[None]) -> None:
