@@ -20,7 +20,7 @@ from govkiosk.devices.qrscanner.events import CodeScanned
 from govkiosk.items.catalogue import DEFAULT_CATALOGUE, WebApp
 from govkiosk.pdfbytes import assemble, stream
 from govkiosk.session.state import SessionEnded
-from govkiosk.webapps.session import FRAGMENT
+from govkiosk.webapps.session import FRAGMENT, count_pages
 from govkiosk.webapps.settings import WebAppsSettings
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
@@ -309,13 +309,18 @@ async def test_face_qr_and_document_camera_through_the_bridge(
             k.daemon.bus.publish(CodeScanned("qr@test", "https://zwfw.example.gov.cn/qr?x=1"))
             await asyncio.wait({scanning}, timeout=0.05)
         assert scanning.result() == (200, {"text": "https://zwfw.example.gov.cn/qr?x=1"})
-        # A page under the document camera: captured by itself, reviewed, accepted.
-        capturing = asyncio.ensure_future(page.call("doccam.capture"))
-        await k.until(step="capture_materials", choices=["accept", "retake", "cancel"])
-        await k.session.call_choose(sid, "accept")
+        # Two pages under the document camera: each captured by itself, reviewed, accepted.
+        capturing = asyncio.ensure_future(page.call("doccam.capture", {"pages": 2}))
+        for number in (1, 2):
+            await k.until(
+                step="capture_materials", page=number, choices=["accept", "retake", "cancel"]
+            )
+            await k.session.call_choose(sid, "accept")
         status, body = await asyncio.wait_for(capturing, WAIT)
         assert status == 200
-        assert base64.b64decode(body["pdf"]).startswith(b"%PDF")
+        pdf = base64.b64decode(body["pdf"])
+        assert pdf.startswith(b"%PDF")
+        assert count_pages(pdf) == 2
         await k.until(step="webapp", state="waiting")
         assert (await page.call("session.end"))[0] == 200
         last = await k.ended()

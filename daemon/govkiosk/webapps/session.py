@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -49,13 +50,14 @@ from ..devices.idcard.cardtext import Identity
 from ..devices.idcard.events import IdentityRead
 from ..devices.qrscanner.events import CodeScanned
 from ..devices.receipt.escpos import Cut, Feed, Line, QrCode, Receipt
-from ..docscan.pdf import jpeg_page
+from ..docscan.rectify import paper_mm
 from ..errors import GovkioskError
 from ..items.catalogue import Item, PaperMaterial, WebApp
 from ..printing.a4 import A4Job, A4Printed
 from ..printing.errors import PrintError
 from ..security.doctype import PDF, DocumentTypeError, checked
 from ..security.seal import SealError
+from ..session.cameras import CaptureCheck
 from ..session.capture import capture_materials
 from ..session.errors import Declined, StepExpired, StepFailed
 from ..session.face import face_verify
@@ -73,6 +75,7 @@ from .errors import (
     SessionEndedError,
     TooLargeError,
 )
+from .pages import Page, pages_pdf
 from .settings import WebAppsSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -335,14 +338,18 @@ class KioskCalls:
         ctx = self.ctx
         ctx.session.step = "capture_materials"
         personal = ctx.session.personal
+        check, paper = ctx.services.captures, A4_MM
+        if check is not None:  # the pages as JPEG, whatever the department takes
+            configured = check.settings
+            paper = paper_mm(configured().paper)
+            check = CaptureCheck(
+                check.cameras, lambda: dataclasses.replace(configured(), format="jpeg")
+            )
         material = PaperMaterial(name="材料", pages=pages, en="Pages")
         before = len(personal.scans)
-        limit = ctx.settings.capture_timeout
-        await capture_materials(ctx, ctx.services.captures, (material,), limit)
-        scans = personal.scans[before:]
-        document = await self._loop.run_in_executor(
-            None, _page_pdf, scans[0].content_type, bytes(scans[0].data)
-        )
+        await capture_materials(ctx, check, (material,), ctx.settings.capture_timeout)
+        jpegs = [bytes(scan.data) for scan in personal.scans[before:]]
+        document = await self._loop.run_in_executor(None, _pages_pdf, jpegs, paper)
         self._buffers.append(document)
         return document
 
@@ -440,19 +447,18 @@ class KioskCalls:
             self.ended.set_result(None)
 
 
-def _page_pdf(content_type: str, data: bytes) -> bytearray:
-    """A captured page as a PDF: as it is, or its image on an A4 page. Blocking."""
-    if content_type == "application/pdf":
-        return bytearray(data)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DeviceFailedError("capture.failed")
-    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    image.fill(0)
-    if not ok:
-        raise DeviceFailedError("capture.failed")
-    height, width = image.shape[:2]
-    return bytearray(jpeg_page(jpeg.tobytes(), (width, height), grey=False, page_mm=A4_MM))
+def _pages_pdf(jpegs: Sequence[bytes], paper: Tuple[float, float]) -> bytearray:
+    """Captured JPEG pages as one PDF. Blocking: run it in an executor."""
+    pages: List[Page] = []
+    for jpeg in jpegs:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise DeviceFailedError("capture.failed")
+        height, width = image.shape[:2]
+        grey = image.ndim == 2
+        image.fill(0)
+        pages.append((jpeg, (width, height), grey, paper))
+    return pages_pdf(pages)
 
 
 class WebAppHost:
