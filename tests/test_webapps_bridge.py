@@ -239,6 +239,16 @@ async def test_cors_preflight_is_answered_only_for_the_sessions_origins(rig: Rig
         assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
         assert response.headers["Access-Control-Allow-Private-Network"] == "true"
         assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+    # The client's script, loaded by a public page from a private address (Private Network
+    # Access asks first for it too): GET there only.
+    script = {**ask, "Access-Control-Request-Method": "GET", "Origin": ORIGIN}
+    async with rig.http.options(rig.base + "client.js", headers=script) as response:
+        assert response.status == 204
+        assert response.headers["Access-Control-Allow-Private-Network"] == "true"
+    async with rig.http.options(url, headers=script) as response:
+        assert response.status == 403  # GET is for the script only
+    async with rig.http.options(rig.base + "client.js", headers={**script, "Origin": OTHER}) as r:
+        assert r.status == 403
     session = rig.sessions.current
     assert session is not None
     rig.sessions.close(session)
