@@ -258,11 +258,13 @@ class KioskCalls:
             task.cancel()
         if self._tasks:
             await asyncio.wait(set(self._tasks))
+        kept = self.ctx.session.personal.a4_job  # the session's end discards that one
         for job in self._jobs:
-            if not job.printed:
+            if not job.printed and job is not kept:
                 with contextlib.suppress(PrintError):
                     await self.ctx.services.a4.discard(job)
-            _zero(job.document)
+            if job is not kept:
+                _zero(job.document)
         for buffer in self._buffers:
             _zero(buffer)
         self._jobs, self._buffers = [], []
@@ -388,10 +390,13 @@ class KioskCalls:
             name = f"{self.item.code}-{ctx.session.id[:8]}-w{self._printed}"
             job = A4Job(name, bytearray(pdf))
             self._jobs.append(job)
+            # The session's job, as a native print's: its CUPS id is kept for after a crash
+            # (the progress announces it) and the session's end discards it if unprinted.
+            ctx.session.personal.a4_job = job
             async with services.activity.busy("print"):
                 try:
                     await wait_for(
-                        services.a4.print(job, lambda _p: None, timeout),
+                        services.a4.print(job, ctx.progress, timeout),
                         timeout + ctx.settings.seal_timeout,
                     )
                 except PrintError as err:
