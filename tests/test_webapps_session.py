@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
 import aiohttp
+import cups
 import pytest
 
 from govkiosk.devices.presence.events import PersonLeft
@@ -24,6 +25,7 @@ from govkiosk.webapps.session import FRAGMENT, count_pages
 from govkiosk.webapps.settings import WebAppsSettings
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
+from harness.eventually import eventually
 from harness.kiosk import Kiosk, kiosk
 from harness.personal import scan, written_files
 from webapp_items import ORIGIN, webapp_toml
@@ -356,3 +358,26 @@ async def test_a_browser_that_does_not_start_fails_the_session_with_its_staff_co
         assert (await page.call("session.info"))[0] == 410  # revoked before the failure shows
         await k.session.call_choose(sid, "finish")
         assert (await k.ended())["state"] == "failed"
+
+
+async def test_a_web_print_under_way_when_the_session_ends_is_cancelled_and_unspooled(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer, http: aiohttp.ClientSession
+) -> None:
+    browser = FakeBrowser()
+    async with kiosk(tmp_path, private_bus, cupsd) as k:
+        sid, page = await start(k, http, browser)
+        pdf = base64.b64encode(await sealed_pdf(k)).decode()
+        cupsd.hold()
+        printing = asyncio.ensure_future(page.call("print.pdf", {"pdf": pdf}))
+        await eventually(lambda: bool(cupsd.printing()), "the job mid-print", WAIT)
+        await k.session.call_end_session(sid, "home")
+        await k.ended()
+        status, body = await asyncio.wait_for(printing, WAIT)
+        assert (status, body["error"]["code"]) == (410, "session_ended")
+        cupsd.release()
+        connection = cupsd.connect()
+        [job] = connection.getJobs(which_jobs="all")
+        assert connection.getJobAttributes(job)["job-state"] == cups.IPP_JOB_CANCELED
+        spool = cupsd.root / "spool"  # the document's file leaves the spool
+        await eventually(lambda: not list(spool.glob("d*")), "the spool emptied", WAIT)
+        assert cupsd.printed() == []
