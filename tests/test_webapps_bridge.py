@@ -131,6 +131,7 @@ async def test_the_page_reads_the_declared_fields_and_ends(rig: Rig) -> None:
     assert 299 < body["expires_in"] <= 300
     assert headers["Access-Control-Allow-Origin"] == ORIGIN
     assert headers["Cache-Control"] == "no-store"
+    assert headers["Server"] == "govkiosk-bridge"
     status, body, _ = await rig.call("idcard.read", token, {"fields": ["name"]})
     assert (status, body) == (200, {"fields": {"name": NAME}})
     status, body, _ = await rig.call("idcard.read", token)  # all declared fields

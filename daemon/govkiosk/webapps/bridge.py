@@ -164,6 +164,7 @@ def _error(err: BridgeError, headers: Mapping[str, str]) -> web.Response:
 
 
 _BASE_HEADERS = {
+    "Server": "govkiosk-bridge",  # not aiohttp's, with its version
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
