@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import logging
+import random
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -400,3 +401,75 @@ async def test_an_oversized_chunked_body_is_refused(rig: Rig) -> None:
         assert response.status == 413
         assert (await response.json())["error"]["code"] == "too_large"
     assert calls.printed == []
+
+
+async def _raw(port: int, request: bytes) -> int:
+    """Send ``request`` as it is on a new connection; the answer's status (0: none)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    parts = line.split()
+    return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else 0
+
+
+@pytest.mark.fuzz
+async def test_random_requests_get_200_only_with_every_check_passed(rig: Rig) -> None:
+    """Requests put together at random from right and wrong parts, sent raw: an answer of
+    200 comes exactly when host, token, origin, content type, method and body are all right,
+    and the server answers (or closes) every one and stays up."""
+    token, _ = rig.open()
+    rng = random.Random(1919)
+    port = rig.bridge.port
+    hosts = [
+        (f"127.0.0.1:{port}", True),
+        ("localhost", False),
+        (f"evil:{port}", False),
+        (None, False),
+    ]
+    origins = [(ORIGIN, True), (OTHER, False), ("null", False), (None, False)]
+    tokens = [
+        (f"Bearer {token}", True),
+        ("Bearer x", False),
+        (f"Basic {token}", False),
+        (None, False),
+    ]
+    types = [("application/json", True), ("text/plain", False), (None, False)]
+    paths = [("/v1/session.info", True), ("/v1/nothing", False), ("/v2/session.info", False)]
+    bodies = [(b"{}", True), (b"", True), (b'{"x": 1}', False), (b"[", False), (b"\xff\xfe", False)]
+    methods = [("POST", True), ("PUT", False), ("GET", False)]
+    answered = {True: 0, False: 0}
+    for _case in range(300):
+        parts = [
+            pick(rng, choices)
+            for choices in (hosts, origins, tokens, types, paths, bodies, methods)
+        ]
+        (host, _), (origin, _), (auth, _), (kind, _), (path, _), (body, _), (method, _) = parts
+        lines = [f"{method} {path} HTTP/1.1"]
+        for name, value in (
+            ("Host", host),
+            ("Origin", origin),
+            ("Authorization", auth),
+            ("Content-Type", kind),
+        ):
+            if value is not None:
+                lines.append(f"{name}: {value}")
+        lines += [f"Content-Length: {len(body)}", "Connection: close"]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        status = await _raw(port, request)
+        assert status != 0
+        assert (status == 200) == all(ok for _value, ok in parts), (request, status)
+        answered[status == 200] += 1
+    assert (await rig.call("session.info", token))[0] == 200
+    assert min(answered.values()) > 30  # both kinds of answer were tried many times
+
+
+def pick(rng: random.Random, choices: List[Tuple[Any, bool]]) -> Tuple[Any, bool]:
+    """A right part four times in five, else a wrong one."""
+    right = [c for c in choices if c[1]]
+    wrong = [c for c in choices if not c[1]]
+    return rng.choice(right if rng.random() < 0.8 else wrong)
