@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -381,3 +382,37 @@ async def test_a_web_print_under_way_when_the_session_ends_is_cancelled_and_unsp
         spool = cupsd.root / "spool"  # the document's file leaves the spool
         await eventually(lambda: not list(spool.glob("d*")), "the spool emptied", WAIT)
         assert cupsd.printed() == []
+
+
+async def test_many_web_sessions_leave_no_tasks_files_or_tokens_behind(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer, http: aiohttp.ClientSession
+) -> None:
+    """30 sessions, each with a call under way when it ends: tasks and open files come back
+    to where they were after the first, and every token stays refused."""
+    async with kiosk(tmp_path, private_bus, cupsd) as k:
+        catalogue = DEFAULT_CATALOGUE.read_text(encoding="utf-8") + webapp_toml()
+        await k.items.call_sync("office", catalogue, "web.toml")
+        pages: List[Page] = []
+        baseline: Tuple[int, int] = (0, 0)
+        for number in range(30):
+            browser = FakeBrowser()
+            k.daemon.webapps.launcher = lambda _settings, b=browser: b  # type: ignore[misc]
+            sid = await k.session.call_start_session("web_test", "zh_CN")
+            await k.until(step="webapp", state="waiting")
+            page = page_of(http, browser.urls[-1])
+            pages.append(page)
+            assert (await page.call("speech.say", {"text": "您好"}))[0] == 200
+            reading = asyncio.ensure_future(page.call("idcard.read"))
+            await k.until(step="webapp_consent")
+            await k.session.call_end_session(sid, "home")
+            await k.ended()
+            assert (await asyncio.wait_for(reading, WAIT))[0] == 410
+            assert browser.closed == 1
+            if number == 0:
+                baseline = (len(asyncio.all_tasks()), len(os.listdir("/proc/self/fd")))
+        tasks, files = len(asyncio.all_tasks()), len(os.listdir("/proc/self/fd"))
+        assert tasks <= baseline[0] + 2
+        assert files <= baseline[1] + 5
+        statuses = {(await page.call("session.info"))[0] for page in pages}
+        assert statuses <= {401, 410}  # older tokens forgotten are unknown, never valid
+        assert k.daemon.webapps.sessions.current is None
