@@ -219,6 +219,10 @@ async def test_every_end_revokes_the_token_and_closes_the_browser(
             browser.crash()
         last = await k.ended()
         assert last["state"] == "cancelled"
+        crashed = "webapp.browser_exited" if how == "browser_crash" else ""
+        ended_by = "home" if how in ("home", "declined") else "cancelled"
+        assert (last["ended_by"], last["error_code"]) == (ended_by, crashed)
+        assert [e.error_code for e in k.events if isinstance(e, SessionEnded)] == [crashed]
         assert browser.closed == 1
         status, body = await page.call("idcard.read")
         assert (status, body["error"]["code"]) == (410, "session_ended")

@@ -85,6 +85,7 @@ STAFF_CODES: Dict[str, str] = {
     "webapp.*": "W00",
     "webapp.unavailable": "W01",
     "webapp.browser": "W02",
+    "webapp.browser_exited": "W03",
     # the session itself
     "session.*": "K00",
     "session.internal": "K01",

@@ -59,7 +59,7 @@ from ..security.doctype import PDF, DocumentTypeError, checked
 from ..security.seal import SealError
 from ..session.cameras import CaptureCheck
 from ..session.capture import capture_materials
-from ..session.errors import Declined, StepExpired, StepFailed
+from ..session.errors import Interrupted, StepExpired, StepFailed
 from ..session.face import face_verify
 from ..session.flow import StepContext
 from ..session.state import State
@@ -168,7 +168,7 @@ class KioskCalls:
         self.ctx.refresh()
 
     async def serve(self, deadline: float, exited: asyncio.Future[None]) -> None:
-        """Until the page ends the session (return), the browser exits (``Declined``) or
+        """Until the page ends the session (return), the browser exits (``Interrupted``) or
         the time limit passes (``StepExpired``); interactions run here, one at a time."""
         while True:
             self.show(deadline)
@@ -188,7 +188,7 @@ class KioskCalls:
                 return
             if exited.done():
                 _LOGGER.warning("web app %s: the browser exited", self.item.code)
-                raise Declined("the browser exited")
+                raise Interrupted("webapp.browser_exited", "the kiosk browser exited")
 
     async def _take_screen(self, interaction: _Interaction) -> None:
         """The kiosk's own screen over the page's for ``interaction``, then the page's."""
