@@ -52,6 +52,7 @@ from .promo.settings import PromoSettings
 from .security.settings import SealSettings
 from .session.settings import SessionSettings
 from .tables import Builder, ConfigError, KeyPath, Problem
+from .updates.settings import UpdateSettings
 from .upkeep.settings import ConsumablesSettings, SelfTestSettings
 
 if sys.version_info >= (3, 11):
@@ -168,6 +169,7 @@ class Config:
     promo: PromoSettings = field(default_factory=PromoSettings)
     selftest: SelfTestSettings = field(default_factory=SelfTestSettings)
     consumables: ConsumablesSettings = field(default_factory=ConsumablesSettings)
+    updates: UpdateSettings = field(default_factory=UpdateSettings)
 
 
 def config_files(path: Path) -> List[Path]:
