@@ -29,7 +29,7 @@ class Mirror:
         mirror = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            def do_GET(self) -> None:
                 name = self.path.rsplit("/", 1)[-1]
                 mirror.requests.append(name)
                 path = mirror.directory / name

@@ -104,7 +104,9 @@ class UpdateAgent(Service):
                 self.progress.version,
                 self.progress.phase.value,
             )
-            self._spawn_resume(self.progress)
+            installer = await loop.run_in_executor(None, phases.read, self.status_path)
+            asked = await loop.run_in_executor(None, (self.spool / REQUEST).exists)
+            self._spawn_resume(self.progress, installer, asked)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -197,7 +199,8 @@ class UpdateAgent(Service):
             why = self._blocked(progress.force)
             if not why:
                 return
-            if progress.phase is not Phase.WAITING_IDLE:
+            if progress.phase is not Phase.WAITING_IDLE or progress.detail != why:
+                # Reported to ops once; the reason kept up to date in the state.
                 await self._report(progress, Phase.WAITING_IDLE, why)
             wake = self._wake
             assert wake is not None
@@ -206,7 +209,6 @@ class UpdateAgent(Service):
                 await wait_for(wake.wait(), self._settings().recheck)
 
     async def _request(self, progress: Progress) -> None:
-        await self._report(progress, Phase.INSTALLING)
         request = {
             "version": progress.version,
             "offer_id": progress.offer_id,
@@ -215,9 +217,15 @@ class UpdateAgent(Service):
         }
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, phases.write, self.spool / REQUEST, request, 0o644)
+        await self._report(progress, Phase.INSTALLING)
 
-    def _spawn_resume(self, progress: Progress) -> None:
-        if progress.phase in (Phase.INSTALLING, Phase.RESTARTED):
+    def _spawn_resume(self, progress: Progress, installer: Optional[Progress], asked: bool) -> None:
+        requested = progress.phase in (Phase.INSTALLING, Phase.RESTARTED)
+        if not requested and (
+            asked or (installer is not None and installer.offer_id == progress.offer_id)
+        ):
+            requested = True  # asked just before the restart, not yet noted
+        if requested:
             self._spawn(self._follow(progress))
         else:
             # Interrupted before the installer was asked: the downloaded packages may be
