@@ -116,7 +116,10 @@ class ServiceManager(Protocol):
 
 def daemon_answers(ctl: str, bus: str, version: str) -> str:
     """The daemon's own health on its bus: it answers, runs ``version``, no service failed."""
-    result = run([ctl, "--bus", bus, "--json", "status"], timeout=30)
+    try:
+        result = run([ctl, "--bus", bus, "--json", "status"], timeout=30)
+    except InstallError as err:  # it did not answer within 30 s: not healthy yet
+        return str(err)
     if result.returncode != 0:
         return f"the daemon does not answer on its bus: {result.stderr.strip()[-200:]}"
     try:
@@ -198,14 +201,16 @@ class Process:
         os.chmod(path, 0o666)
         env = {**SYSTEM_ENV, "NOTIFY_SOCKET": str(path)}
         try:
-            child = subprocess.Popen(
-                list(self.command),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            # The daemon's log (no personal data: its logging withholds any) beside the status.
+            with (self.notify_dir / "daemon.log").open("ab") as log:
+                child = subprocess.Popen(
+                    list(self.command),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
         except OSError as err:
             raise InstallError(f"cannot start the daemon: {err}") from err
         self.pidfile.write_text(f"{child.pid}\n")
@@ -330,13 +335,15 @@ class Installer:
             self._roll_back(progress, previous, f"install failed: {err}")
             return
         self._commit(progress.version)
-        self.manager.restart()
-        self._status(progress, Phase.RESTARTED)
-        why = self.manager.healthy(progress.version, self.settings.health_timeout)
+        limit = self.settings.health_timeout
+        try:
+            self.manager.restart()
+            self._status(progress, Phase.RESTARTED)
+            why = self.manager.healthy(progress.version, limit)
+        except InstallError as err:
+            why = str(err)
         if why:
-            self._roll_back(
-                progress, previous, f"not healthy within {self.settings.health_timeout:g} s: {why}"
-            )
+            self._roll_back(progress, previous, f"not healthy within {limit:g} s: {why}")
             return
         self._prune()
         self._status(progress, Phase.HEALTHY)
@@ -349,7 +356,10 @@ class Installer:
         except InstallError as err:
             self._status(progress, Phase.FAILED, f"{why}; rollback failed: {err}")
             return
-        again = self.manager.healthy(progress.previous, self.settings.health_timeout)
+        try:
+            again = self.manager.healthy(progress.previous, self.settings.health_timeout)
+        except InstallError as err:
+            again = str(err)
         detail = f"{why}; {progress.previous} reinstalled"
         if again:
             detail += f" but not healthy: {again}"

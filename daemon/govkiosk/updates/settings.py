@@ -27,7 +27,7 @@ WINDOW = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9
 class ReleaseKey:
     """A pinned public key that signs release manifests (the release manager's, kept offline)."""
 
-    #: The name of the release key, as signed manifests carry it (`govkioskctl fleet keys export`
+    #: The name of the release key, as signed manifests carry it (`govkioskctl fleet release pin`
     #: prints it).
     key_id: str = key_id_field()
     #: The key's public half, base64: the raw Ed25519 key (32 bytes) or the SM2 point (65 bytes).
