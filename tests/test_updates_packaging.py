@@ -28,7 +28,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
@@ -198,6 +198,7 @@ public_key = "{KEY.public_b64()}"
             ["dbus-daemon", "--nofork", "--config-file", str(scratch / "bus.conf")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=SYSTEM_ENV,
         )  # fmt: skip
+        self.first: Optional[subprocess.Popen[bytes]] = None
         self.daemon_command = (
             "setpriv --reuid=govkiosk --regid=govkiosk --init-groups /usr/sbin/govkioskd"
             f" --config {self.config} --state-dir {self.state}"
@@ -212,11 +213,11 @@ public_key = "{KEY.public_b64()}"
 
     def start_daemon(self) -> None:
         with (self.scratch / "first-daemon.log").open("ab") as log:
-            child = subprocess.Popen(
+            self.first = subprocess.Popen(
                 self.daemon_command.split(), stdout=log, stderr=log,
                 env=SYSTEM_ENV, start_new_session=True,
             )  # fmt: skip
-        self.pidfile.write_text(f"{child.pid}\n")
+        self.pidfile.write_text(f"{self.first.pid}\n")
 
     def status(self, timeout: float = 180) -> Dict[str, Any]:
         """The daemon's own status once it answers (polled: it is another process)."""
@@ -266,6 +267,8 @@ public_key = "{KEY.public_b64()}"
             os.kill(pid, signal.SIGTERM)
         except (OSError, ValueError):
             pass
+        if self.first is not None:  # stopped by the installer's first restart: reaped here
+            self.first.wait(timeout=30)
         self.bus.terminate()
         self.bus.wait(timeout=10)
 
@@ -351,7 +354,12 @@ def _spool(
 
 @pytest.mark.parametrize(
     ("tamper", "reason"),
-    [("package", "size or SHA-256"), ("signature", "does not verify"), ("downgrade", "older")],
+    [
+        ("package", "larger than the manifest"),
+        ("hash", "size or SHA-256"),
+        ("signature", "does not verify"),
+        ("downgrade", "older"),
+    ],
 )
 def test_what_the_daemon_hands_over_is_checked_again_before_install(
     kiosk: Kiosk, pool: Path, tamper: str, reason: str
@@ -359,6 +367,13 @@ def test_what_the_daemon_hands_over_is_checked_again_before_install(
     before = installed_version()
     if tamper == "package":  # a signed manifest, another package under its name
         _spool(kiosk, BROKEN, signed(pool, BROKEN), pool / DEB.name, "t-package")
+        version = BROKEN
+    elif tamper == "hash":  # the signed package with one byte changed
+        data = bytearray((pool / f"govkiosk_{BROKEN}_all.deb").read_bytes())
+        data[-100] ^= 0xFF
+        changed = kiosk.scratch / "changed.deb"
+        changed.write_bytes(bytes(data))
+        _spool(kiosk, BROKEN, signed(pool, BROKEN), changed, "t-hash")
         version = BROKEN
     elif tamper == "signature":
         _spool(
