@@ -18,6 +18,7 @@ import contextlib
 import datetime
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Set
@@ -43,6 +44,11 @@ MIB = 1024 * 1024
 REQUEST = "request.json"
 STATE = "state.json"
 STATUS = "status.json"
+
+
+def _clear(spool: Path) -> None:
+    for name in ("incoming", "releases"):
+        shutil.rmtree(spool / name, ignore_errors=True)
 
 
 def in_hours(windows: Any, moment: datetime.datetime) -> bool:
@@ -167,6 +173,8 @@ class UpdateAgent(Service):
             )
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, phases.write, self.spool / STATE, progress.as_dict())
+        if phase.final:  # the installer keeps its own copy of what it installed
+            await loop.run_in_executor(None, _clear, self.spool)
 
     async def _run(self, progress: Progress, release: Release, signed: bytes) -> None:
         settings = self._settings()

@@ -17,7 +17,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from ..bus import Event
 
@@ -65,7 +65,7 @@ class Progress:
     force: bool = False
     at: float = 0.0
     #: Phases already reported to ops (a restarted daemon does not report them twice).
-    reported: list = field(default_factory=list)  # type: ignore[type-arg]
+    reported: List[str] = field(default_factory=list)
 
     def as_dict(self) -> Dict[str, Any]:
         document = asdict(self)
