@@ -26,9 +26,10 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -38,7 +39,10 @@ from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.fleet.release import release_body
 from govkiosk.ops.signing import OperatorSigner
 from govkiosk.updates import manifest
+from harness.eventually import eventually
+from harness.fleetsim import later_kiosks, simulated
 from harness.mirror import Mirror
+from harness.opssite import Site
 
 pytestmark = pytest.mark.packaging
 
@@ -47,6 +51,7 @@ VERSION = re.search(
     r'__version__ = "(.*)"', (ROOT / "daemon/govkiosk/__init__.py").read_text()
 ).group(1)  # type: ignore[union-attr]
 DEB = ROOT / "dist" / f"govkiosk_{VERSION}_all.deb"
+KIOSK_ID = "pkg-update-0001"
 GOOD = "0.1.1"
 BROKEN = "0.1.2"
 SYSTEM_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
@@ -175,7 +180,7 @@ class Kiosk:
         self.config = scratch / "govkiosk.toml"
         self.config.write_text(
             f"""[kiosk]
-id = "pkg-update-0001"
+id = "{KIOSK_ID}"
 [daemon]
 bus = "{self.address}"
 [devices.usb]
@@ -204,14 +209,29 @@ public_key = "{KEY.public_b64()}"
             f" --config {self.config} --state-dir {self.state}"
         )
 
-    def updater(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run(
+    def updater_args(self, *args: str) -> List[str]:
+        return [
             "/usr/sbin/govkiosk-update", "--config", str(self.config), "--state-dir", str(self.state),
             "--service-manager", "process", "--daemon-command", self.daemon_command,
             "--pidfile", str(self.pidfile), "--bus", self.address, *args,
-        )  # fmt: skip
+        ]  # fmt: skip
+
+    def updater(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run(*self.updater_args(*args))
+
+    def restart_daemon(self) -> None:
+        """Stop the daemon the installer started last; start it again (a new configuration)."""
+        pid = int(self.pidfile.read_text())
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
+            assert time.monotonic() < deadline, "the daemon does not stop"
+            time.sleep(0.1)
+        self.start_daemon()
 
     def start_daemon(self) -> None:
+        if self.first is not None:  # the one started before, stopped by now: reaped
+            self.first.wait(timeout=30)
         with (self.scratch / "first-daemon.log").open("ab") as log:
             self.first = subprocess.Popen(
                 self.daemon_command.split(), stdout=log, stderr=log,
@@ -271,6 +291,13 @@ public_key = "{KEY.public_b64()}"
             self.first.wait(timeout=30)
         self.bus.terminate()
         self.bus.wait(timeout=10)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def signed(pool: Path, version: str, signer: OperatorSigner = KEY) -> Dict[str, Any]:
@@ -396,3 +423,81 @@ def test_what_the_daemon_hands_over_is_checked_again_before_install(
     assert reason in status["detail"]
     assert installed_version() == before
     assert not (kiosk.state / "updates" / "request.json").exists()  # taken, not retried
+
+
+async def _rollout(kiosk: Kiosk, site: Site, release: Path, admin_key: Path) -> Tuple[int, str]:
+    """``fleet release run`` to the canary (the installed daemon) and nine simulated kiosks,
+    while the real installer carries out whatever the daemon requests."""
+    identity = site.identity("ops-admin")
+    others = later_kiosks(KIOSK_ID, 9, "pkg-update-")
+    seen: List[Tuple[str, str]] = []
+    ups = [asyncio.Event() for _ in others]
+    sims = [asyncio.ensure_future(simulated(site, k, GOOD, seen, u)) for k, u in zip(others, ups)]
+
+    async def installer() -> str:
+        request = kiosk.state / "updates" / "request.json"
+        await eventually(request.exists, "the daemon's request", 600)
+        process = await asyncio.create_subprocess_exec(
+            *kiosk.updater_args("install"), env=SYSTEM_ENV,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await process.communicate()
+        return out.decode()
+
+    installing = asyncio.ensure_future(installer())
+    try:
+        await asyncio.wait_for(asyncio.gather(*(u.wait() for u in ups)), 60)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "govkiosk.cli.main", "fleet", "release", "run",
+            "--state", str(kiosk.scratch / "rollout.json"), "--release", str(release),
+            "--waves", "5,50,100", "--wave-timeout", "600", "--timeout", "120",
+            "--kiosk", KIOSK_ID, *[a for k in others for a in ("--kiosk", k)],
+            "--broker", f"{identity.host}:{identity.port}", "--ca", str(identity.ca),
+            "--cert", str(identity.cert), "--key", str(identity.key),
+            "--signing-key", str(admin_key), "--issuer", "release-manager",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(process.communicate(), 900)
+        installed = await asyncio.wait_for(installing, 60)
+        assert seen == []  # the next waves were never offered the release
+        return process.returncode or 0, out.decode() + installed
+    finally:
+        installing.cancel()
+        for sim in sims:
+            sim.cancel()
+        await asyncio.gather(installing, *sims, return_exceptions=True)
+
+
+def test_a_broken_release_rolled_out_pauses_at_the_canary(
+    kiosk: Kiosk, pool: Path, scratch: Path
+) -> None:
+    """The issue's target with nothing stood in but systemd: real packages, apt, rollback."""
+    assert installed_version() == GOOD
+    site = Site.create(scratch / "site")
+    try:
+        ops = site.ops_section(KIOSK_ID)
+        for path in (site.directory / "pki").glob(f"{KIOSK_ID}.*"):
+            shutil.chown(path, "govkiosk", "govkiosk")  # the daemon's own certificate and key
+        kiosk.config.write_text(kiosk.config.read_text() + "\n" + ops + "\n")
+        kiosk.restart_daemon()
+        assert kiosk.status()["kiosk"]["version"] == GOOD
+        keys = scratch / "keys"
+        keys.mkdir(exist_ok=True)
+        release = keys / "release.json"
+        release.write_text(json.dumps(signed(pool, BROKEN)))
+        admin = site.signers["admin"]
+        admin_key = keys / f"{admin.key_id}.key"
+        admin_key.write_bytes(admin.private_pem())
+
+        code, out = asyncio.run(_rollout(kiosk, site, release, admin_key))
+        assert code == 4, out  # paused
+        assert f"{KIOSK_ID}: rolled_back" in out
+        assert f"{BROKEN}: rolled_back" in out  # the installer's own line
+        assert installed_version() == GOOD
+        assert kiosk.status()["kiosk"]["version"] == GOOD
+        summary = json.loads((scratch / "rollout.json").read_text())
+        assert summary["status"] == "paused"
+        assert summary["wave"] == 1
+        assert summary["waves"][1]["started_at"] == 0
+    finally:
+        site.stop()

@@ -10,7 +10,6 @@ the canary still runs the previous version."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import sys
@@ -23,30 +22,21 @@ from govkiosk import __version__
 from govkiosk.fleet.client import FleetClient
 from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.fleet.release import release_body
-from govkiosk.ops.envelope import Status, topic
+from govkiosk.ops.envelope import Status
 from govkiosk.ops.signing import OperatorSigner
 from govkiosk.updates import manifest, phases
 from govkiosk.updates.agent import REQUEST, STATUS
 from govkiosk.updates.phases import Phase, Progress
 from harness.dbus import PrivateBus
 from harness.eventually import eventually
+from harness.fleetsim import later_kiosks, simulated
 from harness.mirror import Mirror
 from harness.opskiosk import KIOSK, Kiosk, running_kiosk
-from harness.opssite import Site, raw
+from harness.opssite import Site
 
 RELEASE_KEY = OperatorSigner.generate("release-2026")
 NEW = "9.0.0"
 PROCESS_TIMEOUT = 120.0
-
-
-def _rank(kiosk_id: str) -> str:
-    return hashlib.sha256(kiosk_id.encode()).hexdigest()
-
-
-def later_kiosks(count: int) -> List[str]:
-    """Kiosk ids that come after the real kiosk in wave order: it is the canary."""
-    ids = (f"test-hlj-{n:04d}" for n in range(2, 1000))
-    return [k for k in ids if _rank(k) > _rank(KIOSK)][:count]
 
 
 @pytest.fixture
@@ -105,22 +95,6 @@ async def broken_install(spool: Path, installer: Path) -> None:
         phases.write(status, progress.as_dict(), 0o644)
 
 
-async def simulated(
-    site: Site, kiosk_id: str, seen: List[Tuple[str, str]], up: asyncio.Event
-) -> None:
-    """A kiosk that publishes its state (with its certificate) and notes every command."""
-    cert, key = site.kiosk_files(kiosk_id)
-    identity = site.identity("unused")
-    identity = type(identity)(identity.host, identity.port, identity.ca, cert, key)
-    state = {"online": True, "kiosk_id": kiosk_id, "version": __version__, "cert": cert.read_text()}
-    async with raw(identity, kiosk_id) as client:
-        await client.publish(topic(kiosk_id, "state"), json.dumps(state), qos=1, retain=True)
-        await client.subscribe(topic(kiosk_id, "cmd", "req"), qos=1)
-        up.set()
-        async for message in client.messages:
-            seen.append((kiosk_id, message.topic.value))
-
-
 async def ctl(*args: str) -> Tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "govkiosk.cli.main", "fleet", "release", *args,
@@ -141,10 +115,12 @@ async def test_a_broken_canary_pauses_the_rollout_and_stays_on_its_version(
     admin_key = keys / f"{admin.key_id}.key"
     admin_key.write_bytes(admin.private_pem())
     identity = site.identity("ops-admin")
-    others = later_kiosks(9)
+    others = later_kiosks(KIOSK, 9)
     seen: List[Tuple[str, str]] = []
     ups = [asyncio.Event() for _ in others]
-    sims = [asyncio.ensure_future(simulated(site, k, seen, u)) for k, u in zip(others, ups)]
+    sims = [
+        asyncio.ensure_future(simulated(site, k, __version__, seen, u)) for k, u in zip(others, ups)
+    ]
     installer = asyncio.ensure_future(
         broken_install(canary.runtime.state_dir / "updates", tmp_path / "installer")
     )
