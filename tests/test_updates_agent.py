@@ -232,3 +232,14 @@ def test_service_hours() -> None:
     assert in_hours(("22:00-06:00",), NIGHT)  # over midnight
     assert not in_hours((), NOON)
     assert not in_hours(("08:00-12:00",), NOON)  # the end is not in the window
+
+
+async def test_a_spool_that_cannot_be_written_fails_the_update(
+    kiosk: Kiosk, mirror: Mirror
+) -> None:
+    kiosk.agent.spool.mkdir(parents=True, exist_ok=True)
+    (kiosk.agent.spool / "releases").write_text("not a directory")
+    await kiosk.agent.offer(signed(mirror), False, "cmd-1")
+    await kiosk.reached(Phase.FAILED)
+    assert "the spool cannot be written" in kiosk.phases[-1].detail
+    assert not (kiosk.agent.spool / REQUEST).exists()

@@ -193,6 +193,10 @@ class UpdateAgent(Service):
         except UpdateError as err:
             await self._report(progress, Phase.FAILED, str(err))
             return
+        except (OSError, ValueError) as err:  # a spool that cannot be written, …
+            _LOGGER.exception("updates: %s failed unexpectedly", progress.version)
+            await self._report(progress, Phase.FAILED, f"internal error: {type(err).__name__}")
+            return
         await self._follow(progress)
 
     def _blocked(self, force: bool) -> str:

@@ -53,7 +53,10 @@ async def fetch_release(
         raise DownloadError(f"download failed: {err or type(err).__name__}") from err
     except OSError as err:
         raise DownloadError(f"cannot be written: {err.strerror}") from err
-    await loop.run_in_executor(None, _publish, signed, incoming, ready)
+    try:
+        await loop.run_in_executor(None, _publish, signed, incoming, ready)
+    except OSError as err:
+        raise DownloadError(f"the spool cannot be written: {err}") from err
 
 
 async def _all(
