@@ -206,3 +206,22 @@ async def test_a_forged_release_is_refused_over_ops(
     assert reply.status is Status.FAILED
     assert "does not verify" in reply.detail
     assert mirror.requests == []
+
+
+async def test_which_release_keys_a_kiosk_trusts_cannot_be_changed_over_ops(
+    site: Site, canary: Kiosk
+) -> None:
+    forger = OperatorSigner.generate("release-2027")
+    values = {
+        "updates": {"release_keys": [{"key_id": forger.key_id, "public_key": forger.public_b64()}]}
+    }
+    async with FleetClient(site.identity("ops-admin")) as fleet:
+        replies = await fleet.run(
+            site.signers["admin"], [KIOSK], "config.set", {"values": values},
+            role="admin", issuer="t", timeout=30,
+        )  # fmt: skip
+    reply = replies[KIOSK]
+    assert reply is not None
+    assert reply.status is Status.FAILED
+    assert "not settable remotely" in reply.detail
+    assert [k.key_id for k in canary.runtime.config.updates.release_keys] == [RELEASE_KEY.key_id]
