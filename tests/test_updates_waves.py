@@ -156,3 +156,12 @@ def test_a_second_rollout_in_the_same_file_is_refused(tmp_path: Path) -> None:
     Rollout.create(tmp_path / "r.json", SIGNED, KIOSKS)
     with pytest.raises(ReleaseError, match="already"):
         Rollout.create(tmp_path / "r.json", SIGNED, KIOSKS)
+
+
+async def test_the_kiosks_an_aborted_rollout_updated_are_known(tmp_path: Path) -> None:
+    canary = plan(KIOSKS[:20], (5, 50, 100))[0][0]
+    second = plan(KIOSKS[:20], (5, 50, 100))[1]
+    rollout, _ = await _run(tmp_path, {second[0]: "rolled_back"})
+    assert rollout.status == PAUSED
+    healthy = Rollout.load(tmp_path / "rollout.json").kiosks_in("healthy")
+    assert healthy == sorted([canary, *second[1:]])

@@ -77,6 +77,8 @@ def _identity(args: argparse.Namespace) -> Identity:
 
 def _kiosks(args: argparse.Namespace) -> List[str]:
     kiosks = list(args.kiosk)
+    if args.healthy_in:  # e.g. after an abort: the kiosks that did update, for a rollback
+        kiosks += Rollout.load(Path(args.healthy_in)).kiosks_in("healthy")
     if args.kiosks_file:
         text = Path(args.kiosks_file).read_text(encoding="utf-8")
         kiosks += [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
@@ -215,6 +217,11 @@ def add_parser(sub: Any) -> None:
     start.add_argument("--release", required=True, help="the signed release (release sign)")
     start.add_argument("--kiosk", action="append", default=[])
     start.add_argument("--kiosks-file", help="kiosk ids, one a line")
+    start.add_argument(
+        "--healthy-in",
+        metavar="STATE",
+        help="the kiosks another rollout left healthy (to roll them back after an abort)",
+    )
     start.add_argument("--waves", default="5,25,50,100", help="cumulative percentages")
     start.add_argument(
         "--threshold", type=float, default=0.0, help="pause above this failed share (0 to 1)"

@@ -217,6 +217,11 @@ class Rollout:
             self.status = DONE
             self.reason = ""
 
+    def kiosks_in(self, phase: str) -> List[str]:
+        """The kiosks whose last phase is ``phase`` (``healthy``: those a rollback would
+        take back after an abort)."""
+        return sorted(k for k, r in self.results.items() if r.get("phase") == phase)
+
     def summary(self) -> Dict[str, Any]:
         counts: Dict[str, int] = {}
         for result in self.results.values():
