@@ -43,6 +43,7 @@ LAUNCHER
 }
 launcher /usr/sbin/govkioskd "daemon" govkiosk.app
 launcher /usr/bin/govkioskctl "control tool" govkiosk.cli.main
+launcher /usr/sbin/govkiosk-update "privileged update installer" govkiosk.cli.update
 launcher /usr/bin/govkiosk-ui "touch UI" govkiosk_ui.main
 launcher /usr/bin/govkiosk-promo "promotion screen" govkiosk_ui.promo.main
 
@@ -55,7 +56,9 @@ install -d -m 0755 "$dest/etc/govkiosk/conf.d"
 install -D -m 0644 -t "$dest$unitdir" \
     "$root/systemd/govkioskd.service" \
     "$root/systemd/govkiosk-backup.service" \
-    "$root/systemd/govkiosk-backup.timer"
+    "$root/systemd/govkiosk-backup.timer" \
+    "$root/systemd/govkiosk-update.service" \
+    "$root/systemd/govkiosk-update.path"
 install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-ui.service"
 install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-promo.service"
 install -D -m 0644 -t "$dest/usr/share/govkiosk/autostart" "$root/systemd/govkiosk-ui.desktop"

@@ -10,7 +10,7 @@ Layers, bottom to top — a module imports only from its own layer or below:
     features   device families, face verification, items, session, printing, power,
                backends, security, maintenance, backup, ops (the kiosk's side), fleet (the
                operator's side), docscan (the document camera's pages), promo (the
-               promotion screen's content)
+               promotion screen's content), updates (signed, health-gated updates)
     faces      api/ (each feature's D-Bus interface and install), config, runtime,
                reconfigure, confset: the daemon's wiring
     programs   app, cli/, demo*, __main__
@@ -80,6 +80,7 @@ LAYERS: Dict[str, int] = {
             "promo",
             "upkeep",
             "webapps",
+            "updates",
         ),
         FEATURES,
     ),

@@ -393,7 +393,10 @@ async def test_an_item_changing_availability_keeps_its_tile(ui: Driver) -> None:
     )
 
     screen = CatalogueScreen(name="availability-test")
-    items = [Item("a", "无犯罪记录证明", "公安"), Item("b", "户籍证明", "公安", identity="card+face")]
+    items = [
+        Item("a", "无犯罪记录证明", "公安"),
+        Item("b", "户籍证明", "公安", identity="card+face"),
+    ]
     screen.show_groups([("公安", items)], "zh_CN")
     before = [w for w in walk(screen) if isinstance(w, ItemTile)]
     assert [t.value for t in before] == ["b", "a"]  # Kivy lists children last first

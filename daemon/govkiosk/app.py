@@ -29,6 +29,7 @@ from .api import (
     qrscanner,
     receipt,
     session,
+    updates,
     upkeep,
     webapps,
 )
@@ -147,6 +148,8 @@ class Daemon:
         checks.install(self.runtime, lambda: bool(sessions.state()))
         # The daily self-test waits for no citizen being served.
         upkeep.install(self.runtime, self.devices, lambda: bool(sessions.state()))
+        # Updates install only while no citizen is served and nothing is in progress.
+        updates.install(self.runtime, lambda: bool(sessions.state()))
         self._stopping = asyncio.Event()
         self._tasks: Set[asyncio.Task[None]] = set()
         #: The STATUS= last sent; None until READY=1.

@@ -52,6 +52,7 @@ from .promo.settings import PromoSettings
 from .security.settings import SealSettings
 from .session.settings import SessionSettings
 from .tables import Builder, ConfigError, KeyPath, Problem
+from .updates.settings import UpdateSettings
 from .upkeep.settings import ConsumablesSettings, SelfTestSettings
 from .webapps.settings import WebAppsSettings
 
@@ -170,6 +171,7 @@ class Config:
     selftest: SelfTestSettings = field(default_factory=SelfTestSettings)
     consumables: ConsumablesSettings = field(default_factory=ConsumablesSettings)
     webapps: WebAppsSettings = field(default_factory=WebAppsSettings)
+    updates: UpdateSettings = field(default_factory=UpdateSettings)
 
 
 def config_files(path: Path) -> List[Path]:

@@ -46,6 +46,8 @@ EXAMPLES: Dict[str, str] = {
     "ups.password_file": '"/etc/govkiosk/nut-password"',
     "promo.content_keys.key_id": '"publicity-2026"',
     "promo.content_keys.public_key": '"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="',
+    "updates.release_keys.key_id": '"release-2026"',
+    "updates.release_keys.public_key": '"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="',
 }
 
 HEADER = """\

@@ -37,6 +37,7 @@ from ..fleet.pki import CertificateAuthority, Sm2SigningAuthority
 from ..ops.envelope import Reply, Status
 from ..ops.roles import ROLES
 from ..ops.signing import ED25519, OPERATOR_ALGORITHMS, OperatorSigner
+from . import release as releasectl
 from .output import table
 
 EXIT_FAILED = 1  #: a kiosk answered FAILED or REJECTED
@@ -364,6 +365,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     send.add_argument("method")
     send.set_defaults(run=lambda a: asyncio.run(_send(a, _send_params(a))))
     _add_cosign(sub)
+    releasectl.add_parser(sub)
     watch = sub.choices["watch"]
     watch.add_argument("--interval", type=float, default=5.0)
     watch.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")

@@ -27,6 +27,7 @@ QRSCANNER_INTERFACE = "cn.govkiosk.QrScanner1"
 RECEIPT_INTERFACE = "cn.govkiosk.Receipt1"
 SESSION_INTERFACE = "cn.govkiosk.Session1"
 UPKEEP_INTERFACE = "cn.govkiosk.Upkeep1"
+UPDATES_INTERFACE = "cn.govkiosk.Updates1"
 
 #: The daemon's errors are ``cn.govkiosk.Error.<Name>``, named after their class
 #: without its ``Error`` suffix; anything unexpected is :data:`INTERNAL_ERROR`.

@@ -48,6 +48,7 @@ from ..ops.signing import (
     issued_by,
     load_certificate,
     load_sm2_reply_certificate,
+    open_document,
     open_reply,
 )
 from ..timeouts import wait_for
@@ -306,6 +307,8 @@ class FleetClient:
         self._payloads: Dict[asyncio.Queue[Reply], Tuple[str, bytes]] = {}
         self._reader: Optional[asyncio.Task[None]] = None
         self._states: Dict[str, asyncio.Event] = {}
+        #: ``evt/update`` phases whose signature verified: (kiosk, version, phase, detail).
+        self.updates: asyncio.Queue[Tuple[str, str, str, str]] = asyncio.Queue()
 
     async def __aenter__(self) -> FleetClient:
         try:
@@ -334,6 +337,8 @@ class FleetClient:
             if len(parts) in (6, 7) and parts[3:5] == ["cmd", "res"]:
                 self._on_reply(parts[2], name, payload)
                 continue
+            if len(parts) == 5 and parts[3:5] == ["evt", "update"]:
+                self._on_update(parts[2], name, payload)
             row = self.view.handle(name, payload, time.time())
             if row is not None and parts[3] == "state" and row.kiosk_id in self._states:
                 self._states[row.kiosk_id].set()
@@ -351,6 +356,36 @@ class FleetClient:
         if reply.cmd_digest != self._sent.get(name):
             return  # an answer to another command that reused our cmd_id
         queue.put_nowait(reply)
+
+    def _on_update(self, kiosk_id: str, name: str, payload: bytes) -> None:
+        row = self.view.row(kiosk_id)
+        certificate = row.certificate
+        if certificate is None:
+            return
+        try:
+            document = open_document(
+                payload,
+                name,
+                certificate,
+                "update event",
+                sm2_certificate=row.reply_certificate,
+            )
+        except EnvelopeError:
+            return  # forged or damaged: says nothing about the kiosk
+        if document.get("kiosk_id") != kiosk_id:
+            return
+        self.updates.put_nowait(
+            (
+                kiosk_id,
+                str(document.get("version", "")),
+                str(document.get("phase", "")),
+                str(document.get("detail", "")),
+            )
+        )
+
+    async def follow_updates(self) -> None:
+        """Receive every kiosk's ``evt/update`` into :attr:`updates`."""
+        await self._client.subscribe("kiosk/v1/+/evt/update", qos=1)
 
     async def follow(self, kiosk_ids: Iterable[str], timeout: float = 5.0) -> None:
         """Learn each kiosk's certificate from its retained ``state``."""

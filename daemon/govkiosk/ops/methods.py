@@ -27,6 +27,7 @@ from ..contract.names import (
     UI_BUS_NAME,
     UI_INTERFACE,
     UI_PATH,
+    UPDATES_INTERFACE,
     UPKEEP_INTERFACE,
 )
 from ..dbus.call import call
@@ -274,6 +275,22 @@ async def promo_rollback(ctx: Context, _command: Command) -> Dict[str, Any]:
     return dict(plain(result))
 
 
+async def update_offer(ctx: Context, command: Command) -> Dict[str, Any]:
+    """A signed release (docs/updates.md): the daemon verifies it with its pinned release
+    keys, then downloads, waits until idle and hands it to the privileged installer; the
+    phases follow as ``evt/update``. ``force``: install within service hours too."""
+    release = param(command, "release", dict)
+    force = param(command, "force", bool, False)
+    (state,) = await call(
+        ctx.daemon_bus,
+        UPDATES_INTERFACE,
+        "Offer",
+        "sbs",
+        [json.dumps(release, ensure_ascii=False), force, command.cmd_id],
+    )
+    return dict(json.loads(state))
+
+
 METHODS: Dict[str, Method] = {
     "status": Method(roles.READ, status),
     "devices": Method(roles.WATCH, devices),
@@ -293,6 +310,7 @@ METHODS: Dict[str, Method] = {
     "consumables.refill": Method(roles.MAINTAIN, consumables_refill),
     "promo.update": Method(roles.MAINTAIN, promo_update),
     "promo.rollback": Method(roles.MAINTAIN, promo_rollback),
+    "update.offer": Method(roles.CHANGE, update_offer),
     "items.sync": Method(roles.CHANGE, items.sync),
     "items.apply": Method(roles.CHANGE, items.apply),
     "items.evaluate": Method(roles.CHANGE, items.evaluate),

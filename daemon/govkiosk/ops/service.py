@@ -21,6 +21,7 @@ from .. import __version__
 from ..bus import Alarm
 from ..errors import GovkioskError
 from ..supervisor import Service
+from ..updates.phases import UpdatePhaseChanged
 from . import acceptance, schema
 from .acceptance import AcceptanceSubmitted
 from .commander import Commander
@@ -66,10 +67,12 @@ class OpsService(Service):
         # Alarms raised before the tables exist wait here (a device fault at boot).
         self._early: List[Alarm] = []
         self._early_reports: List[AcceptanceSubmitted] = []
+        self._early_updates: List[UpdatePhaseChanged] = []
         self._signer: Optional[KioskSigner] = None
         self._started = False
         host.bus.subscribe(Alarm, self._on_alarm)
         host.bus.subscribe(AcceptanceSubmitted, self._on_acceptance)
+        host.bus.subscribe(UpdatePhaseChanged, self._on_update)
 
     @property
     def settings(self) -> OpsSettings:
@@ -128,6 +131,9 @@ class OpsService(Service):
         reports, self._early_reports = self._early_reports, []
         for report in reports:
             self._spawn(self._send_acceptance(report))
+        updates, self._early_updates = self._early_updates, []
+        for update in updates:
+            self._spawn(self._send_update(update))
 
     async def serve(self) -> None:
         assert self.link is not None
@@ -256,6 +262,30 @@ class OpsService(Service):
             payload = self._signer.seal_document(name, body)
         await self.link.send(name, payload)
         _LOGGER.info("ops: acceptance report %s queued for ops", event.name)
+
+    def _on_update(self, event: UpdatePhaseChanged) -> None:
+        if self._started:
+            self._spawn(self._send_update(event))
+        else:
+            self._early_updates.append(event)
+
+    async def _send_update(self, event: UpdatePhaseChanged) -> None:
+        """``evt/update``, signed like a reply, through the outbox: each phase of an update."""
+        assert self.link is not None
+        assert self._signer is not None
+        name = topic(self.kiosk_id, "evt", "update")
+        body = {
+            "id": secrets.token_hex(8),
+            "kiosk_id": self.kiosk_id,
+            "at": time.time(),
+            "version": event.version,
+            "previous": event.previous,
+            "phase": event.phase,
+            "detail": event.detail,
+            "offer_id": event.offer_id,
+        }
+        await self._oplog.append("update", event.phase, body)
+        await self.link.send(name, self._signer.seal_document(name, body))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -1,0 +1,1 @@
+"""Signed, staged, health-gated software updates (§8 g): docs/updates.md."""

@@ -1,0 +1,197 @@
+"""The privileged installer's decisions, without installing anything on this machine (the
+packaging tests install with apt): small real .deb files built with dpkg-deb, the package
+manager's install and version query replaced, a stand-in daemon manager whose health the
+test sets. What it refuses, what it keeps, when it rolls back."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import pytest
+
+from govkiosk.fleet.release import release_body
+from govkiosk.ops.signing import OperatorSigner
+from govkiosk.updates import installer as installer_module
+from govkiosk.updates import manifest, phases
+from govkiosk.updates.errors import InstallError
+from govkiosk.updates.installer import Installer
+from govkiosk.updates.settings import ReleaseKey, UpdateSettings
+
+KEY = OperatorSigner.generate("release-unit")
+
+
+def tiny_deb(directory: Path, version: str, name: str = "govkiosk") -> Path:
+    tree = directory / f"tree-{name}-{version}"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN/control").write_text(
+        f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
+        "Maintainer: t <t@example.invalid>\nDescription: test\n"
+    )
+    (tree / "usr/share/doc").mkdir(parents=True)
+    (tree / "usr/share/doc/version").write_text(version + "\n" + "x" * 1000)
+    target = directory / f"{name}_{version}_all.deb"
+    built = subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-b", str(tree), str(target)],
+        check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    return target
+
+
+class Manager:
+    """Stands in for systemd: records restarts; healthy when the version is in ``good``."""
+
+    def __init__(self) -> None:
+        self.restarts = 0
+        self.good = {"0.1.0", "0.2.0"}
+        self.fail_restart = False
+
+    def restart(self) -> None:
+        self.restarts += 1
+        if self.fail_restart:
+            raise InstallError("systemctl restart govkioskd.service: failed")
+
+    def healthy(self, version: str, timeout: float) -> str:
+        return "" if version in self.good else "the daemon exited"
+
+
+class Machine:
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.version = "0.1.0"
+        self.installed: List[List[str]] = []
+        self.pool = tmp_path / "pool"
+        self.pool.mkdir()
+        self.spool = tmp_path / "spool"
+        self.settings = UpdateSettings(
+            release_keys=(ReleaseKey(KEY.key_id, KEY.public_b64()),),
+            installer_dir=str(tmp_path / "installer"),
+            keep=1,
+        )
+        self.manager = Manager()
+        self.installer = Installer(self.settings, self.spool, self.manager)
+        monkeypatch.setattr(installer_module, "installed_version", lambda _kind: self.version)
+        monkeypatch.setattr(installer_module, "install_packages", self._install)
+
+    def _install(self, files: Sequence[Path]) -> None:
+        self.installed.append([f.name for f in files])
+        # dpkg would read the version from the package: so does the stand-in.
+        self.version = installer_module.package_fields(files[0])[1]
+
+    def request(self, version: str, document: Optional[Dict[str, Any]] = None) -> None:
+        package = self.pool / f"govkiosk_{version}_all.deb"
+        if not package.exists():
+            tiny_deb(self.pool, version)
+        if document is None:
+            body = release_body(version, [package], min_version="0.1.0")
+            document = manifest.sign(body, KEY)
+        ready = self.spool / "releases" / version
+        ready.mkdir(parents=True, exist_ok=True)
+        (ready / "release.json").write_text(json.dumps(document))
+        (ready / package.name).unlink(missing_ok=True)  # a symlink left by a test
+        (ready / package.name).write_bytes(package.read_bytes())
+        request = {
+            "version": version,
+            "offer_id": f"o-{version}",
+            "force": False,
+            "at": time.time(),
+        }
+        phases.write(self.spool / "request.json", request)
+
+    def status(self) -> Dict[str, Any]:
+        return dict(json.loads((Path(self.settings.installer_dir) / "status.json").read_text()))
+
+
+@pytest.fixture
+def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Machine:
+    return Machine(tmp_path, monkeypatch)
+
+
+def test_without_kept_packages_nothing_is_installed(machine: Machine) -> None:
+    machine.request("0.2.0")
+    machine.installer.install_requested()
+    assert machine.status()["phase"] == "failed"
+    assert "run govkiosk-update adopt" in machine.status()["detail"]
+    assert machine.installed == []
+    assert not (machine.spool / "request.json").exists()
+
+
+def test_a_healthy_update_is_kept_and_older_sets_pruned(machine: Machine) -> None:
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    machine.request("0.2.0")
+    progress = machine.installer.install_requested()
+    assert progress is not None
+    assert machine.status()["phase"] == "healthy"
+    assert machine.status()["reported"] == ["installing", "restarted", "healthy"]
+    assert machine.installed == [["govkiosk_0.2.0_all.deb"]]
+    assert machine.installer.current() == "0.2.0"
+    sets = Path(machine.settings.installer_dir) / "sets"
+    assert sorted(p.name for p in sets.iterdir()) == ["0.1.0", "0.2.0"]  # keep = 1 besides
+    machine.manager.good.add("0.3.0")
+    machine.request("0.3.0")
+    machine.installer.install_requested()
+    assert sorted(p.name for p in sets.iterdir()) == ["0.2.0", "0.3.0"]
+
+
+@pytest.mark.parametrize("how", ["unhealthy", "restart fails"])
+def test_an_unhealthy_update_is_rolled_back(machine: Machine, how: str) -> None:
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    machine.request("0.2.1")  # not in the manager's good versions
+    if how == "restart fails":
+        machine.manager.good.add("0.2.1")
+        machine.manager.fail_restart = True
+    machine.installer.install_requested()
+    status = machine.status()
+    if how == "restart fails":
+        # The rollback's restart fails too: reported as a failed rollback.
+        assert status["phase"] == "failed"
+        assert "rollback failed" in status["detail"]
+        return
+    assert status["phase"] == "rolled_back"
+    assert status["detail"] == "not healthy within 120 s: the daemon exited; 0.1.0 reinstalled"
+    assert machine.installed == [["govkiosk_0.2.1_all.deb"], ["govkiosk_0.1.0_all.deb"]]
+    assert machine.version == "0.1.0"
+    assert machine.installer.current() == "0.1.0"
+    assert machine.manager.restarts == 2
+
+
+def test_the_spool_is_not_trusted(machine: Machine, tmp_path: Path) -> None:
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    # A symlink where a package should be (to a file only root may read).
+    machine.request("0.2.0")
+    spooled = machine.spool / "releases" / "0.2.0" / "govkiosk_0.2.0_all.deb"
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"root only")
+    spooled.unlink()
+    os.symlink(secret, spooled)
+    machine.installer.install_requested()
+    assert "cannot be read" in machine.status()["detail"]
+    # A package of another name signed into a release (not a govkiosk package).
+    other = tiny_deb(machine.pool, "0.2.0", name="evil")
+    body = release_body("0.2.0", [other], min_version="0.1.0")
+    body["packages"][0]["file"] = "govkiosk_0.2.0_all.deb"
+    machine.pool.joinpath("govkiosk_0.2.0_all.deb").write_bytes(other.read_bytes())
+    machine.request("0.2.0", manifest.sign(body, KEY))
+    machine.installer.install_requested()
+    assert "package evil 0.2.0, not govkiosk 0.2.0" in machine.status()["detail"]
+    # A request for a version whose spooled manifest is another.
+    machine.request("0.2.0")
+    (machine.spool / "request.json").write_text(
+        json.dumps({"version": "0.2.0", "offer_id": "x", "force": False})
+    )
+    (machine.spool / "releases" / "0.2.0" / "release.json").write_text(
+        json.dumps(manifest.sign(release_body("0.2.5", [other], min_version="0"), KEY))
+    )
+    machine.installer.install_requested()
+    assert "not 0.2.0" in machine.status()["detail"]
+    assert machine.installed == []
+    assert machine.status()["phase"] == "failed"
+
+
+def test_adopt_refuses_packages_of_another_version(machine: Machine) -> None:
+    with pytest.raises(InstallError, match=r"not the installed govkiosk 0\.1\.0"):
+        machine.installer.adopt([tiny_deb(machine.pool, "0.0.9")])
