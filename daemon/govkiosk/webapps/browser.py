@@ -41,6 +41,7 @@ from .errors import BrowserError, DevToolsError
 _LOGGER = logging.getLogger(__name__)
 
 PROFILE_PREFIX = "govkiosk-browser-"
+TEMP_PREFIX = "gkb-"
 #: What the page sees in place of window.print: printing only through the bridge.
 NO_PRINT = (
     "Object.defineProperty(window, 'print', {value: function () {}, "
@@ -73,7 +74,15 @@ FLAGS: Tuple[str, ...] = (
     "--lang=zh-CN",
 )
 #: Environment the browser keeps from ours; everything else it would write goes in the profile.
-KEPT_ENVIRONMENT = ("PATH", "DISPLAY", "XAUTHORITY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "LANG", "LC_ALL")
+KEPT_ENVIRONMENT = (
+    "PATH",
+    "DISPLAY",
+    "XAUTHORITY",
+    "WAYLAND_DISPLAY",
+    "XDG_RUNTIME_DIR",
+    "LANG",
+    "LC_ALL",
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,10 @@ class BrowserLaunch:
     window: Window = Window()
     #: Added after the launcher's own flags (tests: ``--headless=new``, ``--no-sandbox``).
     extra_args: Tuple[str, ...] = ()
+    #: Where the browser's short-lived temporary directory goes (its socket paths must stay
+    #: under 108 bytes, too short for a profile deep in the runtime directory); None: the
+    #: system's temporary directory.
+    temp_dir: Optional[Path] = None
     start_timeout: float = 20.0
     close_grace: float = 5.0
 
@@ -158,12 +171,18 @@ def managed_policy(origins: Iterable[str]) -> Dict[str, Any]:
     }
 
 
-def wipe_stale_profiles(runtime_dir: Path) -> int:
-    """Remove profiles a previous daemon left (it died with a browser open); how many."""
+def wipe_stale_profiles(runtime_dir: Path, temp_dir: Optional[Path] = None) -> int:
+    """Remove profiles and temporary directories a previous daemon left (it died with a
+    browser open); how many. Only directories this user owns are touched."""
     removed = 0
-    with contextlib.suppress(FileNotFoundError):
-        for entry in runtime_dir.iterdir():
-            if entry.name.startswith(PROFILE_PREFIX) and entry.is_dir():
+    places = ((runtime_dir, PROFILE_PREFIX), (temp_dir or Path(tempfile.gettempdir()), TEMP_PREFIX))
+    for place, prefix in places:
+        with contextlib.suppress(FileNotFoundError):
+            for entry in place.iterdir():
+                if not entry.name.startswith(prefix) or entry.is_symlink() or not entry.is_dir():
+                    continue
+                if entry.stat().st_uid != os.getuid():
+                    continue
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
     return removed
@@ -188,6 +207,7 @@ class KioskBrowser:
         self._devtools = DevTools()
         self._process: Optional[asyncio.subprocess.Process] = None
         self._profile: Optional[Path] = None
+        self._temp: Optional[Path] = None
         self._main_target: Optional[str] = None
         self._main_session: Optional[str] = None
         self._main_attached = asyncio.Event()
@@ -233,10 +253,11 @@ class KioskBrowser:
             ("XDG_CONFIG_HOME", "config"),
             ("XDG_CACHE_HOME", "cache"),
             ("XDG_DATA_HOME", "data-home"),
-            ("TMPDIR", "tmp"),
         ):
             (profile / sub).mkdir(mode=0o700, exist_ok=True)
             env[name] = str(profile / sub)
+        if self._temp is not None:
+            env["TMPDIR"] = str(self._temp)
         return env
 
     async def start(self) -> None:
@@ -257,6 +278,7 @@ class KioskBrowser:
         try:
             runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._profile = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX, dir=runtime))
+            self._temp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=self._launch.temp_dir))
         except OSError as exc:
             raise BrowserError(f"cannot make the browser profile under {runtime}: {exc}") from exc
         (cmd_read, cmd_write), (reply_read, reply_write) = os.pipe(), os.pipe()
@@ -279,7 +301,9 @@ class KioskBrowser:
         except OSError as exc:
             for fd in (cmd_read, cmd_write, reply_read, reply_write):
                 os.close(fd)
-            raise BrowserError(f"cannot start the browser {self._launch.command[0]!r}: {exc}") from exc
+            raise BrowserError(
+                f"cannot start the browser {self._launch.command[0]!r}: {exc}"
+            ) from exc
         os.close(cmd_read)
         os.close(reply_write)
         self._waiter = asyncio.ensure_future(self._wait())
@@ -332,7 +356,11 @@ class KioskBrowser:
         post = self._devtools.post
         post(
             "Fetch.enable",
-            {"patterns": [{"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}]},
+            {
+                "patterns": [
+                    {"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}
+                ]
+            },
             session_id,
         )
         post("Page.enable", session_id=session_id)
@@ -340,13 +368,21 @@ class KioskBrowser:
         post("Page.addScriptToEvaluateOnNewDocument", {"source": NO_PRINT}, session_id)
         if main:
             post("Page.setLifecycleEventsEnabled", {"enabled": True}, session_id)
-        post("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True}, session_id)
+        post(
+            "Target.setAutoAttach",
+            {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
+            session_id,
+        )
         post("Runtime.runIfWaitingForDebugger", session_id=session_id)
 
     def _created(self, params: Params, _session: Optional[str]) -> None:
         info = params.get("targetInfo", {})
         target = str(info.get("targetId", ""))
-        if info.get("type") == "page" and self._main_target is not None and target != self._main_target:
+        if (
+            info.get("type") == "page"
+            and self._main_target is not None
+            and target != self._main_target
+        ):
             self._close_popup(target)
 
     def _close_popup(self, target: str) -> None:
@@ -375,7 +411,10 @@ class KioskBrowser:
         )
 
     def _lifecycle(self, params: Params, session_id: Optional[str]) -> None:
-        if session_id == self._main_session and params.get("name") in ("firstPaint", "firstContentfulPaint"):
+        if session_id == self._main_session and params.get("name") in (
+            "firstPaint",
+            "firstContentfulPaint",
+        ):
             self.first_paint.set()
 
     def _target_crashed(self, params: Params, _session: Optional[str]) -> None:
@@ -415,11 +454,17 @@ class KioskBrowser:
         except DevToolsError as exc:
             _LOGGER.warning("browser: cannot move the window: %s", exc)
 
-    async def evaluate(self, expression: str) -> Any:
-        """The value of ``expression`` in the main page (tests, the check command)."""
+    async def evaluate(self, expression: str, user_gesture: bool = False) -> Any:
+        """The value of ``expression`` in the main page (tests, the check command);
+        ``user_gesture``: as if the citizen had just tapped."""
         reply = await self._devtools.send(
             "Runtime.evaluate",
-            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+            {
+                "expression": expression,
+                "returnByValue": True,
+                "awaitPromise": True,
+                "userGesture": user_gesture,
+            },
             session_id=self._main_session,
         )
         if "exceptionDetails" in reply:
@@ -429,6 +474,11 @@ class KioskBrowser:
     @property
     def devtools(self) -> DevTools:
         return self._devtools
+
+    @property
+    def main_session(self) -> Optional[str]:
+        """The DevTools session of the web app's page."""
+        return self._main_session
 
     async def close(self) -> None:
         """Close the browser (politely, then by force) and wipe its profile."""
@@ -465,7 +515,8 @@ class KioskBrowser:
     def _ended(self, returncode: Optional[int]) -> None:
         self.returncode = returncode
         self._devtools.close()
-        if self._profile is not None:
-            shutil.rmtree(self._profile, ignore_errors=True)
-            self._profile = None
+        for directory in (self._profile, self._temp):
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+        self._profile = self._temp = None
         self.exited.set()

@@ -139,7 +139,7 @@ class DevTools:
         writer = os.fdopen(write_fd, "wb", buffering=0)
         self._reader, _ = await loop.connect_read_pipe(lambda: _Reader(self), reader)
         transport, _ = await loop.connect_write_pipe(asyncio.Protocol, writer)
-        self._writer = transport  # type: ignore[assignment]
+        self._writer = transport
 
     def on(self, method: str, handler: Handler) -> None:
         """Call ``handler(params, session_id)`` for every ``method`` event."""
@@ -166,7 +166,9 @@ class DevTools:
         finally:
             self._pending.pop(ident, None)
 
-    def post(self, method: str, params: Optional[Params] = None, session_id: Optional[str] = None) -> None:
+    def post(
+        self, method: str, params: Optional[Params] = None, session_id: Optional[str] = None
+    ) -> None:
         """Send a command whose reply nobody waits for (from an event handler)."""
         if self._writer is None or self._writer.is_closing() or self.closed.is_set():
             return
