@@ -26,12 +26,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import shlex
 import shutil
 import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Set, Tuple
 from urllib.parse import urlsplit
 
 from ..timeouts import wait_for
@@ -520,3 +521,77 @@ class KioskBrowser:
                 shutil.rmtree(directory, ignore_errors=True)
         self._profile = self._temp = None
         self.exited.set()
+
+
+class Manifest(Protocol):
+    """What the launcher reads of a web-app item's manifest (``[items.webapp]``)."""
+
+    @property
+    def origins(self) -> Sequence[str]: ...
+
+
+class SessionBrowser:
+    """The kiosk browser as a web-app session drives it: open, wait, hide/show, close."""
+
+    def __init__(self, launch: BrowserLaunch) -> None:
+        self._launch = launch
+        self._browser: Optional[KioskBrowser] = None
+        self._gone = asyncio.Event()
+
+    @property
+    def browser(self) -> Optional[KioskBrowser]:
+        return self._browser
+
+    async def open(self, url: str, app: Manifest) -> None:
+        """Start the browser on ``url`` (with its bridge fragment), held to ``app.origins``."""
+        self._browser = KioskBrowser(self._launch, url, app.origins)
+        try:
+            await self._browser.start()
+        finally:
+            if self._browser.exited.is_set():
+                self._gone.set()
+
+    async def wait(self) -> None:
+        """Return when the browser has exited (closed, crashed, killed)."""
+        if self._browser is None:
+            await self._gone.wait()
+            return
+        await self._browser.exited.wait()
+
+    async def hide(self) -> None:
+        if self._browser is not None:
+            await self._browser.hide()
+
+    async def show(self) -> None:
+        if self._browser is not None:
+            await self._browser.show()
+
+    async def close(self) -> None:
+        """Close the browser if it runs; its profile is wiped either way."""
+        if self._browser is not None:
+            await self._browser.close()
+        self._gone.set()
+
+
+def launcher(
+    runtime_dir: Path,
+    window: Window = Window(),
+    extra_args: Sequence[str] = (),
+    temp_dir: Optional[Path] = None,
+) -> Callable[[Any], SessionBrowser]:
+    """The session's browser factory: called with ``[webapps]`` settings (their ``browser``
+    command, split like a shell word list) at each web-app session."""
+
+    def build(settings: Any) -> SessionBrowser:
+        command = tuple(shlex.split(str(getattr(settings, "browser", "chromium")))) or ("chromium",)
+        return SessionBrowser(
+            BrowserLaunch(
+                runtime_dir=runtime_dir,
+                command=command,
+                window=window,
+                extra_args=tuple(extra_args),
+                temp_dir=temp_dir,
+            )
+        )
+
+    return build
