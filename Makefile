@@ -80,6 +80,11 @@ run: setup
 config-doc: venv
 	$(BIN)/python -m govkiosk.cli.main config-doc --output docs/configuration.md
 
+# docs/bridge-reference.md from the web-app bridge's schema (a test fails when it is stale).
+.PHONY: bridge-reference
+bridge-reference: venv
+	$(BIN)/python -m govkiosk.cli.main webapp reference --output docs/bridge-reference.md
+
 bench: setup
 	$(BIN)/python -m bench $(BENCH)
 

@@ -79,6 +79,7 @@ LAYERS: Dict[str, int] = {
             "docscan",
             "promo",
             "upkeep",
+            "webapps",
         ),
         FEATURES,
     ),

@@ -321,6 +321,7 @@ RESOLVERS: Dict[str, Callable[[ast.AST], Set[str]]] = {
     "printing/cups_printer.py": _printer,
     "printing/receipts.py": _receipt,
     "session/steps.py": _seal,
+    "webapps/session.py": _seal,
 }
 
 

@@ -1,1 +1,2 @@
-"""Web-app items: the hardware bridge, the web-app session and the locked-down kiosk browser."""
+"""Web-app items (issue 19): a province's web page in the kiosk browser, its devices
+through the loopback bridge (docs/webapps.md)."""
