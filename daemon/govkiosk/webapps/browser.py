@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 from ..timeouts import wait_for
 from .cdp import DevTools, Params
 from .errors import BrowserError, DevToolsError
+from .settings import WebAppsSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -574,23 +575,32 @@ class SessionBrowser:
         self._gone.set()
 
 
+def profile_root() -> Path:
+    """Where profiles go: the unit's runtime directory (``RuntimeDirectory=govkiosk``, a
+    tmpfs: nothing of a page reaches the disk), else the user's, else the temp directory."""
+    runtime = os.environ.get("RUNTIME_DIRECTORY") or os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime.split(":")[0]) / "webapps"
+    return Path(tempfile.gettempdir()) / f"govkiosk-webapps-{os.getuid()}"
+
+
 def launcher(
     runtime_dir: Path,
     window: Window = Window(),
     extra_args: Sequence[str] = (),
     temp_dir: Optional[Path] = None,
-) -> Callable[[Any], SessionBrowser]:
-    """The session's browser factory: called with ``[webapps]`` settings (their ``browser``
-    command, split like a shell word list) at each web-app session."""
+) -> Callable[[WebAppsSettings], SessionBrowser]:
+    """The session's browser factory: ``[webapps] browser`` (split like shell words) and
+    ``browser_args``, read at each web-app session."""
 
-    def build(settings: Any) -> SessionBrowser:
-        command = tuple(shlex.split(str(getattr(settings, "browser", "chromium")))) or ("chromium",)
+    def build(settings: WebAppsSettings) -> SessionBrowser:
+        command = tuple(shlex.split(settings.browser)) or ("chromium",)
         return SessionBrowser(
             BrowserLaunch(
                 runtime_dir=runtime_dir,
                 command=command,
                 window=window,
-                extra_args=tuple(extra_args),
+                extra_args=(*settings.browser_args, *extra_args),
                 temp_dir=temp_dir,
             )
         )

@@ -1,5 +1,6 @@
-"""The web-app package's exception tree. A bridge error is one HTTP status and one ``code`` a page sees
-(``{"error": {"code": …, "message": …}}``). Messages never hold personal data."""
+"""The web-app package's exception tree. A bridge error is one HTTP status and one
+``code`` a page sees (``{"error": {"code": …, "message": …}}``). Messages never hold
+personal data."""
 
 from __future__ import annotations
 
