@@ -51,8 +51,10 @@ def browser_args(credential: Credential, headless: bool = True) -> Tuple[str, ..
 class HttpsSite:
     """One aiohttp server with TLS on 127.0.0.1, serving pages for every test host."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, app: Optional[web.Application] = None) -> None:
+        """``app``: what to serve (a department's application); else :attr:`pages`."""
         self.directory = directory
+        self._app = app
         self.ca = CertificateAuthority("govkiosk web-app test CA")
         self.credential = self.ca.issue_server(("127.0.0.1", *HOSTS))
         self.pages: Dict[str, str] = {}
@@ -78,8 +80,10 @@ class HttpsSite:
         cert, key = self.credential.write(self.directory, "site")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self._page)
+        app = self._app
+        if app is None:
+            app = web.Application()
+            app.router.add_get("/{tail:.*}", self._page)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=context)

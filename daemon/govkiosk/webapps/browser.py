@@ -215,6 +215,8 @@ class KioskBrowser:
         self._main_session: Optional[str] = None
         self._main_attached = asyncio.Event()
         self._window_id: Optional[int] = None
+        self._loader = ""  #: the navigation to the item's page
+        self._painted: Set[str] = set()
         self._waiter: Optional[asyncio.Task[None]] = None
         self._closing = False
         #: Set when the browser is gone (exited, crashed, closed); the session ends then.
@@ -320,12 +322,18 @@ class KioskBrowser:
             {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
         )
         await self._main_attached.wait()
+        for method, command in self._rules(main=True):
+            await send(method, command, session_id=self._main_session)
+        await send("Runtime.runIfWaitingForDebugger", session_id=self._main_session)
         if self._main_target is not None:
             with contextlib.suppress(DevToolsError):
                 window = await send("Browser.getWindowForTarget", {"targetId": self._main_target})
                 self._window_id = int(window["windowId"])
         _LOGGER.info("browser: started (pid %s) for %s", self.pid, origin_of(self._url))
-        await send("Page.navigate", {"url": self._url}, session_id=self._main_session)
+        reply = await send("Page.navigate", {"url": self._url}, session_id=self._main_session)
+        self._loader = str(reply.get("loaderId", ""))
+        if self._loader in self._painted:
+            self.first_paint.set()
 
     def _listen(self) -> None:
         on = self._devtools.on
@@ -341,42 +349,42 @@ class KioskBrowser:
         info = params.get("targetInfo", {})
         session_id = str(params.get("sessionId", ""))
         kind, target = info.get("type"), str(info.get("targetId", ""))
-        post = self._devtools.post
         if kind == "page" and self._main_target is None:
+            # The window's first page: :meth:`_start` guards it, then lets it run.
             self._main_target, self._main_session = target, session_id
-            self._guard(session_id, main=True)
             self._main_attached.set()
         elif kind == "page" and target != self._main_target:
             self._close_popup(target)
-            return
         elif kind == "iframe":
-            self._guard(session_id, main=False)
+            for method, command in self._rules(main=False):
+                self._devtools.post(method, command, session_id)
+            self._devtools.post("Runtime.runIfWaitingForDebugger", session_id=session_id)
         else:  # workers run on their own origin's terms; let them go
-            post("Runtime.runIfWaitingForDebugger", session_id=session_id)
+            self._devtools.post("Runtime.runIfWaitingForDebugger", session_id=session_id)
 
-    def _guard(self, session_id: str, main: bool) -> None:
-        """This session's rules on one page or frame target, then let it run."""
-        post = self._devtools.post
-        post(
-            "Fetch.enable",
-            {
-                "patterns": [
-                    {"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}
-                ]
-            },
-            session_id,
-        )
-        post("Page.enable", session_id=session_id)
-        post("Page.setInterceptFileChooserDialog", {"enabled": True}, session_id)
-        post("Page.addScriptToEvaluateOnNewDocument", {"source": NO_PRINT}, session_id)
+    @staticmethod
+    def _rules(main: bool) -> List[Tuple[str, Params]]:
+        """This session's rules on one page or frame target (DevTools commands)."""
+        rules: List[Tuple[str, Params]] = [
+            (
+                "Fetch.enable",
+                {
+                    "patterns": [
+                        {"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}
+                    ]
+                },
+            ),
+            ("Page.enable", {}),
+            ("Page.setInterceptFileChooserDialog", {"enabled": True}),
+            ("Page.addScriptToEvaluateOnNewDocument", {"source": NO_PRINT}),
+            (
+                "Target.setAutoAttach",
+                {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
+            ),
+        ]
         if main:
-            post("Page.setLifecycleEventsEnabled", {"enabled": True}, session_id)
-        post(
-            "Target.setAutoAttach",
-            {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
-            session_id,
-        )
-        post("Runtime.runIfWaitingForDebugger", session_id=session_id)
+            rules.append(("Page.setLifecycleEventsEnabled", {"enabled": True}))
+        return rules
 
     def _created(self, params: Params, _session: Optional[str]) -> None:
         info = params.get("targetInfo", {})
@@ -414,11 +422,14 @@ class KioskBrowser:
         )
 
     def _lifecycle(self, params: Params, session_id: Optional[str]) -> None:
-        if session_id == self._main_session and params.get("name") in (
-            "firstPaint",
-            "firstContentfulPaint",
-        ):
-            self.first_paint.set()
+        # Only the item page's paint counts, not the blank page the window opens with.
+        if session_id != self._main_session:
+            return
+        if params.get("name") in ("firstPaint", "firstContentfulPaint"):
+            loader = str(params.get("loaderId", ""))
+            self._painted.add(loader)
+            if loader and loader == self._loader:
+                self.first_paint.set()
 
     def _target_crashed(self, params: Params, _session: Optional[str]) -> None:
         if params.get("targetId") == self._main_target:
