@@ -125,12 +125,30 @@ async def open_item(k: Kiosk, browsers: Browsers) -> Tuple[str, KioskBrowser]:
     return sid, browser
 
 
+async def picture(browser: KioskBrowser, tmp_path: Path, name: str) -> None:
+    """The page as the kiosk shows it: to ``$GOVKIOSK_SCREENSHOTS/zh_CN/<name>.png`` for
+    ``make screenshots``, else to the test's directory."""
+    configured = os.environ.get("GOVKIOSK_SCREENSHOTS")
+    out = (Path(configured) if configured else tmp_path / "screenshots") / "zh_CN"
+    await browser.devtools.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1112, "height": 576, "deviceScaleFactor": 1, "mobile": False},
+        session_id=browser.main_session,
+    )
+    shot = await browser.devtools.send(
+        "Page.captureScreenshot", {"format": "png"}, session_id=browser.main_session
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+
+
 async def test_the_web_journey_in_a_real_browser(
-    rig: Tuple[Kiosk, HttpsSite, Browsers], cupsd: CupsServer
+    rig: Tuple[Kiosk, HttpsSite, Browsers], cupsd: CupsServer, tmp_path: Path
 ) -> None:
     k, _site, browsers = rig
     since = time.time()
     sid, browser = await open_item(k, browsers)
+    await picture(browser, tmp_path, "webapp_page")
     profile = browser.profile
     assert profile is not None
     assert profile.parent == browsers.profiles
@@ -144,6 +162,7 @@ async def test_the_web_journey_in_a_real_browser(
     await k.until(step="identity", state="waiting")
     identity = await k.card()
     await stage(browser, "done")
+    await picture(browser, tmp_path, "webapp_page_done")
     # The department's sealed statement went through the seal verifier and CUPS.
     printed = cupsd.captured()
     assert len(printed) == 1
