@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import stat
+import sys
 from pathlib import Path
 from typing import AsyncIterator, List
 
@@ -23,6 +25,7 @@ from govkiosk.webapps.browser import (
 from govkiosk.webapps.errors import BrowserError
 from harness.browser import HttpsSite, needs_chromium
 from harness.eventually import eventually
+from webapp_items import ORIGIN, webapp_toml
 
 pytestmark = [needs_chromium, pytest.mark.timeout(120)]
 
@@ -198,3 +201,39 @@ def test_stale_profiles_are_wiped(tmp_path: Path) -> None:
     assert wipe_stale_profiles(tmp_path, tmp_path / "no-temp") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other"]
     assert wipe_stale_profiles(tmp_path / "absent", tmp_path / "absent") == 0
+
+
+async def test_the_policy_command_allows_every_web_items_origins(tmp_path: Path) -> None:
+
+    catalogue = tmp_path / "items.toml"
+    catalogue.write_text(webapp_toml(), encoding="utf-8")
+    out = tmp_path / "govkiosk.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "govkiosk.cli.main",
+        "webapp",
+        "policy",
+        str(catalogue),
+        "--origin",
+        "https://extra.gov.cn",
+        "--output",
+        str(out),
+        env=env,
+    )
+    assert await asyncio.wait_for(process.wait(), 60) == 0
+    policy = json.loads(out.read_text(encoding="utf-8"))
+    assert policy["URLAllowlist"] == [*sorted([ORIGIN, "https://extra.gov.cn"]), "about:blank"]
+    assert policy["URLBlocklist"] == ["*"]
+    bad = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "govkiosk.cli.main",
+        "webapp",
+        "policy",
+        str(tmp_path / "none.toml"),
+        env=env,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert await asyncio.wait_for(bad.wait(), 60) == 2
