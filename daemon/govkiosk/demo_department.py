@@ -90,7 +90,7 @@ name = "社保清单打印（网页版）"
 department = "人社"
 category = "查询打印"
 summary = "由人社部门网页应用办理：读取身份证后打印盖章的社保缴费清单"
-icon = "social"
+icon = "social_security"
 applicant_type = "natural_person"
 conditions = ["本人持有效居民身份证"]
 materials = ["本人有效居民身份证原件"]
@@ -111,7 +111,7 @@ max_pages = 5
 name = "Social insurance statement (web app)"
 department = "Human Resources and Social Security"
 category = "Query and print"
-summary = "The department's web app prints your sealed statement after reading your card"
+summary = "Print your sealed statement with the web app"
 conditions = ["Your valid resident identity card"]
 materials = ["Your valid resident identity card"]
 """
