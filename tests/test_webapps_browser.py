@@ -9,7 +9,7 @@ import signal
 import stat
 import sys
 from pathlib import Path
-from typing import AsyncIterator, List
+from typing import Any, AsyncIterator, List, Tuple
 
 import pytest
 
@@ -237,3 +237,49 @@ async def test_the_policy_command_allows_every_web_items_origins(tmp_path: Path)
         stderr=asyncio.subprocess.DEVNULL,
     )
     assert await asyncio.wait_for(bad.wait(), 60) == 2
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (make test: Xvfb)")
+async def test_the_window_sits_below_the_strip_and_hides(site: HttpsSite, tmp_path: Path) -> None:
+    """In a window on the X display, as on a kiosk: where the launch put it, out of sight
+    while the kiosk's own screen shows, back after."""
+    from harness.xscreens import parse_xwd  # noqa: PLC0415 - numpy only here
+
+    site.pages["dept.test/plain"] = (
+        '<!doctype html><title>plain</title><body style="background:#eeeeff; margin:0">'
+    )
+    browser = KioskBrowser(
+        site.launch(tmp_path / "run", headless=False), site.url("/plain"), [site.origin()]
+    )
+
+    async def pixel(x: int, y: int) -> Tuple[int, ...]:
+        grab = await asyncio.create_subprocess_exec("xwd", "-root", stdout=asyncio.subprocess.PIPE)
+        out, _ = await grab.communicate()
+        return tuple(int(c) for c in parse_xwd(out)[y, x][:3])
+
+    await browser.start()
+    try:
+        await asyncio.wait_for(browser.first_paint.wait(), 30)
+        page = (255, 238, 238)  # #eeeeff as BGR
+        await eventually_async(lambda: pixel(600, 600), page, "the page on screen")
+        assert await pixel(600, 40) != page  # above the window: not the page's
+        await browser.hide()
+        await eventually_async(lambda: pixel(600, 600), None, "the window hidden", not_=page)
+        await browser.show()
+        await eventually_async(lambda: pixel(600, 600), page, "the page back")
+    finally:
+        await browser.close()
+
+
+async def eventually_async(
+    read: Any, want: Any, what: str, not_: Any = None, timeout: float = 20.0
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        seen = await read()
+        if (want is not None and seen == want) or (not_ is not None and seen != not_):
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"{what}: {seen} after {timeout:g} s")
+        await asyncio.sleep(0.1)

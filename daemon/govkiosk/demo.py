@@ -361,6 +361,7 @@ class Demo:
                 "--bus",
                 address,
             ],
+            env=dict(env),  # the kiosk browser of the web item opens on the UI's display
         )
         if self.screenshot.exists():
             self.screenshot.unlink()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shlex
@@ -44,6 +45,8 @@ _LOGGER = logging.getLogger(__name__)
 
 PROFILE_PREFIX = "govkiosk-browser-"
 TEMP_PREFIX = "gkb-"
+#: Where a hidden window goes (X coordinates; no screen reaches there).
+OFF_SCREEN = -20000
 #: What the page sees in place of window.print: printing only through the bridge.
 NO_PRINT = (
     "Object.defineProperty(window, 'print', {value: function () {}, "
@@ -52,7 +55,6 @@ NO_PRINT = (
 #: Chromium switches of every launch (docs/webapps.md explains each group).
 FLAGS: Tuple[str, ...] = (
     "--remote-debugging-pipe",
-    "--incognito",
     "--no-first-run",
     "--no-default-browser-check",
     "--disable-sync",
@@ -75,6 +77,20 @@ FLAGS: Tuple[str, ...] = (
     "--noerrdialogs",
     "--lang=zh-CN",
 )
+#: The fresh profile's preferences: what no switch turns off (the translate bar, saving
+#: passwords, autofill, asking where to download).
+PREFERENCES: Dict[str, Any] = {
+    "translate": {"enabled": False},
+    "translate_blocked_languages": ["zh-CN", "zh", "en"],
+    "credentials_enable_service": False,
+    "profile": {
+        "password_manager_enabled": False,
+        "default_content_setting_values": {"popups": 2, "notifications": 2, "geolocation": 2},
+    },
+    "autofill": {"profile_enabled": False, "credit_card_enabled": False},
+    "download": {"prompt_for_download": False, "default_directory": "/nonexistent"},
+    "browser": {"check_default_browser": False},
+}
 #: Environment the browser keeps from ours; everything else it would write goes in the profile.
 KEPT_ENVIRONMENT = (
     "PATH",
@@ -248,8 +264,15 @@ class KioskBrowser:
             f"--window-position={window.x},{window.y}",
             f"--window-size={window.width},{window.height}",
             *self._launch.extra_args,
-            "--app=about:blank",
+            "--app=data:text/html,",
         ]
+
+    @staticmethod
+    def _prepare(profile: Path) -> None:
+        """The fresh profile's ``Default/Preferences`` (:data:`PREFERENCES`)."""
+        default = profile / "data" / "Default"
+        default.mkdir(mode=0o700, parents=True)
+        (default / "Preferences").write_text(json.dumps(PREFERENCES), encoding="utf-8")
 
     def environment(self, profile: Path) -> Dict[str, str]:
         env = {name: os.environ[name] for name in KEPT_ENVIRONMENT if name in os.environ}
@@ -284,6 +307,7 @@ class KioskBrowser:
             runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._profile = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX, dir=runtime))
             self._temp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=self._launch.temp_dir))
+            self._prepare(self._profile)
         except OSError as exc:
             raise BrowserError(f"cannot make the browser profile under {runtime}: {exc}") from exc
         (cmd_read, cmd_write), (reply_read, reply_write) = os.pipe(), os.pipe()
@@ -447,7 +471,9 @@ class KioskBrowser:
         self._terminate()
 
     async def hide(self) -> None:
-        """Take the window off the screen (the native consent screen shows)."""
+        """Take the window off the screen (the native consent screen shows): moved out of
+        sight, since a kiosk's X server often has no window manager to minimise it."""
+        await self._bounds({"left": OFF_SCREEN, "top": OFF_SCREEN})
         await self._bounds({"windowState": "minimized"})
 
     async def show(self) -> None:
