@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import logging
+import random
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +132,7 @@ async def test_the_page_reads_the_declared_fields_and_ends(rig: Rig) -> None:
     assert 299 < body["expires_in"] <= 300
     assert headers["Access-Control-Allow-Origin"] == ORIGIN
     assert headers["Cache-Control"] == "no-store"
+    assert headers["Server"] == "govkiosk-bridge"
     status, body, _ = await rig.call("idcard.read", token, {"fields": ["name"]})
     assert (status, body) == (200, {"fields": {"name": NAME}})
     status, body, _ = await rig.call("idcard.read", token)  # all declared fields
@@ -239,6 +241,16 @@ async def test_cors_preflight_is_answered_only_for_the_sessions_origins(rig: Rig
         assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
         assert response.headers["Access-Control-Allow-Private-Network"] == "true"
         assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+    # The client's script, loaded by a public page from a private address (Private Network
+    # Access asks first for it too): GET there only.
+    script = {**ask, "Access-Control-Request-Method": "GET", "Origin": ORIGIN}
+    async with rig.http.options(rig.base + "client.js", headers=script) as response:
+        assert response.status == 204
+        assert response.headers["Access-Control-Allow-Private-Network"] == "true"
+    async with rig.http.options(url, headers=script) as response:
+        assert response.status == 403  # GET is for the script only
+    async with rig.http.options(rig.base + "client.js", headers={**script, "Origin": OTHER}) as r:
+        assert r.status == 403
     session = rig.sessions.current
     assert session is not None
     rig.sessions.close(session)
@@ -368,3 +380,96 @@ async def test_every_call_is_audited_without_personal_data(
 def test_the_bridge_reference_is_current() -> None:
     """docs/bridge-reference.md is generated from the schema (make bridge-reference)."""
     assert (REPO / "docs" / "bridge-reference.md").read_text(encoding="utf-8") == reference()
+
+
+async def test_an_oversized_chunked_body_is_refused(rig: Rig) -> None:
+    """No Content-Length: the server stops reading at the cap."""
+    token, calls = rig.open()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"pdf": "'
+        for _ in range(SMALL.max_body // 1024 + 2):
+            yield b"A" * 1024
+        yield b'"}'
+
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Origin": ORIGIN,
+        "Content-Type": "application/json",
+    }
+    async with rig.http.post(rig.base + "print.pdf", data=chunks(), headers=headers) as response:
+        assert response.status == 413
+        assert (await response.json())["error"]["code"] == "too_large"
+    assert calls.printed == []
+
+
+async def _raw(port: int, request: bytes) -> int:
+    """Send ``request`` as it is on a new connection; the answer's status (0: none)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    parts = line.split()
+    return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else 0
+
+
+@pytest.mark.fuzz
+async def test_random_requests_get_200_only_with_every_check_passed(rig: Rig) -> None:
+    """Requests put together at random from right and wrong parts, sent raw: an answer of
+    200 comes exactly when host, token, origin, content type, method and body are all right,
+    and the server answers (or closes) every one and stays up."""
+    token, _ = rig.open()
+    rng = random.Random(1919)
+    port = rig.bridge.port
+    hosts = [
+        (f"127.0.0.1:{port}", True),
+        ("localhost", False),
+        (f"evil:{port}", False),
+        (None, False),
+    ]
+    origins = [(ORIGIN, True), (OTHER, False), ("null", False), (None, False)]
+    tokens = [
+        (f"Bearer {token}", True),
+        ("Bearer x", False),
+        (f"Basic {token}", False),
+        (None, False),
+    ]
+    types = [("application/json", True), ("text/plain", False), (None, False)]
+    paths = [("/v1/session.info", True), ("/v1/nothing", False), ("/v2/session.info", False)]
+    bodies = [(b"{}", True), (b"", True), (b'{"x": 1}', False), (b"[", False), (b"\xff\xfe", False)]
+    methods = [("POST", True), ("PUT", False), ("GET", False)]
+    answered = {True: 0, False: 0}
+    for _case in range(300):
+        parts = [
+            pick(rng, choices)
+            for choices in (hosts, origins, tokens, types, paths, bodies, methods)
+        ]
+        (host, _), (origin, _), (auth, _), (kind, _), (path, _), (body, _), (method, _) = parts
+        lines = [f"{method} {path} HTTP/1.1"]
+        for name, value in (
+            ("Host", host),
+            ("Origin", origin),
+            ("Authorization", auth),
+            ("Content-Type", kind),
+        ):
+            if value is not None:
+                lines.append(f"{name}: {value}")
+        lines += [f"Content-Length: {len(body)}", "Connection: close"]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        status = await _raw(port, request)
+        assert status != 0
+        assert (status == 200) == all(ok for _value, ok in parts), (request, status)
+        answered[status == 200] += 1
+    assert (await rig.call("session.info", token))[0] == 200
+    assert min(answered.values()) > 30  # both kinds of answer were tried many times
+
+
+def pick(rng: random.Random, choices: List[Tuple[Any, bool]]) -> Tuple[Any, bool]:
+    """A right part four times in five, else a wrong one."""
+    right = [c for c in choices if c[1]]
+    wrong = [c for c in choices if not c[1]]
+    return rng.choice(right if rng.random() < 0.8 else wrong)

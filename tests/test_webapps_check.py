@@ -17,6 +17,7 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
+from govkiosk.cli.check import webapp_item_check as webapp_row_check
 from govkiosk.cli.webapp import header_findings
 from govkiosk.webapps.errors import BadRequestError
 from govkiosk.webapps.schema import METHODS, parse_body, parse_params
@@ -235,3 +236,19 @@ def test_header_checks_never_fail_to_answer(headers: Dict[str, str]) -> None:
     findings = header_findings(headers)
     assert findings
     assert all(f.verdict in ("PASS", "FAIL", "WARN") for f in findings)
+
+
+async def test_the_kiosk_check_tests_a_web_item_by_its_page(site: Tuple[str, Path]) -> None:
+    """``govkioskctl check``'s items stage: a web-app row is checked by its page (here the
+    test CA is not the system's: the TLS check fails, and the fix names the command)."""
+    base, _cafile = site
+    row = {
+        "code": "web_test",
+        "kind": "webapp",
+        "webapp_url": f"{base}/good",
+        "webapp_origins": [base],
+    }
+    result = await webapp_row_check(row, "web_test 社保")
+    assert (result.stage, result.status, result.mode) == ("items", "fail", "webapp")
+    assert result.detail.startswith("tls: certificate not valid")
+    assert result.fix == f"run govkioskctl webapp check {base}/good and see docs/webapps.md"

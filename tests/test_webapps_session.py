@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
 import aiohttp
+import cups
 import pytest
 
 from govkiosk.devices.presence.events import PersonLeft
@@ -20,10 +22,11 @@ from govkiosk.devices.qrscanner.events import CodeScanned
 from govkiosk.items.catalogue import DEFAULT_CATALOGUE, WebApp
 from govkiosk.pdfbytes import assemble, stream
 from govkiosk.session.state import SessionEnded
-from govkiosk.webapps.session import FRAGMENT
+from govkiosk.webapps.session import FRAGMENT, count_pages
 from govkiosk.webapps.settings import WebAppsSettings
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
+from harness.eventually import eventually
 from harness.kiosk import Kiosk, kiosk
 from harness.personal import scan, written_files
 from webapp_items import ORIGIN, webapp_toml
@@ -94,6 +97,9 @@ async def start(
     rows = {r["code"].value: r for r in await k.session.call_list_items()}
     assert rows["web_test"]["kind"].value == "webapp"
     assert rows["web_test"]["available"].value is True
+    assert rows["web_test"]["webapp_url"].value == f"{ORIGIN}/sbqd/index.html"
+    assert rows["web_test"]["webapp_origins"].value == [ORIGIN]
+    assert rows["web_test"]["steps"].value == []
     sid: str = await k.session.call_start_session("web_test", "zh_CN")
     state = await k.until(step="webapp", state="waiting")
     assert state["choices"] == ["cancel"]
@@ -213,6 +219,10 @@ async def test_every_end_revokes_the_token_and_closes_the_browser(
             browser.crash()
         last = await k.ended()
         assert last["state"] == "cancelled"
+        crashed = "webapp.browser_exited" if how == "browser_crash" else ""
+        ended_by = "home" if how in ("home", "declined") else "cancelled"
+        assert (last["ended_by"], last["error_code"]) == (ended_by, crashed)
+        assert [e.error_code for e in k.events if isinstance(e, SessionEnded)] == [crashed]
         assert browser.closed == 1
         status, body = await page.call("idcard.read")
         assert (status, body["error"]["code"]) == (410, "session_ended")
@@ -306,13 +316,18 @@ async def test_face_qr_and_document_camera_through_the_bridge(
             k.daemon.bus.publish(CodeScanned("qr@test", "https://zwfw.example.gov.cn/qr?x=1"))
             await asyncio.wait({scanning}, timeout=0.05)
         assert scanning.result() == (200, {"text": "https://zwfw.example.gov.cn/qr?x=1"})
-        # A page under the document camera: captured by itself, reviewed, accepted.
-        capturing = asyncio.ensure_future(page.call("doccam.capture"))
-        await k.until(step="capture_materials", choices=["accept", "retake", "cancel"])
-        await k.session.call_choose(sid, "accept")
+        # Two pages under the document camera: each captured by itself, reviewed, accepted.
+        capturing = asyncio.ensure_future(page.call("doccam.capture", {"pages": 2}))
+        for number in (1, 2):
+            await k.until(
+                step="capture_materials", page=number, choices=["accept", "retake", "cancel"]
+            )
+            await k.session.call_choose(sid, "accept")
         status, body = await asyncio.wait_for(capturing, WAIT)
         assert status == 200
-        assert base64.b64decode(body["pdf"]).startswith(b"%PDF")
+        pdf = base64.b64decode(body["pdf"])
+        assert pdf.startswith(b"%PDF")
+        assert count_pages(pdf) == 2
         await k.until(step="webapp", state="waiting")
         assert (await page.call("session.end"))[0] == 200
         last = await k.ended()
@@ -323,3 +338,85 @@ def page_of(http: aiohttp.ClientSession, url: str) -> Page:
     value = url.partition("#")[2].partition("=")[2]
     port, _, token = value.partition(".")
     return Page(http, int(port), token)
+
+
+class BrokenBrowser(FakeBrowser):
+    async def open(self, url: str, app: WebApp) -> None:
+        self.urls.append(url)
+        raise FileNotFoundError("chromium")
+
+
+async def test_a_browser_that_does_not_start_fails_the_session_with_its_staff_code(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer, http: aiohttp.ClientSession
+) -> None:
+    browser = BrokenBrowser()
+    async with kiosk(tmp_path, private_bus, cupsd) as k:
+        catalogue = DEFAULT_CATALOGUE.read_text(encoding="utf-8") + webapp_toml()
+        await k.items.call_sync("office", catalogue, "web.toml")
+        k.daemon.webapps.launcher = lambda _settings: browser
+        sid = await k.session.call_start_session("web_test", "zh_CN")
+        state = await k.until(state="failed")
+        assert (state["error_code"], state["staff_code"]) == ("webapp.browser", "W02")
+        assert state["choices"] == ["finish"]
+        assert browser.closed == 1
+        page = page_of(http, browser.urls[-1])
+        assert (await page.call("session.info"))[0] == 410  # revoked before the failure shows
+        await k.session.call_choose(sid, "finish")
+        assert (await k.ended())["state"] == "failed"
+
+
+async def test_a_web_print_under_way_when_the_session_ends_is_cancelled_and_unspooled(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer, http: aiohttp.ClientSession
+) -> None:
+    browser = FakeBrowser()
+    async with kiosk(tmp_path, private_bus, cupsd) as k:
+        sid, page = await start(k, http, browser)
+        pdf = base64.b64encode(await sealed_pdf(k)).decode()
+        cupsd.hold()
+        printing = asyncio.ensure_future(page.call("print.pdf", {"pdf": pdf}))
+        await eventually(lambda: bool(cupsd.printing()), "the job mid-print", WAIT)
+        await k.session.call_end_session(sid, "home")
+        await k.ended()
+        status, body = await asyncio.wait_for(printing, WAIT)
+        assert (status, body["error"]["code"]) == (410, "session_ended")
+        cupsd.release()
+        connection = cupsd.connect()
+        [job] = connection.getJobs(which_jobs="all")
+        assert connection.getJobAttributes(job)["job-state"] == cups.IPP_JOB_CANCELED
+        spool = cupsd.root / "spool"  # the document's file leaves the spool
+        await eventually(lambda: not list(spool.glob("d*")), "the spool emptied", WAIT)
+        assert cupsd.printed() == []
+
+
+async def test_many_web_sessions_leave_no_tasks_files_or_tokens_behind(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer, http: aiohttp.ClientSession
+) -> None:
+    """30 sessions, each with a call under way when it ends: tasks and open files come back
+    to where they were after the first, and every token stays refused."""
+    async with kiosk(tmp_path, private_bus, cupsd) as k:
+        catalogue = DEFAULT_CATALOGUE.read_text(encoding="utf-8") + webapp_toml()
+        await k.items.call_sync("office", catalogue, "web.toml")
+        pages: List[Page] = []
+        baseline: Tuple[int, int] = (0, 0)
+        for number in range(30):
+            browser = FakeBrowser()
+            k.daemon.webapps.launcher = lambda _settings, b=browser: b  # type: ignore[misc]
+            sid = await k.session.call_start_session("web_test", "zh_CN")
+            await k.until(step="webapp", state="waiting")
+            page = page_of(http, browser.urls[-1])
+            pages.append(page)
+            assert (await page.call("speech.say", {"text": "您好"}))[0] == 200
+            reading = asyncio.ensure_future(page.call("idcard.read"))
+            await k.until(step="webapp_consent")
+            await k.session.call_end_session(sid, "home")
+            await k.ended()
+            assert (await asyncio.wait_for(reading, WAIT))[0] == 410
+            assert browser.closed == 1
+            if number == 0:
+                baseline = (len(asyncio.all_tasks()), len(os.listdir("/proc/self/fd")))
+        tasks, files = len(asyncio.all_tasks()), len(os.listdir("/proc/self/fd"))
+        assert tasks <= baseline[0] + 2
+        assert files <= baseline[1] + 5
+        statuses = {(await page.call("session.info"))[0] for page in pages}
+        assert statuses <= {401, 410}  # older tokens forgotten are unknown, never valid
+        assert k.daemon.webapps.sessions.current is None

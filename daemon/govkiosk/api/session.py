@@ -106,6 +106,8 @@ def item_row(item: Item, availability: Tuple[bool, str]) -> Dict[str, Variant]:
             "regions": list(item.regions),
             "version": item.version,
             "kind": item.kind,
+            "webapp_url": item.webapp.url if item.webapp is not None else "",
+            "webapp_origins": list(item.webapp.origins) if item.webapp is not None else [],
         }
     )
 

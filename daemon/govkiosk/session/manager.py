@@ -31,6 +31,7 @@ from .errors import (
     AlreadyEvaluatedError,
     BadRequestError,
     Declined,
+    Interrupted,
     ItemUnavailableError,
     NoPreviewError,
     NotAcceptingError,
@@ -336,6 +337,8 @@ class SessionManager:
             return Outcome.EXPIRED, ""
         except Declined:
             return Outcome.CANCELLED, ""
+        except Interrupted as interrupted:
+            return Outcome.CANCELLED, interrupted.code
 
     async def _finish(self, running: _Running, outcome: Outcome, code: str) -> None:
         session = running.session

@@ -164,6 +164,7 @@ def _error(err: BridgeError, headers: Mapping[str, str]) -> web.Response:
 
 
 _BASE_HEADERS = {
+    "Server": "govkiosk-bridge",  # not aiohttp's, with its version
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -317,12 +318,13 @@ class Bridge:
         if session is None or not origin or origin not in session.app.origins:
             raise ForbiddenError("origin not allowed")
         asked = request.headers.get("Access-Control-Request-Method", "")
-        if asked != "POST":
+        script = request.path == f"{PREFIX}client.js"
+        if asked != ("GET" if script else "POST"):  # the client's GET: Private Network Access
             raise ForbiddenError("only POST is allowed")
         headers.update(
             {
                 "Access-Control-Allow-Origin": origin,
-                "Access-Control-Allow-Methods": "POST",
+                "Access-Control-Allow-Methods": asked,
                 "Access-Control-Allow-Headers": "Authorization, Content-Type",
                 "Access-Control-Allow-Private-Network": "true",
                 "Access-Control-Max-Age": "600",

@@ -12,14 +12,19 @@
   var KEY = "govkiosk-bridge=";
 
   function takeFragment() {
-    var hash = global.location.hash || "";
-    var at = hash.indexOf(KEY);
-    if (at < 0) { return null; }
-    var value = hash.slice(at + KEY.length).split("&")[0];
-    var rest = (hash.slice(1, at) + hash.slice(at + KEY.length + value.length))
-      .replace(/^&+|&+$/g, "");
+    var parts = (global.location.hash || "").replace(/^#/, "").split("&");
+    var value = null;
+    var rest = [];
+    parts.forEach(function (part) {
+      if (value === null && part.indexOf(KEY) === 0) {
+        value = part.slice(KEY.length);
+      } else if (part) {
+        rest.push(part);
+      }
+    });
+    if (value === null) { return null; }
     global.history.replaceState(global.history.state, "",
-      global.location.pathname + global.location.search + (rest ? "#" + rest : ""));
+      global.location.pathname + global.location.search + (rest.length ? "#" + rest.join("&") : ""));
     var dot = value.indexOf(".");
     if (dot < 1) { return null; }
     return { port: value.slice(0, dot), token: value.slice(dot + 1) };

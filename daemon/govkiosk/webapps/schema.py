@@ -150,17 +150,17 @@ METHODS: Dict[str, Method] = {
         ),
         Method(
             "doccam.capture",
-            "Capture a paper page with the document camera, on the kiosk's own screen (aim,"
-            " review, retake); returned as a PDF. One page a call.",
+            "Capture paper pages with the document camera, on the kiosk's own screen (aim,"
+            " review, retake, page by page); returned as one PDF.",
             (
                 Param(
                     "pages",
                     "integer",
-                    "pages to capture (1 in this version)",
+                    "pages to capture",
                     required=False,
                     default=1,
                     low=1,
-                    high=1,
+                    high=10,
                 ),
             ),
             (("pdf", "the pages as a PDF, base64"),),

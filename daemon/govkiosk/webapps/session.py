@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -49,14 +50,16 @@ from ..devices.idcard.cardtext import Identity
 from ..devices.idcard.events import IdentityRead
 from ..devices.qrscanner.events import CodeScanned
 from ..devices.receipt.escpos import Cut, Feed, Line, QrCode, Receipt
-from ..docscan.pdf import jpeg_page
+from ..docscan.rectify import paper_mm
+from ..errors import GovkioskError
 from ..items.catalogue import Item, PaperMaterial, WebApp
 from ..printing.a4 import A4Job, A4Printed
 from ..printing.errors import PrintError
 from ..security.doctype import PDF, DocumentTypeError, checked
 from ..security.seal import SealError
+from ..session.cameras import CaptureCheck
 from ..session.capture import capture_materials
-from ..session.errors import Declined, StepExpired, StepFailed
+from ..session.errors import Interrupted, StepExpired, StepFailed
 from ..session.face import face_verify
 from ..session.flow import StepContext
 from ..session.state import State
@@ -72,6 +75,7 @@ from .errors import (
     SessionEndedError,
     TooLargeError,
 )
+from .pages import Page, pages_pdf
 from .settings import WebAppsSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -164,7 +168,7 @@ class KioskCalls:
         self.ctx.refresh()
 
     async def serve(self, deadline: float, exited: asyncio.Future[None]) -> None:
-        """Until the page ends the session (return), the browser exits (``Declined``) or
+        """Until the page ends the session (return), the browser exits (``Interrupted``) or
         the time limit passes (``StepExpired``); interactions run here, one at a time."""
         while True:
             self.show(deadline)
@@ -184,7 +188,7 @@ class KioskCalls:
                 return
             if exited.done():
                 _LOGGER.warning("web app %s: the browser exited", self.item.code)
-                raise Declined("the browser exited")
+                raise Interrupted("webapp.browser_exited", "the kiosk browser exited")
 
     async def _take_screen(self, interaction: _Interaction) -> None:
         """The kiosk's own screen over the page's for ``interaction``, then the page's."""
@@ -254,11 +258,13 @@ class KioskCalls:
             task.cancel()
         if self._tasks:
             await asyncio.wait(set(self._tasks))
+        kept = self.ctx.session.personal.a4_job  # the session's end discards that one
         for job in self._jobs:
-            if not job.printed:
+            if not job.printed and job is not kept:
                 with contextlib.suppress(PrintError):
                     await self.ctx.services.a4.discard(job)
-            _zero(job.document)
+            if job is not kept:
+                _zero(job.document)
         for buffer in self._buffers:
             _zero(buffer)
         self._jobs, self._buffers = [], []
@@ -334,14 +340,18 @@ class KioskCalls:
         ctx = self.ctx
         ctx.session.step = "capture_materials"
         personal = ctx.session.personal
+        check, paper = ctx.services.captures, A4_MM
+        if check is not None:  # the pages as JPEG, whatever the department takes
+            configured = check.settings
+            paper = paper_mm(configured().paper)
+            check = CaptureCheck(
+                check.cameras, lambda: dataclasses.replace(configured(), format="jpeg")
+            )
         material = PaperMaterial(name="材料", pages=pages, en="Pages")
         before = len(personal.scans)
-        limit = ctx.settings.capture_timeout
-        await capture_materials(ctx, ctx.services.captures, (material,), limit)
-        scans = personal.scans[before:]
-        document = await self._loop.run_in_executor(
-            None, _page_pdf, scans[0].content_type, bytes(scans[0].data)
-        )
+        await capture_materials(ctx, check, (material,), ctx.settings.capture_timeout)
+        jpegs = [bytes(scan.data) for scan in personal.scans[before:]]
+        document = await self._loop.run_in_executor(None, _pages_pdf, jpegs, paper)
         self._buffers.append(document)
         return document
 
@@ -380,10 +390,13 @@ class KioskCalls:
             name = f"{self.item.code}-{ctx.session.id[:8]}-w{self._printed}"
             job = A4Job(name, bytearray(pdf))
             self._jobs.append(job)
+            # The session's job, as a native print's: its CUPS id is kept for after a crash
+            # (the progress announces it) and the session's end discards it if unprinted.
+            ctx.session.personal.a4_job = job
             async with services.activity.busy("print"):
                 try:
                     await wait_for(
-                        services.a4.print(job, lambda _p: None, timeout),
+                        services.a4.print(job, ctx.progress, timeout),
                         timeout + ctx.settings.seal_timeout,
                     )
                 except PrintError as err:
@@ -439,19 +452,18 @@ class KioskCalls:
             self.ended.set_result(None)
 
 
-def _page_pdf(content_type: str, data: bytes) -> bytearray:
-    """A captured page as a PDF: as it is, or its image on an A4 page. Blocking."""
-    if content_type == "application/pdf":
-        return bytearray(data)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DeviceFailedError("capture.failed")
-    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    image.fill(0)
-    if not ok:
-        raise DeviceFailedError("capture.failed")
-    height, width = image.shape[:2]
-    return bytearray(jpeg_page(jpeg.tobytes(), (width, height), grey=False, page_mm=A4_MM))
+def _pages_pdf(jpegs: Sequence[bytes], paper: Tuple[float, float]) -> bytearray:
+    """Captured JPEG pages as one PDF. Blocking: run it in an executor."""
+    pages: List[Page] = []
+    for jpeg in jpegs:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise DeviceFailedError("capture.failed")
+        height, width = image.shape[:2]
+        grey = image.ndim == 2
+        image.fill(0)
+        pages.append((jpeg, (width, height), grey, paper))
+    return pages_pdf(pages)
 
 
 class WebAppHost:
@@ -487,7 +499,13 @@ class WebAppHost:
             calls.show(deadline)
             if self.launcher is not None:
                 browser = calls.browser = self.launcher(self._settings())
-                await browser.open(launch_url(app.url, self.bridge.port, session.token), app)
+                try:
+                    await browser.open(launch_url(app.url, self.bridge.port, session.token), app)
+                except (OSError, GovkioskError) as err:
+                    _LOGGER.error(  # noqa: TRY400 - the reason is enough; the URL holds the token
+                        "web app %s: the browser did not start: %s", item.code, type(err).__name__
+                    )
+                    raise StepFailed("webapp.browser", "the kiosk browser did not start") from err
                 watcher = asyncio.ensure_future(browser.wait())
 
                 def gone(_task: asyncio.Task[None]) -> None:

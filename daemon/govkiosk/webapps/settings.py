@@ -10,6 +10,10 @@
     rate = 20.0               # calls per second a page may make, on average
     burst = 40                # and at once
     max_print_jobs = 10       # print.pdf + print.receipt calls per session
+
+The bridge binds once, with the first web-app session: a reload changes ``bridge_port`` and
+the read limit of ``max_body`` at the next start (a body's declared length is checked
+against the setting in force at once); the rest applies to the next call.
 """
 
 from __future__ import annotations
