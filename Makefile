@@ -12,7 +12,7 @@ APT_PACKAGES := python3 python3-venv python3-dev python3-gi gcc pkg-config \
 	nut-server nut-client umockdev gir1.2-umockdev-1.0 socat \
 	xvfb xauth fonts-wqy-zenhei poppler-utils libmtdev1 gettext espeak-ng \
 	x11-apps x11-utils polkitd \
-	prometheus
+	prometheus chromium chromium-driver
 
 XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
 PYTEST := $(BIN)/pytest
@@ -109,7 +109,8 @@ pot:
 
 # Every screen in both languages, as PNGs to look through: screenshots/<lang>/<screen>.png.
 screenshots: setup
-	GOVKIOSK_SCREENSHOTS=$(CURDIR)/screenshots $(XVFB) $(PYTEST) -q tests/test_ui_screens.py
+	GOVKIOSK_SCREENSHOTS=$(CURDIR)/screenshots $(XVFB) $(PYTEST) -q tests/test_ui_screens.py \
+		tests/test_webapps_journey.py::test_the_web_journey_in_a_real_browser
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -306,6 +306,8 @@ class Demo:
         self._ui: Tuple[List[str], Dict[str, str]] = ([], {})
         self.xvfb = False  # whether the demo runs the UI on a virtual screen of its own
         self._stopping = asyncio.Event()
+        #: The demo web app's catalogue entry (its HTTPS port is chosen at start).
+        self._web_item = ""
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -359,6 +361,7 @@ class Demo:
                 "--bus",
                 address,
             ],
+            env=dict(env),  # the kiosk browser of the web item opens on the UI's display
         )
         if self.screenshot.exists():
             self.screenshot.unlink()
@@ -427,15 +430,17 @@ class Demo:
 
     async def _start_department(self) -> None:
         """The demo department service, and the daemon's drop-in that reaches it."""
-        port = free_port()
+        port, web_port = free_port(), free_port()
         argv, dropin = demo_department.department(self.state_dir, port)
-        child = await self._spawn("department", argv)
+        web_args, web_dropin, self._web_item = demo_department.webapp(self.state_dir, web_port)
+        child = await self._spawn("department", [*argv, *web_args])
         await wait_until(
             Condition(functools.partial(_port_open, port), [child]),
             READY_TIMEOUT,
             f"the demo department service did not listen on port {port}",
         )
         (self.state_dir / "etc" / "conf.d" / "60-demo-department.toml").write_text(dropin)
+        (self.state_dir / "etc" / "conf.d" / "61-demo-webapp.toml").write_text(web_dropin)
 
     async def _start_ops_site(self, config: Path, bus_address: str) -> OpsSite:
         """The demo site broker, and the daemon's drop-in that links the kiosk to it."""
@@ -460,7 +465,8 @@ class Demo:
         catalogue.write_text(
             DEFAULT_CATALOGUE.read_text(encoding="utf-8")
             + "\n"
-            + DEMO_ITEMS.read_text(encoding="utf-8"),
+            + DEMO_ITEMS.read_text(encoding="utf-8")
+            + self._web_item,
             encoding="utf-8",
         )
         argv = ["--bus", address, "items", "sync", str(catalogue), "--role", "office"]

@@ -16,7 +16,7 @@ import os
 import signal
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from kivy.app import App
 from kivy.clock import Clock, ClockEvent
@@ -64,6 +64,7 @@ from .screens.steps import (
     StepScreen,
 )
 from .screens.unavailable import UnavailableScreen
+from .screens.webapp import WebAppConsentScreen, WebAppScreen
 from .signals import SignalTable
 from .status import DaemonStatus, Indicator
 from .tasks import Tasks, stop_when_ended
@@ -100,6 +101,7 @@ KV_FILES = (
     "catalogue.kv",
     "item.kv",
     "steps.kv",
+    "webapp.kv",
     "help.kv",
     "out_of_service.kv",
     "maintenance.kv",
@@ -127,6 +129,8 @@ SCREENS: Dict[str, Callable[..., Screen]] = {
     "printing": PrintingScreen,
     "done": DoneScreen,
     "error": ErrorScreen,
+    "webapp": WebAppScreen,
+    "webapp_consent": WebAppConsentScreen,
     "out_of_service": OutOfServiceScreen,
     "help": HelpScreen,
     "maintenance_login": MaintenanceLoginScreen,
@@ -154,6 +158,8 @@ SESSION_SCREENS = (
     "preview",
     "printing",
     "done",
+    "webapp",
+    "webapp_consent",
 )
 #: How a session ended that the citizen is told about, on the screen they land on.
 ENDED = {
@@ -431,7 +437,7 @@ class KioskApp(App):
 
     def show_step(self, name: str, session: Session) -> None:
         self._clear_notice()  # the citizen is on to something new
-        screen: StepScreen = self.screen(name)
+        screen: Union[StepScreen, WebAppScreen] = self.screen(name)
         screen.render(session)
         item = self.items.get(session.item_code)
         self.show_screen(
@@ -440,7 +446,7 @@ class KioskApp(App):
 
     def show_countdown(self, seconds: int, fraction: float, warning: bool) -> None:
         screen = self.root.screens.current_screen
-        if isinstance(screen, StepScreen):
+        if isinstance(screen, (StepScreen, WebAppScreen)):
             screen.show_countdown(seconds, fraction, warning)
 
     def show_preview_page(self, page: int, png: bytes) -> None:
@@ -491,7 +497,8 @@ class KioskApp(App):
         self.screen("done").content.ids.rating.offer(reasons, rated)
 
     def go_home(self, *, confirm: bool = True) -> None:
-        if self.journey.active and confirm:
+        # Not over a web app: the dialog would open behind the kiosk browser.
+        if self.journey.active and confirm and self.current != "webapp":
             self._ask_to_leave()
             return
         self.end_session()
@@ -555,11 +562,11 @@ class KioskApp(App):
         self.screen("item").render()
         self.power.show()
         current = self.root.screens.current_screen
-        if isinstance(current, StepScreen):
+        if isinstance(current, (StepScreen, WebAppScreen)):
             current.retranslate()
         if self.current == "item":
             self.root.nav_bar.where = self.screen("item").item_name
-        elif isinstance(current, StepScreen):
+        elif isinstance(current, (StepScreen, WebAppScreen)):
             pass
         else:
             self.root.nav_bar.where = _(WHERE.get(self.current, ""))

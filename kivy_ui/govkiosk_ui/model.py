@@ -28,6 +28,10 @@ STEP_SCREENS = {
     "print_a4": "printing",
     "print_receipt": "printing",
     "done": "done",
+    # A web-app item: the native strip above the kiosk browser, and the kiosk's own
+    # consent screen when the page asks for the card (docs/webapps.md).
+    "webapp": "webapp",
+    "webapp_consent": "webapp_consent",
 }
 GENERIC_STEP_SCREEN = "progress"
 
@@ -193,6 +197,8 @@ class Session:
     material: str = ""
     page: int = 0
     page_count: int = 0
+    #: A web app's consent screen: the card fields its page asked for.
+    consent_fields: Tuple[str, ...] = ()
 
     @classmethod
     def from_dbus(cls, state: Mapping[str, Any]) -> Session:
@@ -226,6 +232,7 @@ class Session:
             seal_issuer=str(state.get("seal_issuer", "")),
             ended_by=str(state.get("ended_by", "")),
             evaluated=bool(state.get("evaluated", False)),
+            consent_fields=tuple(str(f) for f in state.get("consent_fields", ())),
         )
 
     @property

@@ -55,6 +55,8 @@ CAMERA_SCRIM = (0.05, 0.09, 0.16, 0.5)
 # multiplies text by LARGE_TEXT so body text reaches ≥ 30 sp.
 NAV_BAR_HEIGHT = 84
 STATUS_BAR_HEIGHT = 52
+#: The native strip above the kiosk browser during a web app (its window starts below).
+WEBAPP_STRIP_HEIGHT = 88
 QUICK_MENU_WIDTH = 168
 BANNER_HEIGHT = 56
 TARGET_PRIMARY = 76

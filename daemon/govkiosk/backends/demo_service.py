@@ -40,6 +40,7 @@ import datetime
 import hashlib
 import json
 import logging
+import ssl
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from aiohttp import web
 
 from ..security.doctype import OFD, PDF
-from . import demo_ofd
+from . import demo_ofd, demo_webapp
 from .base import Applicant
 from .certificate import Certificate, render
 from .demo_authority import DEPARTMENTS, SealAuthority
@@ -139,6 +140,7 @@ class DemoDepartment:
         app.router.add_post("/" + DOCUMENTS_PATH, self._documents)
         app.router.add_get("/" + HEALTH_PATH, self._health)
         app.router.add_get("/_demo/stats", self._stats)
+        demo_webapp.routes(app, lambda: self.authority, self._day)
         return app
 
     async def _health(self, _request: web.Request) -> web.Response:
@@ -369,6 +371,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         "--test-id-number", default=TEST_APPLICANT.id_number, help="the published test identity"
     )
     parser.add_argument("--test-name", default=TEST_APPLICANT.name, help="its name")
+    parser.add_argument(
+        "--webapp-port", type=int, default=0, help="also serve over HTTPS here (the web app)"
+    )
+    parser.add_argument("--tls-cert", type=Path, help="the HTTPS certificate (PEM)")
+    parser.add_argument("--tls-key", type=Path, help="its key (PEM)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
@@ -390,8 +397,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     except SigningError as err:
         print(f"demo_service: {err}", file=sys.stderr)
         return 2
-    web.run_app(department.app(), host=args.host, port=args.port, print=None)
+    if args.webapp_port and (args.tls_cert is None or args.tls_key is None):
+        print("demo_service: --webapp-port needs --tls-cert and --tls-key", file=sys.stderr)
+        return 2
+    asyncio.run(_serve(department.app(), args))
     return 0
+
+
+async def _serve(app: web.Application, args: argparse.Namespace) -> None:
+    """Plain HTTP on ``--port`` (the kiosk's backend) and HTTPS on ``--webapp-port``."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, args.host, args.port).start()
+        if args.webapp_port:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+            await web.TCPSite(runner, args.host, args.webapp_port, ssl_context=context).start()
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
 
 
 if __name__ == "__main__":

@@ -199,7 +199,30 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     run.add_argument("--timeout", type=float, default=15.0, help="seconds for the fetch")
     ref = actions.add_parser("reference", help="write the bridge reference from its schema")
     ref.add_argument("--output", type=Path, help="the file (default: stdout)")
+    policy = actions.add_parser(
+        "policy",
+        help="the kiosk browser's managed Chromium policy for these catalogues' web items "
+        "(install as /etc/chromium/policies/managed/govkiosk.json)",
+    )
+    policy.add_argument("catalogue", type=Path, nargs="*", help="catalogue files")
+    policy.add_argument("--origin", action="append", default=[], help="an allowed origin too")
+    policy.add_argument("--output", type=Path, help="the file (default: stdout)")
     return parser.parse_args(argv)
+
+
+def policy_text(catalogues: Sequence[Path], extra: Sequence[str]) -> str:
+    """The managed policy (JSON) allowing every web item's origins in ``catalogues``."""
+    import json  # noqa: PLC0415
+
+    from ..items.catalogue import load_catalogue  # noqa: PLC0415
+    from ..webapps.browser import managed_policy  # noqa: PLC0415
+
+    origins = list(extra)
+    for path in catalogues:
+        for item in load_catalogue(path).items:
+            if item.webapp is not None:
+                origins.extend(item.webapp.origins)
+    return json.dumps(managed_policy(origins), indent=2, ensure_ascii=False) + "\n"
 
 
 def _origins(args: argparse.Namespace) -> List[str]:
@@ -227,6 +250,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_PASSED
     from ..errors import GovkioskError  # noqa: PLC0415
 
+    if args.action == "policy":
+        try:
+            text = policy_text(args.catalogue, args.origin)
+        except GovkioskError as err:
+            print(f"{PROG}: {printable(str(err), 500)}", file=sys.stderr)
+            return EXIT_UNREADABLE
+        if args.output is None:
+            sys.stdout.write(text)
+        else:
+            args.output.write_text(text, encoding="utf-8")
+        return EXIT_PASSED
     try:
         origins = _origins(args)
     except (ValueError, GovkioskError) as err:

@@ -1,5 +1,6 @@
-"""The bridge's exception tree: each error is one HTTP status and one ``code`` a page sees
-(``{"error": {"code": …, "message": …}}``). Messages never hold personal data."""
+"""The web-app package's exception tree. A bridge error is one HTTP status and one
+``code`` a page sees (``{"error": {"code": …, "message": …}}``). Messages never hold
+personal data."""
 
 from __future__ import annotations
 
@@ -65,3 +66,15 @@ class DeviceFailedError(BridgeError):
     """A device or the department failed (paper out, a seal refused, a timeout)."""
 
     status, code = 502, "device_failed"
+
+
+class WebappError(GovkioskError):
+    """The kiosk side of a web-app session failed (its browser)."""
+
+
+class BrowserError(WebappError):
+    """The kiosk browser could not be started, driven or closed."""
+
+
+class DevToolsError(BrowserError):
+    """The browser's DevTools pipe broke, refused a command or sent something unreadable."""
