@@ -34,7 +34,7 @@ from ..ops.envelope import (
     reply_topic,
     topic,
 )
-from ..ops.link import NO_DELAY
+from ..ops.link import NO_DELAY, SubscriptionRefused, refused
 from ..ops.remote_config import cosigned_bytes
 from ..ops.sealed import seal_for
 from ..ops.signing import (
@@ -291,7 +291,7 @@ class FleetClient:
             ) from err
         if self._subscribe_all:
             for name in ("kiosk/v1/+/state", "kiosk/v1/+/telemetry", "kiosk/v1/+/evt/+"):
-                await self._client.subscribe(name, qos=1)
+                await self._subscribe(name)
         self._reader = asyncio.ensure_future(self._read())
         return self
 
@@ -326,12 +326,19 @@ class FleetClient:
             return  # an answer to another command that reused our cmd_id
         queue.put_nowait(reply)
 
+    async def _subscribe(self, name: str) -> None:
+        """Subscribe, or :class:`FleetError` if the broker refused (no answer would come)."""
+        try:
+            refused(await self._client.subscribe(name, qos=1), name)
+        except SubscriptionRefused as err:
+            raise FleetError(f"{err}: not allowed, or the cluster is electing a leader") from err
+
     async def follow(self, kiosk_ids: Iterable[str], timeout: float = 5.0) -> None:
         """Learn each kiosk's certificate from its retained ``state``."""
         pending = []
         for kiosk_id in kiosk_ids:
             self._states.setdefault(kiosk_id, asyncio.Event())
-            await self._client.subscribe(topic(kiosk_id, "state"), qos=1)
+            await self._subscribe(topic(kiosk_id, "state"))
             if self.view.row(kiosk_id).certificate is None:
                 pending.append(self._states[kiosk_id].wait())
         if pending:
@@ -354,8 +361,8 @@ class FleetClient:
         self._sent[name] = _digest_of(payload)
         queue = self._replies.get(name)
         if queue is None:
+            await self._subscribe(name)
             queue = self._replies[name] = asyncio.Queue()
-            await self._client.subscribe(name, qos=1)
         await self._client.publish(topic(kiosk_id, "cmd", "req"), payload, qos=1, retain=retain)
         if not retain:
             self._payloads[queue] = (kiosk_id, payload)

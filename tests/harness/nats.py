@@ -1,0 +1,149 @@
+"""A private NATS cluster per test: three ``nats-server`` nodes on free loopback ports,
+configured by the product's own ``govkiosk.fleet.natscluster`` from the test site's CA and
+the shipped ACL (TLS with client certificates mapped to users, JetStream with three
+replicas, MQTT). A node can be killed (SIGKILL: its clients see the connection drop, as
+on a power cut) and started again on the same ports; readiness is the monitoring
+endpoint's ``/healthz`` (JetStream current), never a sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence
+
+from govkiosk.fleet.acl import Acl
+from govkiosk.fleet.natscluster import USERS, Node, NodeFiles, users_config, write_cluster
+from govkiosk.fleet.pki import CertificateAuthority
+
+from .process import Proc, free_port, wait_until
+
+HOST = "127.0.0.1"
+READY_TIMEOUT = 60.0  # generous: a busy 2-core CI machine, JetStream catching up
+
+
+def healthy(port: int, query: str = "") -> bool:
+    """``/healthz`` answers ok: the node serves, JetStream is enabled and current."""
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/healthz{query}", timeout=2) as answer:
+            return bool(json.loads(answer.read()).get("status") == "ok")
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+class NatsCluster:
+    """``size`` nodes (3: a cluster; 1: a single NATS broker for comparison)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        ca: CertificateAuthority,
+        acl: Acl,
+        users: Iterable[str],
+        size: int = 3,
+    ) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.acl = acl
+        self.nodes: List[Node] = [
+            Node(f"n{i + 1}", HOST, free_port(), free_port(), free_port(), free_port(), bind=HOST)
+            for i in range(size)
+        ]
+        pki = directory / "pki"
+        files = []
+        for node in self.nodes:
+            cert, key = ca.issue_node([HOST, "localhost"], node.name).write(pki, node.name)
+            files.append(NodeFiles(ca.write(pki), cert, key))
+        self.configs = write_cluster(
+            directory,
+            nodes=self.nodes,
+            files=files,
+            acl=acl,
+            users=users,
+            store_dirs=[directory / f"store-{n.name}" for n in self.nodes],
+            replicas=size,
+        )
+        self._procs: List[Optional[Proc]] = [None] * size
+        self._logs: List[Path] = []
+
+    @property
+    def addresses(self) -> List[str]:
+        return [node.mqtt_address for node in self.nodes]
+
+    def index_of(self, address: str) -> int:
+        return self.addresses.index(address)
+
+    def alive(self, index: int) -> bool:
+        proc = self._procs[index]
+        return proc is not None and proc.alive()
+
+    def start(self, timeout: float = READY_TIMEOUT) -> None:
+        for index in range(len(self.nodes)):
+            self.start_node(index, wait=False)
+        for index in range(len(self.nodes)):
+            self.wait_healthy(index, timeout)
+
+    def start_node(self, index: int, *, wait: bool = True, timeout: float = READY_TIMEOUT) -> None:
+        if self.alive(index):
+            raise RuntimeError(f"{self.nodes[index].name} is already running")
+        log = self.directory / f"{self.nodes[index].name}-{len(self._logs) + 1}.log"
+        self._logs.append(log)
+        self._procs[index] = Proc(["nats-server", "-c", str(self.configs[index])], log)
+        if wait:
+            self.wait_healthy(index, timeout)
+
+    def wait_healthy(self, index: int, timeout: float = READY_TIMEOUT) -> None:
+        proc = self._procs[index]
+        if proc is None:
+            raise RuntimeError(f"{self.nodes[index].name} was never started")
+        node = self.nodes[index]
+        proc.wait_ready(lambda: healthy(node.http_port), timeout, f"nats {node.name}")
+
+    def kill(self, index: int) -> None:
+        """SIGKILL: no goodbye to clients or peers, as when the machine loses power."""
+        proc = self._procs[index]
+        if proc is not None and proc.alive():
+            proc.popen.send_signal(signal.SIGKILL)
+            proc.popen.wait()
+            proc.stop()
+
+    def stop_node(self, index: int) -> None:
+        proc = self._procs[index]
+        if proc is not None:
+            proc.stop()
+
+    def stop(self) -> None:
+        for index in range(len(self.nodes)):
+            self.stop_node(index)
+
+    def reload_users(self, users: Sequence[str], timeout: float = READY_TIMEOUT) -> None:
+        """Write ``users.conf`` again and have every node reload it (SIGHUP)."""
+        (self.directory / USERS).write_text(users_config(self.acl, users), encoding="utf-8")
+        for proc in self._procs:
+            if proc is not None and proc.alive():
+                before = proc.output().count("Reloaded server configuration")
+                proc.popen.send_signal(signal.SIGHUP)
+                wait_until(
+                    lambda p=proc, b=before: p.output().count("Reloaded server configuration") > b,
+                    timeout,
+                    "nats reload",
+                )
+
+    def rss_kib(self) -> List[int]:
+        """Each running node's resident memory, KiB (0 for a stopped node)."""
+        sizes = []
+        for proc in self._procs:
+            if proc is None or not proc.alive():
+                sizes.append(0)
+                continue
+            status = Path(f"/proc/{proc.popen.pid}/status").read_text()
+            line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
+            sizes.append(int(line.split()[1]))
+        return sizes
+
+    def output(self) -> str:
+        """Every node's log, oldest run first: what to print when a test fails."""
+        return "".join(f"--- {log.name}\n" + log.read_text(errors="replace") for log in self._logs)
