@@ -9,17 +9,18 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, List, Set, Tuple
+from typing import Any, AsyncIterator, Dict, List, Tuple
 
 import aiomqtt
 import pytest
 
 from govkiosk.bus import Alarm, Severity
-from govkiosk.fleet.client import FleetClient, FleetError, command_body
-from govkiosk.ops.envelope import Reply, Status, body_digest, topic
+from govkiosk.fleet.client import FleetClient, command_body
+from govkiosk.ops.envelope import Status, body_digest
 from govkiosk.ops.link import LinkState, OpsLinkChanged
 from harness.dbus import PrivateBus
 from harness.eventually import eventually
+from harness.failover import Sequences, operate, watch_sequences
 from harness.opskiosk import KIOSK, Kiosk, running_kiosk
 from harness.opssite import Site, next_payload, raw
 from harness.process import Proc, wait_until
@@ -202,58 +203,6 @@ async def test_another_certificate_resuming_a_kiosks_session_reads_none_of_its_c
     assert kept == {"topic": "kiosk/v1/kiosk-a/cmd/req", "payload": b"queued for a"}
 
 
-class Sequences:
-    """``seq`` of every telemetry and alarm message a watcher received."""
-
-    def __init__(self) -> None:
-        self.received: List[int] = []
-
-    def add(self, payload: bytes) -> None:
-        document = json.loads(payload)
-        if isinstance(document.get("seq"), int):
-            self.received.append(document["seq"])
-
-    def lost(self) -> Set[int]:
-        if not self.received:
-            return set()
-        return set(range(min(self.received), max(self.received) + 1)) - set(self.received)
-
-    def duplicated(self) -> int:
-        return len(self.received) - len(set(self.received))
-
-
-async def watch_sequences(site: Site, node: int, sequences: Sequences) -> None:
-    """Follow the kiosk's telemetry and alarms from ``node`` with a persistent session,
-    reconnecting as a dashboard does: the cluster may close connections while it elects
-    new stream leaders after a node's loss."""
-    while True:
-        watch = raw(site.identity("ops-watch", node), "watch", clean=False)
-        try:
-            async with watch:
-                for name in ("telemetry", "evt/alarm"):
-                    await watch.subscribe(topic(KIOSK, name), qos=1)
-                async for message in watch.messages:
-                    sequences.add(bytes(message.payload))  # type: ignore[arg-type]
-        except aiomqtt.MqttError:
-            # Messages paho acknowledged (QoS 1) but aiomqtt had not handed over when the
-            # connection dropped are in its queue, and the broker will not send them again.
-            while len(watch.messages):
-                sequences.add(bytes(watch._queue.get_nowait().payload))  # type: ignore[arg-type]
-            await asyncio.sleep(0.2)
-
-
-async def operate(site: Site, node: int, document: Dict[str, Any], role: str) -> Reply:
-    """Send one signed command until its final reply comes, over fresh connections if the
-    cluster closes one: the same signed command each time, as an operator's tool does."""
-    while True:
-        try:
-            async with FleetClient(site.identity("ops-admin", node)) as fleet:
-                await fleet.follow([KIOSK], TIMEOUT)
-                return await fleet.final(await fleet.send(site.signers[role], document), TIMEOUT)
-        except (aiomqtt.MqttError, FleetError):
-            await asyncio.sleep(0.2)
-
-
 async def test_killing_the_kiosks_node_moves_it_to_another_and_loses_nothing(
     cluster_site: Site, private_bus: PrivateBus, tmp_path: Path
 ) -> None:
@@ -267,9 +216,9 @@ async def test_killing_the_kiosks_node_moves_it_to_another_and_loses_nothing(
         await kiosk.connected()
         await eventually(lambda: bool(links.connected_to()), "connected event", TIMEOUT)
         victim = cluster.index_of(links.connected_to())
-        survivor = (victim + 1) % 3
         sequences = Sequences()
-        reader = asyncio.ensure_future(watch_sequences(site, survivor, sequences))
+        others = [n for n in range(3) if n != victim]
+        reader = asyncio.ensure_future(watch_sequences(site, others, sequences))
         try:
             await eventually(lambda: len(sequences.received) >= 5, "telemetry flows", TIMEOUT)
             for n in range(5):
@@ -278,7 +227,7 @@ async def test_killing_the_kiosks_node_moves_it_to_another_and_loses_nothing(
             await asyncio.get_running_loop().run_in_executor(None, cluster.kill, victim)
             # A command sent while the kiosk has no node: executed once, whatever the resends.
             document = command(site, "status", "operator")
-            operator = asyncio.ensure_future(operate(site, survivor, document, "operator"))
+            operator = asyncio.ensure_future(operate(site, others, document, "operator"))
             for n in range(5):
                 kiosk.daemon.bus.publish(Alarm("test", f"during.{n}", Severity.INFO, "x"))
             await eventually(
@@ -293,9 +242,14 @@ async def test_killing_the_kiosks_node_moves_it_to_another_and_loses_nothing(
                 "SELECT value FROM ops_meta WHERE name = 'sequence'"
             )
             final = int(last[0][0]) + 3
+            # Whatever went to a connection that died comes again after the ack wait (10 s).
             await eventually(
-                lambda: bool(sequences.received) and max(sequences.received) >= final,
-                "telemetry after the failover",
+                lambda: (
+                    bool(sequences.received)
+                    and max(sequences.received) >= final
+                    and not sequences.lost()
+                ),
+                "every numbered message after the failover",
                 TIMEOUT,
             )
         finally:

@@ -53,7 +53,11 @@ class Site:
 
     @classmethod
     def create(
-        cls, directory: Path, kind: str = "mosquitto", kiosks: Iterable[str] = CLUSTER_KIOSKS
+        cls,
+        directory: Path,
+        kind: str = "mosquitto",
+        kiosks: Iterable[str] = CLUSTER_KIOSKS,
+        nodes: int = 3,
     ) -> Site:
         # A site's certificates last a year: the kiosk alarms 30 days before its own expires.
         ca = CertificateAuthority(validity=datetime.timedelta(days=365))
@@ -63,7 +67,8 @@ class Site:
         cluster: Optional[NatsCluster] = None
         if kind == "nats":
             rules = site_acl.parse(ACL.read_text(encoding="utf-8"), str(ACL))
-            cluster = NatsCluster(directory / "cluster", ca, rules, [dn(k) for k in kiosks])
+            users = [dn(k) for k in kiosks]
+            cluster = NatsCluster(directory / "cluster", ca, rules, users, size=nodes)
             cluster.start()
         else:
             acl = directory / "acl"

@@ -292,6 +292,10 @@ class FleetClient:
         if self._subscribe_all:
             for name in ("kiosk/v1/+/state", "kiosk/v1/+/telemetry", "kiosk/v1/+/evt/+"):
                 await self._subscribe(name)
+        # Every reply to a command naming us, from any kiosk, on one subscription: on a
+        # cluster each subscription is a replicated JetStream consumer, too slow to make per
+        # command (docs/fleet-cluster.md).
+        await self._subscribe(reply_topic("+", "+", self.reply_to))
         self._reader = asyncio.ensure_future(self._read())
         return self
 
@@ -357,11 +361,13 @@ class FleetClient:
         self, kiosk_id: str, cmd_id: str, payload: bytes, *, retain: bool = False
     ) -> asyncio.Queue[Reply]:
         """Publish ``payload`` as a command to ``kiosk_id``; replies to ``cmd_id`` in the queue."""
-        name = reply_topic(kiosk_id, cmd_id, _reply_to_of(payload))
+        reply_to = _reply_to_of(payload)
+        name = reply_topic(kiosk_id, cmd_id, reply_to)
         self._sent[name] = _digest_of(payload)
         queue = self._replies.get(name)
         if queue is None:
-            await self._subscribe(name)
+            if reply_to != self.reply_to:  # ours come on the subscription made at connect
+                await self._subscribe(name)
             queue = self._replies[name] = asyncio.Queue()
         await self._client.publish(topic(kiosk_id, "cmd", "req"), payload, qos=1, retain=retain)
         if not retain:

@@ -30,8 +30,10 @@ from .acl import Acl, Rule, subject
 CLUSTER = "govkiosk"
 #: Replicas of the MQTT streams (sessions, retained messages, QoS 1 messages): every node.
 REPLICAS = 3
-#: Seconds a QoS 1 message waits for its PUBACK before JetStream delivers it again.
-ACK_WAIT = "30s"
+#: How long a QoS 1 message waits for its PUBACK before JetStream delivers it again: also
+#: how long a message sent to a connection that died (its node was lost) waits before it
+#: reaches the client's new connection. MQTT clients acknowledge on receipt.
+ACK_WAIT = "10s"
 #: QoS 1 messages in flight to one subscription before delivery waits for acknowledgements.
 MAX_ACK_PENDING = 1000
 #: Where JetStream hands a session's QoS 1 messages to its connection.

@@ -245,7 +245,8 @@ class Link:
             identifier=self.kiosk_id,
             clean_session=False,  # QoS 1 commands sent while we were away still arrive
             keepalive=self.settings.keepalive,
-            timeout=PUBLISH_TIMEOUT,
+            # aiomqtt waits this long for CONNACK even when the broker closed the socket.
+            timeout=self.settings.connect_timeout,
             tls_context=context,
             will=aiomqtt.Will(will_topic, will_payload, qos=1, retain=True),
             socket_options=NO_DELAY,
@@ -255,7 +256,7 @@ class Link:
         async with client:
             self._client = client
             for name in subscriptions:
-                refused(await client.subscribe(name, qos=1), name)
+                refused(await client.subscribe(name, qos=1, timeout=PUBLISH_TIMEOUT), name)
             if self.failures:
                 _LOGGER.info(
                     "ops: connected to %s:%d after %d failed attempt(s)",

@@ -138,6 +138,10 @@ class OpsSettings:
     #: The longest wait, in seconds, between two reconnection attempts, so a fleet does not hammer a
     #: broker coming back.
     reconnect_max: float = setting(60.0, expect=SECONDS, check=positive)
+    #: Seconds the broker has to accept a connection (TLS, then MQTT's CONNACK) before the kiosk
+    #: gives up and tries the next address: a cluster node that lost its peers holds a
+    #: connection without an answer while it waits for a new leader.
+    connect_timeout: float = setting(3.0, expect=SECONDS, check=positive)
     #: After the broker refused our certificate: do not hammer it.
     auth_retry: float = setting(300.0, expect=SECONDS, check=positive)
     #: How long config.set waits for every service to be healthy before rolling back.
