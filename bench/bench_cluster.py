@@ -147,7 +147,7 @@ def _status(site: Site, role: str = "operator") -> Dict[str, Any]:
     )
 
 
-async def _failover(directory: Path, rounds: int) -> Dict[str, Any]:
+async def _failover(directory: Path, rounds: int) -> Dict[str, Any]:  # noqa: PLR0915
     site = Site.create(directory / "site", kind="nats")
     bus = PrivateBus(directory / "dbus")
     cluster = site.cluster
@@ -305,7 +305,7 @@ TELEMETRY = {
 }
 
 
-async def _scale(directory: Path, sizes: List[int]) -> Dict[str, Any]:
+async def _scale(directory: Path, sizes: List[int]) -> Dict[str, Any]:  # noqa: PLR0915
     largest = max(sizes)
     names = [f"sim-{n:05d}" for n in range(largest)]
     site = Site.create(directory / "site", kind="nats", kiosks=[*CLUSTER_KIOSKS, *names])

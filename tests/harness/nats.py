@@ -67,26 +67,35 @@ class NatsCluster:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.acl = acl
-        self.nodes: List[Node] = [
-            Node(f"n{i + 1}", HOST, free_port(), free_port(), free_port(), free_port(), bind=HOST)
-            for i in range(size)
-        ]
-        pki = directory / "pki"
-        files = []
-        for node in self.nodes:
-            cert, key = ca.issue_node([HOST, "localhost"], node.name).write(pki, node.name)
-            files.append(NodeFiles(ca.write(pki), cert, key))
-        self.configs = write_cluster(
-            directory,
-            nodes=self.nodes,
-            files=files,
-            acl=acl,
-            users=users,
-            store_dirs=[directory / f"store-{n.name}" for n in self.nodes],
-            replicas=size,
-        )
+        self.users = list(users)
+        self.size = size
+        self._ca = ca
+        self.nodes: List[Node] = []
+        self.configs: List[Path] = []
+        self._configure()
         self._procs: List[Optional[Proc]] = [None] * size
         self._logs: List[Path] = []
+
+    def _configure(self) -> None:
+        """Free ports for every node, and the configurations that name them."""
+        self.nodes = [
+            Node(f"n{i + 1}", HOST, free_port(), free_port(), free_port(), free_port(), bind=HOST)
+            for i in range(self.size)
+        ]
+        pki = self.directory / "pki"
+        files = []
+        for node in self.nodes:
+            cert, key = self._ca.issue_node([HOST, "localhost"], node.name).write(pki, node.name)
+            files.append(NodeFiles(self._ca.write(pki), cert, key))
+        self.configs = write_cluster(
+            self.directory,
+            nodes=self.nodes,
+            files=files,
+            acl=self.acl,
+            users=self.users,
+            store_dirs=[self.directory / f"store-{n.name}" for n in self.nodes],
+            replicas=self.size,
+        )
 
     @property
     def addresses(self) -> List[str]:
@@ -99,11 +108,23 @@ class NatsCluster:
         proc = self._procs[index]
         return proc is not None and proc.alive()
 
-    def start(self, timeout: float = READY_TIMEOUT) -> None:
-        for index in range(len(self.nodes)):
-            self.start_node(index, wait=False)
-        for index in range(len(self.nodes)):
-            self.wait_healthy(index, timeout)
+    def start(self, timeout: float = READY_TIMEOUT, attempts: int = 3) -> None:
+        """Start every node and wait until each is healthy. A port taken between
+        ``free_port`` and the node's bind (another program's outgoing connection) is not a
+        failure of the cluster: new ports, and again."""
+        for attempt in range(attempts):
+            try:
+                for index in range(len(self.nodes)):
+                    self.start_node(index, wait=False)
+                for index in range(len(self.nodes)):
+                    self.wait_healthy(index, timeout)
+            except RuntimeError as err:
+                self.stop()
+                if "address already in use" not in str(err) or attempt == attempts - 1:
+                    raise
+                self._configure()
+            else:
+                return
 
     def start_node(self, index: int, *, wait: bool = True, timeout: float = READY_TIMEOUT) -> None:
         if self.alive(index):
@@ -140,6 +161,7 @@ class NatsCluster:
 
     def reload_users(self, users: Sequence[str], timeout: float = READY_TIMEOUT) -> None:
         """Write ``users.conf`` again and have every node reload it (SIGHUP)."""
+        self.users = list(users)
         (self.directory / USERS).write_text(users_config(self.acl, users), encoding="utf-8")
         for proc in self._procs:
             if proc is not None and proc.alive():

@@ -69,7 +69,11 @@ class Site:
             rules = site_acl.parse(ACL.read_text(encoding="utf-8"), str(ACL))
             users = [dn(k) for k in kiosks]
             cluster = NatsCluster(directory / "cluster", ca, rules, users, size=nodes)
-            cluster.start()
+            try:
+                cluster.start()
+            except BaseException:
+                cluster.stop()  # no node outlives a cluster that never became ready
+                raise
         else:
             acl = directory / "acl"
             shutil.copyfile(ACL, acl)
