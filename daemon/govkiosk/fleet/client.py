@@ -367,7 +367,9 @@ class FleetClient:
         queue = self._replies.get(name)
         if queue is None:
             if reply_to != self.reply_to:  # ours come on the subscription made at connect
-                await self._subscribe(name)
+                # Replies not addressed to us: the ACL may well refuse them (a cluster says
+                # so in the SUBACK, mosquitto filters silently); nothing to wait for then.
+                await self._client.subscribe(name, qos=1)
             queue = self._replies[name] = asyncio.Queue()
         await self._client.publish(topic(kiosk_id, "cmd", "req"), payload, qos=1, retain=retain)
         if not retain:
