@@ -16,7 +16,7 @@
    real daemon and its signed reply back, through the cluster (operator and kiosk on
    different nodes, and on the same node), through one NATS node, and through mosquitto,
    in the same run. Target: cluster ≤ 3× single node.
-3. Scale (``--kiosks``, default 250,500,1000,2000): simulated kiosks as real TLS MQTT
+3. Scale (``--kiosks``, default 250,500,1000): simulated kiosks as real TLS MQTT
    clients in four processes, each with its own certificate, a persistent session and the
    kiosk's two QoS 1 subscriptions, spread over the nodes, each publishing ~1 KB telemetry
    every 30 s compressed 30× (every second). At each size: connections held, RSS per node,
@@ -48,7 +48,7 @@ from harness.opssite import CLUSTER_KIOSKS, Site  # noqa: E402
 
 FAILOVERS = 100
 COMMANDS = 300
-SCALE = (250, 500, 1000, 2000)
+SCALE = (250, 500, 1000)
 SIM_PROCESSES = 4
 COMPRESSION = 30.0  #: telemetry every 30 s, compressed: every second
 SCALE_SECONDS = 20.0  #: measuring time at each size
