@@ -74,6 +74,8 @@ class Intake(_MessageQueue):
 
 
 GOODBYE_TIMEOUT = 1.0
+#: The longest wait for a broker's CONNACK, however many attempts failed.
+CONNECT_TIMEOUT_MAX = 30.0
 FLUSH_BATCH = 50
 
 
@@ -184,6 +186,13 @@ class Link:
         self.failures = 0
         self.connections = 0
 
+    def _connect_timeout(self) -> float:
+        """``connect_timeout``, doubled for each round of every address that failed (up to
+        :data:`CONNECT_TIMEOUT_MAX`): short while one node is merely gone, long enough
+        for a slow but working broker once every address has failed."""
+        rounds = self.failures // len(self.addresses)
+        return float(min(CONNECT_TIMEOUT_MAX, self.settings.connect_timeout * 2**rounds))
+
     @property
     def address(self) -> Tuple[str, int]:
         """The broker address in use, or tried next."""
@@ -246,7 +255,7 @@ class Link:
             clean_session=False,  # QoS 1 commands sent while we were away still arrive
             keepalive=self.settings.keepalive,
             # aiomqtt waits this long for CONNACK even when the broker closed the socket.
-            timeout=self.settings.connect_timeout,
+            timeout=self._connect_timeout(),
             tls_context=context,
             will=aiomqtt.Will(will_topic, will_payload, qos=1, retain=True),
             socket_options=NO_DELAY,
