@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from govkiosk.bus import EventBus
 from govkiosk.config import load_config
 from govkiosk.fleet.acl import Acl, AclError, Rule, parse, subject
 from govkiosk.fleet.natscluster import (
@@ -25,7 +26,10 @@ from govkiosk.fleet.natscluster import (
     permissions,
     users_config,
 )
-from govkiosk.ops.link import OpsLinkChanged
+from govkiosk.ops.link import CONNECT_TIMEOUT_MAX, Link, OpsLinkChanged
+from govkiosk.ops.outbox import Outbox
+from govkiosk.ops.settings import OpsSettings
+from govkiosk.store import Store
 from govkiosk.tables import ConfigError
 from harness.dbus import PrivateBus
 from harness.govkioskd import CONFIG
@@ -249,3 +253,20 @@ async def test_the_kiosk_moves_past_addresses_that_do_not_answer(
         waits = [e["detail"] for e in events if e["state"] == "waiting"]
     assert connected == [live]
     assert len(waits) <= 2  # at most each dead address once before the live one
+
+
+def test_the_link_starts_where_the_dice_say_and_waits_longer_each_round(tmp_path: Path) -> None:
+    settings = OpsSettings(servers=("a:1", "b:2", "c:3"), connect_timeout=3.0)
+    outbox = Outbox(Store(tmp_path), 10)
+    state = (topic_name("k"), b"")
+    link = Link("k", settings, EventBus(), outbox, will=state, goodbye=state, rng=lambda: 0.5)
+    assert link.address == ("b", 2)  # int(0.5 × 3): a fleet spreads over the nodes
+    timeouts = []
+    for failures in range(0, 16, 3):
+        link.failures = failures
+        timeouts.append(link._connect_timeout())
+    assert timeouts == [3.0, 6.0, 12.0, 24.0, CONNECT_TIMEOUT_MAX, CONNECT_TIMEOUT_MAX]
+
+
+def topic_name(kiosk_id: str) -> str:
+    return f"kiosk/v1/{kiosk_id}/state"
