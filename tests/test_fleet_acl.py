@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govkiosk.bus import EventBus
+from govkiosk.cli.fleetcluster import parse_node
 from govkiosk.config import load_config
 from govkiosk.fleet.acl import Acl, AclError, Rule, parse, subject
 from govkiosk.fleet.natscluster import (
@@ -270,3 +271,22 @@ def test_the_link_starts_where_the_dice_say_and_waits_longer_each_round(tmp_path
 
 def topic_name(kiosk_id: str) -> str:
     return f"kiosk/v1/{kiosk_id}/state"
+
+
+@pytest.mark.fuzz
+@given(st.text(max_size=80))
+def test_a_node_argument_is_read_or_refused_by_name(text: str) -> None:
+    try:
+        node = parse_node(text)
+    except ClusterConfigError as err:
+        refusal = str(err)
+    else:
+        refusal = ""
+    if refusal:
+        assert repr(text) in refusal
+        return
+    assert 0 < node.mqtt_port < 65536
+    assert 0 < node.cluster_port < 65536
+    name, _, address = text.partition("=")
+    assert (node.name, node.host) == (name, address.split(":")[0])
+    assert node.mqtt_port == (int(address.split(":")[1]) if ":" in address else 8883)

@@ -72,6 +72,8 @@ def parse_node(text: str) -> Node:
         ports = [int(p) for p in parts[1:]]
     except ValueError:
         raise ClusterConfigError(f"--node {text!r}: a port is not a number") from None
+    if not all(0 < port < 65536 for port in ports):
+        raise ClusterConfigError(f"--node {text!r}: a port is out of range")
     mqtt = ports[0] if ports else 8883
     route = ports[1] if len(ports) > 1 else 6222
     return Node(name, parts[0], mqtt_port=mqtt, cluster_port=route)
