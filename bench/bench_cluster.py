@@ -9,7 +9,9 @@
    time until the kiosk's link is connected (subscriptions granted) to another node, waits
    for the reply, starts the node again and waits until every node reports healthy. A
    watcher with a persistent session counts every ``seq``: lost (never received) and
-   duplicated (received twice: the at-least-once outbox re-sent one the broker had taken).
+   duplicated (received twice: the at-least-once outbox re-sent one the broker had taken);
+   and what the kiosk's outbox still holds or dropped (every message acknowledged by the
+   cluster, whatever the watcher saw).
    Each failover's command must have run exactly once (the kiosk's ops log) or been
    refused as expired. Targets: reconnect p99 ≤ 10 s; 0 lost, 0 duplicated.
 2. Round trip (``--commands``, default 300): the signed ``status`` command, operator to the
@@ -222,6 +224,12 @@ async def _failover(directory: Path, rounds: int) -> Dict[str, Any]:  # noqa: PL
             rows = await kiosk.runtime.store.fetchall(
                 "SELECT detail FROM ops_log WHERE kind = 'command'"
             )
+            # The kiosk's side of "0 lost": every numbered message was acknowledged by the
+            # cluster (nothing left in, or dropped from, the outbox).
+            outbox = await kiosk.runtime.store.fetchall("SELECT COUNT(*) FROM ops_outbox")
+            dropped = await kiosk.runtime.store.fetchall(
+                "SELECT value FROM ops_meta WHERE name = 'dropped'"
+            )
         ran = [json.loads(d)["cmd_id"] for (d,) in rows]
         counts = [ran.count(c) for c in commands]
         return {
@@ -230,6 +238,8 @@ async def _failover(directory: Path, rounds: int) -> Dict[str, Any]:  # noqa: PL
             "reconnects_over_60s": slow,
             "command_answered": _s(answers),
             "messages_numbered": upto - min(sequences.received) + 1 if sequences.received else 0,
+            "outbox_left": int(outbox[0][0]),
+            "outbox_dropped": int(dropped[0][0]) if dropped else 0,
             "lost": len(sequences.lost(upto)),
             "duplicated": sequences.duplicated(),
             "commands_run_once": sum(1 for c in counts if c == 1),
