@@ -18,6 +18,8 @@ from .opssite import Site, raw
 
 #: How long an operator waits for one reply before trying another node.
 ATTEMPT = 30.0
+#: Seconds without a message before a watcher resumes its session on the next node.
+QUIET = 5.0
 
 
 class Sequences:
@@ -56,9 +58,13 @@ async def watch_sequences(site: Site, nodes: Sequence[int], sequences: Sequences
                     # Refused while the cluster elects a leader: the session would not
                     # keep what comes meanwhile; try again.
                     refused(await watch.subscribe(topic(KIOSK, name), qos=1), name)
-                async for message in watch.messages:
+                while True:
+                    # The kiosk sends every fraction of a second: silence is a session the
+                    # cluster stopped delivering to (a consumer left without its leader);
+                    # resuming it elsewhere is what a dashboard would do.
+                    message = await asyncio.wait_for(watch.messages.__anext__(), QUIET)
                     sequences.add(bytes(message.payload))  # type: ignore[arg-type]
-        except aiomqtt.MqttError:
+        except (aiomqtt.MqttError, asyncio.TimeoutError):
             # Messages paho acknowledged (QoS 1) but aiomqtt had not handed over when the
             # connection dropped are in its queue, and the broker will not send them again.
             while len(watch.messages):
