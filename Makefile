@@ -11,13 +11,13 @@ APT_PACKAGES := python3 python3-venv python3-dev python3-gi gcc pkg-config \
 	dbus-daemon mosquitto mosquitto-clients cups cups-client libcups2-dev \
 	nut-server nut-client umockdev gir1.2-umockdev-1.0 socat \
 	xvfb xauth fonts-wqy-zenhei poppler-utils libmtdev1 gettext espeak-ng \
-	x11-apps x11-utils polkitd \
+	x11-apps x11-utils polkitd nats-server \
 	prometheus chromium chromium-driver
 
 XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
 PYTEST := $(BIN)/pytest
 
-.PHONY: setup system-packages venv check format test test-umockdev run bench clean \
+.PHONY: setup system-packages venv check format test test-umockdev test-fleet run bench clean \
 	locale pot screenshots manual \
 	packaging-packages stage deb rpm package-test
 
@@ -58,9 +58,15 @@ format: venv
 
 # Tests that need umockdev's LD_PRELOAD run in a process of their own.
 test: setup check
-	$(XVFB) $(PYTEST) -m "not umockdev and not packaging"
+	$(XVFB) $(PYTEST) -m "not umockdev and not packaging and not fleet"
 	$(MAKE) test-umockdev
 	$(MAKE) package-test
+
+# The tests against a real three-node NATS cluster (docs/fleet-cluster.md): each starts and
+# kills nats-server nodes of its own, so they run apart from `make test`; CI runs both.
+test-fleet: venv
+	@$(call apt_install,nats-server)
+	$(PYTEST) -m fleet
 
 # Every parser and decoder (the tests marked fuzz) under hypothesis's deep profile
 # (tests/conftest.py: >= 10,000 cases each); not part of `make test`, which runs them with

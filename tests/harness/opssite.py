@@ -1,5 +1,6 @@
-"""An ops site on loopback: site CA, mosquitto with TLS and the shipped ACL, operator keys,
-and a kiosk configuration pointing at it — for the ops tests and the benchmark."""
+"""An ops site on loopback: site CA, a broker with TLS and the shipped ACL (mosquitto, or a
+three-node NATS cluster: ``Site.create(…, kind="nats")``), operator keys, and a kiosk
+configuration pointing at it — for the ops tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ import datetime
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 import aiomqtt
 
 from govkiosk.cli.fleet import pinned
+from govkiosk.fleet import acl as site_acl
 from govkiosk.fleet.client import Identity
+from govkiosk.fleet.natscluster import dn
 from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.fleet.sitebroker import BrokerTls
 from govkiosk.ops.signing import SM2, OperatorSigner
 
 from .mosquitto import Broker
+from .nats import NatsCluster
 
 #: How long a test waits for one message on the site broker.
 MESSAGE_TIMEOUT = 20.0
@@ -28,40 +32,92 @@ ACL = REPO / "packaging" / "mosquitto" / "acl"
 
 #: One key per role; the ids are what the kiosk pins.
 ROLES = ("viewer", "operator", "admin", "auditor")
+#: The certificates a cluster site lets in besides the ACL's named ones (a NATS user per DN):
+#: the kiosk of harness.govkioskd.CONFIG and the other identities the tests connect with.
+CLUSTER_KIOSKS = (
+    "test-hlj-0001",
+    "kiosk-a",
+    "kiosk-b",
+    "kiosk-other",
+    "kiosk-sentinel",
+)
 
 
 @dataclass
 class Site:
     directory: Path
     ca: CertificateAuthority
-    broker: Broker
+    broker: Optional[Broker]
     signers: Dict[str, OperatorSigner]
+    cluster: Optional[NatsCluster] = None
 
     @classmethod
-    def create(cls, directory: Path) -> Site:
+    def create(
+        cls,
+        directory: Path,
+        kind: str = "mosquitto",
+        kiosks: Iterable[str] = CLUSTER_KIOSKS,
+        nodes: int = 3,
+    ) -> Site:
         # A site's certificates last a year: the kiosk alarms 30 days before its own expires.
         ca = CertificateAuthority(validity=datetime.timedelta(days=365))
         pki = directory / "pki"
         directory.mkdir(parents=True, exist_ok=True)
-        acl = directory / "acl"
-        shutil.copyfile(ACL, acl)
-        broker = Broker(directory / "broker", BrokerTls.issue(ca, pki, acl))
-        broker.start()
+        broker: Optional[Broker] = None
+        cluster: Optional[NatsCluster] = None
+        if kind == "nats":
+            rules = site_acl.parse(ACL.read_text(encoding="utf-8"), str(ACL))
+            users = [dn(k) for k in kiosks]
+            cluster = NatsCluster(directory / "cluster", ca, rules, users, size=nodes)
+            try:
+                cluster.start()
+            except BaseException:
+                cluster.stop()  # no node outlives a cluster that never became ready
+                raise
+        else:
+            acl = directory / "acl"
+            shutil.copyfile(ACL, acl)
+            broker = Broker(directory / "broker", BrokerTls.issue(ca, pki, acl))
+            broker.start()
         signers = {role: OperatorSigner.generate(f"{role}-key-1") for role in ROLES}
         # A second admin, for the changes that need two (ops/remote_config.py), with an SM2
         # key: a site assessed for national cryptography may mix both algorithms.
         signers["admin2"] = OperatorSigner.generate("admin-key-2", SM2)
-        return cls(directory, ca, broker, signers)
+        return cls(directory, ca, broker, signers, cluster)
+
+    @property
+    def kind(self) -> str:
+        return "nats" if self.cluster is not None else "mosquitto"
 
     def stop(self) -> None:
-        self.broker.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
 
-    def identity(self, name: str, *, sm2_ca: Optional[Path] = None) -> Identity:
-        """An operator (or, for ACL tests, any CN) connecting to the TLS listener;
-        ``sm2_ca``: the site's SM2 signing CA, to check SM2-signed replies with."""
+    def output(self) -> str:
+        if self.cluster is not None:
+            return self.cluster.output()
+        return self.broker.output() if self.broker is not None else ""
+
+    def identity(self, name: str, node: int = 0, *, sm2_ca: Optional[Path] = None) -> Identity:
+        """An operator (or, for ACL tests, any CN) connecting to the TLS listener (of the
+        cluster's ``node``); ``sm2_ca``: the site's SM2 signing CA, to check SM2-signed
+        replies with."""
         cert, key = self.ca.issue_client(name).write(self.directory / "pki", name)
+        if self.cluster is not None:
+            target = self.cluster.nodes[node]
+            return Identity(target.host, target.mqtt_port, self.ca_file, cert, key, sm2_ca)
+        assert self.broker is not None
         assert self.broker.tls_port is not None
         return Identity(self.broker.host, self.broker.tls_port, self.ca_file, cert, key, sm2_ca)
+
+    def broker_settings(self) -> Dict[str, object]:
+        """``[ops]``'s broker address(es): ``host``/``port``, or a cluster's ``servers``."""
+        if self.cluster is not None:
+            return {"servers": self.cluster.addresses}
+        assert self.broker is not None
+        return {"host": self.broker.host, "port": self.broker.tls_port}
 
     @property
     def ca_file(self) -> Path:
@@ -74,8 +130,7 @@ class Site:
         """``[ops]`` for a kiosk of this site, with every role's key pinned."""
         cert, key = self.kiosk_files(kiosk_id)
         settings: Dict[str, object] = {
-            "host": self.broker.host,
-            "port": self.broker.tls_port,
+            **self.broker_settings(),
             "ca": str(self.ca_file),
             "cert": str(cert),
             "key": str(key),
@@ -94,6 +149,8 @@ def _toml(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
     return f'"{value}"'
 
 

@@ -126,8 +126,7 @@ def _route_urls(config: Config) -> List[str]:
 
 def _hosts(config: Config) -> List[str]:
     hosts = [urlsplit(u).hostname or "" for u in _route_urls(config)]
-    if config.ops.host:
-        hosts.append(config.ops.host)
+    hosts += [host for host, _port in config.ops.addresses]
     return [h for h in dict.fromkeys(hosts) if h]
 
 
@@ -327,15 +326,18 @@ async def network(context: _Context) -> List[Check]:
                 "[backends], the hall firewall, and ask the department whether it is up",
             )
         )
-    if config.ops.host:
-        checks.append(await _ops_broker(config, timeout))
-    else:
+    addresses = config.ops.addresses
+    for address in addresses:  # every node of a cluster: a kiosk may need any of them
+        name = "ops broker" if len(addresses) == 1 else f"ops broker {address[0]}:{address[1]}"
+        checks.append(await _ops_broker(config, address, name, timeout))
+    if not addresses:
         checks.append(Check("network", "ops broker", SKIP, "[ops] host is not set"))
     return checks
 
 
-async def _ops_broker(config: Config, timeout: float) -> Check:
+async def _ops_broker(config: Config, address: Tuple[str, int], name: str, timeout: float) -> Check:
     ops = config.ops
+    host, port = address
     tls: Optional[ssl.SSLContext] = None
     if ops.ca:
         try:
@@ -345,18 +347,18 @@ async def _ops_broker(config: Config, timeout: float) -> Check:
         except (OSError, ssl.SSLError) as err:
             return Check(
                 "network",
-                "ops broker",
+                name,
                 FAIL,
                 f"the ops TLS files cannot be loaded: {err}",
                 "check [ops] ca, cert and key: the files must exist and be readable",
             )
     return await _reach(
-        "ops broker",
-        (ops.host, ops.port),
+        name,
+        (host, port),
         tls,
         timeout,
-        f"the ops broker {ops.host}:{ops.port} does not answer: check [ops] host and port "
-        "and that the hall firewall lets the kiosk reach it",
+        f"the ops broker {host}:{port} does not answer: check [ops] host and port (or servers)"
+        " and that the hall firewall lets the kiosk reach it",
     )
 
 

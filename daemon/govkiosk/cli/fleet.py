@@ -33,10 +33,11 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..contract.logs import printable, printable_lines
 from ..errors import GovkioskError
 from ..fleet.client import HINTS, FleetClient, FleetError, Identity, cosign, describe
-from ..fleet.pki import CertificateAuthority, Sm2SigningAuthority
+from ..fleet.pki import CertificateAuthority, PkiError, Sm2SigningAuthority
 from ..ops.envelope import Reply, Status
 from ..ops.roles import ROLES
 from ..ops.signing import ED25519, OPERATOR_ALGORITHMS, OperatorSigner
+from . import fleetcluster
 from . import release as releasectl
 from .output import table
 
@@ -115,6 +116,11 @@ def _issue(args: argparse.Namespace, kind: str) -> int:
     if kind == "broker":
         credential = ca.issue_server(args.names)
         stem = "broker"
+    elif kind == "node":
+        if len(args.names) < 2:
+            raise PkiError("issue-node NAME HOST [HOST…]: the node's name, then its addresses")
+        credential = ca.issue_node(args.names[1:], args.names[0])
+        stem = args.names[0]
     else:
         credential = ca.issue_client(args.names[0])
         stem = args.names[0]
@@ -316,6 +322,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
     _add_ca(sub)
 
+    fleetcluster.add_parser(sub)
+
     for name, help_text in (
         ("send", "sign and send a command, wait for the results"),
         ("watch", "follow the fleet's state"),
@@ -393,12 +401,13 @@ def _add_ca(sub: Any) -> None:
         ("kiosk", "a kiosk (CN = kiosk id)"),
         ("operator", "an operator (CN = ops-<name>)"),
         ("broker", "the broker (host names and IPs)"),
+        ("node", "a cluster node: its name, then its host names and IPs"),
     ):
         issue = ca.add_parser(f"issue-{kind}", help=f"a certificate for {what}")
         issue.add_argument("--dir", required=True)
         issue.add_argument("--out")
         issue.add_argument("--days", type=int, default=825)
-        issue.add_argument("names", nargs="+" if kind == "broker" else 1)
+        issue.add_argument("names", nargs="+" if kind in ("broker", "node") else 1)
         if kind == "kiosk":
             issue.add_argument(
                 "--sm2-reply",

@@ -38,7 +38,7 @@ from ..ops.envelope import (
     reply_topic,
     topic,
 )
-from ..ops.link import NO_DELAY
+from ..ops.link import NO_DELAY, SubscriptionRefused, refused
 from ..ops.remote_config import cosigned_bytes
 from ..ops.sealed import seal_for
 from ..ops.signing import (
@@ -319,7 +319,11 @@ class FleetClient:
             ) from err
         if self._subscribe_all:
             for name in ("kiosk/v1/+/state", "kiosk/v1/+/telemetry", "kiosk/v1/+/evt/+"):
-                await self._client.subscribe(name, qos=1)
+                await self._subscribe(name)
+        # Every reply to a command naming us, from any kiosk, on one subscription: on a
+        # cluster each subscription is a replicated JetStream consumer, too slow to make per
+        # command (docs/fleet-cluster.md).
+        await self._subscribe(reply_topic("+", "+", self.reply_to))
         self._reader = asyncio.ensure_future(self._read())
         return self
 
@@ -385,14 +389,21 @@ class FleetClient:
 
     async def follow_updates(self) -> None:
         """Receive every kiosk's ``evt/update`` into :attr:`updates`."""
-        await self._client.subscribe("kiosk/v1/+/evt/update", qos=1)
+        await self._subscribe("kiosk/v1/+/evt/update")
+
+    async def _subscribe(self, name: str) -> None:
+        """Subscribe, or :class:`FleetError` if the broker refused (no answer would come)."""
+        try:
+            refused(await self._client.subscribe(name, qos=1), name)
+        except SubscriptionRefused as err:
+            raise FleetError(f"{err}: not allowed, or the cluster is electing a leader") from err
 
     async def follow(self, kiosk_ids: Iterable[str], timeout: float = 5.0) -> None:
         """Learn each kiosk's certificate from its retained ``state``."""
         pending = []
         for kiosk_id in kiosk_ids:
             self._states.setdefault(kiosk_id, asyncio.Event())
-            await self._client.subscribe(topic(kiosk_id, "state"), qos=1)
+            await self._subscribe(topic(kiosk_id, "state"))
             if self.view.row(kiosk_id).certificate is None:
                 pending.append(self._states[kiosk_id].wait())
         if pending:
@@ -411,12 +422,16 @@ class FleetClient:
         self, kiosk_id: str, cmd_id: str, payload: bytes, *, retain: bool = False
     ) -> asyncio.Queue[Reply]:
         """Publish ``payload`` as a command to ``kiosk_id``; replies to ``cmd_id`` in the queue."""
-        name = reply_topic(kiosk_id, cmd_id, _reply_to_of(payload))
+        reply_to = _reply_to_of(payload)
+        name = reply_topic(kiosk_id, cmd_id, reply_to)
         self._sent[name] = _digest_of(payload)
         queue = self._replies.get(name)
         if queue is None:
+            if reply_to != self.reply_to:  # ours come on the subscription made at connect
+                # Replies not addressed to us: the ACL may well refuse them (a cluster says
+                # so in the SUBACK, mosquitto filters silently); nothing to wait for then.
+                await self._client.subscribe(name, qos=1)
             queue = self._replies[name] = asyncio.Queue()
-            await self._client.subscribe(name, qos=1)
         await self._client.publish(topic(kiosk_id, "cmd", "req"), payload, qos=1, retain=retain)
         if not retain:
             self._payloads[queue] = (kiosk_id, payload)

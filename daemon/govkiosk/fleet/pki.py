@@ -19,7 +19,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -152,15 +152,26 @@ class CertificateAuthority:
         """A TLS client certificate; brokers with ``use_identity_as_username`` read the CN."""
         return self.issue(common_name, ExtendedKeyUsageOID.CLIENT_AUTH)
 
+    def issue_node(self, hosts: Iterable[str], common_name: Optional[str] = None) -> Credential:
+        """A cluster node's certificate: a server to clients, and both ends of its routes to
+        the other nodes (each route is a TLS client of its peer)."""
+        names = list(hosts)
+        usages = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)
+        return self.issue(common_name or names[0], usages, names)
+
     def issue(
-        self, common_name: str, usage: x509.ObjectIdentifier, hosts: Iterable[str] = ()
+        self,
+        common_name: str,
+        usage: Union[x509.ObjectIdentifier, Sequence[x509.ObjectIdentifier]],
+        hosts: Iterable[str] = (),
     ) -> Credential:
+        usages = [usage] if isinstance(usage, x509.ObjectIdentifier) else list(usage)
         key = ec.generate_private_key(ec.SECP256R1())
         issuer = self.credential.certificate
         builder = (
             _builder(_name(common_name), issuer.subject, key.public_key(), self.validity)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(
                     self.credential.key.public_key()

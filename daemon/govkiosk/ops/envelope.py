@@ -34,6 +34,12 @@ from ..errors import GovkioskError
 VERSION = 1
 PREFIX = "kiosk/v1"
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: An id the kiosk puts into a topic level (``cmd_id``, ``reply_to``): no '.', which a NATS
+#: cluster's MQTT refuses in a topic by closing the connection (docs/fleet-cluster.md) — a
+#: reply queued under such a topic would break the link at every flush.
+TOPIC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: The fields that become topic levels.
+IN_TOPICS = ("cmd_id", "reply_to")
 METHOD = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 
 
@@ -198,7 +204,7 @@ def parse_command(payload: bytes, max_size: int) -> Command:
     if not isinstance(document, dict):
         raise EnvelopeError(Reason.MALFORMED, "not a JSON object")
     raw_id = document.get("cmd_id")
-    cmd_id = raw_id if isinstance(raw_id, str) and ID.fullmatch(raw_id) else None
+    cmd_id = raw_id if isinstance(raw_id, str) and TOPIC_ID.fullmatch(raw_id) else None
     problem = _shape_problem(document)
     if problem:
         raise EnvelopeError(Reason.MALFORMED, problem, cmd_id)
@@ -254,8 +260,9 @@ def _shape_problem(document: Dict[str, Any]) -> str:
     if document["v"] != VERSION:
         return f"v: version {document['v']} not supported (this kiosk speaks {VERSION})"
     for name in ("cmd_id", "kiosk_id", "key_id", "nonce", "reply_to"):
-        if name in document and not ID.fullmatch(document[name]):
-            return f"{name}: expected 1-64 letters, digits, '.', '_' or '-'"
+        pattern, allowed = (TOPIC_ID, "'_'") if name in IN_TOPICS else (ID, "'.', '_'")
+        if name in document and not pattern.fullmatch(document[name]):
+            return f"{name}: expected 1-64 letters, digits, {allowed} or '-'"
     if document.get("sig_alg", "ed25519") not in SIG_ALGS:
         return f"sig_alg: expected one of {', '.join(SIG_ALGS)}"
     if not METHOD.fullmatch(document["method"]):

@@ -7,6 +7,13 @@
                                   kiosks do not all return at the same second; after
                                   the broker refused our identity, ``auth_retry``
 
+With several broker addresses (``[ops] servers``, the nodes of a cluster), the kiosk
+starts at a random one — a fleet spreads over the nodes — and moves to the next after
+each failed or broken connection; the backoff grows once per round of every address,
+so a node's loss costs one short wait (``reconnect_initial``), not a doubling series.
+The session (clean_session false) is the cluster's, not the node's: the kiosk's
+subscriptions and the commands queued for it follow it to another node.
+
 Each change is an :class:`OpsLinkChanged` event and a log line: WARNING for the first
 failure of a series, DEBUG for the ones after it, INFO when connected again. The
 kiosk never depends on the link: everything that must reach ops waits in the
@@ -67,6 +74,8 @@ class Intake(_MessageQueue):
 
 
 GOODBYE_TIMEOUT = 1.0
+#: The longest wait for a broker's CONNACK, however many attempts failed.
+CONNECT_TIMEOUT_MAX = 30.0
 FLUSH_BATCH = 50
 
 
@@ -121,6 +130,24 @@ def auth_refused(err: BaseException) -> bool:
     return isinstance(cause, ssl.SSLError) and not isinstance(cause, ours)
 
 
+class SubscriptionRefused(aiomqtt.MqttError):
+    """The broker refused a subscription the kiosk needs: without it no command arrives."""
+
+
+def refused(granted: object, name: str) -> None:
+    """Raise if a SUBACK refused ``name`` (0x80).
+
+    A site broker refuses only what its ACL forbids; a cluster also refuses while it elects
+    a new leader after a node's loss (docs/fleet-cluster.md). Either way a connection
+    without its subscriptions is no link: drop it and try again (the next node).
+    """
+    codes = granted if isinstance(granted, (list, tuple)) else [granted]
+    for code in codes:
+        value = getattr(code, "value", code)
+        if isinstance(value, int) and value >= 0x80:
+            raise SubscriptionRefused(f"the broker refused the subscription to {name}")
+
+
 Handler = Callable[[aiomqtt.Message], Awaitable[None]]
 OnConnect = Callable[["Link"], Awaitable[None]]
 
@@ -149,11 +176,27 @@ class Link:
         self._backoff = Backoff(
             settings.reconnect_initial, settings.reconnect_max, settings.auth_retry
         )
+        self.addresses = settings.addresses
+        if not self.addresses:
+            raise LinkError("ops: no broker address ([ops] host or servers)")
+        self._index = int(rng() * len(self.addresses)) % len(self.addresses)
         self._client: Optional[aiomqtt.Client] = None
         self._flushing = asyncio.Lock()
         self.state = LinkState.CONNECTING
         self.failures = 0
         self.connections = 0
+
+    def _connect_timeout(self) -> float:
+        """``connect_timeout``, doubled for each round of every address that failed (up to
+        :data:`CONNECT_TIMEOUT_MAX`): short while one node is merely gone, long enough
+        for a slow but working broker once every address has failed."""
+        rounds = self.failures // len(self.addresses)
+        return float(min(CONNECT_TIMEOUT_MAX, self.settings.connect_timeout * 2**rounds))
+
+    @property
+    def address(self) -> Tuple[str, int]:
+        """The broker address in use, or tried next."""
+        return self.addresses[self._index]
 
     @property
     def connected(self) -> bool:
@@ -179,16 +222,21 @@ class Link:
             finally:
                 self._client = None
             self.failures += 1
-            delay = self._backoff.delay(self.failures, refused, self._rng)
+            host, port = self.address
+            self._index = (self._index + 1) % len(self.addresses)
+            # One round of every address at the initial pace before the wait doubles.
+            rounds = -(-self.failures // len(self.addresses))
+            delay = self._backoff.delay(rounds, refused, self._rng)
             level = logging.WARNING if self.failures == 1 else logging.DEBUG
             _LOGGER.log(
                 level,
-                "ops: %s:%d: %s%s; retry in %.1f s",
-                self.settings.host,
-                self.settings.port,
+                "ops: %s:%d: %s%s; retry in %.1f s%s",
+                host,
+                port,
                 "identity refused: " if refused else "",
                 detail,
                 delay,
+                f" at {self.address[0]}:{self.address[1]}" if len(self.addresses) > 1 else "",
             )
             self._set(LinkState.WAITING, detail)
             await asyncio.sleep(delay)
@@ -199,13 +247,15 @@ class Link:
         loop = asyncio.get_running_loop()
         context = await loop.run_in_executor(None, self._tls)
         will_topic, will_payload = self._will
+        host, port = self.address
         client = aiomqtt.Client(
-            self.settings.host,
-            self.settings.port,
+            host,
+            port,
             identifier=self.kiosk_id,
             clean_session=False,  # QoS 1 commands sent while we were away still arrive
             keepalive=self.settings.keepalive,
-            timeout=PUBLISH_TIMEOUT,
+            # aiomqtt waits this long for CONNACK even when the broker closed the socket.
+            timeout=self._connect_timeout(),
             tls_context=context,
             will=aiomqtt.Will(will_topic, will_payload, qos=1, retain=True),
             socket_options=NO_DELAY,
@@ -215,17 +265,17 @@ class Link:
         async with client:
             self._client = client
             for name in subscriptions:
-                await client.subscribe(name, qos=1)
+                refused(await client.subscribe(name, qos=1, timeout=PUBLISH_TIMEOUT), name)
             if self.failures:
                 _LOGGER.info(
                     "ops: connected to %s:%d after %d failed attempt(s)",
-                    self.settings.host,
-                    self.settings.port,
+                    host,
+                    port,
                     self.failures,
                 )
             self.failures = 0
             self.connections += 1
-            self._set(LinkState.CONNECTED)
+            self._set(LinkState.CONNECTED, f"{host}:{port}")
             await on_connect(self)
             await self.flush()
             try:
@@ -234,6 +284,17 @@ class Link:
             except asyncio.CancelledError:
                 await self._say_goodbye(client)
                 raise
+            except aiomqtt.MqttError:
+                await self._drain(client, handler)
+                raise
+
+    async def _drain(self, client: aiomqtt.Client, handler: Handler) -> None:
+        """Handle what arrived before the link broke: paho acknowledged it (QoS 1), so the
+        broker will not send it again, but aiomqtt stops handing messages over once it
+        knows the connection is gone. Answers wait in the outbox."""
+        intake = client._queue
+        while not intake.empty():
+            await handler(intake.get_nowait())
 
     async def _say_goodbye(self, client: aiomqtt.Client) -> None:
         """A clean stop is not a lost kiosk: replace the Last Will's "lost" with "stopped"."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import List, Literal, Optional, Tuple
 
@@ -65,11 +66,28 @@ def _decoded(value: str) -> bytes:
         return b""
 
 
+#: One broker address: a host name or IPv4 address, a colon, a port.
+SERVER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}:([1-9][0-9]{0,4})")
+
+
+def _server(value: str) -> bool:
+    match = SERVER.fullmatch(value)
+    return match is not None and int(match.group(1)) < 65536
+
+
 @dataclass(frozen=True)
 class OpsSettings:
-    host: str = ""  #: the site broker; empty: no remote operations
+    host: str = ""  #: the site broker; empty (and no `servers`): no remote operations
     #: The site broker's MQTT-over-TLS port.
     port: int = setting(8883, expect="a TCP port", check=lambda p: 0 < p < 65536)
+    #: The nodes of a clustered broker, each "host:port" (docs/fleet-cluster.md); the kiosk starts
+    #: at a random one and moves to the next when a connection fails or breaks. When set, `host`
+    #: and `port` are not used.
+    servers: Tuple[str, ...] = setting(
+        (),
+        expect='a list of broker addresses "host:port"',
+        check=lambda values: all(_server(v) for v in values) and len(set(values)) == len(values),
+    )
     ca: str = ""  #: the site CA certificate (PEM) the broker's certificate is checked against
     cert: str = ""  #: this kiosk's client certificate; its CN must be ``kiosk.id``
     key: str = ""  #: its private key; it also signs the kiosk's replies
@@ -120,6 +138,11 @@ class OpsSettings:
     #: The longest wait, in seconds, between two reconnection attempts, so a fleet does not hammer a
     #: broker coming back.
     reconnect_max: float = setting(60.0, expect=SECONDS, check=positive)
+    #: Seconds the broker has to accept a connection (TLS, then MQTT's CONNACK) before the kiosk
+    #: gives up and tries the next address: a cluster node that lost its peers holds a
+    #: connection without an answer while it waits for a new leader. Doubled after each round of
+    #: every address that failed, up to 30 s.
+    connect_timeout: float = setting(3.0, expect=SECONDS, check=positive)
     #: After the broker refused our certificate: do not hammer it.
     auth_retry: float = setting(300.0, expect=SECONDS, check=positive)
     #: How long config.set waits for every service to be healthy before rolling back.
@@ -160,15 +183,22 @@ class OpsSettings:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.host)
+        return bool(self.host or self.servers)
+
+    @property
+    def addresses(self) -> List[Tuple[str, int]]:
+        """Every broker address the kiosk may use, in configuration order."""
+        if self.servers:
+            return [(h, int(p)) for h, _, p in (v.rpartition(":") for v in self.servers)]
+        return [(self.host, self.port)] if self.host else []
 
     def operator(self, key_id: str) -> Optional[OperatorKey]:
         return next((k for k in self.operators if k.key_id == key_id), None)
 
 
 def complete(settings: OpsSettings) -> bool:
-    """With a broker, TLS files are required: the link is never in clear text."""
+    """With a broker (`host` or `servers`), TLS files are required: never in clear text."""
     return not settings.enabled or bool(settings.ca and settings.cert and settings.key)
 
 
-COMPLETE = "ca, cert and key set whenever host is"
+COMPLETE = "ca, cert and key set whenever host or servers is"
