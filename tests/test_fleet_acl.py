@@ -85,7 +85,13 @@ def test_the_users_file_lists_each_certificate_by_its_dn_with_its_grants() -> No
     text = users_config(site_acl(), [dn("hlj-0001")])
     body = text[text.index("users = ") + len("users = ") : text.rindex("}")]
     users = {u["user"]: u["permissions"] for u in json.loads(body)}
-    assert set(users) == {"CN=hlj-0001", "CN=ops-admin", "CN=ops-operator", "CN=ops-watch"}
+    assert set(users) == {
+        "CN=hlj-0001",
+        "CN=ops-admin",
+        "CN=ops-metrics",
+        "CN=ops-operator",
+        "CN=ops-watch",
+    }
     assert users["CN=hlj-0001"]["subscribe"]["allow"] == [
         "$MQTT.sub.>",
         "kiosk.v1.hlj-0001.cmd.req",
