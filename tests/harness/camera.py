@@ -131,10 +131,6 @@ async def binocular(sim: CameraSimulator) -> AsyncIterator[Tuple[Camera, Camera]
         await ir.stop()
 
 
-def capture_threads(device_id: str) -> List[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == f"camera {device_id}" and t.is_alive()]
-
-
 class SimProcess:
     """``govkioskctl sim camera …`` as a child process."""
 
