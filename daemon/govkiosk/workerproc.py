@@ -126,9 +126,10 @@ def finish(process: BaseProcess, conn: Optional[Connection], grace: float = STOP
 def hang_up(conn: Connection) -> None:
     """Shut the pipe's socket down both ways: the child reads end of file, and so does a
     thread of ours blocked reading it (closing the descriptor alone wakes neither)."""
-    with contextlib.suppress(OSError, ValueError):
-        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError, ValueError), socket.socket(
+        fileno=os.dup(conn.fileno())
+    ) as sock:
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def normal_priority() -> None:

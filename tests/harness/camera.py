@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import threading
 from pathlib import Path
 from typing import AsyncIterator, Dict, List, Tuple
 

@@ -132,6 +132,7 @@ class CameraDriver(Service):
             self._set_state(GONE, f"not opened within {limit:g} s")
             raise CameraError(f"{self.name}: not opened within {limit:g} s") from None
         except CameraError as err:
+            self._idle_later()  # kept for the supervisor's next attempt, if soon
             self._set_state(GONE, str(err))
             raise
         self._check_mode(self._negotiated)

@@ -235,7 +235,7 @@ class CaptureWorker:
             return False
         try:
             conn.send_bytes(encode(message))
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):  # closed by the reader thread meanwhile
             return False
         return True
 
@@ -246,8 +246,10 @@ class CaptureWorker:
             self._process = self._conn = None
             if process is None:
                 return
+            assert conn is not None
+            workerproc.hang_up(conn)  # the reader thread closes it
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, workerproc.finish, process, conn)
+            await loop.run_in_executor(None, workerproc.finish, process, None)
             _LOGGER.debug("%s: capture worker stopped", self.name)
 
     async def kill(self) -> None:
@@ -261,19 +263,23 @@ class CaptureWorker:
         self, loop: asyncio.AbstractEventLoop, process: BaseProcess, conn: Connection
     ) -> None:
         """The reader thread: every message to the loop, then how the worker ended."""
-        why = ""
-        while True:
-            try:
-                message = decode(conn.recv_bytes(MAX_MESSAGE))
-            except (EOFError, OSError):
-                why = f"the capture worker ended ({workerproc.ended(process)})"
-                break
-            except WireError as err:
-                why = f"the capture worker was stopped: {err}"
-                process.kill()
-                break
-            if not _call(loop, self._deliver, conn, message):
-                return
+        try:
+            while True:
+                try:
+                    message = decode(conn.recv_bytes(MAX_MESSAGE))
+                except (EOFError, OSError, TypeError):  # TypeError: closed under us
+                    if conn is not self._conn:
+                        return  # closed on purpose: nothing to report
+                    why = f"the capture worker ended ({workerproc.ended(process)})"
+                    break
+                except WireError as err:
+                    why = f"the capture worker was stopped: {err}"
+                    process.kill()
+                    break
+                if not _call(loop, self._deliver, conn, message):
+                    return
+        finally:
+            conn.close()
         _call(loop, self._ended, conn, why)
 
     def _deliver(self, conn: Connection, message: Message) -> None:
@@ -284,7 +290,6 @@ class CaptureWorker:
         if conn is not self._conn:
             return  # closed on purpose
         self._process = self._conn = None
-        conn.close()
         _LOGGER.warning("%s: %s", self.name, why)
         self._on_exit(why)
 
