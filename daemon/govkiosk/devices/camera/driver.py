@@ -248,6 +248,9 @@ class CameraDriver(Service):
             if run is self._run:
                 self._fail(GONE, str(err))
             return
+        if self._lost is not None and self._run is None:
+            await self.worker.close()  # the driver stopped meanwhile: no worker left behind
+            return
         if run is self._run and not self.worker.send(self._open(run.number, probe=False)):
             self._fail(GONE, "the capture worker is not running")
 

@@ -97,7 +97,7 @@ class FrameData:
     height: int
     width: int
     channels: int
-    pixels: bytes = field(repr=False)
+    pixels: Union[bytes, memoryview] = field(repr=False)  #: decoded: a view, not a copy
 
 
 @dataclass(frozen=True)
@@ -128,10 +128,13 @@ def _u32(value: int) -> int:
     return value & 0xFFFFFFFF
 
 
-def encode(message: Message) -> bytes:
+def encode(message: Message) -> Union[bytes, bytearray]:
     """The record for ``message``."""
     if isinstance(message, FrameData):
-        head = _FRAME_HEAD.pack(
+        record = bytearray(_FRAME_HEAD.size + len(message.pixels))  # one copy of the pixels
+        _FRAME_HEAD.pack_into(
+            record,
+            0,
             FRAME,
             _u32(message.run),
             _u32(message.seq),
@@ -140,7 +143,8 @@ def encode(message: Message) -> bytes:
             message.width,
             message.channels,
         )
-        return head + bytes(message.pixels)
+        record[_FRAME_HEAD.size :] = message.pixels
+        return record
     if isinstance(message, Open):
         mode = message.mode
         return _OPEN.pack(
@@ -175,24 +179,26 @@ def encode(message: Message) -> bytes:
     return _RUN.pack(STOPPED, _u32(message.run))
 
 
-def _decoded_text(data: bytes, what: str) -> str:
+def _decoded_text(data: Union[bytes, bytearray], what: str) -> str:
     if len(data) > MAX_TEXT:
         raise WireError(f"capture worker: {what} longer than {MAX_TEXT} bytes")
     return data.decode("utf-8", "replace")
 
 
-def _decoded_fourcc(data: bytes) -> str:
+def _decoded_fourcc(data: Union[bytes, bytearray]) -> str:
     text = data.rstrip(b"\0").decode("ascii", "replace")
     return text if text.isprintable() else ""
 
 
-def _fixed(layout: struct.Struct, data: bytes, what: str, exact: bool = True) -> tuple:  # type: ignore[type-arg]
+def _fixed(
+    layout: struct.Struct, data: Union[bytes, bytearray], what: str, exact: bool = True
+) -> tuple:  # type: ignore[type-arg]
     if len(data) < layout.size or (exact and len(data) != layout.size):
         raise WireError(f"capture worker: a {what} message of {len(data)} bytes")
     return layout.unpack_from(data)
 
 
-def decode(data: bytes) -> Message:  # noqa: PLR0912 - one branch per kind
+def decode(data: Union[bytes, bytearray]) -> Message:  # noqa: PLR0912 - one branch per kind
     """The message ``data`` holds; :class:`WireError` for anything else."""
     if not data:
         raise WireError("capture worker: an empty message")
@@ -211,7 +217,8 @@ def decode(data: bytes) -> Message:  # noqa: PLR0912 - one branch per kind
             )
         if not math.isfinite(at):
             raise WireError("capture worker: a frame without a time")
-        return FrameData(run, seq, at, height, width, channels, data[_FRAME_HEAD.size :])
+        pixels = memoryview(data)[_FRAME_HEAD.size :]
+        return FrameData(run, seq, at, height, width, channels, pixels)
     if kind == OPEN:
         fields = _fixed(_OPEN, data, "open", False)
         _, run, probe, width, height, fps, fourcc, open_timeout, read_timeout, depth = fields

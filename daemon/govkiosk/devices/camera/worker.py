@@ -133,9 +133,12 @@ class _Child:
         self.seq += 1
         height, width = image.shape[:2]
         channels = image.shape[2] if image.ndim == 3 else 1
-        data = image.tobytes()
-        image.fill(0)
-        self.send(FrameData(self.run, self.seq, time.monotonic(), height, width, channels, data))
+        pixels = image.reshape(-1).data if image.flags.c_contiguous else image.tobytes()
+        at = time.monotonic()
+        try:
+            self.send(FrameData(self.run, self.seq, at, height, width, channels, pixels))
+        finally:
+            image.fill(0)
 
     def serve(self) -> None:
         while True:
