@@ -11,6 +11,7 @@ What they share lives here:
 - :func:`ended` says how a process ended, in words fit for a log or an error;
 - :func:`rss` reads a process's resident memory;
 - :func:`normal_priority` puts a child back at normal priority (the daemon runs at Nice=-5);
+- :func:`name_process` gives a child the name ``ps`` shows (``govkiosk-face``, ``govkiosk-camera``);
 - :func:`seen` marks a future's outcome as seen (a caller that gave up on it).
 """
 
@@ -130,6 +131,13 @@ def hang_up(conn: Connection) -> None:
         fileno=os.dup(conn.fileno())
     ) as sock:
         sock.shutdown(socket.SHUT_RDWR)
+
+
+def name_process(name: str) -> None:
+    """In a child: the name ``ps``, ``top`` and ``/proc/<pid>/comm`` show (15 bytes at most),
+    so an integrator (and the soak) can tell the workers apart."""
+    with contextlib.suppress(OSError), open("/proc/self/comm", "w", encoding="ascii") as comm:
+        comm.write(name[:15])
 
 
 def normal_priority() -> None:

@@ -86,6 +86,7 @@ def serve(conn: Connection, model_dir: str) -> None:
     """The worker process's main function: load the model, then answer calls until the
     pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon decides when we stop
+    workerproc.name_process("govkiosk-face")
     workerproc.normal_priority()
     try:
         child = _Child(model_dir)

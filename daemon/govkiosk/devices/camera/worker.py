@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+#: What ``ps`` calls a capture worker.
+PROCESS_NAME = "govkiosk-camera"
+
 
 # --- the worker's side ---------------------------------------------------------------------
 
@@ -152,6 +155,7 @@ class _Child:
 def serve(conn: Connection) -> None:
     """The worker process's main function: answer the driver until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon decides when we stop
+    workerproc.name_process(PROCESS_NAME)
     workerproc.normal_priority()
     child = _Child(conn)
     try:
