@@ -11,7 +11,8 @@ APT_PACKAGES := python3 python3-venv python3-dev python3-gi gcc pkg-config \
 	dbus-daemon mosquitto mosquitto-clients cups cups-client libcups2-dev \
 	nut-server nut-client umockdev gir1.2-umockdev-1.0 socat \
 	xvfb xauth fonts-wqy-zenhei poppler-utils libmtdev1 gettext espeak-ng \
-	x11-apps x11-utils polkitd
+	x11-apps x11-utils polkitd \
+	prometheus
 
 XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
 PYTEST := $(BIN)/pytest
@@ -79,6 +80,11 @@ run: setup
 .PHONY: config-doc
 config-doc: venv
 	$(BIN)/python -m govkiosk.cli.main config-doc --output docs/configuration.md
+
+# docs/bridge-reference.md from the web-app bridge's schema (a test fails when it is stale).
+.PHONY: bridge-reference
+bridge-reference: venv
+	$(BIN)/python -m govkiosk.cli.main webapp reference --output docs/bridge-reference.md
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH)

@@ -67,3 +67,10 @@ install -D -m 0644 -t "$dest/usr/share/polkit-1/rules.d" "$here/polkit/50-govkio
 # polkit 0.105 (UOS 20, Kylin V10) reads only .pkla files; newer polkit ignores this one.
 install -D -m 0644 -t "$dest/var/lib/polkit-1/localauthority/10-vendor.d" \
     "$here/polkit/50-govkiosk.pkla"
+
+# govkiosk-fleet (an ops machine's package, never a kiosk's): the metrics service's unit,
+# its example configuration, the Grafana dashboard and the Prometheus rules.
+install -D -m 0644 -t "$dest$unitdir" "$here/fleet/govkiosk-fleet.service"
+install -D -m 0644 "$here/fleet/metrics.toml" "$dest/etc/govkiosk-fleet/metrics.toml"
+install -D -m 0644 -t "$dest/usr/share/govkiosk-fleet" \
+    "$here/fleet/grafana-dashboard.json" "$here/fleet/alert-rules.yml"

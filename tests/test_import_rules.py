@@ -80,6 +80,7 @@ LAYERS: Dict[str, int] = {
             "docscan",
             "promo",
             "upkeep",
+            "webapps",
         ),
         FEATURES,
     ),

@@ -195,8 +195,8 @@ def test_items_survive_their_document_form() -> None:
             {"items": [item(colour="red")]},
             'cat.toml: items[0] (code "test_item"): colour: unknown key (known keys: applicant_type,'
             " captures, category, code, conditions, consent, department, document, en, icon,"
-            " identity, materials, name, printing, regions,"
-            " result_type, standard_row, state, steps, summary, timeouts, version)",
+            " identity, kind, materials, name, printing, regions,"
+            " result_type, standard_row, state, steps, summary, timeouts, version, webapp)",
         ),
         (
             {"items": [item(code="bad code")]},

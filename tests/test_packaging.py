@@ -22,7 +22,8 @@ from typing import Dict, Iterator, List, Optional, Set
 
 import pytest
 
-pytestmark = pytest.mark.packaging
+#: Building the five packages takes a few minutes on a busy machine: the first test waits.
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
@@ -36,6 +37,15 @@ DEB = DIST / f"govkiosk_{VERSION}_all.deb"
 UI_DEB = DIST / f"govkiosk-ui_{VERSION}_all.deb"
 RPM = DIST / f"govkiosk-{VERSION}-1.noarch.rpm"
 UI_RPM = DIST / f"govkiosk-ui-{VERSION}-1.noarch.rpm"
+FLEET_DEB = DIST / f"govkiosk-fleet_{VERSION}_all.deb"
+FLEET_RPM = DIST / f"govkiosk-fleet-{VERSION}-1.noarch.rpm"
+#: What govkiosk-fleet ships (docs/fleet-metrics.md), and the kiosk package does not.
+FLEET_FILES = {
+    "/lib/systemd/system/govkiosk-fleet.service",
+    "/etc/govkiosk-fleet/metrics.toml",
+    "/usr/share/govkiosk-fleet/grafana-dashboard.json",
+    "/usr/share/govkiosk-fleet/alert-rules.yml",
+}
 EXPOSURE_LIMIT = 2.5
 #: What `apt-get purge` leaves on purpose (docs/install.md, "Removal"): user and groups.
 KEPT_ACCOUNTS = ("govkiosk", "govkiosk-ui", "govkiosk-admin")
@@ -50,11 +60,18 @@ def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def packages() -> Dict[str, Path]:
-    for path in (DEB, UI_DEB, RPM, UI_RPM):
+    for path in (DEB, UI_DEB, RPM, UI_RPM, FLEET_DEB, FLEET_RPM):
         path.unlink(missing_ok=True)
     built = run("make", "deb", "rpm", cwd=ROOT)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    return {"deb": DEB, "ui_deb": UI_DEB, "rpm": RPM, "ui_rpm": UI_RPM}
+    return {
+        "deb": DEB,
+        "ui_deb": UI_DEB,
+        "rpm": RPM,
+        "ui_rpm": UI_RPM,
+        "fleet_deb": FLEET_DEB,
+        "fleet_rpm": FLEET_RPM,
+    }
 
 
 def _requirement_names(text: str) -> Set[str]:
@@ -90,14 +107,17 @@ def test_package_versions_agree_with_the_code() -> None:
 
 
 def test_lintian_reports_no_errors(packages: Dict[str, Path]) -> None:
-    result = run("lintian", str(packages["deb"]), str(packages["ui_deb"]))
+    result = run(
+        "lintian", str(packages["deb"]), str(packages["ui_deb"]), str(packages["fleet_deb"])
+    )
     print(result.stdout)
     assert [line for line in result.stdout.splitlines() if line.startswith("E:")] == []
 
 
 def test_rpmlint_reports_no_errors(packages: Dict[str, Path]) -> None:
     rc = str(ROOT / "packaging/rpm/govkiosk.rpmlintrc")
-    result = run("rpmlint", "-r", rc, str(packages["rpm"]), str(packages["ui_rpm"]))
+    rpms = (str(packages[name]) for name in ("rpm", "ui_rpm", "fleet_rpm"))
+    result = run("rpmlint", "-r", rc, *rpms)
     print(result.stdout)
     assert re.search(r"\b0 errors\b", result.stdout), result.stdout
 
@@ -127,7 +147,7 @@ def _comparable(files: Set[str]) -> Set[str]:
 
 
 def test_rpm_has_the_debs_files_and_scripts(packages: Dict[str, Path]) -> None:
-    for deb, rpm in (("deb", "rpm"), ("ui_deb", "ui_rpm")):
+    for deb, rpm in (("deb", "rpm"), ("ui_deb", "ui_rpm"), ("fleet_deb", "fleet_rpm")):
         deb_files = _comparable(_deb_files(packages[deb]))
         rpm_files = _comparable(_rpm_files(packages[rpm]) - _rpm_dirs(packages[rpm]))
         assert deb_files == rpm_files
@@ -149,6 +169,23 @@ def test_rpm_has_the_debs_files_and_scripts(packages: Dict[str, Path]) -> None:
     # Neither family enables or starts the daemon on installation (it seals USB).
     assert "enable --now govkioskd" not in rpm_scripts
     assert "enable 'govkioskd.service'" not in deb_scripts.split("was-enabled")[0]
+
+
+def test_fleet_package_ships_the_fleet_files_and_the_kiosk_package_none(
+    packages: Dict[str, Path],
+) -> None:
+    fleet = _deb_files(packages["fleet_deb"])
+    assert {f for f in fleet if not f.startswith("/usr/share/doc/")} == FLEET_FILES
+    assert any(f.startswith("/usr/share/doc/govkiosk-fleet/fleet-metrics") for f in fleet)
+    for name in ("deb", "ui_deb", "rpm", "ui_rpm"):
+        files = _deb_files(packages[name]) if "deb" in name else _rpm_files(packages[name])
+        assert not any("govkiosk-fleet" in f for f in files), name
+    fleet_rpm = _comparable(_rpm_files(packages["fleet_rpm"]) - _rpm_dirs(packages["fleet_rpm"]))
+    assert fleet_rpm == _comparable(FLEET_FILES)
+    depends = run("dpkg-deb", "-f", str(packages["fleet_deb"]), "Depends").stdout
+    assert f"govkiosk (= {VERSION})" in depends
+    conffiles = run("dpkg-deb", "-I", str(packages["fleet_deb"]), "conffiles").stdout
+    assert "/etc/govkiosk-fleet/metrics.toml" in conffiles
 
 
 def _rpm_dirs(path: Path) -> Set[str]:
@@ -390,6 +427,35 @@ def _wait_for_devices(address: str) -> str:
             return out
         time.sleep(0.2)
     return out
+
+
+def test_installed_fleet_package(installed: None, packages: Dict[str, Path]) -> None:
+    env = {**SYSTEM_ENV, "DEBIAN_FRONTEND": "noninteractive"}
+    result = run("apt-get", "install", "-y", "-q", str(packages["fleet_deb"]), env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    try:
+        unit = "/lib/systemd/system/govkiosk-fleet.service"
+        verify = run("systemd-analyze", "verify", "--man=no", unit)
+        assert verify.returncode == 0, verify.stderr
+        # Installed, not enabled: it needs its broker and certificates first.
+        assert not os.path.lexists(
+            "/etc/systemd/system/multi-user.target.wants/govkiosk-fleet.service"
+        )
+        checked = run(
+            "/usr/bin/govkioskctl",
+            "fleet",
+            "serve",
+            "--check",
+            "--config",
+            "/etc/govkiosk-fleet/metrics.toml",
+            env=SYSTEM_ENV,
+        )
+        assert checked.returncode == 0, checked.stderr
+    finally:
+        purged = run("apt-get", "purge", "-y", "-q", "govkiosk-fleet", env=env)
+    assert purged.returncode == 0, purged.stderr
+    assert not os.path.exists("/etc/govkiosk-fleet")
+    assert not os.path.exists("/usr/share/govkiosk-fleet")
 
 
 def test_purge_leaves_only_the_documented_files(installed: None) -> None:

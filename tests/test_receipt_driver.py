@@ -22,6 +22,7 @@ from govkiosk.devices.receipt.settings import ReceiptSettings
 from govkiosk.devices.receipt.sim import SimConnection, SimPrinter
 from govkiosk.devices.simhost import serve_pty, serve_tcp, socket_url
 from govkiosk.devices.spec import DeviceSpec
+from harness.eventually import eventually
 from harness.faulty_proxy import Faults, FaultyProxy
 
 FAST = ReceiptSettings(
@@ -115,16 +116,40 @@ async def test_paper_out_mid_job_fails_the_job_with_the_reason() -> None:
         assert not serving.done()  # the printer answers: the driver carries on
         refused = await asyncio.wait_for(driver.print(RECEIPT), 5)
         assert (refused.outcome, refused.reason) == (JobOutcome.REFUSED, "paper out")
-        printer.load_paper()  # the rest of the held receipt prints, as on hardware
+        assert printer.waiting_bytes == 0  # the unprinted rest of the slip was dropped
+        printer.load_paper()  # the roll's end goes with the first two lines
         again = await asyncio.wait_for(driver.print(RECEIPT), 5)
     assert again.outcome is JobOutcome.PRINTED
+    # One slip comes out, whole: the cut-short one did not finish by itself.
+    assert len(printer.receipts) == 1
     assert printer.receipts[0].lines[:2] == ["政务服务凭条", "事项：无犯罪记录证明"]
+    assert printer.receipts[0].qr_codes == ["https://verify.example/r/0001"]
     assert [e.outcome for e in events.jobs] == [
         JobOutcome.FAILED,
         JobOutcome.REFUSED,
         JobOutcome.PRINTED,
     ]
     assert "paper_out" in events.states
+
+
+async def test_a_printer_without_clear_buffers_finishes_the_held_slip_and_the_driver_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    printer = SimPrinter()
+    printer.knows_clear = False  # ignores DLE DC4 fn=8, as some clones do
+    printer.set_busy(True)  # the slip waits in the printer's buffer
+    async with sim_port(printer, "tcp") as port, driving(port) as (driver, _, serving):
+        job = asyncio.ensure_future(driver.print(RECEIPT))
+        await eventually(lambda: printer.waiting_bytes > 0, "the slip in the buffer", 5)
+        printer.set_cover_open(True)
+        printer.set_busy(False)
+        result = await asyncio.wait_for(job, 5)
+        assert (result.outcome, result.reason) == (JobOutcome.FAILED, "cover open while printing")
+        assert printer.waiting_bytes > 0  # not dropped: the printer did not understand
+        assert "did not confirm dropping" in caplog.text
+        assert not serving.done()
+        printer.set_cover_open(False)  # the held slip finishes by itself
+    assert len(printer.receipts) == 1
 
 
 async def test_cover_open_before_the_job_refuses_it_and_sends_nothing() -> None:

@@ -19,11 +19,22 @@ from govkiosk.printing.reasons import CODES
 from govkiosk.session.failures import FAILURES
 from govkiosk.session.prompts import PROMPTS
 from govkiosk.session.staffcodes import STAFF_CODES, staff_code
+from govkiosk.webapps.schema import METHODS
 
 DAEMON = Path(__file__).resolve().parents[1] / "daemon" / "govkiosk"
 #: Where a session's failure codes come from.
-SOURCES = ("session", "printing", "backends", "security", "faceverify", "docscan")
-FAMILIES = ("identity", "face", "capture", "backend", "seal", "preview", "printer", "receipt")
+SOURCES = ("session", "printing", "backends", "security", "faceverify", "docscan", "webapps")
+FAMILIES = (
+    "identity",
+    "face",
+    "capture",
+    "backend",
+    "seal",
+    "preview",
+    "printer",
+    "receipt",
+    "webapp",
+)
 CODE = re.compile(rf"(?:{'|'.join(FAMILIES)}|session)\.[a-z_]+")
 #: Literals of that form that are not failure codes: an alarm about recovery, a
 #: configuration key named in a message.
@@ -43,7 +54,7 @@ def literals() -> Set[str]:
 
 def emitted() -> Set[str]:
     """Every failure code the daemon can put in a session's ``error_code``."""
-    codes = literals() - set(PROMPTS) - NOT_FAILURES
+    codes = literals() - set(PROMPTS) - NOT_FAILURES - set(METHODS)  # the bridge's methods
     codes |= {code for _reason, code in CODES}
     # printing/receipts.py: ``receipt.<outcome>`` for a job that did not print
     codes |= {f"receipt.{o.value}" for o in JobOutcome if o is not JobOutcome.PRINTED}

@@ -380,3 +380,30 @@ async def test_status_bar_never_relies_on_colour_alone(ui: Driver) -> None:
     for entry in ui.app.root.status_bar.entries():
         assert entry.mark in ("√", "!", "×", "?")
         assert entry.text.strip()
+
+
+async def test_an_item_changing_availability_keeps_its_tile(ui: Driver) -> None:
+    """A camera going away makes the face items unavailable: their tiles say so in place,
+    the same widgets, so a finger already on a tile still opens it; a new item rebuilds."""
+    from govkiosk_ui.model import Item  # noqa: PLC0415 - Kivy set up by ui
+    from govkiosk_ui.screens.catalogue import (  # noqa: PLC0415 - Kivy set up by ui
+        UNAVAILABLE,
+        CatalogueScreen,
+        ItemTile,
+    )
+
+    screen = CatalogueScreen(name="availability-test")
+    items = [Item("a", "无犯罪记录证明", "公安"), Item("b", "户籍证明", "公安", identity="card+face")]
+    screen.show_groups([("公安", items)], "zh_CN")
+    before = [w for w in walk(screen) if isinstance(w, ItemTile)]
+    assert [t.value for t in before] == ["b", "a"]  # Kivy lists children last first
+    changed = [items[0], dataclasses.replace(items[1], available=False)]
+    screen.show_groups([("公安", changed)], "zh_CN")
+    after = [w for w in walk(screen) if isinstance(w, ItemTile)]
+    assert [id(t) for t in after] == [id(t) for t in before]
+    assert after[0].line == i18n._(UNAVAILABLE)
+    assert after[1].line != i18n._(UNAVAILABLE)
+    screen.show_groups([("公安", [*changed, Item("c", "社保清单", "人社")])], "zh_CN")
+    rebuilt = [w for w in walk(screen) if isinstance(w, ItemTile)]
+    assert len(rebuilt) == 3
+    assert not {id(t) for t in rebuilt} & {id(t) for t in before}

@@ -30,6 +30,7 @@ from .api import (
     receipt,
     session,
     upkeep,
+    webapps,
 )
 from .api.devices import DeviceLayer
 from .api.kiosk import KioskInterface
@@ -135,7 +136,11 @@ class Daemon:
         catalogue = ItemRegistry(self.runtime.store, bus)
         for install_with_catalogue in CATALOGUE_FACES:
             install_with_catalogue(self.runtime, catalogue)
-        sessions = session.install(self.runtime, catalogue, self.devices.cameras)
+        #: Web-app items' host (its bridge and browser); the session runs their pages.
+        self.webapps = webapps.install(self.runtime)
+        sessions = session.install(
+            self.runtime, catalogue, self.devices.cameras, webapps=self.webapps
+        )
         # §8 d: no snapshot of a camera while a citizen may be in front of it.
         self.cameras_interface.busy = lambda: bool(sessions.state())
         # The engineers' device checks (A4 test page, card read): never during a session.

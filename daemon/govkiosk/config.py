@@ -53,6 +53,7 @@ from .security.settings import SealSettings
 from .session.settings import SessionSettings
 from .tables import Builder, ConfigError, KeyPath, Problem
 from .upkeep.settings import ConsumablesSettings, SelfTestSettings
+from .webapps.settings import WebAppsSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -168,6 +169,7 @@ class Config:
     promo: PromoSettings = field(default_factory=PromoSettings)
     selftest: SelfTestSettings = field(default_factory=SelfTestSettings)
     consumables: ConsumablesSettings = field(default_factory=ConsumablesSettings)
+    webapps: WebAppsSettings = field(default_factory=WebAppsSettings)
 
 
 def config_files(path: Path) -> List[Path]:

@@ -321,6 +321,7 @@ RESOLVERS: Dict[str, Callable[[ast.AST], Set[str]]] = {
     "printing/cups_printer.py": _printer,
     "printing/receipts.py": _receipt,
     "session/steps.py": _seal,
+    "webapps/session.py": _seal,
 }
 
 
@@ -409,6 +410,7 @@ FAMILY_ACTIONS = {
     "preview": "请群众重试；反复失败通知工程师。",
     "printer": "查看 A4 打印机（缺纸、卡纸、盖板、墨粉、电源），处理后请群众重试。",
     "receipt": "查看凭条打印机（缺纸、卡纸），证明已打印，请群众取走。",
+    "webapp": "网页事项无法打开：请群众稍后重试或到人工窗口办理；通知工程师检查浏览器和网络。",
     "session": "请群众重试；反复出现记下时间和代码，通知工程师。",
 }
 

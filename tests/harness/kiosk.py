@@ -49,8 +49,8 @@ from .camera import OBAMA, photo, scene
 from .cups import CupsServer
 from .dbus import PrivateBus
 from .departments import KEY_ID, KioskKey, platform
+from .sessionwatch import WAIT, SessionWatch
 
-WAIT = 20.0
 #: ``[backends]``: the demo department's published test identity (``govkioskctl check``).
 TEST_IDENTITY = (
     f'test_id_number = "{TEST_APPLICANT.id_number}"\ntest_name = "{TEST_APPLICANT.name}"'
@@ -123,7 +123,7 @@ port = "socket://127.0.0.1:{receipt_port}"
 
 
 @dataclass
-class Kiosk:
+class Kiosk(SessionWatch):
     daemon: Daemon
     session: Any  #: the cn.govkiosk.Session1 proxy interface
     items: Any  #: the cn.govkiosk.Items1 proxy interface
@@ -164,23 +164,6 @@ class Kiosk:
                 return bytes(jpeg), list(outline)
             assert loop.time() < deadline, "no camera picture came"
             await asyncio.sleep(0.05)
-
-    async def state(self) -> Dict[str, Any]:
-        return {k: v.value for k, v in (await self.session.call_get_session()).items()}
-
-    async def until(self, **expected: Any) -> Dict[str, Any]:
-        """Wait until the session's state has all of ``expected`` (by GetSession polling
-        and SessionChanged signals); the state."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT
-        state: Dict[str, Any] = {}
-        while loop.time() < deadline:
-            state = await self.state()
-            if all(state.get(k) == v for k, v in expected.items()):
-                return state
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.changes.get(), 0.05)
-        raise AssertionError(f"session never reached {expected}; last state {state}")
 
     async def ended(self) -> Dict[str, Any]:
         """The last SessionChanged, once GetSession says there is no session."""

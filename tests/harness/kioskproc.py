@@ -39,10 +39,11 @@ from .dbus import PrivateBus
 from .departments import KEY_ID, KioskKey, platform
 from .govkioskd import Govkioskd
 from .kiosk import CONFIG, DOC_FPS, DOC_SIZE, SIMULATED_FACES, TEST_IDENTITY, WAIT, card_photo
+from .sessionwatch import SessionWatch
 
 
 @dataclass
-class KioskProcess:
+class KioskProcess(SessionWatch):
     daemon: Govkioskd
     reader: SimulatedReader
     printer: SimPrinter
@@ -110,21 +111,6 @@ class KioskProcess:
         identity = dataclasses.replace(synthetic.resident(self.rng), photo=card_photo())
         self.reader.place(identity)
         return identity
-
-    async def state(self) -> Dict[str, Any]:
-        return {k: v.value for k, v in (await self.session.call_get_session()).items()}
-
-    async def until(self, **expected: Any) -> Dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT
-        state: Dict[str, Any] = {}
-        while loop.time() < deadline:
-            state = await self.state()
-            if all(state.get(k) == v for k, v in expected.items()):
-                return state
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.changes.get(), 0.05)
-        raise AssertionError(f"session never reached {expected}; last state {state}")
 
 
 @contextlib.asynccontextmanager

@@ -8,7 +8,7 @@ import datetime
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import aiomqtt
 
@@ -56,11 +56,12 @@ class Site:
     def stop(self) -> None:
         self.broker.stop()
 
-    def identity(self, name: str) -> Identity:
-        """An operator (or, for ACL tests, any CN) connecting to the TLS listener."""
+    def identity(self, name: str, *, sm2_ca: Optional[Path] = None) -> Identity:
+        """An operator (or, for ACL tests, any CN) connecting to the TLS listener;
+        ``sm2_ca``: the site's SM2 signing CA, to check SM2-signed replies with."""
         cert, key = self.ca.issue_client(name).write(self.directory / "pki", name)
         assert self.broker.tls_port is not None
-        return Identity(self.broker.host, self.broker.tls_port, self.ca_file, cert, key)
+        return Identity(self.broker.host, self.broker.tls_port, self.ca_file, cert, key, sm2_ca)
 
     @property
     def ca_file(self) -> Path:

@@ -68,6 +68,7 @@ from .kiosk import SIMULATED_FACES, TEST_IDENTITY, card_photo
 from .opssite import Site
 from .personal import scan, written_files
 from .process import Proc, free_port, port_open
+from .sessionwatch import SessionWatch
 
 #: How long one wait for a session state may take (a busy 2-core machine).
 WAIT = 30.0
@@ -285,9 +286,10 @@ def growth(base: Sample, now: Sample) -> List[str]:
 
 
 @dataclass
-class Stack:
+class Stack(SessionWatch):
     """The running kiosk and the handles the driver needs."""
 
+    wait = WAIT
     directory: Path
     daemon: Proc
     state_dir: Path
@@ -313,23 +315,6 @@ class Stack:
     @property
     def log(self) -> Path:
         return self.daemon.log
-
-    async def state(self) -> Dict[str, Any]:
-        return {k: v.value for k, v in (await self.session.call_get_session()).items()}
-
-    async def until(self, **expected: Any) -> Dict[str, Any]:
-        """Wait until the session's state has all of ``expected`` (GetSession, woken by
-        SessionChanged)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT
-        state: Dict[str, Any] = {}
-        while loop.time() < deadline:
-            state = await self.state()
-            if all(state.get(k) == v for k, v in expected.items()):
-                return state
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.changes.get(), 0.05)
-        raise AssertionError(f"session never reached {expected}; last state {state}")
 
     async def ended(self) -> str:
         """The state the session ended in (its last SessionChanged), once GetSession says

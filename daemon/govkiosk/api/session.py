@@ -40,6 +40,7 @@ from ..session.itemtest import ItemTester
 from ..session.manager import SessionManager
 from ..session.service import Rebuilt, SessionService
 from ..session.settings import SessionSettings
+from ..webapps.session import WebAppHost
 
 Published = Callable[[], Awaitable[Sequence[Item]]]
 #: The published item; raises ``UnknownItemError`` for any other code.
@@ -104,6 +105,9 @@ def item_row(item: Item, availability: Tuple[bool, str]) -> Dict[str, Variant]:
             "receipt": item.printing.receipt,
             "regions": list(item.regions),
             "version": item.version,
+            "kind": item.kind,
+            "webapp_url": item.webapp.url if item.webapp is not None else "",
+            "webapp_origins": list(item.webapp.origins) if item.webapp is not None else [],
         }
     )
 
@@ -246,7 +250,12 @@ def a4_printer(runtime: Runtime, settings: SessionSettings) -> A4Printer:
     )
 
 
-def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> SessionManager:
+def install(
+    runtime: Runtime,
+    registry: ItemRegistry,
+    cameras: CameraHub,
+    webapps: Optional[WebAppHost] = None,
+) -> SessionManager:
     """The department router and the seal verifier are built on first use from the
     configuration in force, so a missing key or trust anchor fails the step that needs it
     (with its ops code and alarm) rather than the daemon's start; a reload that changes
@@ -271,6 +280,7 @@ def install(runtime: Runtime, registry: ItemRegistry, cameras: CameraHub) -> Ses
         receipt_width=lambda: runtime.config.receipt.paper_width_chars,
         faces=FaceCheck(face.verifier, cameras, lambda: runtime.config.face),
         captures=CaptureCheck(cameras, lambda: runtime.config.docscan),
+        webapps=webapps.run if webapps is not None else None,
     )
     interface: Optional[SessionInterface] = None
 

@@ -897,8 +897,23 @@ async def items(context: _Context) -> List[Check]:
     for row in plain(await session.call_list_items()):
         code = str(row.get("code", ""))
         name = f"{code} {row.get('name', '')}".strip()
+        if row.get("kind") == "webapp":  # its page, as the kiosk browser loads it
+            checks.append(await webapp_item_check(row, name))
+            continue
         checks.append(await _item(context, session, code, name))
     return checks
+
+
+async def webapp_item_check(row: Dict[str, Any], name: str) -> Check:
+    """A web-app item's page (``govkioskctl webapp check``), with its allow-list."""
+    from .webapp import check as check_page  # noqa: PLC0415
+
+    url = str(row.get("webapp_url", ""))
+    findings = await check_page(url, list(row.get("webapp_origins", [])), None, 15.0)
+    failed = [f for f in findings if f.verdict == "FAIL"]
+    detail = "; ".join(f"{f.check}: {f.detail}" for f in failed) or f"page {url} checked"
+    fix = f"run govkioskctl webapp check {url} and see docs/webapps.md" if failed else ""
+    return Check("items", name, FAIL if failed else PASS, detail, fix, mode="webapp")
 
 
 RUNNERS = {"network": network, "deployment": deployment, "devices": devices, "items": items}

@@ -3,23 +3,28 @@
     fleet keys generate --dir ~/.govkiosk/keys alice-2026
     fleet keys export --dir ~/.govkiosk/keys --roles operator alice-2026   # → kiosk [ops]
     fleet ca init --dir /srv/site-ca
-    fleet ca issue-kiosk --dir /srv/site-ca hl-hrb-0042 --out /tmp/hl-hrb-0042
+    fleet ca issue-kiosk --dir /srv/site-ca hl-hrb-0042 --out /tmp/hl-hrb-0042 [--sm2-reply]
     fleet ca issue-operator --dir /srv/site-ca ops-alice --out ~/.govkiosk
     fleet ca issue-broker --dir /srv/site-ca broker.example 10.0.0.5 --out /etc/mosquitto/govkiosk
     fleet send --broker broker.example --signing-key ~/.govkiosk/keys/alice-2026.key \\
         --role operator --kiosk hl-hrb-0042 printer.test
     fleet watch --broker broker.example [--json]
+    fleet serve --config /etc/govkiosk-fleet/metrics.toml   # Prometheus /metrics
 
-Connection flags default from ``GOVKIOSK_FLEET_BROKER``, ``…_CA``, ``…_CERT``, ``…_KEY``.
+Connection flags default from ``GOVKIOSK_FLEET_BROKER``, ``…_CA``, ``…_CERT``, ``…_KEY``,
+``…_SM2_CA`` (the site's SM2 signing CA, for kiosks whose replies are SM2-signed).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
+import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -28,7 +33,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..contract.logs import printable, printable_lines
 from ..errors import GovkioskError
 from ..fleet.client import HINTS, FleetClient, FleetError, Identity, cosign, describe
-from ..fleet.pki import CertificateAuthority
+from ..fleet.pki import CertificateAuthority, Sm2SigningAuthority
 from ..ops.envelope import Reply, Status
 from ..ops.roles import ROLES
 from ..ops.signing import ED25519, OPERATOR_ALGORITHMS, OperatorSigner
@@ -115,16 +120,43 @@ def _issue(args: argparse.Namespace, kind: str) -> int:
     cert, key = credential.write(out, stem)
     ca.write(out)
     print(f"{cert}, {key}, {out / 'ca.crt'}")
+    if kind == "kiosk" and getattr(args, "sm2_reply", False):
+        _issue_sm2_reply(Path(args.dir), out, stem, _days(args))
     if kind == "operator":
         print(f"broker ACL (packaging/mosquitto/acl): add a stanza 'user {stem}' with its topics")
     return 0
+
+
+def _issue_sm2_reply(directory: Path, out: Path, kiosk_id: str, days: datetime.timedelta) -> None:
+    """``<kiosk>-sm2.pem``/``.key``: the kiosk's SM2 reply certificate and key, by the
+    site's SM2 signing CA (made in ``directory`` on first use), and ``sm2-ca.pem``."""
+    existed = (directory / f"{Sm2SigningAuthority.STEM}.key").exists()
+    authority = Sm2SigningAuthority.load_or_create(directory)
+    if not existed:
+        print(f"{directory}: SM2 signing CA created (sm2-ca.pem to operators; sm2-ca.key stays)")
+    issued = authority.issue_reply(kiosk_id, days)
+    out.mkdir(parents=True, exist_ok=True)
+    issued.save(out / f"{kiosk_id}-sm2")
+    (out / "sm2-ca.pem").write_bytes(authority.cert_pem())
+    print(f"{out / f'{kiosk_id}-sm2.pem'}, {out / f'{kiosk_id}-sm2.key'}, {out / 'sm2-ca.pem'}")
+    print(
+        '[ops] reply_algorithm = "sm2-sm3", reply_key and reply_cert: those two files;'
+        " operators pass --sm2-ca sm2-ca.pem"
+    )
 
 
 def _identity(args: argparse.Namespace) -> Identity:
     host, _, port = args.broker.partition(":")
     if not host:
         raise FleetError("--broker (or GOVKIOSK_FLEET_BROKER) is required")
-    return Identity(host, int(port or DEFAULT_PORT), Path(args.ca), Path(args.cert), Path(args.key))
+    return Identity(
+        host,
+        int(port or DEFAULT_PORT),
+        Path(args.ca),
+        Path(args.cert),
+        Path(args.key),
+        Path(args.sm2_ca) if args.sm2_ca else None,
+    )
 
 
 def _params(args: argparse.Namespace) -> Dict[str, Any]:
@@ -230,6 +262,32 @@ async def _watch(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _serve(args: argparse.Namespace) -> int:
+    # Imported here: only the fleet metrics service needs the exporter.
+    from ..fleet import exporter, settings  # noqa: PLC0415
+
+    loaded = settings.load(Path(args.config))
+    missing = settings.settings_problems(loaded)
+    if missing:
+        for problem in missing:
+            print(f"govkioskctl fleet: {args.config}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.check:
+        print(f"{args.config}: ok")
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    service = exporter.Exporter(loaded)
+    host, port = await service.start()
+    print(f"serving http://{host}:{port}/metrics", flush=True)
+    running = asyncio.ensure_future(service.run())
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, running.cancel)
+    with contextlib.suppress(asyncio.CancelledError):  # stopped by a signal: a clean exit
+        await running
+    return 0
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="govkioskctl fleet", description="remote operations for a fleet of kiosks"
@@ -255,24 +313,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     export.add_argument("key_id", nargs="*")
     export.set_defaults(run=keys_export)
 
-    ca = sub.add_parser("ca", help="the site's certificate authority").add_subparsers(
-        dest="action", required=True
-    )
-    init = ca.add_parser("init", help="create the site CA in DIR")
-    init.add_argument("--dir", required=True)
-    init.add_argument("--name", default="govkiosk site CA")
-    init.set_defaults(run=ca_init)
-    for kind, what in (
-        ("kiosk", "a kiosk (CN = kiosk id)"),
-        ("operator", "an operator (CN = ops-<name>)"),
-        ("broker", "the broker (host names and IPs)"),
-    ):
-        issue = ca.add_parser(f"issue-{kind}", help=f"a certificate for {what}")
-        issue.add_argument("--dir", required=True)
-        issue.add_argument("--out")
-        issue.add_argument("--days", type=int, default=825)
-        issue.add_argument("names", nargs="+" if kind == "broker" else 1)
-        issue.set_defaults(run=lambda a, k=kind: _issue(a, k))
+    _add_ca(sub)
 
     for name, help_text in (
         ("send", "sign and send a command, wait for the results"),
@@ -287,6 +328,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             "--cert", default=_env("CERT"), help="the operator's client certificate"
         )
         command.add_argument("--key", default=_env("KEY"), help="its private key")
+        command.add_argument(
+            "--sm2-ca",
+            default=_env("SM2_CA"),
+            help="the site's SM2 signing CA (PEM): check SM2-signed replies against it",
+        )
         command.add_argument("--json", action="store_true")
     send = sub.choices["send"]
     send.add_argument(
@@ -322,7 +368,42 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     watch.add_argument("--interval", type=float, default=5.0)
     watch.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
     watch.set_defaults(run=lambda a: asyncio.run(_watch(a)))
+    _add_serve(sub)
     return parser.parse_args(argv)
+
+
+def _add_serve(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="serve the fleet's metrics to Prometheus (/metrics)")
+    serve.add_argument("--config", default="/etc/govkiosk-fleet/metrics.toml")
+    serve.add_argument("--check", action="store_true", help="check the file and exit")
+    serve.set_defaults(run=lambda a: asyncio.run(_serve(a)))
+
+
+def _add_ca(sub: Any) -> None:
+    ca = sub.add_parser("ca", help="the site's certificate authority").add_subparsers(
+        dest="action", required=True
+    )
+    init = ca.add_parser("init", help="create the site CA in DIR")
+    init.add_argument("--dir", required=True)
+    init.add_argument("--name", default="govkiosk site CA")
+    init.set_defaults(run=ca_init)
+    for kind, what in (
+        ("kiosk", "a kiosk (CN = kiosk id)"),
+        ("operator", "an operator (CN = ops-<name>)"),
+        ("broker", "the broker (host names and IPs)"),
+    ):
+        issue = ca.add_parser(f"issue-{kind}", help=f"a certificate for {what}")
+        issue.add_argument("--dir", required=True)
+        issue.add_argument("--out")
+        issue.add_argument("--days", type=int, default=825)
+        issue.add_argument("names", nargs="+" if kind == "broker" else 1)
+        if kind == "kiosk":
+            issue.add_argument(
+                "--sm2-reply",
+                action="store_true",
+                help="also an SM2 reply certificate and key, by the site's SM2 signing CA",
+            )
+        issue.set_defaults(run=lambda a, k=kind: _issue(a, k))
 
 
 def _add_cosign(sub: Any) -> None:

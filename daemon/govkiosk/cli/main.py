@@ -20,6 +20,7 @@ from ..contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 from . import backup, camera, check, face, fleet, items, keys, pin, promo, seal, stats, upkeep
 from . import ofd as ofdctl
 from . import sim as simctl
+from . import webapp as webappctl
 from .output import table
 
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE
@@ -99,6 +100,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     sub.add_parser("face", help="face verification tools: govkioskctl face --help")
     sub.add_parser("promo", help="the promotion screen's playlist: govkioskctl promo --help")
     sub.add_parser("ofd", help="OFD documents (info, render): govkioskctl ofd --help")
+    sub.add_parser("webapp", help="web-app items (check URL, reference): govkioskctl webapp --help")
     return parser.parse_args(argv)
 
 
@@ -136,6 +138,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return promo.main(argv[1:])
     if argv[:1] == ["ofd"]:  # reads a file: no daemon
         return ofdctl.main(argv[1:])
+    if argv[:1] == ["webapp"]:  # fetches a page, or writes the bridge reference: no daemon
+        return webappctl.main(argv[1:])
     args = parse_args(argv)
     if args.command in ("backup", "restore", "oplog"):
         return backup.run(args)

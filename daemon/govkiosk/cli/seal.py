@@ -8,7 +8,8 @@ and the maker's trust) — goes through the kiosk's own seal verifier
 without a kiosk configuration, every issuer is reported untrusted and the rest is checked).
 For each signature it prints the format, the signer, the seal's name and id, its maker,
 its validity, whether the digests match (for OFD: every protected file), whether the
-signature verifies, the trust verdict and the time stamp; then the kiosk's verdict.
+signature verifies, the trust verdict, the time stamp and what revocation checking found
+(OCSP answers, or why the status could not be had); then the kiosk's verdict.
 
 Exit status: 0 the kiosk would accept the document, 1 it would refuse it (tampered,
 unsigned, expired, untrusted …), 2 the file cannot be read (or the trust anchors
@@ -191,6 +192,7 @@ LABELS = (
     ("trusted", "trust"),
     ("timestamp", "time stamp"),
     ("problem", "problem"),
+    ("notes", "revocation"),
 )
 
 
@@ -207,6 +209,7 @@ def _text(document: Dict[str, Any]) -> str:
         shown["digest_ok"] = "match" if row["digest_ok"] else "DO NOT MATCH"
         shown["signature_ok"] = "verifies" if row["signature_ok"] else "DOES NOT VERIFY"
         shown["trusted"] = "trusted" if row["trusted"] else "NOT TRUSTED"
+        shown["notes"] = "; ".join(row.get("notes") or ())
         for key, label in LABELS:
             value = shown.get(key)
             if value not in (None, ""):

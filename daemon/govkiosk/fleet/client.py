@@ -3,7 +3,10 @@
 :class:`FleetClient` is one MQTT connection with an operator's client certificate;
 :class:`FleetView` turns what kiosks publish (``state``, ``telemetry``, ``evt/…``) into
 one row per kiosk. Replies are trusted only when their signature verifies against the
-kiosk's certificate, which must be issued by the site CA with the kiosk id as CN.
+kiosk's certificate, which must be issued by the site CA with the kiosk id as CN — or,
+for a kiosk that signs with SM2 (``[ops] reply_algorithm = "sm2-sm3"``), against its SM2
+reply certificate, which must be issued by the site's SM2 signing CA (``Identity.sm2_ca``)
+with the kiosk id as its name. Such a kiosk's ECDSA-signed answers are refused.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from cryptography import x509
 
 from ..contract.logs import printable
 from ..errors import GovkioskError
+from ..gm import certs as gm_certs
 from ..ops.envelope import (
     VERSION,
     EnvelopeError,
@@ -43,6 +47,7 @@ from ..ops.signing import (
     common_name,
     issued_by,
     load_certificate,
+    load_sm2_reply_certificate,
     open_reply,
 )
 from ..timeouts import wait_for
@@ -74,6 +79,8 @@ class Identity:
     ca: Path
     cert: Path
     key: Path
+    #: The site's SM2 signing CA (PEM): kiosks' SM2 reply certificates are checked against it.
+    sm2_ca: Optional[Path] = None
 
     def tls(self) -> ssl.SSLContext:
         try:
@@ -99,6 +106,8 @@ class KioskRow:
     version: str = ""
     lag: float = 0.0  #: seconds from the kiosk's ``at`` to our receipt of its telemetry
     certificate: Optional[x509.Certificate] = field(default=None, repr=False)
+    #: The kiosk's SM2 reply certificate (asn1crypto), checked against the SM2 signing CA.
+    reply_certificate: Optional[Any] = field(default=None, repr=False)
 
     def as_dict(self) -> Dict[str, Any]:
         return {
@@ -117,8 +126,9 @@ class KioskRow:
 class FleetView:
     """What the fleet said last, per kiosk. Pure: fed messages, read as rows."""
 
-    def __init__(self, ca: Optional[x509.Certificate] = None) -> None:
+    def __init__(self, ca: Optional[x509.Certificate] = None, sm2_ca: Optional[Any] = None) -> None:
         self._ca = ca
+        self._sm2_ca = sm2_ca
         self.kiosks: Dict[str, KioskRow] = {}
         self.messages = 0
 
@@ -175,6 +185,15 @@ class FleetView:
                 and _valid_now(certificate)
             ):
                 row.certificate = certificate
+        reply_pem = document.get("reply_cert")
+        row.reply_certificate = None  # a kiosk back on ECDSA publishes none
+        if self._sm2_ca is not None and isinstance(reply_pem, str) and reply_pem:
+            try:
+                row.reply_certificate = load_sm2_reply_certificate(
+                    reply_pem.encode("utf-8"), row.kiosk_id, self._sm2_ca
+                )
+            except SigningError:
+                row.reply_certificate = None  # SM2 replies from it are refused
 
     def _telemetry(self, row: KioskRow, document: Dict[str, Any], now: float) -> None:
         row.online = True
@@ -262,7 +281,13 @@ class FleetClient:
         self, identity: Identity, *, client_id: Optional[str] = None, subscribe_all: bool = False
     ) -> None:
         self.identity = identity
-        self.view = FleetView(load_certificate(identity.ca))
+        sm2_ca = None
+        if identity.sm2_ca is not None:
+            try:
+                sm2_ca = gm_certs.load_certificate(identity.sm2_ca.read_bytes())
+            except (OSError, GovkioskError) as err:
+                raise FleetError(f"{identity.sm2_ca}: not the SM2 signing CA: {err}") from err
+        self.view = FleetView(load_certificate(identity.ca), sm2_ca)
         #: Replies come to ``cmd/res/<this>/…``, which the ACL lets only this certificate read.
         self.reply_to = common_name(load_certificate(identity.cert))
         self._client = aiomqtt.Client(
@@ -315,11 +340,12 @@ class FleetClient:
 
     def _on_reply(self, kiosk_id: str, name: str, payload: bytes) -> None:
         queue = self._replies.get(name)
-        certificate = self.view.row(kiosk_id).certificate
+        row = self.view.row(kiosk_id)
+        certificate = row.certificate
         if queue is None or certificate is None:
             return
         try:
-            reply = open_reply(payload, name, certificate)
+            reply = open_reply(payload, name, certificate, sm2_certificate=row.reply_certificate)
         except EnvelopeError:
             return  # a forged or damaged reply is no answer
         if reply.cmd_digest != self._sent.get(name):

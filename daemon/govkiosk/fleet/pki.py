@@ -4,6 +4,12 @@ client certificates (the CN is the identity the broker turns into a username).
 ``govkioskctl fleet ca …`` keeps one in a directory (``ca.crt`` + ``ca.key``, mode 0600);
 the tests make throwaway ones. Keys are ECDSA P-256: quick to generate on a small machine
 and accepted by OpenSSL, mosquitto and CUPS; the kiosk's key also signs its ops replies.
+
+A site assessed for national cryptography also keeps an SM2 signing CA beside it
+(:class:`Sm2SigningAuthority`, ``sm2-ca.pem`` + ``sm2-ca.key``): it issues each kiosk an
+SM2 reply certificate (``fleet ca issue-kiosk --sm2-reply``) whose key signs the kiosk's
+replies instead of the TLS key. It issues no TLS certificates: the targets' OpenSSL
+cannot do TLS with SM2 (docs/national-crypto.md).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import Any, Iterable, List, Optional, Tuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import GovkioskError
+from ..gm import certs
 
 VALIDITY = datetime.timedelta(days=30)  #: what tests issue; ``fleet ca`` passes its own
 CA_VALIDITY = datetime.timedelta(days=3650)
@@ -197,3 +204,57 @@ def _alt_names(hosts: Iterable[str]) -> List[x509.GeneralName]:
         except ValueError:
             names.append(x509.DNSName(host))
     return names
+
+
+class Sm2SigningAuthority:
+    """The site's SM2 signing CA: kiosks' SM2 reply certificates (not TLS)."""
+
+    STEM = "sm2-ca"
+
+    def __init__(self, authority: certs.TestAuthority) -> None:
+        self._authority = authority
+
+    @property
+    def certificate(self) -> Any:
+        return self._authority.root.certificate
+
+    @classmethod
+    def create(cls, common_name: str = "govkiosk site SM2 signing CA") -> Sm2SigningAuthority:
+        return cls(certs.TestAuthority(common_name, organization="govkiosk site"))
+
+    @classmethod
+    def load(cls, directory: Path) -> Sm2SigningAuthority:
+        """The SM2 CA kept in ``directory`` by :meth:`save`."""
+        try:
+            issued = certs.Issued.load(directory / cls.STEM)
+        except OSError as err:
+            raise PkiError(f"{directory}: no SM2 signing CA here ({err.strerror})") from err
+        except GovkioskError as err:
+            raise PkiError(f"{directory}: the SM2 CA files are damaged: {err}") from err
+        return cls(certs.TestAuthority.from_root(issued, "govkiosk site"))
+
+    @classmethod
+    def load_or_create(cls, directory: Path) -> Sm2SigningAuthority:
+        if (directory / f"{cls.STEM}.key").exists():
+            return cls.load(directory)
+        made = cls.create()
+        made.save(directory)
+        return made
+
+    def save(self, directory: Path) -> None:
+        if (directory / f"{self.STEM}.key").exists():
+            raise PkiError(f"{directory}: an SM2 CA is already there; it is never overwritten")
+        directory.mkdir(parents=True, exist_ok=True)
+        self._authority.root.save(directory / self.STEM)
+
+    def cert_pem(self) -> bytes:
+        return self._authority.root.pem()
+
+    def issue_reply(self, kiosk_id: str, validity: datetime.timedelta = VALIDITY) -> certs.Issued:
+        """An SM2 certificate named ``kiosk_id`` whose key signs that kiosk's replies."""
+        return self._authority.issue(
+            kiosk_id,
+            not_before=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+            - BACKDATE,
+            days=max(1, validity.days),
+        )

@@ -10,7 +10,8 @@ so both are accepted (:data:`CERT_USER_IDS`).
 :func:`validate_chain` builds the path from a signer certificate to one of the given
 roots through the given intermediates: names, SM2 signatures, validity at a given time,
 ``basicConstraints`` cA and ``keyUsage`` keyCertSign on every issuer, and revocation
-through :class:`Revocation` (CRLs; see there for what happens when one cannot be had).
+through :class:`Revocation` (CRLs and OCSP, :mod:`.ocsp`; see there for what happens when
+the status cannot be had).
 
 :class:`TestAuthority` issues roots, intermediates and end-entity certificates for tests
 and the demo's seal authority; a kiosk never issues anything.
@@ -25,7 +26,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from . import sm2
 from .errors import GmError
@@ -214,9 +215,13 @@ class Revocation:
     (:class:`ChainError` kind ``revocation``); ``"off"`` checks nothing. A certificate a
     valid CRL lists is refused under every policy but ``off``.
 
-    OCSP is not implemented: seal authorities publish CRLs (GM/T 0015 names both, and the
-    GB/T 38540 seal systems in use publish CRLs); an OCSP-only authority reads as "status
-    unknown" and falls under ``policy``.
+    ``ocsp``: asked first when given (:class:`govkiosk.gm.ocsp.OcspChecker`, called with
+    the certificate and its issuer, answering an outcome with ``status`` good, revoked or
+    unknown, ``reason``, ``responder`` and ``revoked_at``). A revocation either OCSP or a
+    CRL reports refuses; a good answer from either passes; an OCSP answer that cannot be
+    had (unknown, unreachable, badly signed, stale, another nonce) adds its reason and
+    leaves the decision to the CRLs, then to ``policy``. Every OCSP outcome is a note, so
+    ``govkioskctl seal verify`` shows it.
     """
 
     crls: Sequence[bytes] = ()
@@ -228,22 +233,54 @@ class Revocation:
     #: How long a fetched CRL is kept before it is fetched again (a failure is not kept).
     cache_seconds: float = 3600.0
     _cache: Dict[str, Tuple[float, bytes]] = field(default_factory=dict, repr=False)
-    #: Why the last checks could not decide (soft-fail), for the report.
+    #: ocsp(cert, issuer) -> outcome (:class:`govkiosk.gm.ocsp.OcspChecker`); None: no OCSP.
+    ocsp: Optional[Callable[[Any, Any], Any]] = None
+    #: Why the last checks could not decide (soft-fail), and what OCSP said, for the report.
     notes: List[str] = field(default_factory=list)
 
     def check(self, cert: Any, issuer: Any, at: datetime.datetime) -> None:
-        """Refuse ``cert`` if a CRL of ``issuer`` lists it as revoked at or before ``at``."""
+        """Refuse ``cert`` if OCSP or a CRL of ``issuer`` says it was revoked at or before
+        ``at``."""
         if self.policy == "off":
             return
         serial = cert["tbs_certificate"]["serial_number"].native
         reasons: List[str] = []
+        good = False
+        ocsp_unknown = ""
+        if self.ocsp is not None:
+            outcome = self.ocsp(cert, issuer)
+            if outcome.status == "revoked" and (
+                outcome.revoked_at is None or outcome.revoked_at <= at
+            ):
+                self.notes.append(f"{name(cert)}: OCSP revoked ({outcome.responder})")
+                raise ChainError(
+                    f"{name(cert)}: the certificate is revoked (OCSP {outcome.responder})",
+                    kind="revoked",
+                )
+            if outcome.status == "good":
+                self.notes.append(f"{name(cert)}: OCSP good ({outcome.responder})")
+                good = True
+            elif outcome.status == "revoked":  # after ``at``, which a time stamp vouches for
+                self.notes.append(
+                    f"{name(cert)}: OCSP revoked {outcome.revoked_at:%Y-%m-%d %H:%M},"
+                    f" after it signed ({outcome.responder})"
+                )
+                good = True
+            else:
+                ocsp_unknown = outcome.reason
+                reasons.append(outcome.reason)
         for crl in self._crls_for(cert, reasons):
             status = _crl_status(crl, issuer, serial, at)
             if status == "revoked":
                 raise ChainError(f"{name(cert)}: the certificate is revoked", kind="revoked")
             if status == "good":
-                return
+                good = True
+                continue
             reasons.append(status)
+        if good:
+            if ocsp_unknown:  # a CRL decided: say why OCSP did not
+                self.notes.append(f"{name(cert)}: OCSP status unknown ({ocsp_unknown})")
+            return
         reason = "; ".join(reasons) or "no CRL for its issuer is configured"
         if self.policy == "hard-fail":
             raise ChainError(
@@ -471,6 +508,14 @@ class TestAuthority:
             authority.root.save(stem)
         return authority
 
+    @classmethod
+    def from_root(cls, root: Issued, organization: str = "govkiosk test") -> TestAuthority:
+        """The authority whose root (certificate and key) is ``root``."""
+        authority = cls.__new__(cls)
+        authority.organization = organization
+        authority.root = root
+        return authority
+
     def issued_in(self, directory: Path, stem: str, common_name: str, **kwargs: Any) -> Issued:
         """``issue`` once, kept as ``<directory>/<stem>.pem``/``.key`` and reused."""
         path = directory / stem
@@ -490,8 +535,14 @@ class TestAuthority:
         not_before: Optional[datetime.datetime] = None,
         days: int = 730,
         crl_url: Optional[str] = None,
+        ocsp_url: Optional[str] = None,
+        extended_usage: Sequence[str] = (),
+        public_key_info: Optional[bytes] = None,
     ) -> Issued:
-        """A certificate signed by ``issuer`` (default the root)."""
+        """A certificate signed by ``issuer`` (default the root); ``ocsp_url`` goes in its
+        Authority Information Access, ``extended_usage`` (OIDs) in extKeyUsage.
+        ``public_key_info``: certify this key (DER SubjectPublicKeyInfo, e.g. an ECDSA
+        OCSP responder's) instead of the returned SM2 key's."""
         parent = issuer or self.root
         key = key or sm2.PrivateKey.generate()
         start = not_before or _now() - datetime.timedelta(hours=1)
@@ -499,12 +550,14 @@ class TestAuthority:
             _certificate(
                 subject=_dn(common_name, self.organization),
                 issuer=parent.certificate["tbs_certificate"]["subject"],
-                public=key.public_key(),
+                public=public_key_info or key.public_key(),
                 signer=parent.key,
                 start=start,
                 end=start + datetime.timedelta(days=days),
                 ca=ca,
                 crl_url=crl_url,
+                ocsp_url=ocsp_url,
+                extended_usage=extended_usage,
             ),
             key,
         )
@@ -573,13 +626,15 @@ def _certificate(
     *,
     subject: Any,
     issuer: Any,
-    public: sm2.PublicKey,
+    public: Union[sm2.PublicKey, bytes],
     signer: sm2.PrivateKey,
     start: datetime.datetime,
     end: datetime.datetime,
     ca: bool,
     crl_url: Optional[str] = None,
     usage: Optional[Set[str]] = None,
+    ocsp_url: Optional[str] = None,
+    extended_usage: Sequence[str] = (),
 ) -> Any:
     from asn1crypto import keys, x509  # noqa: PLC0415
 
@@ -606,6 +661,25 @@ def _certificate(
                 ],
             }
         )
+    if ocsp_url:
+        extensions.append(
+            {
+                "extn_id": "authority_information_access",
+                "critical": False,
+                "extn_value": [
+                    {
+                        "access_method": "ocsp",
+                        "access_location": x509.GeneralName(
+                            name="uniform_resource_identifier", value=ocsp_url
+                        ),
+                    }
+                ],
+            }
+        )
+    if extended_usage:
+        extensions.append(
+            {"extn_id": "extended_key_usage", "critical": False, "extn_value": list(extended_usage)}
+        )
     tbs = x509.TbsCertificate(
         {
             "version": "v3",
@@ -617,7 +691,9 @@ def _certificate(
                 "not_after": x509.Time(name="utc_time", value=end),
             },
             "subject": subject,
-            "subject_public_key_info": keys.PublicKeyInfo.load(public.to_der()),
+            "subject_public_key_info": keys.PublicKeyInfo.load(
+                public if isinstance(public, bytes) else public.to_der()
+            ),
             "extensions": extensions,
         }
     )

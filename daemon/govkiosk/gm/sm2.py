@@ -22,8 +22,13 @@ Verification is public-key work with no secret to leak through timing, so plain 
 integers serve: Jacobian coordinates (``a = -3`` on the recommended curve), a fixed-base
 comb for ``[s]G`` (64 precomputed windows, built once per process in ~10-40 ms: no
 doublings) and a 4-bit window for ``[t]P``; tables are made affine with one inversion.
-One verification takes about 2-4 ms on one core. :func:`sign` is for tests, the demo
-and test authorities only: it is not constant-time, and a kiosk holds no seal keys.
+One verification takes about 2-4 ms on one core.
+
+Signing (:func:`sign`, :func:`sign_digest`) takes a key a kiosk may hold (its SM2 reply
+key, ``[ops] reply_algorithm = "sm2-sm3"``): a fixed-length Montgomery ladder over a
+blinded nonce with randomized projective coordinates, a blinded inversion, a hedged
+RFC 6979 nonce, and a check of the result (see the notes at ``sign_digest``, and
+docs/national-crypto.md for what Python integers leave exposed).
 
 Signatures are read in both encodings in use: DER ``SEQUENCE {r INTEGER, s INTEGER}``
 (GM/T 0009, what BouncyCastle and OpenSSL write) and the raw 64-byte ``r || s``.
@@ -32,9 +37,12 @@ Signatures are read in both encodings in use: DER ``SEQUENCE {r INTEGER, s INTEG
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
+import os
 import secrets
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from .errors import GmError
 from .sm3 import sm3
@@ -355,10 +363,11 @@ def _sqrt_mod(curve: Curve, value: int) -> int:
 
 @dataclass(frozen=True)
 class PrivateKey:
-    """An SM2 private key (tests, the demo and test authorities only)."""
+    """An SM2 private key: an operator's, a kiosk's reply key, a test authority's."""
 
     d: int
     curve: Curve = SM2P256
+    _public: Optional[PublicKey] = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.d < self.curve.n - 1:
@@ -372,9 +381,14 @@ class PrivateKey:
         return cls(secrets.randbelow(curve.n - 2) + 1, curve)
 
     def public_key(self) -> PublicKey:
-        point = _affine(self.curve, _base_multiply(self.curve, self.d))
-        assert point is not None
-        return PublicKey(point[0], point[1], self.curve)
+        """``[d]G``, by the blinded ladder, computed once."""
+        known = self._public
+        if known is None:
+            point = _base_multiply_blinded(self.curve, self.d)
+            assert point is not None
+            known = PublicKey(point[0], point[1], self.curve)
+            object.__setattr__(self, "_public", known)
+        return known
 
     def to_pem(self) -> bytes:
         """SEC 1 ``EC PRIVATE KEY`` with the sm2 named curve, as ``openssl`` writes it."""
@@ -529,29 +543,116 @@ def verify(
     return verify_digest(public_key, e, signature)
 
 
+# -- signing -----------------------------------------------------------------------------
+#
+# Signing handles the private key d and the nonce k, so it avoids what makes their timing
+# follow their values where Python lets it (see docs/national-crypto.md for what it cannot):
+#
+# - [k]G by a Montgomery ladder over a blinded scalar k + r·n (r random, chosen so that the
+#   blinded scalar always has exactly n's bit length + 64 bits): the same sequence of one
+#   addition and one doubling per bit whatever the bits, and a different scalar each time
+#   even for the same k;
+# - randomized projective coordinates: G enters the ladder as (λ²x, λ³y, λ) for a random λ,
+#   so the intermediate values differ on every run;
+# - (1 + d)⁻¹ is computed as b · ((1 + d) · b)⁻¹ for a random b, so the inversion never
+#   sees (1 + d) itself;
+# - k comes from an RFC 6979 HMAC-DRBG (HMAC-SHA-256) seeded with d, the digest and 32
+#   bytes of os.urandom (RFC 6979 §3.6's additional data): a broken random source does not
+#   repeat a nonce for two messages, and a good one keeps k unpredictable;
+# - the signature is verified before it leaves (a fault during signing cannot leak d).
+#
+# The public key of a private key is computed once, by the same ladder, and kept.
+
+#: Extra bits of the blinded scalar k + r·n.
+BLINDING_BITS = 64
+
+
+def _ladder(curve: Curve, point: _Point, k: int, bits: int) -> _Jacobian:
+    """``[k]P`` for a ``k`` of exactly ``bits`` bits (top bit set): per bit one addition
+    and one doubling, the operands picked by indexing rather than by branching."""
+    p = curve.p
+    lam = secrets.randbelow(p - 1) + 1
+    lam2 = lam * lam % p
+    r0: _Jacobian = (point[0] * lam2 % p, point[1] * lam2 * lam % p, lam)
+    r1 = _double(curve, r0)
+    for i in range(bits - 2, -1, -1):
+        bit = (k >> i) & 1
+        both = (r0, r1)
+        total = _add(curve, r0, r1)
+        doubled = _double(curve, both[bit])
+        out = (doubled, total)
+        r0, r1 = out[bit], out[1 - bit]
+    return r0
+
+
+def _blinded(curve: Curve, k: int) -> Tuple[int, int]:
+    """``(k + r·n, bits)``: r random, the sum of exactly ``bits`` bits."""
+    n = curve.n
+    bits = n.bit_length() + BLINDING_BITS
+    low = -(-((1 << (bits - 1)) - k) // n)  # the least r with k + r·n ≥ 2^(bits-1)
+    high = ((1 << bits) - 1 - k) // n  # the greatest r with k + r·n < 2^bits
+    return k + (low + secrets.randbelow(high - low + 1)) * n, bits
+
+
+def _base_multiply_blinded(curve: Curve, k: int) -> Optional[_Point]:
+    scalar, bits = _blinded(curve, k)
+    return _affine(curve, _ladder(curve, (curve.gx, curve.gy), scalar, bits))
+
+
+def _nonces(curve: Curve, d: int, e: bytes) -> Iterator[int]:
+    """RFC 6979 §3.2 (HMAC-SHA-256) with 32 bytes of ``os.urandom`` as additional data."""
+    size = curve.size
+    n = curve.n
+    h1 = (int.from_bytes(e, "big") % n).to_bytes(size, "big")
+    seed = d.to_bytes(size, "big") + h1 + os.urandom(32)
+
+    def mac(key: bytes, data: bytes) -> bytes:
+        return hmac.new(key, data, hashlib.sha256).digest()
+
+    v = b"\x01" * 32
+    key = b"\x00" * 32
+    key = mac(key, v + b"\x00" + seed)
+    v = mac(key, v)
+    key = mac(key, v + b"\x01" + seed)
+    v = mac(key, v)
+    while True:
+        t = b""
+        while len(t) < size:
+            v = mac(key, v)
+            t += v
+        candidate = int.from_bytes(t[:size], "big") >> max(0, size * 8 - n.bit_length())
+        if 1 <= candidate < n:
+            yield candidate
+        key = mac(key, v + b"\x00")
+        v = mac(key, v)
+
+
 def sign_digest(
     private_key: PrivateKey, e: bytes, *, der: bool = True, k: Optional[int] = None
 ) -> bytes:
-    """Sign the digest ``e``; ``k`` only for the standard's test vectors."""
+    """Sign the digest ``e = SM3(Z || M)`` (see the notes above on timing); ``k`` only
+    for the standard's test vectors."""
     curve = private_key.curve
     n = curve.n
     d = private_key.d
     value = int.from_bytes(e, "big")
-    while True:
-        nonce = k if k is not None else secrets.randbelow(n - 1) + 1
-        point = _affine(curve, _base_multiply(curve, nonce))
+    nonces = iter((k,)) if k is not None else _nonces(curve, d, e)
+    for nonce in nonces:
+        point = _base_multiply_blinded(curve, nonce)
         assert point is not None
         r = (value + point[0]) % n
         if r == 0 or r + nonce == n:
-            if k is not None:
-                raise GmError("the given k makes r zero")
             continue
-        s = pow(1 + d, n - 2, n) * (nonce - r * d) % n
+        b = secrets.randbelow(n - 1) + 1
+        inverse = b * pow((1 + d) * b % n, n - 2, n) % n
+        s = inverse * (nonce - r * d) % n
         if s == 0:
-            if k is not None:
-                raise GmError("the given k makes s zero")
             continue
-        return encode_signature(r, s, der=der, curve=curve)
+        signature = encode_signature(r, s, der=der, curve=curve)
+        if not verify_digest(private_key.public_key(), e, signature):
+            raise GmError("the SM2 signature did not verify after signing (a fault?)")
+        return signature
+    raise GmError("the given k makes r or s zero")
 
 
 def sign(
@@ -562,7 +663,7 @@ def sign(
     der: bool = True,
     k: Optional[int] = None,
 ) -> bytes:
-    """The SM2-with-SM3 signature of ``message`` (DER unless ``der=False``). Not for secrets
-    on a shared machine: the arithmetic is not constant-time."""
+    """The SM2-with-SM3 signature of ``message`` (DER unless ``der=False``), made as
+    :func:`sign_digest` says."""
     e = message_digest(private_key.public_key(), message, user_id)
     return sign_digest(private_key, e, der=der, k=k)

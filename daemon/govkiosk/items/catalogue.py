@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,6 +254,75 @@ class ItemText:
     summary: str = ""
 
 
+ItemKind = Literal["native", "webapp"]
+
+#: What a web-app item may use through the bridge (``[items.webapp] devices``).
+BridgeDevice = Literal[
+    "idcard", "face", "print_a4", "print_receipt", "qrscanner", "doccam", "speech"
+]
+BRIDGE_DEVICES: Tuple[str, ...] = get_args(BridgeDevice)
+#: The card fields a web-app item may ask for (the card driver's field names); the
+#: photo is never handed to a page.
+CARD_FIELDS: Tuple[str, ...] = (
+    "name",
+    "gender",
+    "nation",
+    "birth_date",
+    "address",
+    "id_number",
+    "authority",
+    "valid_from",
+    "valid_to",
+    "pass_number",
+    "issue_count",
+    "card_number",
+    "chinese_name",
+    "english_name",
+    "nationality",
+)
+_ORIGIN = re.compile(r"https://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?")
+
+
+def https_origin(value: str) -> bool:
+    """``https://host[:port]``, lower case, nothing after it."""
+    return _ORIGIN.fullmatch(value) is not None
+
+
+def origin_of(url: str) -> str:
+    """The origin (``https://host[:port]``) of an ``https://`` URL; ``""`` if none."""
+    if not url.startswith("https://"):
+        return ""
+    rest = url[len("https://") :]
+    end = min((rest.index(c) for c in "/?#" if c in rest), default=len(rest))
+    origin = "https://" + rest[:end].lower()
+    return origin if https_origin(origin) else ""
+
+
+@dataclass(frozen=True)
+class WebApp:
+    """A web-app item's manifest (``[items.webapp]``, docs/webapps.md)."""
+
+    url: str = required(
+        expect="an https:// URL without a fragment",
+        check=lambda v: bool(origin_of(v)) and "#" not in v and len(v) <= 2000,
+    )
+    origins: Tuple[str, ...] = required(
+        expect="a list of https origins (https://host[:port])",
+        check=lambda v: bool(v) and all(https_origin(o) for o in v),
+    )
+    fields: Tuple[str, ...] = setting(
+        (),
+        expect=f"a list of card fields from: {', '.join(CARD_FIELDS)}",
+        check=lambda v: all(f in CARD_FIELDS for f in v) and len(set(v)) == len(v),
+    )
+    devices: Tuple[BridgeDevice, ...] = ()
+    time_limit: float = setting(600.0, expect="a number of seconds > 0", check=positive)
+    seal_required: bool = True
+    max_pages: int = setting(
+        20, expect="a whole number of pages from 0 to 200", check=lambda v: 0 <= v <= 200
+    )
+
+
 @dataclass(frozen=True)
 class Item:
     """One service item (§7.1.1). ``version`` counts its published revisions (§7.1.2)."""
@@ -271,9 +341,6 @@ class Item:
     materials: Tuple[str, ...] = required(
         expect="a list of at least one required material (材料)", check=_texts
     )
-    steps: Tuple[StepType, ...] = required(
-        expect="a list of step types", check=lambda steps: len(steps) > 0
-    )
     result_type: Literal["certificate_print", "elicence_print"] = choice(
         '"certificate_print" or "elicence_print"'
     )
@@ -281,6 +348,8 @@ class Item:
         expect="a list of six-digit administrative division codes",
         check=lambda codes: bool(codes) and all(_DIVISION(c) for c in codes),
     )
+    #: The flow's steps; a web-app item has none (its page is the flow).
+    steps: Tuple[StepType, ...] = setting((), expect="a list of step types", check=lambda _s: True)
     #: ``card+face``: the face_verify step compares the citizen with the card's photo.
     identity: IdentityProof = "card"
     #: Materials captured with the document camera (the capture_materials step).
@@ -301,6 +370,10 @@ class Item:
     standard_row: Optional[int] = setting(None, expect="a row number >= 1", check=positive)
     state: ItemState = "published"
     version: int = setting(1, expect="a whole number >= 1", check=positive)
+    #: ``native``: the kiosk's own flow (``steps``); ``webapp``: a province's web page in
+    #: the kiosk browser, its devices through the bridge (``[items.webapp]``).
+    kind: ItemKind = "native"
+    webapp: Optional[WebApp] = None
 
     @property
     def provinces(self) -> FrozenSet[str]:
@@ -367,7 +440,11 @@ class Item:
 
 def item_problems(item: Item) -> List[Tuple[str, str]]:
     """What is inconsistent between an item's fields: ``(key, message)`` pairs."""
+    if item.kind == "webapp":
+        return webapp_problems(item)
     problems: List[Tuple[str, str]] = []
+    if item.webapp is not None:
+        problems.append(("webapp", 'only an item of kind = "webapp" has a webapp table'))
     steps = item.steps
     if len(set(steps)) != len(steps) or list(steps) != sorted(steps, key=STEP_ORDER.index):
         problems.append(("steps", f"expected each step once, in the order {', '.join(STEP_ORDER)}"))
@@ -396,6 +473,26 @@ def item_problems(item: Item) -> List[Tuple[str, str]]:
         (f"timeouts.{step}", f"the item has no {step} step")
         for step in item.timeouts.given()
         if step not in steps
+    )
+    return problems
+
+
+def webapp_problems(item: Item) -> List[Tuple[str, str]]:
+    """A web-app item: its manifest, consistent, and no native flow."""
+    app = item.webapp
+    if app is None:
+        return [("webapp", 'an item of kind = "webapp" needs its [items.webapp] table')]
+    problems: List[Tuple[str, str]] = []
+    if item.steps:
+        problems.append(("steps", "a web-app item has no steps: its page is the flow"))
+    if origin_of(app.url) not in app.origins:
+        problems.append(("webapp.origins", f"must include the url's origin {origin_of(app.url)}"))
+    if app.fields and "idcard" not in app.devices:
+        problems.append(("webapp.fields", 'card fields need "idcard" in webapp.devices'))
+    if "face" in app.devices and "idcard" not in app.devices:
+        problems.append(("webapp.devices", '"face" compares with the card: it needs "idcard"'))
+    problems.extend(
+        (f"timeouts.{step}", "a web-app item has no steps") for step in item.timeouts.given()
     )
     return problems
 

@@ -149,6 +149,21 @@ class OpsSettings:
     dry_run: bool = False
     #: Seconds the UI has to take a screenshot for ops' `screenshot` command before it fails.
     screenshot_timeout: float = setting(10.0, expect=SECONDS, check=positive)
+    #: How the kiosk signs its replies and events to ops: "ecdsa-p256-sha256" with the key of its
+    #: TLS client certificate (`key`), or "sm2-sm3" (SM2 with SM3, GB/T 32918) with `reply_key`,
+    #: for sites assessed for national cryptography.
+    reply_algorithm: Literal["ecdsa-p256-sha256", "sm2-sm3"] = "ecdsa-p256-sha256"
+    #: The kiosk's SM2 reply private key (PEM), used when `reply_algorithm` is "sm2-sm3"
+    #: (`govkioskctl fleet ca issue-kiosk --sm2-reply` makes it).
+    reply_key: str = ""
+    #: The kiosk's SM2 reply certificate (PEM), issued by the site's SM2 signing CA with the kiosk
+    #: id as its name; ops checks SM2-signed replies against it.
+    reply_cert: str = ""
+
+    def config_problems(self) -> List[Tuple[str, str]]:
+        if self.reply_algorithm == "sm2-sm3" and not (self.reply_key and self.reply_cert):
+            return [("reply_algorithm", '"sm2-sm3" needs reply_key and reply_cert')]
+        return []
 
     @property
     def enabled(self) -> bool:

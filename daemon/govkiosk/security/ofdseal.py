@@ -152,6 +152,7 @@ class OfdSesScheme(SignatureScheme):
             + ("" if stamp.verified else " (not verified)"),
             code=code,
             problem=problem,
+            notes=report.notes,
         )
 
 

@@ -115,6 +115,8 @@ class SignatureFinding:
     timestamp: str = "none"
     code: str = ""
     problem: str = ""
+    #: What revocation checking found or could not find (OCSP answers, soft-fail reasons).
+    notes: Tuple[str, ...] = ()
 
     @property
     def valid(self) -> bool:

@@ -23,7 +23,7 @@ lists):
    the authority chains to the SM2 seal authorities its time is the signing time);
 9. trust: the signer's and the maker's certificates chain to the configured SM2 seal
    authorities, valid at the signing time (the time stamp's when it verifies), with
-   revocation per :class:`~govkiosk.gm.certs.Revocation`.
+   revocation per :class:`~govkiosk.gm.certs.Revocation` (CRLs and OCSP).
 
 Steps 1-8 raise; step 9 is reported (:attr:`SignatureReport.trusted`, ``trust``) so that
 ``govkioskctl seal verify`` can say "valid signature, untrusted issuer";
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from ..gm import certs, cms, sm2
+from ..gm import certs, cms, ocsp, sm2
 from ..gm.errors import GmError
 from ..gm.sm3 import sm3
 from .errors import (
@@ -180,11 +180,19 @@ class SesVerifier:
                 crls.append(Path(path).read_bytes())
             except OSError as err:
                 raise TrustAnchorError(f"CRL cannot be read: {err}") from err
+        checker = None
+        if settings.ocsp or settings.ocsp_responders:
+            checker = ocsp.OcspChecker(
+                responders=settings.ocsp_responders,
+                use_aia=settings.ocsp,
+                timeout=settings.crl_timeout,
+            )
         revocation = certs.Revocation(
             crls=tuple(crls),
             fetch=settings.fetch_crls,
             timeout=settings.crl_timeout,
             policy=settings.revocation,
+            ocsp=checker,
         )
         return cls(roots, intermediates, revocation)
 

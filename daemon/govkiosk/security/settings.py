@@ -9,7 +9,9 @@
     intermediates = []                            # CA certificates between them and signers
     crls = []                                     # CRL files (DER or PEM) of SM2 authorities
     fetch_crls = false                            # also read certificates' CRL URLs (http)
-    crl_timeout = 3.0                             # seconds per CRL fetch
+    crl_timeout = 3.0                             # seconds per CRL fetch or OCSP request
+    ocsp = false                                  # ask the OCSP responders certificates name
+    ocsp_responders = []                          # OCSP responders asked for every certificate
     revocation = "soft-fail"                      # "soft-fail", "hard-fail" or "off"
 
 A seal is accepted only when its signer certificate chains to one of ``trusted``. The
@@ -18,7 +20,11 @@ authorities (GB/T 38540 seals, SM2-signed PDFs) alike; each verifier takes the o
 kind. ``revocation`` is the SM2 path's policy when a certificate's status cannot be had (no
 CRL configured or fetched, unreachable, stale): ``soft-fail`` accepts and logs the reason
 (a kiosk on a closed network often reaches no CRL), ``hard-fail`` refuses; a certificate a
-valid CRL lists is refused either way.
+valid CRL lists is refused either way. OCSP (:mod:`govkiosk.gm.ocsp`) is asked first when
+``ocsp`` or ``ocsp_responders`` give a responder: ``good`` passes, ``revoked`` refuses under
+every policy but ``off``; an answer that cannot be had or trusted (``unknown``, unreachable,
+badly signed, stale, another nonce) is "status unknown", which a CRL may still decide, else
+``revocation``.
 """
 
 from __future__ import annotations
@@ -62,7 +68,17 @@ class SealSettings:
     crls: Tuple[str, ...] = ()
     #: Also fetch the CRLs a certificate names (http URLs only).
     fetch_crls: bool = False
-    #: Seconds to wait for one CRL fetch.
+    #: Seconds to wait for one CRL fetch or one OCSP request.
     crl_timeout: float = seconds(3.0)
+    #: Also ask the OCSP responders each SM2 certificate names in its Authority
+    #: Information Access (http URLs only).
+    ocsp: bool = False
+    #: OCSP responder URLs (http) asked about every SM2 certificate of a seal's chain,
+    #: before the ones certificates name.
+    ocsp_responders: Tuple[str, ...] = setting(
+        (),
+        expect="a list of http:// URLs",
+        check=lambda urls: all(u.startswith("http://") for u in urls),
+    )
     #: What an unknown revocation status means (see the module).
     revocation: Literal["soft-fail", "hard-fail", "off"] = "soft-fail"

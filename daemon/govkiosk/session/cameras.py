@@ -85,3 +85,19 @@ def preview_jpeg(image: NDArray[np.uint8], mirrored: bool) -> bytes:
         return bytes(encoded)
     finally:
         image.fill(0)
+
+
+def webapp_ready(
+    item: Item, hosted: bool, faces: Optional[FaceCheck], captures: Optional[CaptureCheck]
+) -> Tuple[bool, str]:
+    """Whether a web-app item can run: web apps set up, and the cameras it declared."""
+    if not hosted:
+        return False, "web apps are not set up on this kiosk"
+    devices = item.webapp.devices if item.webapp is not None else ()
+    if "face" in devices:
+        ready, why = face_ready(faces)
+        if not ready:
+            return ready, why
+    if "doccam" in devices:
+        return capture_ready(captures)
+    return True, ""

@@ -71,5 +71,14 @@ class Declined(GovkioskError):
     """The citizen declined (consent refused, identity not confirmed)."""
 
 
+class Interrupted(GovkioskError):
+    """Something outside the flow ended it (a web app's browser exited): the session ends
+    ``cancelled`` with ``code`` for ops, and no failure screen — the kiosk goes home."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
 class NotExtendableError(GovkioskError):
     """ "More time" is not available now."""

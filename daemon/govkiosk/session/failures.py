@@ -147,6 +147,11 @@ FAILURES: Dict[str, Failure] = {
         "The receipt could not be printed. Your document has been printed; please take it.",
         retry=True,
     ),
+    # web-app items: the kiosk browser
+    "webapp.*": Failure(
+        "该事项页面暂时无法打开，请稍后重试或到窗口办理。",
+        "This service's page cannot be opened now. Please try later or go to a counter.",
+    ),
     # anything else
     "session.*": Failure(
         "办理未能完成，请重试或到窗口办理。",

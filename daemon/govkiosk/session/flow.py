@@ -25,6 +25,7 @@ from typing import Any, Awaitable, Callable, Optional, Sequence, Set, Tuple, Typ
 from ..activity import Activity
 from ..backends.routing import Router
 from ..bus import EventBus
+from ..items.catalogue import Item
 from ..kiosk import KioskSection
 from ..printing.a4 import A4Printer
 from ..printing.receipts import ReceiptPrinters
@@ -57,6 +58,9 @@ class Services:
     faces: Optional[FaceCheck] = None
     captures: Optional[CaptureCheck] = None
     clock: Callable[[], datetime] = datetime.now
+    #: Runs a web-app item's page (its ``webapp`` step, :mod:`govkiosk.webapps.session`);
+    #: ``None`` where web apps are not set up.
+    webapps: Optional[Callable[[StepContext, Item], Awaitable[None]]] = None
 
 
 class StepContext:
@@ -125,6 +129,10 @@ class StepContext:
         self._notify()
         if self._record is not None:
             await self._record()
+
+    def refresh(self) -> None:
+        """Announce the session's state after a change made to it directly."""
+        self._notify()
 
     def progress(self, value: float) -> None:
         if value != self.session.progress:
@@ -231,8 +239,11 @@ class StepContext:
 Step = Callable[[StepContext], Awaitable[None]]
 
 
-async def run_flow(ctx: StepContext, steps: Sequence[Tuple[str, Step]]) -> Tuple[Outcome, str]:
-    """Run ``steps`` in order; the session's outcome and its error code."""
+async def run_flow(
+    ctx: StepContext, steps: Sequence[Tuple[str, Step]], *, done_screen: bool = True
+) -> Tuple[Outcome, str]:
+    """Run ``steps`` in order; the session's outcome and its error code. Without
+    ``done_screen`` (a web app, whose page said goodbye) the session ends after them."""
     for index, (name, step) in enumerate(steps):
         ctx.begin(name, index)
         while True:
@@ -244,6 +255,8 @@ async def run_flow(ctx: StepContext, steps: Sequence[Tuple[str, Step]]) -> Tuple
                     return Outcome.FAILED, failure.code
                 ctx.begin(name, index)
     ctx.begin("done", len(steps))
+    if not done_screen:
+        return Outcome.DONE, ""
     with contextlib.suppress(StepExpired):  # the citizen left with their document: still done
         await ctx.ask(ctx.text("done"), ("finish",), ctx.settings.done_timeout, state=State.DONE)
     return Outcome.DONE, ""

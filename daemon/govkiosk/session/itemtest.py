@@ -141,6 +141,10 @@ class ItemTester:
         return result
 
     async def _run(self, item: Item, print_specimen: bool) -> ItemTestResult:
+        if item.kind == "webapp":  # its page is the item: ``govkioskctl check`` fetches it
+            return ItemTestResult(
+                item.code, NONE, False, detail="a web-app item: see govkioskctl webapp check"
+            )
         loop = asyncio.get_running_loop()
         started = loop.time()
         kiosk_region = self._services.kiosk().region

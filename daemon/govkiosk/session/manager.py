@@ -26,11 +26,12 @@ from ..contract.logs import sensitive_terms
 from ..devices.presence.events import PersonArrived, PersonLeft
 from ..items.catalogue import Item
 from ..power.service import ShutdownStageChanged
-from .cameras import item_ready
+from .cameras import item_ready, webapp_ready
 from .errors import (
     AlreadyEvaluatedError,
     BadRequestError,
     Declined,
+    Interrupted,
     ItemUnavailableError,
     NoPreviewError,
     NotAcceptingError,
@@ -77,6 +78,7 @@ class _Running:
         self.task: Optional[asyncio.Task[None]] = None
         self.timers: List[asyncio.TimerHandle] = []
         self.walkaway: Optional[asyncio.TimerHandle] = None
+        self.webapp = False  #: a web-app item: no done screen after its page
 
 
 class SessionManager:
@@ -164,7 +166,12 @@ class SessionManager:
     # The API -----------------------------------------------------------------------
     def availability(self, item: Item) -> Tuple[bool, str]:
         """Whether ``item`` can run on this kiosk now; the reason when not."""
-        return item_ready(item, self._services.faces, self._services.captures)
+        services = self._services
+        if item.kind == "webapp":
+            return webapp_ready(
+                item, services.webapps is not None, services.faces, services.captures
+            )
+        return item_ready(item, services.faces, services.captures)
 
     def state(self) -> Dict[str, Any]:
         if self._current is None:
@@ -192,6 +199,7 @@ class SessionManager:
             session, StepContext(session, self._services, settings, self._notify, self._recorded)
         )
         self._current = running
+        running.webapp = item.kind == "webapp"
         running.timers.append(
             loop.call_later(settings.session_timeout, self._request_end, running, Outcome.EXPIRED)
         )
@@ -331,11 +339,13 @@ class SessionManager:
         self, running: _Running, steps: Sequence[Tuple[str, Step]]
     ) -> Tuple[Outcome, str]:
         try:
-            return await run_flow(running.context, steps)
+            return await run_flow(running.context, steps, done_screen=not running.webapp)
         except StepExpired:
             return Outcome.EXPIRED, ""
         except Declined:
             return Outcome.CANCELLED, ""
+        except Interrupted as interrupted:
+            return Outcome.CANCELLED, interrupted.code
 
     async def _finish(self, running: _Running, outcome: Outcome, code: str) -> None:
         session = running.session

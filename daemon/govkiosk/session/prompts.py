@@ -35,6 +35,10 @@ PROMPTS: Dict[str, Tuple[str, str]] = {
     "print_a4": ("正在打印，请稍候", "Printing, please wait"),
     "print_receipt": ("正在打印回执", "Printing your receipt"),
     "done": ("办理完成", "Done"),
+    "webapp.consent": (
+        "本人同意将以下身份证信息提供给本事项页面",
+        "I agree that this service's page receives the card details listed",
+    ),
 }
 
 

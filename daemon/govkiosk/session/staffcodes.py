@@ -3,7 +3,8 @@
 A citizen who cannot go on is told to ask staff; the screen shows a short code they can
 read out, and staff look it up here (docs/session-api.md lists the table). One letter
 per family — I identity, F face, C document camera, Q department query, S electronic
-seal, V preview, P A4 printer, R receipt printer, K the kiosk's session — and two
+seal, V preview, P A4 printer, R receipt printer, W web-app items, K the kiosk's
+session — and two
 digits. The codes are stable: a code once given keeps its meaning, new codes take the
 next number. A code not listed gets its family's ``x00``, and anything else ``K00``,
 so a new code in a lower layer still shows something a member of staff can act on.
@@ -80,6 +81,11 @@ STAFF_CODES: Dict[str, str] = {
     "receipt.timeout": "R02",
     "receipt.refused": "R03",
     "receipt.failed": "R04",
+    # web-app items (docs/webapps.md)
+    "webapp.*": "W00",
+    "webapp.unavailable": "W01",
+    "webapp.browser": "W02",
+    "webapp.browser_exited": "W03",
     # the session itself
     "session.*": "K00",
     "session.internal": "K01",

@@ -205,6 +205,8 @@ class Session:
     revision: int = 0
     #: The citizen rated the service (好差评, at the ``done`` step; once per session).
     evaluated: bool = False
+    #: A web app's consent screen (``webapp_consent``): the card fields its page asked for.
+    consent_fields: Tuple[str, ...] = ()
     personal: Personal = field(default_factory=Personal)
 
     def __repr__(self) -> str:
@@ -242,4 +244,5 @@ class Session:
             "seal_issuer": self.seal_issuer,
             "ended_by": self.ended_by,
             "staff_code": staff_code(self.error_code),
+            "consent_fields": list(self.consent_fields),
         }

@@ -52,7 +52,7 @@ def item_region(item: Item, kiosk: str, applicant: Applicant) -> str:
     return home if served and home[:2] != kiosk[:2] else kiosk
 
 
-def _remember(ctx: StepContext, identity: Identity) -> None:
+def remember(ctx: StepContext, identity: Identity) -> None:
     """Keep the identity for the session; its words join the log guard's terms."""
     applicant = applicant_of(identity)
     personal = ctx.session.personal
@@ -85,6 +85,8 @@ class Flow:
             "print_a4": self.print_a4,
             "print_receipt": self.print_receipt,
         }
+        if self.item.kind == "webapp":
+            return [("webapp", self.webapp)]
         return [(name, table[name]) for name in self.item.steps if name != "done"]
 
     async def identity(self, ctx: StepContext) -> None:
@@ -103,10 +105,16 @@ class Flow:
             finally:
                 unsubscribe()
                 read.cancel()
-            _remember(ctx, read.result())
+            remember(ctx, read.result())
         timeout = self.limit("identity", ctx.settings.identity_timeout)
         if await ctx.ask(ctx.text("identity.confirm"), ("confirm", "cancel"), timeout) != "confirm":
             raise Declined("identity not confirmed")
+
+    async def webapp(self, ctx: StepContext) -> None:
+        """The item's page in the kiosk browser until it ends (docs/webapps.md)."""
+        if ctx.services.webapps is None:
+            raise StepFailed("webapp.unavailable", "web apps are not set up on this kiosk")
+        await ctx.services.webapps(ctx, self.item)
 
     async def face_verify(self, ctx: StepContext) -> None:
         limit = self.item.timeouts.get("face_verify")

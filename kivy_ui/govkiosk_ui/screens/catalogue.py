@@ -4,7 +4,7 @@ quick menu's frequent items, which is the same list cut to the items started mos
 
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from kivy.app import App
 from kivy.core.text import Label as CoreLabel
@@ -35,15 +35,31 @@ class CatalogueScreen(Screen):
     #: What an empty list says.
     empty_text = StringProperty("")
 
+    def __init__(self, **kwargs: Any) -> None:
+        self._shape: Tuple[Any, ...] = ()  # the departments and item codes the tiles show
+        self._tiles: Dict[str, ItemTile] = {}
+        super().__init__(**kwargs)
+
     def show_groups(self, groups: List[Tuple[str, List[Item]]], language: str) -> None:
+        """Shows ``groups``; when only what the tiles say changed (an item became available
+        or not, another language), the tiles are updated in place, so a finger already on
+        one still opens it."""
+        self.empty = not any(items for _department, items in groups)
+        shape = tuple((department, tuple(i.code for i in items)) for department, items in groups)
+        if shape == self._shape:
+            for _department, items in groups:
+                for item in items:
+                    self._tiles[item.code].show(item, language)
+            return
         box = self.ids.groups
         box.clear_widgets()
-        self.empty = not any(items for _department, items in groups)
+        self._shape, self._tiles = shape, {}
         for department, items in groups:
             box.add_widget(Factory.DepartmentHeading(text=department))
             grid = Factory.ItemGrid()
             for item in items:
-                grid.add_widget(item_tile(item, language))
+                tile = self._tiles[item.code] = item_tile(item, language)
+                grid.add_widget(tile)
             box.add_widget(grid)
 
 
@@ -62,6 +78,16 @@ class ItemTile(KioskButton):
 
     def on_size(self, *_args: Any) -> None:
         self.compose()  # the grid evens heights too: only a new width breaks lines anew
+
+    def show(self, item: Item, language: str) -> None:
+        """What the tile says of ``item``: its name, and what it gives or why it cannot."""
+        shown = item.shown(language)
+        if not item.available:
+            line = _(UNAVAILABLE)
+        else:
+            line = shown.summary or _(RESULT_TYPES.get(item.result_type, ""))
+        self.value, self.icon, self.name, self.line = item.code, item.icon, shown.name, line
+        self.compose()
 
     def compose(self) -> None:
         left, _top, right, _bottom = self.padding
@@ -86,14 +112,9 @@ def broken(text: str, width: float, size: float, font: str, *, bold: bool) -> st
     return "\n".join(break_lines(text, width, lambda part: float(measure(part)[0])))
 
 
-def item_tile(item: Item, language: str) -> KioskButton:
-    shown = item.shown(language)
-    if not item.available:
-        line = _(UNAVAILABLE)
-    else:
-        line = shown.summary or _(RESULT_TYPES.get(item.result_type, ""))
-    tile = ItemTile(value=item.code, icon=item.icon, name=shown.name, line=line)
-    tile.compose()
+def item_tile(item: Item, language: str) -> ItemTile:
+    tile = ItemTile()
+    tile.show(item, language)
     tile.bind(on_release=_open)
     return tile
 

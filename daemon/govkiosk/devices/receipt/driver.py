@@ -12,6 +12,9 @@ receipt (§7.2 b). Each job goes through these steps:
    it. While waiting, poll ``DLE EOT`` (answered in real time) to catch paper running
    out or the cover being opened mid-job: the job is ``FAILED`` with that reason.
 4. Answered: ``PRINTED``. Not answered within ``job_timeout``: ``FAILED``.
+5. Failed because of a fault mid-slip: send ``DLE DC4 fn=8`` so the printer drops the
+   rest of the slip instead of finishing it when the fault is cleared — the citizen's
+   retry then gives one whole slip, not a half and a whole.
 
 Every job's outcome resolves its future and is published as
 :class:`~.events.ReceiptJobFinished`. Receipt contents are never logged.
@@ -48,6 +51,8 @@ from .lpfile import is_file_port, open_file_link
 from .settings import ReceiptSettings
 from .status import (
     BARRIER_REQUEST,
+    CLEAR_BUFFERS_REQUEST,
+    CLEARED_REPLY,
     PrinterState,
     PrinterStatus,
     StatusKind,
@@ -84,6 +89,8 @@ class _PrinterLink(asyncio.Protocol):
         self.closed: asyncio.Future[None] = loop.create_future()
         self._status: Optional[asyncio.Future[int]] = None
         self._barrier: Optional[asyncio.Future[int]] = None
+        self._cleared: Optional[asyncio.Future[None]] = None
+        self._cleared_seen = 0  # bytes of CLEARED_REPLY matched so far
         self._writable = asyncio.Event()
         self._writable.set()
 
@@ -92,7 +99,7 @@ class _PrinterLink(asyncio.Protocol):
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         lost = ReceiptLinkError(f"{self._name}: connection lost" + (f": {exc}" if exc else ""))
-        for waiter in (self._status, self._barrier):
+        for waiter in (self._status, self._barrier, self._cleared):
             if waiter is not None and not waiter.done():
                 waiter.set_exception(lost)
         if not self.closed.done():
@@ -107,6 +114,11 @@ class _PrinterLink(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         for byte in data:
+            if self._cleared is not None and byte == CLEARED_REPLY[self._cleared_seen]:
+                self._cleared_seen += 1
+                if self._cleared_seen == len(CLEARED_REPLY) and not self._cleared.done():
+                    self._cleared.set_result(None)
+                continue
             if is_status_reply(byte):
                 waiter = self._status
             elif is_barrier_reply(byte):
@@ -152,6 +164,20 @@ class _PrinterLink(asyncio.Protocol):
         self._barrier = asyncio.get_running_loop().create_future()
         self._write(BARRIER_REQUEST)
         return self._barrier
+
+    async def clear_buffers(self, timeout: float) -> None:
+        """``DLE DC4 fn=8``: the printer drops what it has not printed yet."""
+        self._cleared = waiter = asyncio.get_running_loop().create_future()
+        self._cleared_seen = 0
+        try:
+            self._write(CLEAR_BUFFERS_REQUEST)
+            await wait_for(waiter, timeout)
+        except asyncio.TimeoutError as err:
+            raise ReceiptTimeoutError(
+                f"{self._name}: no answer to the clear-buffers request within {timeout:g} s"
+            ) from err
+        finally:
+            self._cleared = None
 
     def close(self) -> None:
         if self._transport is not None:
@@ -295,6 +321,8 @@ class ReceiptPrinter(Service):
                 outcome, reason = await self._confirm(link, barrier)
             finally:
                 barrier.cancel()  # no-op once answered; otherwise nobody waits for it any more
+            if outcome is JobOutcome.FAILED and self._settings.clear_buffers_on_fault:
+                await self._drop_rest(link)
             self._finish(job, outcome, reason, sent=True)
         except asyncio.CancelledError:
             self._finish(job, JobOutcome.FAILED, "printer driver stopped", sent=sent)
@@ -326,6 +354,17 @@ class ReceiptPrinter(Service):
                     JobOutcome.FAILED,
                     f"printing not confirmed within {self._settings.job_timeout:g} s",
                 )
+
+    async def _drop_rest(self, link: _PrinterLink) -> None:
+        try:
+            await link.clear_buffers(self._settings.status_timeout)
+        except ReceiptTimeoutError:
+            _LOGGER.warning(
+                "%s: the printer did not confirm dropping the unprinted rest of a slip; it may"
+                " finish once the fault is cleared (set clear_buffers_on_fault = false if it"
+                " does not know DLE DC4 fn=8)",
+                self.name,
+            )
 
     def _finish(self, job: ReceiptJob, outcome: JobOutcome, reason: str, *, sent: bool) -> None:
         if job.result.done():

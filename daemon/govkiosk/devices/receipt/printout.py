@@ -247,6 +247,11 @@ class Printout:
             return 1
         return 0
 
+    def tear_off(self) -> None:
+        """The paper printed since the last cut is taken away uncut (a roll's end)."""
+        self._line = _Segments()
+        self._blocks = []
+
     def _cut(self, args: bytes) -> None:
         if self._line.parts:
             self._end_line()

@@ -20,6 +20,10 @@ class ReceiptSettings:
     poll_interval: float = seconds(0.5)
     #: When idle, the status is polled this often so health stays current.
     idle_poll_interval: float = seconds(5.0)
+    #: After paper ran out or the cover opened mid-slip, tell the printer to drop the rest of
+    #: the slip (``DLE DC4 fn=8``), so it does not finish by itself once the fault is cleared and
+    #: the citizen's retry gives one whole slip. Turn off for printers that print the command.
+    clear_buffers_on_fault: bool = True
     #: Opening the port (serial, USB node, TCP) must succeed within this time.
     connect_timeout: float = seconds(5.0)
     #: Characters per line at normal size: 48 on 80 mm paper, 32 on 58 mm.

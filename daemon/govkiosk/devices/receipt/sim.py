@@ -1,13 +1,15 @@
 """An ESC/POS receipt printer on a pty or TCP port, for tests, demos and the UI team.
 
 The device end of the protocol: it answers ``DLE EOT n`` at once (real time, also
-while offline), prints the rest of the stream in order through :class:`Printout`,
+while offline), drops its unprinted buffer on ``DLE DC4 fn=8``, prints the rest of the
+stream in order through :class:`Printout`,
 answers ``GS r 1`` when the bytes before it have been printed, and keeps every cut
 receipt as structured text. Faults are scripted on :class:`SimPrinter`: paper out now
 or after N lines, cover open, offline, busy (slow printing), no answers at all, slow
 answers. While the
 printer cannot print, received bytes wait in its buffer, as on real hardware, and
-print once the fault is cleared.
+print once the fault is cleared; loading paper takes the old roll's end away, with
+whatever part of a slip was printed on it.
 
 ``govkioskctl sim receipt --tcp 127.0.0.1:9100 --out /tmp/receipts`` runs one by hand.
 """
@@ -26,11 +28,11 @@ from ..simhost import add_tcp_option, serve_pty, serve_tcp, socket_url
 from .escpos import GS
 from .printout import Command, PrintedReceipt, Printout, StreamParser
 from .render import render_png
-from .status import BarrierReply, PrinterStatus
+from .status import CLEAR_BUFFERS_REQUEST, CLEARED_REPLY, BarrierReply, PrinterStatus
 
 _LOGGER = logging.getLogger(__name__)
 
-DLE, EOT = 0x10, 0x04
+DLE, EOT, DC4 = 0x10, 0x04, 0x14
 
 
 class SimPrinter:
@@ -53,6 +55,7 @@ class SimPrinter:
         self.silent = False  #: answers nothing: a stalled link or a hung printer
         self.delay = 0.0  #: seconds before each answer
         self.busy = False  #: still printing earlier data: new bytes wait, status stays ready
+        self.knows_clear = True  #: understands ``DLE DC4 fn=8``; if not, it is ignored
         self.lines_left: Optional[int] = None  #: paper runs out after this many lines
         self.status_requests = 0
 
@@ -89,6 +92,7 @@ class SimPrinter:
     def load_paper(self) -> None:
         self.paper_out = False
         self.lines_left = None
+        self.printout.tear_off()  # the old roll's end goes, with what was printed on it
         self._pump()
 
     def set_cover_open(self, is_open: bool) -> None:
@@ -113,6 +117,11 @@ class SimPrinter:
     def answer_status(self, connection: SimConnection, n: int) -> None:
         self.status_requests += 1
         connection.answer(self.status().to_replies()[n - 1])
+
+    def clear_buffers(self, connection: SimConnection) -> None:
+        """``DLE DC4 fn=8``: drop every byte received and not printed yet."""
+        self._parser = StreamParser()
+        connection.reply(CLEARED_REPLY)
 
     def received(self, connection: SimConnection, data: bytes) -> None:
         self._parser.feed(data)
@@ -147,7 +156,8 @@ class SimPrinter:
 
 
 class SimConnection(asyncio.Protocol):
-    """One link to the printer; picks real-time ``DLE EOT n`` out of the stream."""
+    """One link to the printer; picks the real-time commands (``DLE EOT n``, ``DLE DC4
+    fn=8``) out of the stream."""
 
     def __init__(self, printer: SimPrinter) -> None:
         self._printer = printer
@@ -179,23 +189,39 @@ class SimConnection(asyncio.Protocol):
                     self._printer.answer_status(self, buf[i + 2])
                     i += 3
                     continue
+            if buf[i] == DLE and buf[i + 1 : i + 2] == bytes([DC4]):
+                start = bytes(buf[i : i + len(CLEAR_BUFFERS_REQUEST)])
+                if len(start) < len(CLEAR_BUFFERS_REQUEST) and CLEAR_BUFFERS_REQUEST.startswith(
+                    start
+                ):
+                    self._held = start
+                    break
+                if start == CLEAR_BUFFERS_REQUEST:
+                    if self._printer.knows_clear:
+                        self._printer.clear_buffers(self)
+                    i += len(start)
+                    continue
             rest.append(buf[i])
             i += 1
         if rest:
             self._printer.received(self, bytes(rest))
 
     def answer(self, byte: int) -> None:
+        self.reply(bytes([byte]))
+
+    def reply(self, data: bytes) -> None:
+        """Answer on this link: at once, later (``delay``) or never (``silent``)."""
         if self._printer.silent or self._transport is None:
             return
         if self._printer.delay > 0:
-            later = asyncio.get_running_loop().call_later(self._printer.delay, self._deliver, byte)
+            later = asyncio.get_running_loop().call_later(self._printer.delay, self._deliver, data)
             self._later.append(later)
             return
-        self._send(bytes([byte]))
+        self._send(data)
 
-    def _deliver(self, byte: int) -> None:
+    def _deliver(self, data: bytes) -> None:
         self._later.popleft()
-        self._send(bytes([byte]))
+        self._send(data)
 
     def _send(self, data: bytes) -> None:
         if self._transport is not None and not self._transport.is_closing():

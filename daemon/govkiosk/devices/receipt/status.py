@@ -44,6 +44,11 @@ REALTIME_MASK, REALTIME_PATTERN = 0x93, 0x12
 BARRIER_MASK = 0x90
 #: ``GS r 1``: answered after every byte before it has been printed.
 BARRIER_REQUEST = bytes([0x1D, 0x72, 0x01])
+#: ``DLE DC4 fn=8`` (real time, also while stopped by a fault): the printer drops what it
+#: received but has not printed yet, so a slip cut short by a fault does not finish by
+#: itself once the fault is cleared. Answered with :data:`CLEARED_REPLY`.
+CLEAR_BUFFERS_REQUEST = bytes([0x10, 0x14, 0x08, 0x01, 0x03, 0x14, 0x01, 0x06, 0x02, 0x08])
+CLEARED_REPLY = bytes([0x37, 0x25, 0x00])
 
 
 class StatusKind(enum.IntEnum):
