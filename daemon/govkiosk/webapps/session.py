@@ -43,7 +43,6 @@ from typing import (
 
 import cv2
 import numpy as np
-from pyhanko.pdf_utils.reader import PdfFileReader
 
 from ..bus import Alarm, Severity
 from ..devices.idcard.cardtext import Identity
@@ -114,6 +113,9 @@ def launch_url(url: str, port: int, token: str) -> str:
 
 def count_pages(pdf: bytes) -> int:
     """The PDF's page count (its page tree's ``/Count``). Blocking: run it in an executor."""
+    # pyHanko costs the daemon megabytes at start; only a web app that prints needs it.
+    from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: PLC0415
+
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         count = reader.root["/Pages"]["/Count"]
