@@ -390,10 +390,11 @@ class KioskCalls:
         for _copy in range(copies):
             self._printed += 1
             name = f"{self.item.code}-{ctx.session.id[:8]}-w{self._printed}"
-            job = A4Job(name, bytearray(pdf))
+            job = A4Job(name, bytearray(pdf), recorded=lambda _: ctx.recorded())
             self._jobs.append(job)
-            # The session's job, as a native print's: its CUPS id is kept for after a crash
-            # (the progress announces it) and the session's end discards it if unprinted.
+            # The session's job, as a native print's: its CUPS id is on disk for after a
+            # crash before the print goes on (``recorded``) and the session's end discards
+            # it if unprinted.
             ctx.session.personal.a4_job = job
             async with services.activity.busy("print"):
                 try:
