@@ -49,7 +49,7 @@ READY_RUNS = 5
 SETTLE_SECONDS = 10.0
 IDLE_SECONDS = float(os.environ.get("GOVKIOSK_BUDGET_IDLE_S", "60"))
 #: ``GOVKIOSK_BUDGET_NO_CAMERAS=1``: the demo's devices but the cameras, to see what
-#: they cost (a camera's probe at start loads OpenCV and FFmpeg into the daemon).
+#: they cost (their probes at start run in capture worker processes, not in the daemon).
 NO_CAMERAS = bool(os.environ.get("GOVKIOSK_BUDGET_NO_CAMERAS"))
 #: budget name → (figure key, limit); a figure above its limit misses the budget.
 BUDGETS: Dict[str, Tuple[str, float]] = {

@@ -1,7 +1,8 @@
-"""Cameras: frames per second through simulator → HTTP/MJPEG → OpenCV (FFmpeg) → driver →
-stream, at 640×480 (face camera, 30 fps asked) and 1920×1080 (document camera, 15 fps asked);
-the event loop's lag (p50/p99/max of a 5 ms ticker) while streaming and while idle; and the
-daemon process's CPU time per frame (decoding in the capture thread, hand-over, queues).
+"""Cameras: frames per second through simulator → HTTP/MJPEG → capture worker (OpenCV, FFmpeg)
+→ pipe (raw pixels) → driver → stream, at 640×480 (face camera, 30 fps asked) and 1920×1080
+(document camera, 15 fps asked); the event loop's lag (p50/p99/max of a 5 ms ticker) while
+streaming and while idle; the daemon process's CPU time per frame (the reader thread, the
+hand-over, queues) and the capture worker's (decoding, sending).
 
 The simulator runs as its own process (``govkioskctl sim camera``), as a camera is not
 the daemon: its rendering does not count here. ``max`` asks the simulator for 200 fps to
@@ -11,6 +12,7 @@ find the ceiling of the whole chain on this machine.
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import statistics
 import subprocess
@@ -46,6 +48,17 @@ def _start_sim(*args: str) -> Tuple[subprocess.Popen[bytes], str]:
         proc.kill()
         raise RuntimeError(f"the camera simulator did not start: {first!r}")
     return proc, first.split()[-1]
+
+
+def _cpu_of(pid: Optional[int]) -> float:
+    """User + system CPU seconds of process ``pid`` (0 when it is not there)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu() -> float:
@@ -91,18 +104,23 @@ async def _measure(port: str, role: str, stream: bool) -> Dict[str, Any]:
             async with hub.stream(role) as frames:
                 first = await frames.next(10)
                 lags.clear()
+                worker = driver.worker.pid
                 cpu, count, last = _cpu(), 0, first
+                worker_cpu = _cpu_of(worker)
                 while last.at - first.at < SECONDS:
                     last = await frames.next(5)
                     count += 1
                 elapsed = last.at - first.at
                 cpu = _cpu() - cpu
+                worker_cpu = _cpu_of(worker) - worker_cpu
                 result.update(
                     size=last.size,
                     frames_per_s=round(count / elapsed, 1),
                     dropped_by_reader=frames.dropped,
                     cpu_ms_per_frame=round(cpu / count * 1000, 2),
                     cpu_percent_of_one_core=round(cpu / elapsed * 100, 1),
+                    worker_cpu_ms_per_frame=round(worker_cpu / count * 1000, 2),
+                    worker_cpu_percent_of_one_core=round(worker_cpu / elapsed * 100, 1),
                 )
         result.update(_percentiles(lags))
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import stat
 import time
@@ -198,6 +199,43 @@ async def test_sigkill_mid_print_cancels_the_unprinted_job_and_never_prints_it(
         assert cupsd.captured() == []
         await k.stop()
         assert list((cupsd.root / "spool").glob("d*")) == []
+        assert_no_personal_data(k, identity, since, tmp_path)
+
+
+def submitted_job(k: KioskProcess) -> int:
+    """The CUPS job the daemon's log says was submitted; 0 before it says so."""
+    for line in k.log().splitlines():
+        found = re.search(r": job (\d+) submitted \(", line)
+        if found:
+            return int(found.group(1))
+    return 0
+
+
+async def test_sigkill_the_moment_cups_accepted_the_job_still_finds_it_in_the_marker(
+    tmp_path: Path, private_bus: PrivateBus, cupsd: CupsServer
+) -> None:
+    since = time.time()
+    async with running(tmp_path, private_bus, cupsd) as k:
+        sid, identity = await to_query(k)
+        await k.until(step="preview", state="waiting")
+        k.cups.fail()  # CUPS accepts the job and holds it: out of paper
+        await k.session.call_choose(sid, "print")
+        # The daemon logs the submission only once the marker naming the job is on disk:
+        # killed right at that line, the marker has it (it used to be written afterwards).
+        await eventually(lambda: submitted_job(k) > 0, "the job submitted", WAIT)
+        await k.kill()
+        job = submitted_job(k)
+        facts = Facts.parse((k.state_dir / MARKER).read_text(encoding="utf-8"))
+        assert facts is not None
+        assert (facts.step, facts.cups_job) == ("print_a4", job)
+
+        await k.start()
+        line = interrupted(k)
+        assert f"A4 job {job} had not printed: cancelled and purged" in line
+        assert unfinished_jobs(cupsd) == {}
+        cupsd.repair()
+        assert cupsd.captured() == []  # never printed, and never submitted again
+        await k.stop()
         assert_no_personal_data(k, identity, since, tmp_path)
 
 

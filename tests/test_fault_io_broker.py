@@ -147,3 +147,74 @@ async def test_a_full_queue_sheds_the_oldest_telemetry_and_keeps_every_alarm(
     assert codes == [f"code{n}" for n in range(raised)] + ["sentinel"]  # each once, in order
     seqs = [d["seq"] for d in documents]
     assert len(seqs) == len(set(seqs))
+
+
+#: An hour's outage with devices flapping: 10,000 raises, and a small alarm queue.
+RAISES = 10_000
+ALARM_LIMIT = 30
+STUCK = 10  #: devices that fail and stay failed: never cleared
+FLAPPING = 8  #: devices that fail and recover over and over: their repeats are counted
+BURST = 9_000  #: from this raise on, many devices fail and recover once: more than fit
+BATCH = 200
+
+
+def flapping_alarm(n: int) -> Alarm:
+    """The ``n``-th raise of the outage: first the stuck devices' failures, then the
+    flapping devices in turn, then a burst of devices each failing and recovering once;
+    every device's failure is followed by its recovery (cleared) but the stuck ones'."""
+    if n < STUCK:
+        return Alarm("camera", "camera.gone", Severity.WARNING, "gone", subject=f"stuck{n}")
+    flapping = n < BURST
+    device = f"flap{(n - STUCK) // 2 % FLAPPING}" if flapping else f"burst{(n - BURST) // 2}"
+    if (n - STUCK) % 2:
+        return Alarm("camera", "camera.recovered", Severity.INFO, "back", subject=device)
+    return Alarm("camera", "camera.gone", Severity.WARNING, "gone", subject=device)
+
+
+async def test_a_flapping_alarm_through_an_outage_is_bounded_counted_and_sent_once(
+    site: Site, private_bus: PrivateBus, tmp_path: Path
+) -> None:
+    await subscribe_watcher(site)
+    async with running_kiosk(
+        site, tmp_path / "kiosk", private_bus.address, alarm_queue_limit=ALARM_LIMIT
+    ) as kiosk:
+        service: Any = kiosk.daemon.supervisor._services["ops"]
+        outbox = service.outbox
+        await kiosk.connected()
+        await broker_down(site, kiosk)
+        first = outbox.sequence
+        most = 0
+        for start in range(0, RAISES, BATCH):
+            for n in range(start, min(RAISES, start + BATCH)):
+                kiosk.daemon.bus.publish(flapping_alarm(n))
+            done = min(RAISES, start + BATCH)
+            await eventually(
+                lambda done=done: outbox.repeats + outbox.alarms_queued == done,
+                "the batch queued or counted",
+                TIMEOUT,
+            )
+            most = max(most, outbox.alarms)
+        assert most <= ALARM_LIMIT  # bounded all through the outage
+        assert outbox.size <= ALARM_LIMIT + 10  # and telemetry is shed as before
+        assert outbox.alarms_dropped > 0
+        repeats = outbox.repeats
+        await broker_back(site, kiosk, service)
+        kiosk.daemon.bus.publish(Alarm("test", "sentinel", Severity.INFO, "the end"))
+        documents = await received(site, "sentinel")
+    seqs = [d["seq"] for d in documents]
+    assert len(seqs) == len(set(seqs)), "a message arrived twice"
+    alarms = [d for d in documents if d["seq"] > first and "code" in d and d["code"] != "sentinel"]
+    [notice] = [d for d in alarms if d["code"] == "ops.alarms_dropped"]
+    raised = [d for d in alarms if d["code"] != "ops.alarms_dropped"]
+    assert notice["message"] == f"alarms dropped: {notice['dropped']}"
+    # Every raise is accounted for: sent (itself or as a counted repeat) or dropped.
+    assert sum(1 + d.get("repeats", 0) for d in raised) + notice["dropped"] == RAISES
+    assert notice["dropped"] == outbox.alarms_dropped
+    # The cleared went first: every stuck device's failure reached ops.
+    assert {d["subject"] for d in raised if d["subject"].startswith("stuck")} == {
+        f"stuck{k}" for k in range(STUCK)
+    }
+    keys = [(d["code"], d["subject"]) for d in raised]
+    assert len(keys) == len(set(keys))  # repeats were counted, not queued
+    # The flapping was counted, not queued: each device's failure and recovery queued once.
+    assert repeats == BURST - STUCK - 2 * FLAPPING

@@ -4,7 +4,7 @@ Layers, bottom to top — a module imports only from its own layer or below:
 
     contract   govkiosk.contract: the names, connection and log rules both processes share
     plumbing   errors, fields, tables, kiosk, timeouts, bus, store, supervisor, activity,
-               sdnotify, dbus/ (the error boundary, the served connection, one-off calls),
+               sdnotify, workerproc, dbus/ (the error boundary, the served connection, one-off calls),
                gm/ (SM2, SM3, SM2 certificates)
                ofd/ (reading, checking and rendering OFD documents)
     features   device families, face verification, items, session, printing, power,
@@ -54,6 +54,7 @@ LAYERS: Dict[str, int] = {
             "activity",
             "sdnotify",
             "lazyimports",
+            "workerproc",
             "dbus",
             "gm",
             "pdfbytes",

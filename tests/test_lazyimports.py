@@ -43,15 +43,15 @@ def test_the_first_use_loads_the_real_library_for_every_importer() -> None:
         import json, sys
         import govkiosk.app
         from govkiosk import lazyimports
-        from govkiosk.devices.camera import frames
+        from govkiosk.docscan import page
         import cv2, numpy
         image = numpy.zeros((8, 8, 3), numpy.uint8)
-        ok, jpeg = frames.cv2.imencode(".jpg", image)
+        ok, jpeg = page.cv2.imencode(".jpg", image)
         print(json.dumps({
             "ok": bool(ok),
             "cv2": lazyimports.loaded("cv2"),
             "real": type(sys.modules["numpy"]).__name__,
-            "same_ndarray": frames.np.ndarray is sys.modules["numpy"].ndarray,
+            "same_ndarray": page.np.ndarray is sys.modules["numpy"].ndarray,
         }))
         """
     )

@@ -90,6 +90,10 @@ class Alarm(Event):
     code: str
     severity: Severity
     message: str
+    #: What the alarm is about where a source has several (a printer's queue, a device id):
+    #: repeats of one alarm, queued while ops is away, are counted in the first by source,
+    #: code and subject (the message when there is no subject).
+    subject: str = ""
 
 
 class EventStream(Generic[E]):

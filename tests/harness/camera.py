@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import threading
 from pathlib import Path
 from typing import AsyncIterator, Dict, List, Tuple
 
@@ -129,10 +128,6 @@ async def binocular(sim: CameraSimulator) -> AsyncIterator[Tuple[Camera, Camera]
     finally:
         await rgb.stop()
         await ir.stop()
-
-
-def capture_threads(device_id: str) -> List[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == f"camera {device_id}" and t.is_alive()]
 
 
 class SimProcess:

@@ -50,6 +50,7 @@ from govkiosk.contract.names import (
     RECEIPT_INTERFACE,
     SESSION_INTERFACE,
 )
+from govkiosk.devices.camera.worker import PROCESS_NAME as CAPTURE_WORKER
 from govkiosk.devices.idcard import synthetic
 from govkiosk.devices.idcard.sim import SimulatedReader, SimulatedReaderProtocol
 from govkiosk.devices.presence.sim import Ld2410Simulator, PresenceSimulator
@@ -193,8 +194,13 @@ class Sample:
     sessions: int
     seconds: float  #: since the soak's first session
     rss_kb: int  #: govkioskd's resident set
-    tree_rss_kb: int  #: govkioskd and its children (the face worker)
-    children: int
+    tree_rss_kb: int  #: govkioskd and its children (the face worker), capture workers aside
+    children: int  #: capture workers aside
+    #: Cameras' capture workers alive (``govkiosk-camera``): each exits when its camera has
+    #: been idle for ``[camera] worker_idle_exit`` and starts again when needed, so they come
+    #: and go; each holds one pipe and one reader thread in the daemon, which ``fds`` and
+    #: ``threads`` leave out.
+    capture_workers: int
     fds: int
     threads: int
     sqlite_bytes: int  #: the database's pages (page_count x page_size, the WAL's included)
@@ -237,6 +243,7 @@ TOLERANCES: Dict[str, Tolerance] = {
     ),
     "tree_rss_kb": Tolerance(32 * 1024, 2.0, "as rss_kb, with the face worker's own heap"),
     "children": Tolerance(0, 0.0, "the face worker only: no process may be left behind"),
+    "capture_workers": Tolerance(3, 0.0, "one per camera at most (three cameras)"),
     "fds": Tolerance(4, 0.0, "sockets open at the moment of sampling; a leak grows per session"),
     "threads": Tolerance(3, 0.0, "executor threads are started on demand up to their maximum"),
     "sqlite_bytes": Tolerance(
@@ -380,6 +387,13 @@ def _children(pid: int) -> List[int]:
     return found
 
 
+def _is_capture_worker(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == CAPTURE_WORKER
+    except OSError:
+        return False
+
+
 def _rss_kb(pid: int) -> int:
     return int(_status(pid).get("VmRSS", "0 kB").split()[0])
 
@@ -388,7 +402,9 @@ async def sample(stack: Stack, sessions: int, started: float, outcomes: Counter)
     services = await stack.kiosk.call_get_services()
     pid = stack.pid
     status = _status(pid)
-    children = _children(pid)
+    every = _children(pid)
+    capture = [c for c in every if _is_capture_worker(c)]
+    children = [c for c in every if c not in capture]
     db_file_bytes, wal_bytes = _files(stack.state_dir)
     sqlite_bytes, outbox = _database(stack.state_dir)
     return Sample(
@@ -397,8 +413,9 @@ async def sample(stack: Stack, sessions: int, started: float, outcomes: Counter)
         rss_kb=int(status["VmRSS"].split()[0]),
         tree_rss_kb=int(status["VmRSS"].split()[0]) + sum(_rss_kb(c) for c in children),
         children=len(children),
-        fds=len(os.listdir(f"/proc/{pid}/fd")),
-        threads=int(status["Threads"]),
+        capture_workers=len(capture),
+        fds=len(os.listdir(f"/proc/{pid}/fd")) - len(capture),
+        threads=int(status["Threads"]) - len(capture),
         sqlite_bytes=sqlite_bytes,
         db_file_bytes=db_file_bytes,
         wal_bytes=wal_bytes,

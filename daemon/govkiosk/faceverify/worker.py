@@ -21,19 +21,16 @@ worker writes no file and logs nothing (§8 d).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import multiprocessing
 import os
 import signal
-import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .. import workerproc
 from ..timeouts import wait_for
 from .analysis import FrameReport, FrameRequest, analyse, fit
 from .errors import BY_NAME, FaceError, WorkerCrashed, WorkerError, WorkerTimeout
@@ -48,10 +45,6 @@ if TYPE_CHECKING:
 
     Image = NDArray[np.uint8]
     Vector = NDArray[np.float64]
-
-#: How long a stopping worker may take to exit before it is killed.
-_STOP_GRACE = 2.0
-
 
 # --- the child's side ---------------------------------------------------------------------
 
@@ -93,11 +86,8 @@ def serve(conn: Connection, model_dir: str) -> None:
     """The worker process's main function: load the model, then answer calls until the
     pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon decides when we stop
-    # The daemon's unit raises its priority (Nice=-5: USB sealing must not wait behind the
-    # UI); the face model's seconds of CPU go back to normal priority, beside the UI.
-    with contextlib.suppress(OSError):
-        if os.getpriority(os.PRIO_PROCESS, 0) < 0:
-            os.setpriority(os.PRIO_PROCESS, 0, 0)
+    workerproc.name_process("govkiosk-face")
+    workerproc.normal_priority()
     try:
         child = _Child(model_dir)
     except FaceError as err:
@@ -139,68 +129,6 @@ def _exchange(conn: Connection, message: Tuple[Any, ...]) -> Tuple[Any, ...]:
         # an answer to a call whose caller gave up: dropped
 
 
-_MAIN_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """While a worker starts, the program's main module is not passed on to it.
-
-    "spawn" re-runs the parent's main module in the child (so that functions defined
-    there can be unpickled). The installed launchers call ``main()`` at their top level,
-    unguarded: the worker would start a second daemon. Its target lives in this module,
-    so the main module is not needed; multiprocessing reads ``__file__`` and
-    ``__spec__`` of ``__main__`` only while the process starts.
-    """
-    main = sys.modules.get("__main__")
-    with _MAIN_LOCK:
-        if main is None:
-            yield
-            return
-        saved = {name: main.__dict__.pop(name) for name in ("__file__",) if name in main.__dict__}
-        spec = getattr(main, "__spec__", None)
-        main.__spec__ = None
-        try:
-            yield
-        finally:
-            main.__dict__.update(saved)
-            main.__spec__ = spec
-
-
-def _start(process: BaseProcess) -> None:
-    with _main_module_hidden():
-        process.start()
-
-
-def _seen(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
-def _rss(pid: int) -> Optional[int]:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _ended(process: BaseProcess) -> str:
-    process.join(_STOP_GRACE)
-    code = process.exitcode
-    if code is None:
-        return "it stopped answering"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit status {code}"
-
-
 class FaceWorker:
     """The daemon's handle on the face worker process (module docstring).
 
@@ -210,7 +138,7 @@ class FaceWorker:
 
     def __init__(self, settings: Callable[[], FaceSettings]) -> None:
         self._settings = settings
-        self._context = multiprocessing.get_context("spawn")
+        self._context = workerproc.context()
         self._executor: Optional[ThreadPoolExecutor] = None
         self._process: Optional[BaseProcess] = None
         self._conn: Optional[Connection] = None
@@ -228,7 +156,7 @@ class FaceWorker:
     def rss(self) -> Optional[int]:
         """The worker's resident memory in bytes; ``None`` when it is not running."""
         pid = self.pid
-        return _rss(pid) if pid is not None else None
+        return workerproc.rss(pid) if pid is not None else None
 
     def _guard(self) -> asyncio.Lock:
         if self._lock is None:  # made in the loop: on Python 3.8 a Lock binds to one
@@ -269,7 +197,7 @@ class FaceWorker:
         process = self._context.Process(
             target=serve, args=(child, settings.model_dir), name="govkiosk-face", daemon=True
         )
-        await loop.run_in_executor(self._thread(), _start, process)
+        await loop.run_in_executor(self._thread(), workerproc.spawn, process)
         child.close()
         self._process, self._conn, self._model_dir = process, parent, settings.model_dir
         self.starts += 1
@@ -283,7 +211,7 @@ class FaceWorker:
                 f"the face worker did not load its model in {settings.start_timeout:g} s"
             ) from None
         except (EOFError, OSError):
-            why = _ended(process)
+            why = workerproc.ended(process)
             await self._stop()
             raise WorkerCrashed(f"the face worker died while loading its model ({why})") from None
         if ready[0] != "ready":
@@ -295,14 +223,8 @@ class FaceWorker:
         self._process = self._conn = None
         if process is None or conn is None:
             return
-        conn.close()  # the worker reads end of file and exits
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, process.join, _STOP_GRACE)
-        if process.is_alive():
-            process.kill()
-            await loop.run_in_executor(None, process.join, _STOP_GRACE)
-        if not process.is_alive():
-            process.close()
+        # the worker reads end of file and exits
+        await asyncio.get_running_loop().run_in_executor(None, workerproc.finish, process, conn)
 
     async def call(self, method: str, *args: Any, timeout: Optional[float] = None) -> Any:
         """Call ``method`` in the worker, starting it if needed; its result, or the
@@ -320,7 +242,7 @@ class FaceWorker:
             )
             # A caller that gave up (timeout, cancellation) leaves the exchange running on
             # its thread; whatever it ends with is then nobody's: marked as seen here.
-            exchange.add_done_callback(_seen)
+            exchange.add_done_callback(workerproc.seen)
             try:
                 reply = await wait_for(asyncio.shield(exchange), limit)
             except asyncio.TimeoutError:
@@ -331,7 +253,7 @@ class FaceWorker:
                     f"the face worker took longer than {limit:g} s over {method}; restarting it"
                 ) from None
             except (EOFError, OSError) as err:
-                why = await loop.run_in_executor(None, _ended, process)
+                why = await loop.run_in_executor(None, workerproc.ended, process)
                 await self._stop()
                 raise WorkerCrashed(f"the face worker died during {method} ({why})") from err
             if reply[1] == "ok":

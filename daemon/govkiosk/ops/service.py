@@ -57,7 +57,12 @@ class OpsService(Service):
         self._oplog = oplog
         self.kiosk_id = host.kiosk_id
         self.ledger = Ledger(host.store, self.settings.clock_skew)
-        self.outbox = Outbox(host.store, self.settings.queue_limit)
+        self.outbox = Outbox(
+            host.store,
+            self.settings.queue_limit,
+            alarm_limit=lambda: self.settings.alarm_queue_limit,
+            kiosk_id=self.kiosk_id,
+        )
         self.shadow = Shadow(host, view)
         self.link: Optional[Link] = None
         self._commander: Optional[Commander] = None
@@ -70,6 +75,7 @@ class OpsService(Service):
         self._early_updates: List[UpdatePhaseChanged] = []
         self._signer: Optional[KioskSigner] = None
         self._started = False
+        self._alarm_lock: Optional[asyncio.Lock] = None  # made on the loop, at first use
         host.bus.subscribe(Alarm, self._on_alarm)
         host.bus.subscribe(AcceptanceSubmitted, self._on_acceptance)
         host.bus.subscribe(UpdatePhaseChanged, self._on_update)
@@ -225,11 +231,10 @@ class OpsService(Service):
             self._early.append(alarm)
 
     async def _forward(self, alarm: Alarm) -> None:
-        document = {
+        document: Dict[str, Any] = {
             # The outbox delivers at least once (a broker restart can repeat the last
             # message): the id lets ops count each alarm once.
             "id": secrets.token_hex(8),
-            "seq": await self.outbox.next_sequence(),
             "kiosk_id": self.kiosk_id,
             "at": time.time(),
             "source": alarm.source,
@@ -237,9 +242,20 @@ class OpsService(Service):
             "severity": alarm.severity.value,
             "message": alarm.message,
         }
+        if alarm.subject:
+            document["subject"] = alarm.subject
         await self._oplog.append("alarm", alarm.code, document)
-        assert self.link is not None
-        await self.link.send(topic(self.kiosk_id, "evt", "alarm"), _json(document))
+        if self._alarm_lock is None:
+            self._alarm_lock = asyncio.Lock()
+        # One alarm at a time from here: a repeat raised while the first is being queued
+        # finds it queued.
+        async with self._alarm_lock:
+            # A repeat of an alarm still waiting for the broker is counted in it (no new seq).
+            if await self.outbox.coalesce(document):
+                return
+            document["seq"] = await self.outbox.next_sequence()
+            assert self.link is not None
+            await self.link.send(topic(self.kiosk_id, "evt", "alarm"), _json(document))
 
     def _on_acceptance(self, event: AcceptanceSubmitted) -> None:
         if self._started:

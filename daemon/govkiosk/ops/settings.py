@@ -101,6 +101,13 @@ class OpsSettings:
     queue_limit: int = setting(
         1000, expect="a whole number of queued messages >= 10", check=lambda v: v >= 10
     )
+    #: Alarms kept in the queue while the broker cannot be reached: a repeat of an alarm still
+    #: waiting (same source, code and subject) is counted in it rather than queued; beyond this
+    #: many the oldest cleared alarms are dropped first, then the oldest others, and an
+    #: `ops.alarms_dropped` alarm tells ops how many.
+    alarm_queue_limit: int = setting(
+        200, expect="a whole number of queued alarms >= 10", check=lambda v: v >= 10
+    )
     #: Seconds the ops and kiosk clocks may differ: a command's validity window is widened by this
     #: much, and answered commands are remembered that much longer to catch replays. Keep the kiosk
     #: on NTP and this small.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+from typing import Awaitable, Callable, Optional, Protocol
 
 from ..bus import Event
 
@@ -19,6 +19,10 @@ class A4Job:
     document: bytearray
     cups_id: Optional[int] = None
     printed: bool = False
+    #: Awaited with the job's CUPS id as soon as CUPS accepted it, before the printer reports
+    #: any progress: the session records it durably there, so a crash a moment later still
+    #: knows which job to settle (``session.interrupted``).
+    recorded: Optional[Callable[[int], Awaitable[None]]] = None
 
 
 @dataclass(frozen=True)

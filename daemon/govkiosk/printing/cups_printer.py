@@ -186,6 +186,8 @@ class CupsPrinter:
                     await self._call(self._resume_blocking, job.cups_id, view.state)
         if job.cups_id is None:
             job.cups_id = await self._call(self._submit_blocking, job.title, job.document)
+            if job.recorded is not None:
+                await job.recorded(job.cups_id)  # on disk before anything else happens
             _LOGGER.info("%s: job %d submitted (%s)", self.queue, job.cups_id, job.title)
         progress(0.1)
         await self._track(job, progress, timeout)

@@ -72,11 +72,13 @@ class StepContext:
         services: Services,
         settings: SessionSettings,
         notify: Callable[[], None],
+        record: Optional[Callable[[], Awaitable[None]]] = None,
     ) -> None:
         self.session = session
         self.services = services
         self.settings = settings
         self._notify = notify
+        self._record = record
         self._loop = asyncio.get_running_loop()
         self._answer: Optional[asyncio.Future[str]] = None
         self._moved = asyncio.Event()
@@ -120,6 +122,13 @@ class StepContext:
         if text != self.session.prompt:
             self.session.prompt = text
             self._notify()
+
+    async def recorded(self) -> None:
+        """The session's state as it is now, on disk before this returns (the
+        interrupted-session marker): for what a crash must not lose, a CUPS job id."""
+        self._notify()
+        if self._record is not None:
+            await self._record()
 
     def refresh(self) -> None:
         """Announce the session's state after a change made to it directly."""

@@ -19,7 +19,9 @@ prints twice.
 
 The writes go to one worker thread of their own, in order, each written to a
 temporary file, synced and renamed over the marker, so a power cut leaves the old
-marker or the new one, never half of one.
+marker or the new one, never half of one. Most writes are not waited for; the one that
+names a CUPS job is (:meth:`Marker.settled`, through ``A4Job.recorded``): the printer
+does not go on, nor log the submission, until the marker holding the job id is on disk.
 """
 
 from __future__ import annotations

@@ -195,7 +195,9 @@ class SessionManager:
         flow = Flow(item)
         steps = flow.steps()
         session = Session(item.code, language, len(steps) + 1, loop.time())
-        running = _Running(session, StepContext(session, self._services, settings, self._notify))
+        running = _Running(
+            session, StepContext(session, self._services, settings, self._notify, self._recorded)
+        )
         self._current = running
         running.webapp = item.kind == "webapp"
         running.timers.append(
@@ -284,6 +286,11 @@ class SessionManager:
             self._current.session.revision += 1
             self._mark(self._current.session)
             self._listener(self.state())
+
+    async def _recorded(self) -> None:
+        """Every marker write handed over so far is on disk (fsync'd)."""
+        if self.marker is not None:
+            await self.marker.settled()
 
     def _mark(self, session: Session) -> None:
         if self.marker is not None:

@@ -235,7 +235,9 @@ class Flow:
                     )
                 except PrintError as err:
                     raise StepFailed(err.code, str(err)) from err
-            personal.a4_job = A4Job(f"{self.item.code}-{session.id[:8]}", printed)
+            personal.a4_job = A4Job(
+                f"{self.item.code}-{session.id[:8]}", printed, recorded=lambda _: ctx.recorded()
+            )
         already = personal.a4_job.printed  # a retry after the print: no paper used again
         async with ctx.services.activity.busy("print"):
             try:

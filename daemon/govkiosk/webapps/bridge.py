@@ -31,9 +31,18 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, Mapping, Optional, Protocol, Sequence, Tuple
-
-from aiohttp import web
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Deque,
+    Dict,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+)
 
 from ..items.catalogue import Item, WebApp
 from .errors import (
@@ -49,6 +58,9 @@ from .errors import (
 )
 from .schema import METHODS, VERSION, Method, client_methods, parse_body, parse_params
 from .settings import WebAppsSettings
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 _LOGGER = logging.getLogger(__name__)
 AUDIT = logging.getLogger("govkiosk.webapps.audit")
@@ -159,6 +171,8 @@ class Sessions:
 
 
 def _error(err: BridgeError, headers: Mapping[str, str]) -> web.Response:
+    from aiohttp import web  # noqa: PLC0415 - loaded with the first web-app session
+
     body = {"error": {"code": err.code, "message": str(err)}}
     return web.json_response(body, status=err.status, headers=dict(headers))
 
@@ -192,6 +206,8 @@ class Bridge:
         return f"127.0.0.1:{self.port}"
 
     async def start(self) -> None:
+        from aiohttp import web  # noqa: PLC0415 - loaded with the first web-app session
+
         if self._runner is not None:
             return
         settings = self._settings()
@@ -262,6 +278,8 @@ class Bridge:
         return response
 
     async def _dispatch(self, request: web.Request, headers: Dict[str, str]) -> web.StreamResponse:
+        from aiohttp import web  # noqa: PLC0415 - loaded with the first web-app session
+
         if request.headers.get("Host") != self.host:
             raise ForbiddenError("wrong Host")
         if request.method == "GET" and request.path == f"{PREFIX}client.js":
@@ -314,6 +332,8 @@ class Bridge:
     def _preflight(
         self, origin: str, request: web.Request, headers: Dict[str, str]
     ) -> web.Response:
+        from aiohttp import web  # noqa: PLC0415 - loaded with the first web-app session
+
         session = self.sessions.current
         if session is None or not origin or origin not in session.app.origins:
             raise ForbiddenError("origin not allowed")

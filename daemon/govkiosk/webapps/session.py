@@ -43,7 +43,6 @@ from typing import (
 
 import cv2
 import numpy as np
-from pyhanko.pdf_utils.reader import PdfFileReader
 
 from ..bus import Alarm, Severity
 from ..devices.idcard.cardtext import Identity
@@ -114,6 +113,9 @@ def launch_url(url: str, port: int, token: str) -> str:
 
 def count_pages(pdf: bytes) -> int:
     """The PDF's page count (its page tree's ``/Count``). Blocking: run it in an executor."""
+    # pyHanko costs the daemon megabytes at start; only a web app that prints needs it.
+    from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: PLC0415
+
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         count = reader.root["/Pages"]["/Count"]
@@ -388,10 +390,11 @@ class KioskCalls:
         for _copy in range(copies):
             self._printed += 1
             name = f"{self.item.code}-{ctx.session.id[:8]}-w{self._printed}"
-            job = A4Job(name, bytearray(pdf))
+            job = A4Job(name, bytearray(pdf), recorded=lambda _: ctx.recorded())
             self._jobs.append(job)
-            # The session's job, as a native print's: its CUPS id is kept for after a crash
-            # (the progress announces it) and the session's end discards it if unprinted.
+            # The session's job, as a native print's: its CUPS id is on disk for after a
+            # crash before the print goes on (``recorded``) and the session's end discards
+            # it if unprinted.
             ctx.session.personal.a4_job = job
             async with services.activity.busy("print"):
                 try:

@@ -15,7 +15,9 @@ The port says how (:func:`source_of`):
   stays a pattern). Recordings are paced to the configured frame rate and loop, so they
   stand in for a live camera.
 
-A :class:`Capture` belongs to the thread that opened it: read and release it there.
+A :class:`Capture` belongs to the thread that opened it: read and release it there. Only the
+capture worker process (:mod:`.worker`) imports this module: the daemon never loads OpenCV
+for its cameras.
 """
 
 from __future__ import annotations
@@ -30,17 +32,25 @@ import numpy as np
 from ..spec import shown
 from .errors import CameraError
 from .settings import Mode
+from .sources import FILE, STREAM, V4L2, Negotiated, fourcc_code, fourcc_text, kind_of
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     Image = NDArray[np.uint8]
 
-V4L2 = "v4l2"
-STREAM = "stream"
-FILE = "file"
-
-STREAM_SCHEMES = ("http://", "https://", "rtsp://")
+__all__ = [
+    "FILE",
+    "STREAM",
+    "V4L2",
+    "Capture",
+    "Negotiated",
+    "Source",
+    "fourcc_code",
+    "fourcc_text",
+    "probe",
+    "source_of",
+]
 
 
 #: Open and read timeouts for FFmpeg sources: OpenCV 4.5.2 and later (Debian 12 has 4.6).
@@ -70,47 +80,13 @@ class Source:
 
 def source_of(port: str) -> Source:
     """The source a port names; :class:`CameraError` if it names none."""
-    if port.startswith(STREAM_SCHEMES):
+    kind = kind_of(port)
+    if kind == STREAM:
         return Source(STREAM, port, cv2.CAP_FFMPEG)
-    if port.startswith("file://"):
+    if kind == FILE:
         path = port[len("file://") :]
-        if not path.startswith("/"):
-            raise CameraError(f"{shown(port)}: a file port needs an absolute path (file:///…)")
         return Source(FILE, path, cv2.CAP_IMAGES if "%" in path else cv2.CAP_FFMPEG)
-    if port.startswith("/dev/"):
-        return Source(V4L2, port, cv2.CAP_V4L2)
-    raise CameraError(
-        f"{shown(port)!r} is not a camera port: expected /dev/videoN, http://host:port/path "
-        "or file:///path"
-    )
-
-
-@dataclass(frozen=True)
-class Negotiated:
-    """What the camera agreed to, read back after opening."""
-
-    width: int
-    height: int
-    fps: float  #: 0 when the source does not say (a network stream's rate is its own)
-    fourcc: str  #: the pixel format or codec, ``""`` when unknown
-    backend: str  #: OpenCV's name for the backend: ``V4L2``, ``FFMPEG``, ``CV_IMAGES``
-
-    def __str__(self) -> str:
-        rate = f"@{self.fps:g}" if self.fps else ""
-        codec = f" {self.fourcc}" if self.fourcc else ""
-        return f"{self.width}x{self.height}{rate}{codec} ({self.backend})"
-
-
-def fourcc_code(text: str) -> int:
-    """``"MJPG"`` → the number V4L2 and OpenCV use (``VideoWriter.fourcc``)."""
-    return sum(ord(ch) << (8 * i) for i, ch in enumerate(text[:4]))
-
-
-def fourcc_text(code: float) -> str:
-    """The inverse of :func:`fourcc_code`; ``""`` when there is no printable code."""
-    value = int(code)
-    text = "".join(chr((value >> (8 * i)) & 0xFF) for i in range(4))
-    return text if value and text.isprintable() else ""
+    return Source(V4L2, port, cv2.CAP_V4L2)
 
 
 class Capture:

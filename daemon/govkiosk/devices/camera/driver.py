@@ -1,18 +1,23 @@
 """The camera driver: a supervised service that captures only while somebody watches.
 
-At start it opens the camera once to prove it is there (and to read back the mode it
-agreed to), releases it, attaches itself to the :class:`~.hub.CameraHub` and says
-``ready``. An idle kiosk captures nothing: the first :meth:`CameraHub.stream` of its role
-starts ONE capture thread, which every further stream shares; the last one leaving stops
-it. The thread is the only place frames are read (blocking OpenCV calls never run on the
-loop); it hands each frame to the loop with ``loop.call_soon_threadsafe``, where it goes
-into every stream's drop-oldest queue.
+OpenCV never runs in the daemon: the driver's :class:`~.worker.CaptureWorker` (a child
+process, started when needed) opens and reads the camera and sends frames as raw pixels.
+At start the driver has the worker open the camera once to prove it is there (and to read
+back the mode it agreed to) and release it, attaches itself to the
+:class:`~.hub.CameraHub` and says ``ready``. An idle kiosk captures nothing, and after
+``[camera] worker_idle_exit`` seconds it has no capture process either: the first
+:meth:`CameraHub.stream` of its role starts ONE capture run in the worker (starting the
+worker again if it had exited), which every further stream shares; the last one leaving
+stops it. Each frame goes into every stream's drop-oldest queue; the worker sends a new
+frame only for each one the driver took (:mod:`.wire`'s credit), so a busy loop makes the
+worker drop frames rather than pile them up.
 
 A camera that stops delivering is lost: no frame for ``stall_after`` seconds (``stalled``)
-or a failed open or read (``gone``: unplugged, the simulator away). Every open stream's
-``next`` then raises :class:`CameraLost` at once, :class:`CameraStateChanged` says why,
-the driver leaves the hub (new streams are refused with ``CameraUnavailable``) and fails,
-so the supervisor reopens it with backoff. Once it opens again, new streams work.
+or a failed open or read, or a capture worker that died (``gone``: unplugged, the
+simulator away, a crash in a decoder). Every open stream's ``next`` then raises
+:class:`CameraLost` at once, :class:`CameraStateChanged` says why, the driver leaves the
+hub (new streams are refused with ``CameraUnavailable``) and fails, so the supervisor
+reopens it with backoff. Once it opens again, new streams work.
 """
 
 from __future__ import annotations
@@ -20,59 +25,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from ...bus import EventBus
 from ...supervisor import Service
 from ...timeouts import wait_for
 from ..spec import DeviceSpec
-from .capture import V4L2, Capture, Negotiated, Source, probe, source_of
 from .errors import CameraError, CameraLost, CameraUnavailable
 from .events import GONE, READY, STALLED, STREAMING, CameraStateChanged
 from .frames import Frame, FrameQueue, FrameStream
 from .hub import CameraHub, CameraInfo
-from .settings import CameraSettings, Mode
+from .settings import CameraSettings
+from .sources import V4L2, Negotiated, kind_of
+from .wire import Credit, Failed, FrameData, Message, Open, Opened, Stop, Stopped
+from .worker import CaptureWorker
 
 _LOGGER = logging.getLogger(__name__)
 
 #: How often the delivered frame rate is brought up to date while streaming.
 RATE_WINDOW = 1.0
-#: A capture thread keeps the previous one's device for at most this long after it was
-#: told to stop (a read blocked on a silent camera); the new one waits for it.
-HANDOVER = 5.0
 
 
 class _Run:
-    """One capture thread's life: started for the first stream, stopped after the last.
+    """One capture run in the worker: started for the first stream, stopped after the last."""
 
-    What the thread reads (loop, source, mode, settings, the thread before it) is fixed
-    here when it starts; what it changes (``stop``, ``slots``) is thread-safe.
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        source: Source,
-        mode: Mode,
-        settings: CameraSettings,
-        previous: Optional[threading.Thread],
-    ) -> None:
-        self.loop = loop
-        self.source = source
-        self.mode = mode
-        self.settings = settings
-        self.previous = previous
-        self.stop = threading.Event()
-        #: Frames handed to the loop and not yet delivered: a blocked loop makes the
-        #: thread drop frames instead of piling them up in the loop's callback queue.
-        self.slots = threading.BoundedSemaphore(max(2, settings.queue_depth))
-        self.thread: Optional[threading.Thread] = None
+    def __init__(self, number: int, now: float) -> None:
+        self.number = number
         self.frames = 0  #: delivered in this run
-        self.skipped = 0  #: read while the loop had not taken the previous ones (thread only)
-        self.window_start = 0.0
+        self.window_start = now
         self.window_frames = 0
 
 
@@ -99,17 +80,22 @@ class CameraDriver(Service):
         self._hub = hub
         self._clock = clock
         self._mode = self._settings.mode_for(spec.role)
-        self._source: Optional[Source] = None
+        self._kind = ""
         self._negotiated: Optional[Negotiated] = None
         self._streams: List[FrameStream] = []
         self._run: Optional[_Run] = None
-        self._previous: Optional[threading.Thread] = None
+        self._runs = 0  #: run numbers handed out (probes included)
+        self._stopping: Dict[int, None] = {}  #: runs told to stop, not yet confirmed
+        self._probes: Dict[int, asyncio.Future[Negotiated]] = {}
         self._lost: Optional[CameraLost] = None
         self._last_at = 0.0
         self._measured = 0.0
         self._state = ""
         self._detail = ""
         self._wake: Optional[asyncio.Event] = None
+        self._idle: Optional[asyncio.TimerHandle] = None
+        self._closing: Optional[asyncio.Future[None]] = None
+        self.worker = CaptureWorker(self.name, self._on_message, self._on_worker_exit)
 
     # -- what tests and the hub look at -------------------------------------------------
 
@@ -119,9 +105,8 @@ class CameraDriver(Service):
 
     @property
     def capturing(self) -> bool:
-        """A capture thread is running (or still finishing its last read)."""
-        threads = [self._previous, self._run.thread if self._run else None]
-        return any(t is not None and t.is_alive() for t in threads)
+        """A capture run is going (or a stopped one has not released the camera yet)."""
+        return self._run is not None or bool(self._stopping)
 
     @property
     def negotiated(self) -> Optional[Negotiated]:
@@ -135,24 +120,23 @@ class CameraDriver(Service):
         self._lost = None
         self._streams = []
         self._run = None
-        self._source = None
+        self._stopping = {}
         self._wake = asyncio.Event()
         open_timeout = self._settings.open_timeout
-        loop = asyncio.get_running_loop()
+        limit = 2 * open_timeout + self._settings.worker_start_timeout
         try:
-            source = source_of(self._spec.port)
-            self._negotiated = await wait_for(
-                loop.run_in_executor(None, probe, source, self._mode, open_timeout),
-                2 * open_timeout,
-            )
+            self._kind = kind_of(self._spec.port)
+            self._negotiated = await wait_for(self._probe(), limit)
         except asyncio.TimeoutError:
-            self._set_state(GONE, f"not opened within {2 * open_timeout:g} s")
-            raise CameraError(f"{self.name}: not opened within {2 * open_timeout:g} s") from None
+            await self.worker.kill()
+            self._set_state(GONE, f"not opened within {limit:g} s")
+            raise CameraError(f"{self.name}: not opened within {limit:g} s") from None
         except CameraError as err:
+            self._idle_later()  # kept for the supervisor's next attempt, if soon
             self._set_state(GONE, str(err))
             raise
-        self._source = source
         self._check_mode(self._negotiated)
+        self._idle_later()
         try:
             self._hub.attach(self)
         except CameraError as err:
@@ -181,18 +165,21 @@ class CameraDriver(Service):
         if self._lost is None:
             self._lose(CameraLost(f"the {self.role} camera ({self.name}) was stopped"))
         self._stop_capture()
+        self._cancel_idle()
+        self._stopping.clear()
+        await self.worker.close()
         if self._state not in (STALLED, GONE):
             self._set_state(GONE, "driver stopped")
 
     # -- streams (called by the hub, on the loop) ----------------------------------------
 
     def open_stream(self) -> FrameStream:
-        if self._lost is not None or self._source is None:
+        if self._lost is not None or not self._kind:
             raise CameraUnavailable(f"the {self.role} camera ({self.name}) is not available")
         stream = FrameStream(self.role, self.name, FrameQueue(self._settings.queue_depth))
         self._streams.append(stream)
         if self._run is None:
-            self._start_capture(self._source)
+            self._start_capture()
         return stream
 
     def close_stream(self, stream: FrameStream) -> None:
@@ -204,105 +191,151 @@ class CameraDriver(Service):
             if self._lost is None:
                 self._set_state(READY, str(self._negotiated))
 
-    # -- capture -------------------------------------------------------------------------
+    # -- the worker ----------------------------------------------------------------------
 
-    def _start_capture(self, source: Source) -> None:
-        loop = asyncio.get_running_loop()
-        run = _Run(loop, source, self._mode, self._settings, self._previous)
-        self._run = run
-        now = self._clock()
-        # The first frame may take as long as an open; from then on, stall_after applies.
-        self._last_at = now + self._settings.open_timeout
-        run.window_start = now
-        run.thread = threading.Thread(
-            target=self._capture,
-            args=(run,),
-            name=f"camera {self.name}",
-            daemon=True,
+    def _next_run(self) -> int:
+        self._runs = self._runs % 0xFFFFFFFF + 1
+        return self._runs
+
+    def _open(self, run: int, probe: bool) -> Open:
+        settings = self._settings
+        return Open(
+            run,
+            self._spec.port,
+            self._mode,
+            settings.open_timeout,
+            settings.stall_after + 1.0 if not probe else settings.open_timeout,
+            probe=probe,
+            depth=max(2, settings.queue_depth),
         )
-        run.thread.start()
+
+    async def _probe(self) -> Negotiated:
+        """Open once in the worker, read back the mode, release: the camera is there."""
+        self._cancel_idle()
+        await self._closed()
+        await self.worker.ensure()
+        run = self._next_run()
+        future: asyncio.Future[Negotiated] = asyncio.get_running_loop().create_future()
+        self._probes[run] = future
+        try:
+            if not self.worker.send(self._open(run, probe=True)):
+                raise CameraError(f"{self.name}: the capture worker is not running")
+            return await future
+        finally:
+            self._probes.pop(run, None)
+
+    def _start_capture(self) -> None:
+        self._cancel_idle()
+        run = _Run(self._next_run(), self._clock())
+        self._run = run
+        # The first frame may take as long as starting the worker and an open; from then
+        # on, stall_after applies.
+        settings = self._settings
+        self._last_at = run.window_start + settings.open_timeout
+        if not self.worker.running:
+            self._last_at += settings.worker_start_timeout
+        task = asyncio.ensure_future(self._begin(run))
+        task.add_done_callback(_logged)
         _LOGGER.debug("%s: capture started", self.name)
         self._wake_serve()
+
+    async def _begin(self, run: _Run) -> None:
+        """Start the worker if it is not running, then open the camera for ``run``."""
+        try:
+            await self._closed()
+            await self.worker.ensure()
+        except CameraError as err:
+            if run is self._run:
+                self._fail(GONE, str(err))
+            return
+        if self._lost is not None and self._run is None:
+            await self.worker.close()  # the driver stopped meanwhile: no worker left behind
+            return
+        if run is self._run and not self.worker.send(self._open(run.number, probe=False)):
+            self._fail(GONE, "the capture worker is not running")
 
     def _stop_capture(self) -> None:
         run = self._run
         if run is None:
             return
         self._run = None
-        run.stop.set()
-        self._previous = run.thread
         self._measured = 0.0
-        _LOGGER.debug(
-            "%s: capture stopped after %d frames (%d skipped while the loop was busy)",
-            self.name,
-            run.frames,
-            run.skipped,
-        )
+        if self.worker.send(Stop(run.number)):
+            self._stopping[run.number] = None
+        _LOGGER.debug("%s: capture stopped after %d frames", self.name, run.frames)
+        self._idle_later()
         self._wake_serve()
 
-    def _capture(self, run: _Run) -> None:
-        """The capture thread: open, read until told to stop or the camera fails, release.
+    def _idle_later(self) -> None:
+        """Stop the worker once the camera has been idle for ``worker_idle_exit``."""
+        self._cancel_idle()
+        loop = asyncio.get_running_loop()
+        self._idle = loop.call_later(self._settings.worker_idle_exit, self._on_idle)
 
-        It changes nothing of the driver's but ``run`` and hands everything else to the
-        loop, where a callback from a run that is no longer current is ignored.
-        """
-        loop, source = run.loop, run.source
-        if run.previous is not None:
-            run.previous.join(HANDOVER)  # a V4L2 node opens once at a time
-        try:
-            capture = Capture(
-                source,
-                run.mode,
-                open_timeout=run.settings.open_timeout,
-                read_timeout=run.settings.stall_after + 1.0,
-            )
-        except CameraError as err:
-            _call(loop, self._on_failed, run, GONE, str(err))
-            return
-        except Exception as err:
-            _LOGGER.exception("%s: opening failed unexpectedly", self.name)
-            _call(loop, self._on_failed, run, GONE, f"cannot be opened: {err}")
-            return
-        try:
-            _call(loop, self._on_opened, run, capture.negotiated)
-            seq = 0
-            while not run.stop.is_set():
-                image = capture.read()
-                if run.stop.is_set():
-                    break
-                if image is None:
-                    _call(loop, self._on_failed, run, GONE, _why_unreadable(source))
-                    break
-                if not run.slots.acquire(blocking=False):
-                    run.skipped += 1  # the loop has not taken the last frames: dropped here
-                    continue
-                seq += 1
-                frame = Frame(image, seq, time.monotonic(), self.role)
-                if not _call(loop, self._on_frame, run, frame):
-                    break
-        except CameraError as err:
-            _call(loop, self._on_failed, run, GONE, str(err))
-        except Exception as err:
-            _LOGGER.exception("%s: capture failed unexpectedly", self.name)
-            _call(loop, self._on_failed, run, GONE, f"capture failed: {err}")
-        finally:
-            capture.release()
+    def _cancel_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
 
-    # -- on the loop, from the capture thread ---------------------------------------------
+    def _on_idle(self) -> None:
+        self._idle = None
+        if self._run is None and not self._probes and self.worker.running:
+            _LOGGER.debug("%s: idle; the capture worker exits", self.name)
+            self._stopping.clear()
+            self._closing = asyncio.ensure_future(self.worker.close())
+            self._closing.add_done_callback(_logged)
 
-    def _on_opened(self, run: _Run, negotiated: Negotiated) -> None:
-        if run is not self._run:
-            return
+    async def _closed(self) -> None:
+        """Wait until an idle worker's exit has finished (a new one may then start)."""
+        closing = self._closing
+        if closing is not None:
+            await asyncio.wait({closing})
+            if self._closing is closing:
+                self._closing = None
+
+    # -- on the loop, from the worker ----------------------------------------------------
+
+    def _on_message(self, message: Message) -> None:
+        if isinstance(message, FrameData):
+            self._on_frame(message)
+        elif isinstance(message, Opened):
+            if message.probe:
+                probe = self._probes.get(message.run)
+                if probe is not None and not probe.done():
+                    probe.set_result(message.negotiated)
+            elif self._run is not None and message.run == self._run.number:
+                self._on_opened(message.negotiated)
+        elif isinstance(message, Failed):
+            probe = self._probes.get(message.run)
+            if probe is not None and not probe.done():
+                probe.set_exception(CameraError(message.reason))
+            elif self._run is not None and message.run == self._run.number:
+                self._fail(GONE, message.reason)
+        elif isinstance(message, Stopped):
+            self._stopping.pop(message.run, None)
+
+    def _on_worker_exit(self, why: str) -> None:
+        self._stopping.clear()
+        for probe in self._probes.values():
+            if not probe.done():
+                probe.set_exception(CameraError(f"{self.name}: {why}"))
+        if self._run is not None:
+            self._fail(GONE, why)
+
+    def _on_opened(self, negotiated: Negotiated) -> None:
         self._last_at = self._clock()
         if negotiated != self._negotiated:
             self._negotiated = negotiated
             self._check_mode(negotiated)
         self._wake_serve()
 
-    def _on_frame(self, run: _Run, frame: Frame) -> None:
-        run.slots.release()
-        if run is not self._run:
+    def _on_frame(self, data: FrameData) -> None:
+        run = self._run
+        if run is None or data.run != run.number:
             return
+        self.worker.send(Credit(run.number))
+        shape = (data.height, data.width) + ((data.channels,) if data.channels > 1 else ())
+        frame = Frame.from_pixels(bytearray(data.pixels), shape, data.seq, data.at, self.role)
         now = self._clock()
         self._last_at = now
         run.frames += 1
@@ -315,10 +348,6 @@ class CameraDriver(Service):
             self._report()
         if self._state != STREAMING:
             self._set_state(STREAMING, str(self._negotiated))
-
-    def _on_failed(self, run: _Run, state: str, detail: str) -> None:
-        if run is self._run:
-            self._fail(state, detail)
 
     # -- failing -------------------------------------------------------------------------
 
@@ -341,7 +370,7 @@ class CameraDriver(Service):
 
     def _check_mode(self, negotiated: Negotiated) -> None:
         mode = self._mode
-        if self._source is None or self._source.kind != V4L2:
+        if self._kind != V4L2:
             return
         if negotiated.fourcc and negotiated.fourcc != mode.fourcc:
             _LOGGER.info(
@@ -389,18 +418,7 @@ class CameraDriver(Service):
             self._wake.set()
 
 
-def _call(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: object) -> bool:
-    """From the capture thread: run ``callback`` on the loop; False once the loop is closed."""
-    try:
-        loop.call_soon_threadsafe(callback, *args)
-    except RuntimeError:
-        return False
-    return True
-
-
-def _why_unreadable(source: Source) -> str:
-    if source.kind == V4L2 and not os.path.exists(source.target):
-        return f"{source.target} is gone (unplugged?)"
-    if source.kind == V4L2:
-        return f"{source.target} cannot be read"
-    return "the stream ended or broke off"
+def _logged(task: asyncio.Future[None]) -> None:
+    """A done-callback for the driver's own tasks: an unexpected failure is logged."""
+    if not task.cancelled() and task.exception() is not None:
+        _LOGGER.error("camera driver task failed", exc_info=task.exception())

@@ -1,6 +1,6 @@
 """Frames and how they cross from a capture thread to the event loop.
 
-A capture thread reads frames as fast as the camera delivers them; readers on the loop
+A camera's capture worker reads frames as fast as the camera delivers them; readers on the loop
 may be slower (a face detector at 10 fps). :class:`FrameQueue` sits between the two: it
 holds at most ``depth`` frames and, when full, DROPS THE OLDEST, so memory stays bounded
 and a slow reader always gets the newest frames, never a backlog. Frames are put on the
@@ -15,34 +15,72 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Deque, Optional
-
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING, Deque, Optional, Tuple
 
 from ...timeouts import wait_for
 from .errors import CameraError, FrameTimeout
 
 if TYPE_CHECKING:
+    import numpy as np
     from numpy.typing import NDArray
 
     Image = NDArray[np.uint8]
 
 
-@dataclass(frozen=True)
 class Frame:
-    """One image from one camera."""
+    """One image from one camera.
 
-    image: Image = field(repr=False)  #: BGR (h×w×3) or grey (h×w), uint8
-    seq: int  #: counts up from 1 for each capture run of a camera
-    at: float  #: ``time.monotonic()`` when it was read
-    role: str
+    A frame from a capture worker arrives as raw pixels with their shape
+    (:meth:`from_pixels`); :attr:`image` views them as a NumPy array (NumPy is imported
+    then, by the feature that looks at the picture, not by the camera driver). Zeroing
+    the image zeroes the pixels: they are the same memory.
+    """
+
+    __slots__ = ("_image", "_pixels", "_shape", "at", "role", "seq")
+
+    def __init__(self, image: Optional[Image], seq: int, at: float, role: str) -> None:
+        self._image = image
+        self._pixels: Optional[bytearray] = None
+        self._shape: Tuple[int, ...] = tuple(image.shape) if image is not None else ()
+        self.seq = seq  #: counts up from 1 for each capture run of a camera
+        self.at = at  #: ``time.monotonic()`` when it was read
+        self.role = role
+
+    @classmethod
+    def from_pixels(
+        cls, pixels: bytearray, shape: Tuple[int, ...], seq: int, at: float, role: str
+    ) -> Frame:
+        """A frame of ``shape`` (h×w×3 BGR or h×w grey) over ``pixels``, not copied."""
+        size = 1
+        for side in shape:
+            size *= side
+        if len(shape) not in (2, 3) or size != len(pixels):
+            raise CameraError(f"a frame of {len(pixels)} bytes is not {shape}")
+        frame = cls(None, seq, at, role)
+        frame._pixels, frame._shape = pixels, tuple(shape)
+        return frame
+
+    @property
+    def image(self) -> Image:
+        """BGR (h×w×3) or grey (h×w), uint8."""
+        if self._image is None:
+            import numpy as np  # noqa: PLC0415 - imported by whoever looks at the picture
+
+            assert self._pixels is not None
+            self._image = np.frombuffer(self._pixels, np.uint8).reshape(self._shape)
+        return self._image
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        return self._shape
 
     @property
     def size(self) -> str:
         """``640x480``."""
-        return f"{self.image.shape[1]}x{self.image.shape[0]}"
+        return f"{self._shape[1]}x{self._shape[0]}"
+
+    def __repr__(self) -> str:
+        return f"Frame({self.role}, #{self.seq}, {self.size})"
 
 
 class FrameQueue:
@@ -155,6 +193,9 @@ class FrameStream:
 
 def encode_jpeg(image: Image, quality: int = 90) -> bytes:
     """``image`` as JPEG bytes. CPU work: run it in an executor."""
+    import cv2  # noqa: PLC0415 - the daemon loads OpenCV only to encode a snapshot
+    import numpy as np  # noqa: PLC0415
+
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise CameraError("the frame could not be encoded as JPEG")

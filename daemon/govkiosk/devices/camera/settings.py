@@ -68,6 +68,12 @@ class CameraSettings:
     stall_after: float = seconds(2.0)
     #: Opening a camera (or the first frame of a stream) may take this long.
     open_timeout: float = seconds(5.0)
+    #: A camera's capture worker (the process that runs OpenCV for it) exits after the camera
+    #: has not been used for this long, and starts again when a session or a snapshot needs it.
+    worker_idle_exit: float = seconds(30.0)
+    #: Starting a capture worker (a new Python with OpenCV) may take this long on top of
+    #: `open_timeout` before the camera counts as not there.
+    worker_start_timeout: float = seconds(20.0)
     #: Frames waiting for each reader; when full the oldest is dropped, so a slow
     #: reader always sees the newest frames.
     queue_depth: int = setting(
