@@ -8,6 +8,7 @@ and Chromium runs headless with the test-only switches the host takes as ``--tes
 from __future__ import annotations
 
 import asyncio
+import grp
 import json
 import os
 import signal
@@ -15,13 +16,13 @@ import socket
 import stat
 import sys
 from pathlib import Path
-from typing import AsyncIterator, List, Tuple
+from typing import AsyncIterator, List, NamedTuple, Sequence, Tuple
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from govkiosk.webapps.browser import BrowserLaunch, KioskBrowser, Window
+from govkiosk.webapps.browser import BrowserLaunch, KioskBrowser, Window, launcher
 from govkiosk.webapps.errors import BrowserError
 from govkiosk.webapps.hostlink import (
     MAX_MESSAGE,
@@ -39,8 +40,16 @@ from govkiosk.webapps.hostlink import (
     seqpacket,
     start_message,
 )
+from govkiosk.webapps.settings import WebAppsSettings
 from harness.browser import CHROMIUM, HttpsSite, browser_args, needs_chromium
 from harness.eventually import eventually
+
+
+class Origins(NamedTuple):
+    """The part of a web-app manifest the browser reads."""
+
+    origins: Sequence[str]
+
 
 HOME = '<!doctype html><meta charset="utf-8"><title>home</title><h1>社保</h1>'
 
@@ -424,3 +433,44 @@ async def test_one_browser_at_a_time(site: HttpsSite, spawner: HostSpawner, tmp_
 
 def _pids() -> List[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+async def test_the_socket_gets_the_configured_group(tmp_path: Path) -> None:
+    ours = grp.getgrgid(os.getgid()).gr_name
+    spawner = HostSpawner(tmp_path / "g.sock", group=ours)
+    await spawner.start()
+    try:
+        assert os.stat(spawner.path).st_gid == os.getgid()
+    finally:
+        await spawner.stop()
+    missing = HostSpawner(tmp_path / "m.sock", group="no-such-group-here")
+    with pytest.raises(HostLinkError):
+        await missing.start()
+    assert not missing.path.exists()
+
+
+@needs_chromium
+@pytest.mark.timeout(150)
+async def test_the_session_browser_ends_when_the_host_goes(
+    site: HttpsSite, spawner: HostSpawner, tmp_path: Path
+) -> None:
+    host, profiles = await start_host(tmp_path, spawner.path, *browser_args(site.credential))
+    await asyncio.wait_for(spawner.connected.wait(), 30)
+    build = launcher(tmp_path / "daemon-run", spawner=spawner)
+    session_browser = build(WebAppsSettings(browser="/bin/false"))
+    try:
+        await session_browser.open(site.url("/"), Origins((site.origin(),)))
+        browser = session_browser.browser
+        assert browser is not None
+        await asyncio.wait_for(browser.first_paint.wait(), 30)
+        waiting = asyncio.ensure_future(session_browser.wait())
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        host.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(waiting, 30)  # the session's watcher: browser exited (W03)
+        assert browser.returncode is None
+        await asyncio.wait_for(host.wait(), 30)
+        assert list(profiles.iterdir()) == []
+    finally:
+        await session_browser.close()
+        await stop_process(host)

@@ -60,7 +60,11 @@ def install(runtime: Runtime) -> WebAppHost:
     settings = runtime.config.webapps
     spawner = None
     if settings.browser_host:
-        spawner = HostSpawner(Path(settings.browser_host), settings.browser_host_uids)
+        spawner = HostSpawner(
+            Path(settings.browser_host),
+            settings.browser_host_uids,
+            group=settings.browser_host_group,
+        )
         runtime.supervisor.add(BrowserHostService(spawner))
     host = WebAppHost(lambda: runtime.config.webapps, launcher(profiles, spawner=spawner))
     runtime.supervisor.add(BridgeService(host))

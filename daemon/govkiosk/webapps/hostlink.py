@@ -29,6 +29,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import grp
 import json
 import logging
 import os
@@ -306,9 +307,17 @@ class HostSpawner:
     """The daemon's end: listens on ``path`` for the browser host and asks it for browsers
     (:class:`..browser.Spawner`). One host at a time; a newer one replaces the older."""
 
-    def __init__(self, path: Path, uids: Sequence[int] = (), start_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        uids: Sequence[int] = (),
+        *,
+        group: str = "",
+        start_timeout: float = 20.0,
+    ) -> None:
         self.path = path
         self._uids = tuple(uids)
+        self._group_name = group
         self._start_timeout = start_timeout
         self._server: Optional[socket.socket] = None
         self._accepting: Optional[asyncio.Task[None]] = None
@@ -343,9 +352,13 @@ class HostSpawner:
             finally:
                 os.umask(old)
             os.chmod(self.path, 0o660)
+            if self._group_name:
+                os.chown(self.path, -1, grp.getgrnam(self._group_name).gr_gid)
             sock.listen(2)
-        except OSError as exc:
+        except (OSError, KeyError) as exc:
             sock.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
             raise HostLinkError(
                 f"cannot listen for the browser host on {self.path}: {exc}"
             ) from exc

@@ -12,6 +12,7 @@
     max_print_jobs = 10       # print.pdf + print.receipt calls per session
     browser_host = ""         # "": start the browser here; a socket path: the browser host's
     browser_host_uids = []    # uids allowed to be the browser host (besides the socket's group)
+    browser_host_group = "govkiosk-ui"  # the socket's group (who may connect at all)
 
 The bridge binds once, with the first web-app session: a reload changes ``bridge_port`` and
 the read limit of ``max_body`` at the next start (a body's declared length is checked
@@ -24,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Tuple
 
-from ..fields import positive, setting
+from ..fields import matches, positive, setting
 
 
 @dataclass(frozen=True)
@@ -67,4 +68,9 @@ class WebAppsSettings:
     #: group is the socket's group is allowed as well.
     browser_host_uids: Tuple[int, ...] = setting(
         (), expect="a list of user ids", check=lambda v: all(0 <= u < 2**32 for u in v)
+    )
+    #: The browser host socket's group (0660): who may connect at all; a peer whose primary
+    #: group it is is allowed without being listed. Empty: the daemon's own group.
+    browser_host_group: str = setting(
+        "govkiosk-ui", expect="empty or a group name", check=matches(r"|[a-z_][a-z0-9_-]{0,31}")
     )
