@@ -64,6 +64,7 @@ install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-ui.se
 install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-promo.service"
 install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-browser.service"
 install -D -m 0644 -t "$dest/usr/share/govkiosk/autostart" "$root/systemd/govkiosk-ui.desktop"
+install -D -m 0644 -t "$dest/usr/share/govkiosk/autostart" "$root/systemd/govkiosk-browser.desktop"
 install -D -m 0644 "$here/sysusers/govkiosk.conf" "$dest/usr/lib/sysusers.d/govkiosk.conf"
 install -D -m 0644 "$here/tmpfiles/govkiosk.conf" "$dest/usr/lib/tmpfiles.d/govkiosk.conf"
 install -D -m 0644 -t "$dest$udevrulesdir" "$root"/udev/*.rules
