@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from govkiosk.webapps import hostlink
 from govkiosk.webapps.browser import BrowserLaunch, KioskBrowser, Window, launcher
 from govkiosk.webapps.errors import BrowserError
 from govkiosk.webapps.hostlink import (
@@ -183,7 +184,10 @@ async def test_descriptors_pass_and_long_messages_are_refused() -> None:
         right.close()
 
 
-async def test_a_peer_that_is_not_allowed_is_dropped(tmp_path: Path) -> None:
+async def test_a_peer_that_is_not_allowed_is_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hostlink, "CONNECT_WAIT", 0.2)
     # Our own uid is not in the list, and the socket's group is checked against the peer's
     # gid: make the socket's group one we are not in (root may chown; else skip the chown).
     spawner = HostSpawner(tmp_path / "b.sock", uids=(os.getuid() + 1,))

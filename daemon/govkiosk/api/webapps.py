@@ -48,6 +48,9 @@ class BrowserHostService(Service):
     async def start(self) -> None:
         await self._spawner.start()
 
+    async def serve(self) -> None:
+        await self._spawner.serve()
+
     async def stop(self) -> None:
         await self._spawner.stop()
 

@@ -97,6 +97,8 @@ class BrowserHost:
             _LOGGER.info("connected to the daemon at %s", self.socket_path)
             try:
                 await self.serve(sock)
+            except HostLinkError as exc:
+                _LOGGER.warning("the daemon's link broke: %s", exc)
             finally:
                 sock.close()
                 await self._end_browser()

@@ -50,6 +50,8 @@ _LOGGER = logging.getLogger(__name__)
 MAX_MESSAGE = 4096
 #: Window coordinates and sizes are kept to what a screen (or two) can hold.
 MAX_COORDINATE = 100_000
+#: How long a browser's start waits for a host that is not connected (restarting).
+CONNECT_WAIT = 5.0
 START_KEYS = frozenset({"op", "x", "y", "width", "height"})
 _FD_SPACE = socket.CMSG_SPACE(2 * array.array("i").itemsize)
 _CREDENTIALS = struct.Struct("3i")
@@ -365,6 +367,11 @@ class HostSpawner:
         self._server = sock
         self._accepting = asyncio.ensure_future(self._accept())
 
+    async def serve(self) -> None:
+        """Until the listening socket fails (raises :class:`HostLinkError`) or cancelled."""
+        if self._accepting is not None:
+            await asyncio.shield(self._accepting)
+
     async def stop(self) -> None:
         for task in (self._accepting, self._reader):
             if task is not None:
@@ -382,7 +389,10 @@ class HostSpawner:
         assert self._server is not None
         loop = asyncio.get_running_loop()
         while True:
-            conn, _ = await loop.sock_accept(self._server)
+            try:
+                conn, _ = await loop.sock_accept(self._server)
+            except OSError as exc:
+                raise HostLinkError(f"cannot accept the browser host: {exc}") from exc
             conn.setblocking(False)
             try:
                 peer = check_peer(conn, self._uids, self.group)
@@ -464,7 +474,11 @@ class HostSpawner:
             _LOGGER.warning("webapps: cannot ask the browser host to kill: %s", exc)
 
     async def spawn(self, launch: BrowserLaunch) -> HostChild:
-        """Ask the host for a browser with ``launch.window``; only the geometry is sent."""
+        """Ask the host for a browser with ``launch.window``; only the geometry is sent. A
+        host (re)connecting is waited for :data:`CONNECT_WAIT` seconds."""
+        if self._host is None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await wait_for(self.connected.wait(), CONNECT_WAIT)
         conn = self._host
         if conn is None:
             raise HostLinkError("no browser host is connected")
