@@ -478,3 +478,27 @@ async def test_the_session_browser_ends_when_the_host_goes(
     finally:
         await session_browser.close()
         await stop_process(host)
+
+
+@needs_chromium
+@pytest.mark.timeout(150)
+async def test_host_killed_outright_the_browser_goes_and_the_next_host_wipes(
+    site: HttpsSite, spawner: HostSpawner, tmp_path: Path
+) -> None:
+    host, profiles, browser = await host_browser(site, spawner, tmp_path)
+    second = None
+    try:
+        (profile,) = list(profiles.iterdir())
+        chromium = [p for p in _pids() if owned_by_test(p, tmp_path) and p != host.pid]
+        host.kill()  # SIGKILL: no wipe; the daemon closes its pipe ends, Chromium exits
+        await host.wait()
+        await asyncio.wait_for(browser.exited.wait(), 30)
+        await eventually(lambda: not any(chromium_alive(p) for p in chromium), "browser gone", 30)
+        assert profile.exists()  # left until the host starts again
+        second, _ = await start_host(tmp_path, spawner.path)
+        await asyncio.wait_for(spawner.connected.wait(), 30)
+        assert not profile.exists()
+    finally:
+        await browser.close()
+        if second is not None:
+            await stop_process(second)
