@@ -11,6 +11,7 @@ import asyncio
 import grp
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -502,3 +503,51 @@ async def test_host_killed_outright_the_browser_goes_and_the_next_host_wipes(
         await browser.close()
         if second is not None:
             await stop_process(second)
+
+
+IMPOSTOR = """
+import socket, sys
+server = socket.socket(fileno=int(sys.argv[1]))
+server.listen(1)  # SO_PEERCRED shows whoever called listen()
+print("listening", flush=True)
+conn, _ = server.accept()
+conn.settimeout(30)
+print("closed" if conn.recv(100) == b"" else "talked", flush=True)
+"""
+
+
+@pytest.mark.skipif(
+    os.getuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
+)
+async def test_the_host_refuses_a_listener_that_is_not_the_directory_owner(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "browser.sock"  # in root's directory
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server.bind(str(path))
+    impostor = await asyncio.create_subprocess_exec(
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        sys.executable,
+        "-c",
+        IMPOSTOR,
+        str(server.fileno()),
+        stdout=asyncio.subprocess.PIPE,
+        pass_fds=(server.fileno(),),
+    )
+    server.close()
+    host = None
+    try:
+        assert impostor.stdout is not None
+        assert await asyncio.wait_for(impostor.stdout.readline(), 30) == b"listening\n"
+        host, _ = await start_host(tmp_path, path)
+        # The host connects, sees uid 65534 listening where root owns the directory, leaves.
+        assert await asyncio.wait_for(impostor.stdout.readline(), 30) == b"closed\n"
+    finally:
+        if host is not None:
+            await stop_process(host)
+        if impostor.returncode is None:
+            impostor.kill()
+        await impostor.wait()

@@ -8,7 +8,8 @@ daemon's own command line (``webapps/browser.py``), a fresh 0700 profile under
 ``$XDG_RUNTIME_DIR/govkiosk-browser``, and hands the DevTools pipe's two ends to the daemon
 (``webapps/hostlink.py``). When the browser ends it kills its process group, wipes the
 profile and reports ``exited``; when the daemon's connection drops it kills the browser,
-wipes, and connects again. One browser at a time.
+wipes, and connects again. One browser at a time. It talks only to a listener whose uid
+owns the socket's directory (the daemon's user for ``/run/govkiosk``).
 
 ``--test-arg`` adds a browser switch (tests only: ``--headless=new``, ``--no-sandbox``).
 """
@@ -43,6 +44,7 @@ from ..webapps.hostlink import (
     HostProtocolError,
     encode,
     parse_request,
+    peer_credentials,
     receive,
     send,
     seqpacket,
@@ -93,6 +95,11 @@ class BrowserHost:
                 log("cannot reach the daemon at %s (%s)", self.socket_path, exc)
                 await asyncio.sleep(backoff.delay(failures))
                 continue
+            if not self._trusted(sock):
+                sock.close()
+                failures += 1
+                await asyncio.sleep(backoff.delay(failures))
+                continue
             failures = 0
             _LOGGER.info("connected to the daemon at %s", self.socket_path)
             try:
@@ -102,6 +109,25 @@ class BrowserHost:
             finally:
                 sock.close()
                 await self._end_browser()
+
+    def _trusted(self, sock: socket.socket) -> bool:
+        """Whether the listener is the owner of the socket's directory (``/run/govkiosk``:
+        the daemon's user), so no other user can pose as the daemon."""
+        try:
+            owner = os.stat(self.socket_path.parent).st_uid
+            peer = peer_credentials(sock)
+        except OSError as exc:
+            _LOGGER.warning("cannot check the daemon's socket: %s", exc)
+            return False
+        if peer.uid != owner:
+            _LOGGER.warning(
+                "refused %s: served by uid %d, not its directory's owner %d",
+                self.socket_path,
+                peer.uid,
+                owner,
+            )
+            return False
+        return True
 
     async def serve(self, sock: socket.socket) -> None:
         """Requests until the daemon leaves or breaks the protocol."""
