@@ -491,6 +491,14 @@ class HostSpawner:
             return await wait_for(asyncio.shield(started), self._start_timeout)
         except asyncio.TimeoutError as exc:
             raise HostLinkError("the browser host did not start the browser in time") from exc
+        except asyncio.CancelledError:
+            # Cancelled as the browser came up: nobody will own it, so it must not live on
+            # (the host would refuse every later start).
+            if started.done() and not started.cancelled() and started.exception() is None:
+                orphan = started.result()
+                orphan.kill()
+                _close_all((orphan.read_fd, orphan.write_fd))
+            raise
         finally:
             if not started.done():
                 started.cancel()
