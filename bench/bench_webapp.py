@@ -12,7 +12,10 @@ Headless (``--headless=new``) unless ``DISPLAY`` is set, then in a window as on 
 The daemon's own part of a tap (D-Bus call, session, bridge token) is not included:
 bench_bridge and bench_daemon measure those.
 
-``python -m bench webapp [--sessions N]``
+``--host``: the browser started by ``govkiosk-browser-host`` (a process, as in production)
+and its DevTools pipe passed to the daemon's side over the unix socket (webapps/hostlink.py).
+
+``python -m bench webapp [--sessions N] [--host]``
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import os
 import ssl
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +36,7 @@ from aiohttp import web
 from govkiosk.backends import demo_webapp
 from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.webapps.browser import BrowserLaunch, KioskBrowser
+from govkiosk.webapps.hostlink import HostSpawner
 from harness.browser import CHROMIUM, browser_args
 
 TARGET_S = 2.0
@@ -57,9 +62,34 @@ async def _serve(directory: Path) -> Any:
     return runner, credential, port
 
 
-async def _sessions(count: int, directory: Path) -> Dict[str, Any]:
+async def _host(directory: Path, args: List[str]) -> Any:
+    """A browser host process and the daemon's end it connected to."""
+    spawner = HostSpawner(directory / "browser.sock", uids=(os.getuid(),), start_timeout=60)
+    await spawner.start()
+    (directory / "xdg").mkdir(mode=0o700)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env["XDG_RUNTIME_DIR"] = str(directory / "xdg")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "govkiosk.cli.browserhost",
+        f"--socket={spawner.path}",
+        f"--browser={CHROMIUM}",
+        *(f"--test-arg={a}" for a in args),
+        env=env,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await asyncio.wait_for(spawner.connected.wait(), 30)
+    return spawner, process
+
+
+async def _sessions(count: int, directory: Path, via_host: bool = False) -> Dict[str, Any]:
     runner, credential, port = await _serve(directory)
     headless = not os.environ.get("DISPLAY")
+    spawner: Optional[HostSpawner] = None
+    host: Optional[asyncio.subprocess.Process] = None
+    if via_host:
+        spawner, host = await _host(directory, list(browser_args(credential, headless=headless)))
     launch = BrowserLaunch(
         runtime_dir=directory / "profiles",
         command=(CHROMIUM or "chromium",),
@@ -73,7 +103,7 @@ async def _sessions(count: int, directory: Path) -> Dict[str, Any]:
     closed: List[float] = []
     try:
         for index in range(count + 1):
-            browser = KioskBrowser(launch, url, [origin])
+            browser = KioskBrowser(launch, url, [origin], spawner=spawner)
             begin = time.perf_counter()
             await browser.start()
             ready = time.perf_counter()
@@ -87,10 +117,16 @@ async def _sessions(count: int, directory: Path) -> Dict[str, Any]:
             painted.append(paint - begin)
             closed.append(end - paint)
     finally:
+        if host is not None:
+            host.terminate()
+            await host.wait()
+        if spawner is not None:
+            await spawner.stop()
         await runner.cleanup()
     return {
         "sessions": count,
         "mode": "headless" if headless else "window",
+        "started_by": "govkiosk-browser-host" if via_host else "the daemon",
         "tap_to_first_paint_s": {
             "p50": _q(painted, 0.5),
             "p99": _q(painted, 0.99),
@@ -106,8 +142,9 @@ async def _sessions(count: int, directory: Path) -> Dict[str, Any]:
 def run(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench webapp")
     parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--host", action="store_true", help="through govkiosk-browser-host")
     args = parser.parse_args(argv or [])
     if CHROMIUM is None:
         return {"skipped": "chromium is not installed"}
     with tempfile.TemporaryDirectory(prefix="bench-webapp-") as scratch:
-        return asyncio.run(_sessions(args.sessions, Path(scratch)))
+        return asyncio.run(_sessions(args.sessions, Path(scratch), args.host))

@@ -46,6 +46,7 @@ launcher /usr/bin/govkioskctl "control tool" govkiosk.cli.main
 launcher /usr/sbin/govkiosk-update "privileged update installer" govkiosk.cli.update
 launcher /usr/bin/govkiosk-ui "touch UI" govkiosk_ui.main
 launcher /usr/bin/govkiosk-promo "promotion screen" govkiosk_ui.promo.main
+launcher /usr/bin/govkiosk-browser-host "kiosk browser host" govkiosk.cli.browserhost
 
 # Configuration: conffiles plus the drop-in directory.
 install -D -m 0644 "$here/config/govkiosk.toml" "$dest/etc/govkiosk/govkiosk.toml"
@@ -61,7 +62,9 @@ install -D -m 0644 -t "$dest$unitdir" \
     "$root/systemd/govkiosk-update.path"
 install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-ui.service"
 install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-promo.service"
+install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-browser.service"
 install -D -m 0644 -t "$dest/usr/share/govkiosk/autostart" "$root/systemd/govkiosk-ui.desktop"
+install -D -m 0644 -t "$dest/usr/share/govkiosk/autostart" "$root/systemd/govkiosk-browser.desktop"
 install -D -m 0644 "$here/sysusers/govkiosk.conf" "$dest/usr/lib/sysusers.d/govkiosk.conf"
 install -D -m 0644 "$here/tmpfiles/govkiosk.conf" "$dest/usr/lib/tmpfiles.d/govkiosk.conf"
 install -D -m 0644 -t "$dest$udevrulesdir" "$root"/udev/*.rules

@@ -207,6 +207,167 @@ def wipe_stale_profiles(runtime_dir: Path, temp_dir: Optional[Path] = None) -> i
     return removed
 
 
+def browser_argv(launch: BrowserLaunch, profile: Path) -> List[str]:
+    """The browser's command line for a session whose profile is ``profile`` (the daemon's
+    own launches and the browser host's share it: neither runs a command it is sent)."""
+    window = launch.window
+    return [
+        *launch.command,
+        f"--user-data-dir={profile / 'data'}",
+        f"--disk-cache-dir={profile / 'cache'}",
+        *FLAGS,
+        f"--window-position={window.x},{window.y}",
+        f"--window-size={window.width},{window.height}",
+        *launch.extra_args,
+        "--app=data:text/html,",
+    ]
+
+
+def prepare_profile(profile: Path) -> None:
+    """The fresh profile's ``Default/Preferences`` (:data:`PREFERENCES`)."""
+    default = profile / "data" / "Default"
+    default.mkdir(mode=0o700, parents=True)
+    (default / "Preferences").write_text(json.dumps(PREFERENCES), encoding="utf-8")
+
+
+def browser_environment(profile: Path, temp: Optional[Path]) -> Dict[str, str]:
+    """The browser's environment: ours for :data:`KEPT_ENVIRONMENT`, the rest in the profile."""
+    env = {name: os.environ[name] for name in KEPT_ENVIRONMENT if name in os.environ}
+    for name, sub in (
+        ("HOME", "home"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_DATA_HOME", "data-home"),
+    ):
+        (profile / sub).mkdir(mode=0o700, exist_ok=True)
+        env[name] = str(profile / sub)
+    if temp is not None:
+        env["TMPDIR"] = str(temp)
+    return env
+
+
+class Child(Protocol):
+    """A started browser as :class:`KioskBrowser` drives it: its DevTools pipe ends (ours to
+    own from then on), how to wait for its end and how to kill it."""
+
+    read_fd: int
+    write_fd: int
+
+    @property
+    def pid(self) -> Optional[int]: ...
+
+    @property
+    def profile(self) -> Optional[Path]: ...
+
+    async def wait(self) -> Optional[int]:
+        """Its exit status once it ended and its profile is wiped (None: unknown)."""
+
+    def kill(self) -> None:
+        """End it now (renderers and all); :meth:`wait` returns then."""
+
+
+class Spawner(Protocol):
+    """Starts the browser: here (:class:`LocalSpawner`) or in the kiosk user's session
+    through the browser host (``webapps/hostlink.py``)."""
+
+    async def spawn(self, launch: BrowserLaunch) -> Child: ...
+
+
+class LocalChild:
+    """A browser this process started, in its own process group, with its profile."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        read_fd: int,
+        write_fd: int,
+        profile: Path,
+        temp: Path,
+    ) -> None:
+        self.process = process
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+        self._profile: Optional[Path] = profile
+        self._temp: Optional[Path] = temp
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self.process.pid
+
+    @property
+    def profile(self) -> Optional[Path]:
+        return self._profile
+
+    async def wait(self) -> Optional[int]:
+        try:
+            return await self.process.wait()
+        finally:
+            # Renderers and the zygote are in the browser's process group: none outlives it.
+            self._kill_group()
+            self._wipe()
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self._kill_group()
+
+    def _kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def _wipe(self) -> None:
+        for directory in (self._profile, self._temp):
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+        self._profile = self._temp = None
+
+
+class LocalSpawner:
+    """Starts the browser as a child of this process (the daemon in tests and the demo; the
+    browser host in production), a fresh 0700 profile under ``launch.runtime_dir``."""
+
+    async def spawn(self, launch: BrowserLaunch) -> LocalChild:
+        runtime = launch.runtime_dir
+        profile: Optional[Path] = None
+        temp: Optional[Path] = None
+        try:
+            runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+            profile = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX, dir=runtime))
+            temp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=launch.temp_dir))
+            prepare_profile(profile)
+            env = browser_environment(profile, temp)
+        except OSError as exc:
+            for directory in (profile, temp):
+                if directory is not None:
+                    shutil.rmtree(directory, ignore_errors=True)
+            raise BrowserError(f"cannot make the browser profile under {runtime}: {exc}") from exc
+        (cmd_read, cmd_write), (reply_read, reply_write) = os.pipe(), os.pipe()
+        # The browser wants the pipe on its descriptors 3 and 4: handed to sh as stdin and
+        # stdout, which it moves there (dash knows only descriptors 0-9).
+        script = 'exec "$@" 3<&0 4>&1 0</dev/null 1>/dev/null'
+        try:
+            process = await asyncio.create_subprocess_exec(
+                "/bin/sh",
+                "-c",
+                script,
+                "sh",
+                *browser_argv(launch, profile),
+                stdin=cmd_read,
+                stdout=reply_write,
+                stderr=asyncio.subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            for fd in (cmd_read, cmd_write, reply_read, reply_write):
+                os.close(fd)
+            for directory in (profile, temp):
+                shutil.rmtree(directory, ignore_errors=True)
+            raise BrowserError(f"cannot start the browser {launch.command[0]!r}: {exc}") from exc
+        os.close(cmd_read)
+        os.close(reply_write)
+        return LocalChild(process, reply_read, cmd_write, profile, temp)
+
+
 class KioskBrowser:
     """One browser for one web-app session: started on ``url``, kept to ``origins``."""
 
@@ -216,6 +377,7 @@ class KioskBrowser:
         url: str,
         origins: Sequence[str],
         on_blocked: Optional[Callable[[str], None]] = None,
+        spawner: Optional[Spawner] = None,
     ) -> None:
         self._launch = launch
         self._url = url
@@ -224,9 +386,8 @@ class KioskBrowser:
             raise BrowserError("the web app's address is outside its own origins")
         self._on_blocked = on_blocked
         self._devtools = DevTools()
-        self._process: Optional[asyncio.subprocess.Process] = None
-        self._profile: Optional[Path] = None
-        self._temp: Optional[Path] = None
+        self._spawner: Spawner = spawner if spawner is not None else LocalSpawner()
+        self._child: Optional[Child] = None
         self._main_target: Optional[str] = None
         self._main_session: Optional[str] = None
         self._main_attached = asyncio.Event()
@@ -247,46 +408,15 @@ class KioskBrowser:
 
     @property
     def profile(self) -> Optional[Path]:
-        """The session's profile directory while the browser runs."""
-        return self._profile
+        """The session's profile directory while the browser runs (None: the browser host's)."""
+        return None if self._child is None else self._child.profile
 
     @property
     def pid(self) -> Optional[int]:
-        return None if self._process is None else self._process.pid
+        return None if self._child is None else self._child.pid
 
     def argv(self, profile: Path) -> List[str]:
-        window = self._launch.window
-        return [
-            *self._launch.command,
-            f"--user-data-dir={profile / 'data'}",
-            f"--disk-cache-dir={profile / 'cache'}",
-            *FLAGS,
-            f"--window-position={window.x},{window.y}",
-            f"--window-size={window.width},{window.height}",
-            *self._launch.extra_args,
-            "--app=data:text/html,",
-        ]
-
-    @staticmethod
-    def _prepare(profile: Path) -> None:
-        """The fresh profile's ``Default/Preferences`` (:data:`PREFERENCES`)."""
-        default = profile / "data" / "Default"
-        default.mkdir(mode=0o700, parents=True)
-        (default / "Preferences").write_text(json.dumps(PREFERENCES), encoding="utf-8")
-
-    def environment(self, profile: Path) -> Dict[str, str]:
-        env = {name: os.environ[name] for name in KEPT_ENVIRONMENT if name in os.environ}
-        for name, sub in (
-            ("HOME", "home"),
-            ("XDG_CONFIG_HOME", "config"),
-            ("XDG_CACHE_HOME", "cache"),
-            ("XDG_DATA_HOME", "data-home"),
-        ):
-            (profile / sub).mkdir(mode=0o700, exist_ok=True)
-            env[name] = str(profile / sub)
-        if self._temp is not None:
-            env["TMPDIR"] = str(self._temp)
-        return env
+        return browser_argv(self._launch, profile)
 
     async def start(self) -> None:
         """Start the browser and load the item's page; :class:`BrowserError` if it cannot."""
@@ -302,41 +432,9 @@ class KioskBrowser:
             raise
 
     async def _start(self) -> None:
-        runtime = self._launch.runtime_dir
-        try:
-            runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._profile = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX, dir=runtime))
-            self._temp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=self._launch.temp_dir))
-            self._prepare(self._profile)
-        except OSError as exc:
-            raise BrowserError(f"cannot make the browser profile under {runtime}: {exc}") from exc
-        (cmd_read, cmd_write), (reply_read, reply_write) = os.pipe(), os.pipe()
-        # The browser wants the pipe on its descriptors 3 and 4: handed to sh as stdin and
-        # stdout, which it moves there (dash knows only descriptors 0-9).
-        script = 'exec "$@" 3<&0 4>&1 0</dev/null 1>/dev/null'
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                "/bin/sh",
-                "-c",
-                script,
-                "sh",
-                *self.argv(self._profile),
-                stdin=cmd_read,
-                stdout=reply_write,
-                stderr=asyncio.subprocess.DEVNULL,
-                env=self.environment(self._profile),
-                start_new_session=True,
-            )
-        except OSError as exc:
-            for fd in (cmd_read, cmd_write, reply_read, reply_write):
-                os.close(fd)
-            raise BrowserError(
-                f"cannot start the browser {self._launch.command[0]!r}: {exc}"
-            ) from exc
-        os.close(cmd_read)
-        os.close(reply_write)
+        self._child = child = await self._spawner.spawn(self._launch)
         self._waiter = asyncio.ensure_future(self._wait())
-        await self._devtools.open(reply_read, cmd_write)
+        await self._devtools.open(child.read_fd, child.write_fd)
         self._listen()
         send = self._devtools.send
         await send("Browser.setDownloadBehavior", {"behavior": "deny"})
@@ -523,12 +621,11 @@ class KioskBrowser:
     async def close(self) -> None:
         """Close the browser (politely, then by force) and wipe its profile."""
         self._closing = True
-        if self._process is not None and self._process.returncode is None:
+        if self._waiter is not None and not self._waiter.done():
             with contextlib.suppress(DevToolsError):
                 await self._devtools.send("Browser.close", timeout=self._launch.close_grace)
-            if self._waiter is not None:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await wait_for(asyncio.shield(self._waiter), self._launch.close_grace)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await wait_for(asyncio.shield(self._waiter), self._launch.close_grace)
             self._terminate()
         if self._waiter is not None:
             await asyncio.shield(self._waiter)
@@ -536,18 +633,12 @@ class KioskBrowser:
             self._ended(None)
 
     def _terminate(self) -> None:
-        process = self._process
-        if process is None or process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+        if self._child is not None:
+            self._child.kill()
 
     async def _wait(self) -> None:
-        assert self._process is not None
-        returncode = await self._process.wait()
-        # Renderers and the zygote are in the browser's process group: none outlives it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._process.pid, signal.SIGKILL)
+        assert self._child is not None
+        returncode = await self._child.wait()
         if not self._closing:
             _LOGGER.warning("browser: exited by itself (status %s)", returncode)
         self._ended(returncode)
@@ -555,10 +646,6 @@ class KioskBrowser:
     def _ended(self, returncode: Optional[int]) -> None:
         self.returncode = returncode
         self._devtools.close()
-        for directory in (self._profile, self._temp):
-            if directory is not None:
-                shutil.rmtree(directory, ignore_errors=True)
-        self._profile = self._temp = None
         self.exited.set()
 
 
@@ -572,8 +659,9 @@ class Manifest(Protocol):
 class SessionBrowser:
     """The kiosk browser as a web-app session drives it: open, wait, hide/show, close."""
 
-    def __init__(self, launch: BrowserLaunch) -> None:
+    def __init__(self, launch: BrowserLaunch, spawner: Optional[Spawner] = None) -> None:
         self._launch = launch
+        self._spawner = spawner
         self._browser: Optional[KioskBrowser] = None
         self._gone = asyncio.Event()
 
@@ -583,7 +671,7 @@ class SessionBrowser:
 
     async def open(self, url: str, app: Manifest) -> None:
         """Start the browser on ``url`` (with its bridge fragment), held to ``app.origins``."""
-        self._browser = KioskBrowser(self._launch, url, app.origins)
+        self._browser = KioskBrowser(self._launch, url, app.origins, spawner=self._spawner)
         try:
             await self._browser.start()
         finally:
@@ -626,9 +714,11 @@ def launcher(
     window: Window = Window(),
     extra_args: Sequence[str] = (),
     temp_dir: Optional[Path] = None,
+    spawner: Optional[Spawner] = None,
 ) -> Callable[[WebAppsSettings], SessionBrowser]:
     """The session's browser factory: ``[webapps] browser`` (split like shell words) and
-    ``browser_args``, read at each web-app session."""
+    ``browser_args``, read at each web-app session; ``spawner``: where the browser starts
+    (None: here; the browser host's link when ``browser_host`` is set)."""
 
     def build(settings: WebAppsSettings) -> SessionBrowser:
         command = tuple(shlex.split(settings.browser)) or ("chromium",)
@@ -639,7 +729,8 @@ def launcher(
                 window=window,
                 extra_args=(*settings.browser_args, *extra_args),
                 temp_dir=temp_dir,
-            )
+            ),
+            spawner,
         )
 
     return build

@@ -10,10 +10,14 @@
     rate = 20.0               # calls per second a page may make, on average
     burst = 40                # and at once
     max_print_jobs = 10       # print.pdf + print.receipt calls per session
+    browser_host = ""         # "": start the browser here; a socket path: the browser host's
+    browser_host_uids = []    # uids allowed to be the browser host (besides the socket's group)
+    browser_host_group = "govkiosk-ui"  # the socket's group (who may connect at all)
 
 The bridge binds once, with the first web-app session: a reload changes ``bridge_port`` and
 the read limit of ``max_body`` at the next start (a body's declared length is checked
-against the setting in force at once); the rest applies to the next call.
+against the setting in force at once); ``browser_host`` and its uids are read at the
+daemon's start; the rest applies to the next call.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Tuple
 
-from ..fields import positive, setting
+from ..fields import matches, positive, setting
 
 
 @dataclass(frozen=True)
@@ -51,4 +55,22 @@ class WebAppsSettings:
     #: ``max_pages`` bounds the A4 pages as well.
     max_print_jobs: int = setting(
         10, expect="a whole number from 1 to 100", check=lambda v: 1 <= v <= 100
+    )
+    #: Where the daemon listens for the browser host (``govkiosk-browser-host``, in the kiosk
+    #: user's session; docs/webapps.md §7), e.g. ``/run/govkiosk/browser.sock``; empty: the
+    #: daemon starts the browser itself (development, tests, the demo). Read at the start.
+    browser_host: str = setting(
+        "",
+        expect="empty or an absolute socket path",
+        check=lambda v: v == "" or (v.startswith("/") and len(v.encode()) < 108),
+    )
+    #: User ids allowed to connect as the browser host (the kiosk user's); a peer whose
+    #: group is the socket's group is allowed as well.
+    browser_host_uids: Tuple[int, ...] = setting(
+        (), expect="a list of user ids", check=lambda v: all(0 <= u < 2**32 for u in v)
+    )
+    #: The browser host socket's group (0660): who may connect at all; a peer whose primary
+    #: group it is is allowed without being listed. Empty: the daemon's own group.
+    browser_host_group: str = setting(
+        "govkiosk-ui", expect="empty or a group name", check=matches(r"|[a-z_][a-z0-9_-]{0,31}")
     )
