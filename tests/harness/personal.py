@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Set
+from typing import Dict, Iterable, Iterator, List, Optional, Set
 
 from govkiosk.devices.idcard import simphoto
 
@@ -57,18 +57,41 @@ def written_files(roots: List[Path], since: float, printed: Optional[Path]) -> I
             yield path
 
 
+class Needles:
+    """Many byte strings found in one pass over the data, not one pass each: the data's
+    ``width``-byte pieces (``width``: the shortest needle) are matched against the
+    needles' first bytes, and only the needles starting so are searched for. A soak's
+    30,000 terms, four encodings each, in megabytes of log: seconds, not hours."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, patterns: List[bytes]) -> None:
+        self.width = min((len(p) for p in patterns), default=1)
+        self.by_start: Dict[bytes, List[bytes]] = {}
+        for pattern in patterns:
+            self.by_start.setdefault(pattern[: self.width], []).append(pattern)
+
+    def found(self, data: bytes) -> List[bytes]:
+        width, hits = self.width, set()
+        for at in range(0, len(data), self.CHUNK):
+            chunk = data[at : at + self.CHUNK + width - 1]
+            pieces = {chunk[i : i + width] for i in range(len(chunk) - width + 1)}
+            hits |= pieces & self.by_start.keys()
+        return [p for start in hits for p in self.by_start[start] if p in data]
+
+
 def scan(paths: Iterable[Path], terms: Set[str]) -> int:
     """Search every file in ``paths``; the number scanned. Raises AssertionError naming
     the first file that holds a term or an image."""
     scanned = 0
-    patterns = needles(terms)
+    patterns = Needles(needles(terms))
     for path in set(paths):
         try:
             data = path.read_bytes()
         except OSError:
             continue  # another process's file, gone or unreadable: not ours
         scanned += 1
-        leaked = [p for p in patterns if p in data]
+        leaked = patterns.found(data)
         assert not leaked, f"{path} holds personal data"
         images = [i.pattern for i in IMAGES if i.search(data)]
         assert not images, f"{path} holds image data: {images}"
