@@ -58,6 +58,7 @@ LAYERS: Dict[str, int] = {
             "dbus",
             "gm",
             "pdfbytes",
+            "checkedfetch",
             "ofd",
         ),
         PLUMBING,

@@ -9,10 +9,10 @@ import hashlib
 import shutil
 import ssl
 from pathlib import Path
-from typing import BinaryIO
 
 import aiohttp
 
+from ..checkedfetch import fetch_checked
 from ..timeouts import wait_for
 from .errors import DownloadError
 from .manifest import Package, Release
@@ -67,35 +67,15 @@ async def _all(
 
 
 async def _fetch(session: aiohttp.ClientSession, url: str, package: Package, dest: Path) -> None:
-    loop = asyncio.get_running_loop()
-    async with session.get(url, allow_redirects=False) as response:
-        if response.status != 200:
-            raise DownloadError(f"{package.file}: the mirror answered HTTP {response.status}")
-        if response.content_length is not None and response.content_length != package.size:
-            raise DownloadError(
-                f"{package.file}: the mirror offers {response.content_length} bytes,"
-                f" the manifest says {package.size}"
-            )
-        digest = hashlib.sha256()
-        received = 0
-        handle: BinaryIO = await loop.run_in_executor(None, dest.open, "wb")
-        try:
-            async for chunk in response.content.iter_chunked(CHUNK):
-                received += len(chunk)
-                if received > package.size:
-                    raise DownloadError(
-                        f"{package.file}: more than the {package.size} bytes the manifest says"
-                    )
-                digest.update(chunk)
-                await loop.run_in_executor(None, handle.write, chunk)
-        finally:
-            await loop.run_in_executor(None, handle.close)
-    if received != package.size:
-        raise DownloadError(
-            f"{package.file}: {received} bytes received, the manifest says {package.size}"
-        )
-    if digest.hexdigest() != package.sha256:
-        raise DownloadError(f"{package.file}: its SHA-256 is not the manifest's")
+    await fetch_checked(
+        session,
+        url,
+        dest,
+        name=package.file,
+        size=package.size,
+        sha256=package.sha256,
+        error=DownloadError,
+    )
 
 
 def _fresh(directory: Path) -> None:
