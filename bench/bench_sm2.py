@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 from govkiosk.gm import sm2
 from govkiosk.gm.certs import TestAuthority
@@ -19,26 +19,11 @@ from govkiosk.gm.sm3 import backend, sm3
 from govkiosk.security import sesmake
 from govkiosk.security.sesverify import SesVerifier
 
+from .timing import summary, times
+
 #: Bytes of protected files in a sealed 2-page certificate: pages, resources, a font
 #: subset and a seal image (the fixtures' are 30-60 KB; a generous figure).
 OFD_PROTECTED = 256 * 1024
-
-
-def _times(call: Callable[[], object], runs: int) -> List[float]:
-    spent = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        spent.append((time.perf_counter() - started) * 1000)
-    return sorted(spent)
-
-
-def _summary(spent: List[float]) -> Dict[str, float]:
-    return {
-        "p50_ms": round(spent[len(spent) // 2], 2),
-        "p99_ms": round(spent[min(len(spent) - 1, int(len(spent) * 0.99))], 2),
-        "runs": len(spent),
-    }
 
 
 def run() -> Dict[str, Any]:
@@ -49,7 +34,7 @@ def run() -> Dict[str, Any]:
     results["first_use_ms"] = round((time.perf_counter() - started) * 1000, 1)
     message = os.urandom(200)
     signature = sm2.sign(key, message)
-    results["sm2_verify"] = _summary(_times(lambda: sm2.verify(public, message, signature), 300))
+    results["sm2_verify"] = summary(times(lambda: sm2.verify(public, message, signature), 300))
 
     data = os.urandom(1024 * 1024)
     started = time.perf_counter()
@@ -78,10 +63,10 @@ def run() -> Dict[str, Any]:
         sm2.clear_cache()
         verifier.verify_signature(value, xml, seal_file=seal)
 
-    results["ses_verify_with_chain"] = _summary(_times(cold, 200))
+    results["ses_verify_with_chain"] = summary(times(cold, 200))
     # the authority's certificates and the seal seen before: one SM2 verification
-    results["ses_verify_with_chain_warm"] = _summary(
-        _times(lambda: verifier.verify_signature(value, xml, seal_file=seal), 200)
+    results["ses_verify_with_chain_warm"] = summary(
+        times(lambda: verifier.verify_signature(value, xml, seal_file=seal), 200)
     )
     protected = os.urandom(OFD_PROTECTED)
 
@@ -89,7 +74,7 @@ def run() -> Dict[str, Any]:
         sm3(protected)
         cold()
 
-    results["ofd_2_pages_estimate"] = _summary(_times(ofd, 200))
+    results["ofd_2_pages_estimate"] = summary(times(ofd, 200))
     results["ofd_2_pages_estimate"]["protected_bytes"] = OFD_PROTECTED
     results["pdf_sm2"] = _pdf(authority)
     results["gmssl_verify"] = _gmssl(key, public, message)
@@ -101,14 +86,14 @@ def _signing(key: sm2.PrivateKey, message: bytes) -> Dict[str, Any]:
     """The hardened signature (what an SM2 reply costs the kiosk), and how much its time
     follows the nonce: a nonce of Hamming weight 2 against random ones (given ``k``, the
     blinding and the ladder still run; only the RFC 6979 derivation is left out)."""
-    found: Dict[str, Any] = _summary(_times(lambda: sm2.sign(key, message), 200))
+    found: Dict[str, Any] = summary(times(lambda: sm2.sign(key, message), 200))
     e = sm2.message_digest(key.public_key(), message)
     sparse = (1 << 255) + 1
     dense = [int.from_bytes(os.urandom(32), "big") % (sm2.SM2P256.n - 1) + 1 for _ in range(8)]
-    light = _times(lambda: sm2.sign_digest(key, e, k=sparse), 200)
+    light = times(lambda: sm2.sign_digest(key, e, k=sparse), 200)
     heavy: List[float] = []
     for k in dense:
-        heavy.extend(_times(lambda k=k: sm2.sign_digest(key, e, k=k), 25))
+        heavy.extend(times(lambda k=k: sm2.sign_digest(key, e, k=k), 25))
     heavy.sort()
     found["k_weight_2_p50_ms"] = round(light[len(light) // 2], 3)
     found["k_random_p50_ms"] = round(heavy[len(heavy) // 2], 3)
@@ -144,7 +129,7 @@ def _pdf(authority: TestAuthority) -> Dict[str, Any]:
         sm2.clear_cache()
         verifier.verify(sealed)
 
-    return _summary(_times(cold, 30))
+    return summary(times(cold, 30))
 
 
 def _gmssl(key: sm2.PrivateKey, public: sm2.PublicKey, message: bytes) -> Dict[str, Any]:
@@ -155,4 +140,4 @@ def _gmssl(key: sm2.PrivateKey, public: sm2.PublicKey, message: bytes) -> Dict[s
     crypt = gmssl_sm2.CryptSM2(private_key=f"{key.d:064x}", public_key=public.to_bytes()[1:].hex())
     raw = sm2.sign(key, message, der=False).hex()
     assert crypt.verify_with_sm3(raw, message)
-    return _summary(_times(lambda: crypt.verify_with_sm3(raw, message), 30))
+    return summary(times(lambda: crypt.verify_with_sm3(raw, message), 30))

@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict
 
 from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.fleet.release import plan, release_body
@@ -20,25 +20,10 @@ from govkiosk.updates import manifest
 from govkiosk.updates.download import fetch_release
 from govkiosk.updates.settings import ReleaseKey, UpdateSettings
 
+from .timing import summary, times
+
 PACKAGE = 1024 * 1024
 DOWNLOADS = 5
-
-
-def _times(call: Callable[[], object], runs: int) -> List[float]:
-    spent = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        spent.append((time.perf_counter() - started) * 1000)
-    return sorted(spent)
-
-
-def _summary(spent: List[float]) -> Dict[str, float]:
-    return {
-        "p50_ms": round(spent[len(spent) // 2], 2),
-        "p99_ms": round(spent[min(len(spent) - 1, int(len(spent) * 0.99))], 2),
-        "runs": len(spent),
-    }
 
 
 def run() -> Dict[str, Any]:
@@ -59,8 +44,8 @@ def run() -> Dict[str, Any]:
             key = OperatorSigner.generate("release", algorithm)
             signed = json.dumps(manifest.sign(body, key))
             pins = [manifest.ReleaseKeyPin(key.key_id, key.public_b64(), algorithm)]
-            results[f"verify_{name}"] = _summary(
-                _times(
+            results[f"verify_{name}"] = summary(
+                times(
                     lambda s=signed, p=pins: manifest.verify(s, p), 200 if name == "ed25519" else 30
                 )
             )
@@ -85,13 +70,13 @@ def run() -> Dict[str, Any]:
                     )
                 )
                 spent.append((time.perf_counter() - started) * 1000)
-            results["download_1mb_https"] = _summary(sorted(spent))
+            results["download_1mb_https"] = summary(sorted(spent))
             results["download_mb_per_s_p50"] = round(
                 PACKAGE / 1e6 / (sorted(spent)[len(spent) // 2] / 1000), 1
             )
         finally:
             mirror.stop()
     kiosks = [f"hl-{n:05d}" for n in range(5000)]
-    results["plan_5000_kiosks"] = _summary(_times(lambda: plan(kiosks), 20))
+    results["plan_5000_kiosks"] = summary(times(lambda: plan(kiosks), 20))
     results["waves_5000"] = [len(w) for w in plan(kiosks)]
     return results
