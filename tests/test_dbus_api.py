@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from pathlib import Path
 from typing import Any, AsyncIterator, List, Tuple
@@ -10,12 +11,14 @@ import pytest
 from dbus_next import DBusError, Message, MessageType
 
 from govkiosk.app import Daemon
+from govkiosk.bus import ServiceHealthChanged
 from govkiosk.config import load_config
 from govkiosk.contract.connection import close, connect
 from govkiosk.contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 from govkiosk.errors import GovkioskError
 from govkiosk.supervisor import Service
 from harness.dbus import PrivateBus
+from harness.eventually import eventually
 from harness.govkioskd import CONFIG
 
 
@@ -151,3 +154,71 @@ async def test_a_bug_behind_a_method_is_an_internal_error_without_traceback(
     assert "Traceback" not in err.value.text
     assert "KeyError" not in err.value.text
     assert "D-Bus method GetServices failed" in caplog.text  # the details stay in the log
+
+
+async def test_a_health_change_right_after_get_services_arrives_after_its_reply(
+    running: Tuple[Daemon, Any], private_bus: PrivateBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The UI applies ``GetServices`` as a snapshot and the signals on top of it, in the
+    order they arrive: a change made just after the snapshot was read must not overtake
+    the reply, or the stale snapshot would undo it for good."""
+    daemon, _kiosk = running
+    loop = asyncio.get_running_loop()
+    read = daemon.supervisor.health
+    change = ServiceHealthChanged("flaky", "failed", "changed after the snapshot", 99)
+
+    def read_then_change(name: Any = None) -> Any:
+        monkeypatch.setattr(daemon.supervisor, "health", read)  # once
+        loop.call_soon(daemon.bus.publish, change)  # the next thing the daemon's loop does
+        return read(name)
+
+    monkeypatch.setattr(daemon.supervisor, "health", read_then_change)
+    raw = await connect(private_bus.address)
+    arrived: List[str] = []
+
+    def record(msg: Message) -> None:
+        if msg.message_type is MessageType.SIGNAL and msg.member == "ServiceHealthChanged":
+            arrived.append(f"signal {msg.body[3]}")
+        elif msg.message_type is MessageType.METHOD_RETURN and msg.sender != "org.freedesktop.DBus":
+            arrived.append(f"reply to {msg.member or 'GetServices'}")
+
+    try:
+        await raw.call(
+            Message(
+                destination="org.freedesktop.DBus",
+                path="/org/freedesktop/DBus",
+                interface="org.freedesktop.DBus",
+                member="AddMatch",
+                signature="s",
+                body=[f"type='signal',interface='{KIOSK_INTERFACE}',member='ServiceHealthChanged'"],
+            )
+        )
+        raw.add_message_handler(record)
+        reply = await raw.call(
+            Message(
+                destination=BUS_NAME,
+                path=OBJECT_PATH,
+                interface=KIOSK_INTERFACE,
+                member="GetServices",
+            )
+        )
+        assert reply is not None
+        assert reply.message_type is MessageType.METHOD_RETURN
+        await eventually(lambda: "signal 99" in arrived, "the change's signal")
+        assert arrived.index("reply to GetServices") < arrived.index("signal 99"), arrived
+    finally:
+        await close(raw)
+
+
+def test_every_method_that_awaits_nothing_is_plain() -> None:
+    """A plain method's reply leaves in the step that computed it; an ``async`` one's a
+    turn of the loop later, behind any signal sent meanwhile (see the test above)."""
+    api = Path(__file__).resolve().parents[1] / "daemon" / "govkiosk" / "api"
+    needless = []
+    for path in sorted(api.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.AsyncFunctionDef) and node.name[:1].isupper():
+                waits = (ast.Await, ast.AsyncFor, ast.AsyncWith)
+                if not any(isinstance(inner, waits) for inner in ast.walk(node)):
+                    needless.append(f"{path.name}: {node.name}")
+    assert needless == []

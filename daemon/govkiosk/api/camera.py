@@ -68,7 +68,7 @@ class CamerasInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def ListCameras(self) -> "aa{sv}":
+    def ListCameras(self) -> "aa{sv}":
         rows: List[Dict[str, Variant]] = [camera_row(c) for c in self._hub.cameras()]
         return rows
 

@@ -69,7 +69,7 @@ class DevicesInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def ListDevices(self) -> "aa{sv}":
+    def ListDevices(self) -> "aa{sv}":
         return variant_rows(self._rows())
 
     @method()

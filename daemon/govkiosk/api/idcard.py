@@ -64,7 +64,7 @@ class IdCardInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def GetReaders(self) -> "a(sssb)":
+    def GetReaders(self) -> "a(sssb)":
         return self._rows()
 
     @signal()

@@ -85,7 +85,7 @@ class KioskInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def GetInfo(self) -> "a{sv}":
+    def GetInfo(self) -> "a{sv}":
         kiosk = self._kiosk()
         return {
             "kiosk_id": Variant("s", self._kiosk_id),
@@ -113,17 +113,19 @@ class KioskInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def GetServices(self) -> "a(sssu)":
+    def GetServices(self) -> "a(sssu)":
+        """Plain, not ``async``: the reply leaves in the step that read the health, so a
+        ``ServiceHealthChanged`` sent after it is newer (the UI's snapshot relies on it)."""
         return [_row(h) for h in self._supervisor.health()]
 
     @method()
     @guarded
-    async def GetService(self, name: "s") -> "(sssu)":
+    def GetService(self, name: "s") -> "(sssu)":
         return _row(self._supervisor.health(name)[0])
 
     @method()
     @guarded
-    async def ListDevices(self) -> "aa{sv}":
+    def ListDevices(self) -> "aa{sv}":
         return self._devices()
 
     @method()

@@ -122,7 +122,7 @@ class MaintenanceInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def PinStatus(self) -> "(bi)":
+    def PinStatus(self) -> "(bi)":
         """(whether the PIN expires, days left; 0 or less: expired). No PIN value or hash."""
         left = self._gate.days_left(time.time())
         return [left is not None, 0 if left is None else left]
@@ -135,7 +135,7 @@ class MaintenanceInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def Logout(self, token: "s") -> None:
+    def Logout(self, token: "s") -> None:
         self._gate.logout(token)
         self._note("logout", {})
 
@@ -145,7 +145,7 @@ class MaintenanceInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def RecentAlarms(self, token: "s") -> "a(dssss)":
+    def RecentAlarms(self, token: "s") -> "a(dssss)":
         """Newest first: (time since the epoch, source, code, severity, message)."""
         self._gate.seconds_left(token, time.time())
         rows: List[List[Any]] = [

@@ -97,13 +97,13 @@ class PowerInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def GetState(self) -> "a{sv}":
+    def GetState(self) -> "a{sv}":
         """The latest UPS reading; empty until a UPS driver has read one."""
         return self._state()
 
     @method()
     @guarded
-    async def SelfTest(self) -> None:
+    def SelfTest(self) -> None:
         """Ask the UPS to test its battery (about 10 s); the reading shows it running."""
         if self._ups is None:
             raise UpsSelfTestUnsupportedError("no UPS has been read yet")

@@ -50,7 +50,7 @@ class PromoInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def GetState(self) -> "a{sv}":
+    def GetState(self) -> "a{sv}":
         return _variants(self._service.state())
 
     @method()

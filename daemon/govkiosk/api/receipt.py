@@ -65,7 +65,7 @@ class ReceiptInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def GetPrinters(self) -> "a(sss)":
+    def GetPrinters(self) -> "a(sss)":
         return [[device, state, detail] for device, (state, detail) in self._printers.items()]
 
     @method()

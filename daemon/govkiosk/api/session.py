@@ -147,12 +147,12 @@ class SessionInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def GetSession(self) -> "a{sv}":
+    def GetSession(self) -> "a{sv}":
         return variants(self.manager.state())
 
     @method()
     @guarded
-    async def TakeNotice(self) -> "s":
+    def TakeNotice(self) -> "s":
         return self.manager.take_notice()
 
     @method()
@@ -162,7 +162,7 @@ class SessionInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def ExtendTime(self, session_id: "s") -> "d":
+    def ExtendTime(self, session_id: "s") -> "d":
         return self.manager.extend(session_id)
 
     @method()
@@ -177,7 +177,7 @@ class SessionInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def GetPreview(self, session_id: "s", page: "u") -> "ay":
+    def GetPreview(self, session_id: "s", page: "u") -> "ay":
         return self.manager.preview(session_id, page)
 
     @method()
@@ -193,7 +193,7 @@ class SessionInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def Evaluate(self, session_id: "s", level: "u", reasons: "as") -> "b":
+    def Evaluate(self, session_id: "s", level: "u", reasons: "as") -> "b":
         """好差评 at the done step, once per session; reasons only with level 1 or 2."""
         return self.manager.evaluate(
             session_id, lambda code: self.usage.evaluated(code, level, reasons)
@@ -201,7 +201,7 @@ class SessionInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def EvaluationReasons(self, language: "s") -> "a(ss)":
+    def EvaluationReasons(self, language: "s") -> "a(ss)":
         return [list(pair) for pair in evaluation_reasons(language)]
 
     @method()

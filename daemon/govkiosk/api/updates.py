@@ -31,7 +31,7 @@ class UpdatesInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def GetState(self) -> "s":
+    def GetState(self) -> "s":
         return json.dumps(self._agent.state(), ensure_ascii=False)
 
 

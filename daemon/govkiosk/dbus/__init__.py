@@ -8,9 +8,11 @@ interfaces are the bus faces in :mod:`govkiosk.api`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from dbus_next import DBusError
 
@@ -20,7 +22,7 @@ from ..errors import GovkioskError
 _LOGGER = logging.getLogger(__name__)
 
 
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def error_name(err: GovkioskError) -> str:
@@ -29,25 +31,43 @@ def error_name(err: GovkioskError) -> str:
     return ERROR_PREFIX + (name[: -len("Error")] if name.endswith("Error") else name)
 
 
+@contextlib.contextmanager
+def _boundary(method_name: str) -> Iterator[None]:
+    try:
+        yield
+    except DBusError:
+        raise
+    except GovkioskError as err:
+        raise DBusError(error_name(err), str(err)) from None
+    except Exception:
+        _LOGGER.exception("D-Bus method %s failed", method_name)
+        raise DBusError(
+            INTERNAL_ERROR, "internal error; the daemon's log has the details"
+        ) from None
+
+
 def guarded(fn: F) -> F:
     """The error boundary of a D-Bus method: no traceback ever reaches the caller.
 
     Our own errors become D-Bus errors named after their class with their message;
     anything else is logged here and answered with a generic internal error.
+
+    A plain (not ``async``) method stays plain: dbus-next then sends its reply in the
+    same step that computed it, so no signal emitted meanwhile can overtake it. A
+    snapshot that signals keep current (``GetServices``) must be one.
     """
+    if asyncio.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _boundary(fn.__name__):
+                return await fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
 
     @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await fn(*args, **kwargs)
-        except DBusError:
-            raise
-        except GovkioskError as err:
-            raise DBusError(error_name(err), str(err)) from None
-        except Exception:
-            _LOGGER.exception("D-Bus method %s failed", fn.__name__)
-            raise DBusError(
-                INTERNAL_ERROR, "internal error; the daemon's log has the details"
-            ) from None
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        with _boundary(fn.__name__):
+            return fn(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return plain  # type: ignore[return-value]
