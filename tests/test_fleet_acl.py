@@ -269,10 +269,11 @@ def test_the_link_starts_where_the_dice_say_and_waits_longer_each_round(tmp_path
     link = Link("k", settings, EventBus(), outbox, will=state, goodbye=state, rng=lambda: 0.5)
     assert link.address == ("b", 2)  # int(0.5 × 3): a fleet spreads over the nodes
     timeouts = []
-    for failures in range(0, 16, 3):
+    for failures in range(0, 19, 3):
         link.failures = failures
         timeouts.append(link._connect_timeout())
-    assert timeouts == [3.0, 6.0, 12.0, 24.0, CONNECT_TIMEOUT_MAX, CONNECT_TIMEOUT_MAX]
+    # Two rounds at the configured pace (a cluster electing leaders), then doubling.
+    assert timeouts == [3.0, 3.0, 6.0, 12.0, 24.0, CONNECT_TIMEOUT_MAX, CONNECT_TIMEOUT_MAX]
 
 
 def topic_name(kiosk_id: str) -> str:

@@ -38,7 +38,7 @@ from ..ops.envelope import (
     reply_topic,
     topic,
 )
-from ..ops.link import NO_DELAY, SubscriptionRefused, refused
+from ..ops.link import NO_DELAY, SubscriptionRefused, close_socket, refused
 from ..ops.remote_config import cosigned_bytes
 from ..ops.sealed import seal_for
 from ..ops.signing import (
@@ -314,6 +314,7 @@ class FleetClient:
         try:
             await self._client.__aenter__()
         except aiomqtt.MqttError as err:
+            close_socket(self._client)
             raise FleetError(
                 f"cannot reach {self.identity.host}:{self.identity.port}: {err}"
             ) from err

@@ -23,6 +23,7 @@ kiosk never depends on the link: everything that must reach ops waits in the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import random
@@ -76,6 +77,11 @@ class Intake(_MessageQueue):
 GOODBYE_TIMEOUT = 1.0
 #: The longest wait for a broker's CONNACK, however many attempts failed.
 CONNECT_TIMEOUT_MAX = 30.0
+#: Rounds of every address tried with the configured ``connect_timeout`` before it
+#: doubles: a cluster that lost a node answers no CONNECT until it has elected new stream
+#: leaders (4-9 s in NATS), and an attempt made meanwhile is lost whole; a short wait per
+#: attempt lets the first one after the election find the new leaders.
+BASE_ROUNDS = 2
 FLUSH_BATCH = 50
 
 
@@ -148,6 +154,22 @@ def refused(granted: object, name: str) -> None:
             raise SubscriptionRefused(f"the broker refused the subscription to {name}")
 
 
+def close_socket(client: aiomqtt.Client) -> None:
+    """End an attempt's TCP connection, however the attempt ended.
+
+    aiomqtt leaves the socket open when CONNACK does not come in time. A cluster node
+    still electing a leader answers that CONNECT seconds later, and the forgotten
+    connection then takes the kiosk's session over from the one the kiosk made to the
+    next node meanwhile, which the cluster closes. Shutting the socket down lets paho
+    see the end and clean up as after any lost connection; on one already closed it
+    does nothing.
+    """
+    sock = client._client.socket()  # aiomqtt offers no abort of its own
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 Handler = Callable[[aiomqtt.Message], Awaitable[None]]
 OnConnect = Callable[["Link"], Awaitable[None]]
 
@@ -187,10 +209,11 @@ class Link:
         self.connections = 0
 
     def _connect_timeout(self) -> float:
-        """``connect_timeout``, doubled for each round of every address that failed (up to
-        :data:`CONNECT_TIMEOUT_MAX`): short while one node is merely gone, long enough
-        for a slow but working broker once every address has failed."""
-        rounds = self.failures // len(self.addresses)
+        """``connect_timeout`` for the first :data:`BASE_ROUNDS` rounds of every address,
+        then doubled for each further round that failed (up to :data:`CONNECT_TIMEOUT_MAX`):
+        short while one node is merely gone, long enough for a slow but working broker
+        once every address has failed again and again."""
+        rounds = max(0, self.failures // len(self.addresses) - BASE_ROUNDS + 1)
         return float(min(CONNECT_TIMEOUT_MAX, self.settings.connect_timeout * 2**rounds))
 
     @property
@@ -262,31 +285,44 @@ class Link:
             queue_type=Intake,
             max_queued_incoming_messages=INTAKE_LIMIT,
         )
-        async with client:
-            self._client = client
-            for name in subscriptions:
-                refused(await client.subscribe(name, qos=1, timeout=PUBLISH_TIMEOUT), name)
-            if self.failures:
-                _LOGGER.info(
-                    "ops: connected to %s:%d after %d failed attempt(s)",
-                    host,
-                    port,
-                    self.failures,
-                )
-            self.failures = 0
-            self.connections += 1
-            self._set(LinkState.CONNECTED, f"{host}:{port}")
-            await on_connect(self)
-            await self.flush()
-            try:
-                async for message in client.messages:
-                    await handler(message)
-            except asyncio.CancelledError:
-                await self._say_goodbye(client)
-                raise
-            except aiomqtt.MqttError:
-                await self._drain(client, handler)
-                raise
+        try:
+            async with client:
+                await self._serve(client, subscriptions, handler, on_connect)
+        finally:
+            close_socket(client)
+
+    async def _serve(
+        self,
+        client: aiomqtt.Client,
+        subscriptions: List[str],
+        handler: Handler,
+        on_connect: OnConnect,
+    ) -> None:
+        host, port = self.address
+        self._client = client
+        for name in subscriptions:
+            refused(await client.subscribe(name, qos=1, timeout=PUBLISH_TIMEOUT), name)
+        if self.failures:
+            _LOGGER.info(
+                "ops: connected to %s:%d after %d failed attempt(s)",
+                host,
+                port,
+                self.failures,
+            )
+        self.failures = 0
+        self.connections += 1
+        self._set(LinkState.CONNECTED, f"{host}:{port}")
+        await on_connect(self)
+        await self.flush()
+        try:
+            async for message in client.messages:
+                await handler(message)
+        except asyncio.CancelledError:
+            await self._say_goodbye(client)
+            raise
+        except aiomqtt.MqttError:
+            await self._drain(client, handler)
+            raise
 
     async def _drain(self, client: aiomqtt.Client, handler: Handler) -> None:
         """Handle what arrived before the link broke: paho acknowledged it (QoS 1), so the

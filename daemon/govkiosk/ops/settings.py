@@ -147,8 +147,8 @@ class OpsSettings:
     reconnect_max: float = setting(60.0, expect=SECONDS, check=positive)
     #: Seconds the broker has to accept a connection (TLS, then MQTT's CONNACK) before the kiosk
     #: gives up and tries the next address: a cluster node that lost its peers holds a
-    #: connection without an answer while it waits for a new leader. Doubled after each round of
-    #: every address that failed, up to 30 s.
+    #: connection without an answer while it waits for a new leader. Kept for two rounds of every
+    #: address, then doubled after each further round that failed, up to 30 s.
     connect_timeout: float = setting(3.0, expect=SECONDS, check=positive)
     #: After the broker refused our certificate: do not hammer it.
     auth_retry: float = setting(300.0, expect=SECONDS, check=positive)
