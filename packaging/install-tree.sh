@@ -59,7 +59,8 @@ install -D -m 0644 -t "$dest$unitdir" \
     "$root/systemd/govkiosk-backup.service" \
     "$root/systemd/govkiosk-backup.timer" \
     "$root/systemd/govkiosk-update.service" \
-    "$root/systemd/govkiosk-update.path"
+    "$root/systemd/govkiosk-update.path" \
+    "$root/systemd/govkiosk-update-recover.service"
 install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-ui.service"
 install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-promo.service"
 install -D -m 0644 -t "$dest/usr/lib/systemd/user" "$root/systemd/govkiosk-browser.service"

@@ -160,6 +160,7 @@ def test_rpm_has_the_debs_files_and_scripts(packages: Dict[str, Path]) -> None:
         "udevadm trigger --subsystem-match=usb --action=change",
         "try-restart govkioskd.service",
         "govkiosk-backup.timer",
+        "govkiosk-update-recover.service",  # enabled: it runs at every boot
     ):
         assert step in rpm_scripts
         assert step in deb_scripts
@@ -210,6 +211,9 @@ def installed(packages: Dict[str, Path]) -> Iterator[None]:
 def test_installed_units_verify_and_the_daemon_is_hardened(installed: None) -> None:
     units = [f"/lib/systemd/system/{u}" for u in ("govkioskd.service", "govkiosk-backup.service")]
     units.append("/lib/systemd/system/govkiosk-backup.timer")
+    units += [
+        f"/lib/systemd/system/govkiosk-update{u}" for u in (".service", ".path", "-recover.service")
+    ]
     verify = run("systemd-analyze", "verify", "--man=no", *units)
     assert verify.returncode == 0, verify.stderr
     security = run("systemd-analyze", "security", "--offline=true", units[0])

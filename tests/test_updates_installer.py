@@ -10,7 +10,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import pytest
 
@@ -50,6 +50,8 @@ class Manager:
         self.restarts = 0
         self.good = {"0.1.0", "0.2.0"}
         self.fail_restart = False
+        #: What happens while the health is checked (the machine may lose power).
+        self.during_check: Callable[[], None] = lambda: None
 
     def restart(self) -> None:
         self.restarts += 1
@@ -57,13 +59,23 @@ class Manager:
             raise InstallError("systemctl restart govkioskd.service: failed")
 
     def healthy(self, version: str, timeout: float) -> str:
+        self.during_check()
         return "" if version in self.good else "the daemon exited"
+
+
+class PowerCut(BaseException):
+    """The machine lost power: nothing after this line of the installer runs."""
 
 
 class Machine:
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.version = "0.1.0"
         self.installed: List[List[str]] = []
+        #: Where the power goes: "unpacked" (dpkg had unpacked, not configured, the new
+        #: version), "restarted" (during the health check), "" (never).
+        self.cut = ""
+        self.repairs = 0
+        self.repair_fails = False
         self.pool = tmp_path / "pool"
         self.pool.mkdir()
         self.spool = tmp_path / "spool"
@@ -76,11 +88,35 @@ class Machine:
         self.installer = Installer(self.settings, self.spool, self.manager)
         monkeypatch.setattr(installer_module, "installed_version", lambda _kind: self.version)
         monkeypatch.setattr(installer_module, "install_packages", self._install)
+        monkeypatch.setattr(installer_module, "repair_packages", self._repair)
+        self.manager.during_check = self._cut
 
     def _install(self, files: Sequence[Path]) -> None:
         self.installed.append([f.name for f in files])
         # dpkg would read the version from the package: so does the stand-in.
         self.version = installer_module.package_fields(files[0])[1]
+        if self.cut == "unpacked":
+            self.version = "half"  # dpkg-query shows no usable version until repaired
+            self.cut = ""
+            raise PowerCut
+
+    def _cut(self) -> None:
+        if self.cut == "restarted":
+            self.cut = ""
+            raise PowerCut
+
+    def _repair(self, _kind: str) -> str:
+        self.repairs += 1
+        if self.repair_fails:
+            return "dpkg --configure -a failed (1): dpkg: error processing package govkiosk"
+        if self.version == "half":
+            self.version = "0.2.0"  # dpkg --configure -a finishes the unpacked package
+        return ""
+
+    def reboot(self) -> Installer:
+        """A new installer process after the power came back (the boot unit's)."""
+        self.installer = Installer(self.settings, self.spool, self.manager)
+        return self.installer
 
     def request(self, version: str, document: Optional[Dict[str, Any]] = None) -> None:
         package = self.pool / f"govkiosk_{version}_all.deb"
@@ -195,3 +231,91 @@ def test_the_spool_is_not_trusted(machine: Machine, tmp_path: Path) -> None:
 def test_adopt_refuses_packages_of_another_version(machine: Machine) -> None:
     with pytest.raises(InstallError, match=r"not the installed govkiosk 0\.1\.0"):
         machine.installer.adopt([tiny_deb(machine.pool, "0.0.9")])
+
+
+def test_nothing_interrupted_nothing_recovered(machine: Machine) -> None:
+    assert machine.reboot().recover() is None
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    machine.request("0.2.0")
+    machine.installer.install_requested()
+    assert machine.reboot().recover() is None  # a finished update stays finished
+    assert machine.status()["phase"] == "healthy"
+    assert machine.repairs == 0
+
+
+def test_power_lost_mid_install_is_repaired_and_completed_at_boot(machine: Machine) -> None:
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    machine.request("0.2.0")
+    machine.cut = "unpacked"
+    with pytest.raises(PowerCut):
+        machine.installer.install_requested()
+    assert machine.status()["phase"] == "installing"
+    progress = machine.reboot().recover()
+    assert progress is not None
+    status = machine.status()
+    assert machine.repairs == 1
+    assert status["phase"] == "healthy"
+    assert status["detail"] == "interrupted while installing; completed"
+    assert status["reported"] == ["installing", "restarted", "healthy"]
+    assert machine.installer.current() == "0.2.0"
+    assert not list((Path(machine.settings.installer_dir) / "sets").glob(".*"))  # no staging
+
+
+def test_power_lost_mid_install_of_a_bad_version_rolls_back_at_boot(machine: Machine) -> None:
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    machine.request("0.2.0")
+    machine.manager.good.discard("0.2.0")
+    machine.cut = "unpacked"
+    with pytest.raises(PowerCut):
+        machine.installer.install_requested()
+    machine.reboot().recover()
+    status = machine.status()
+    assert status["phase"] == "rolled_back"
+    assert status["detail"].startswith("interrupted while installing; completed; not healthy")
+    assert machine.version == "0.1.0"
+    assert machine.installer.current() == "0.1.0"
+
+
+def test_power_lost_during_the_health_check_checks_again_at_boot(machine: Machine) -> None:
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    machine.request("0.2.0")
+    machine.cut = "restarted"
+    with pytest.raises(PowerCut):
+        machine.installer.install_requested()
+    assert machine.status()["phase"] == "restarted"
+    machine.reboot().recover()
+    assert machine.status()["phase"] == "healthy"
+    assert machine.status()["detail"] == "interrupted while restarted; completed"
+    assert machine.installed == [["govkiosk_0.2.0_all.deb"]]  # not installed twice
+
+
+def test_an_unrepairable_package_manager_rolls_back_or_says_why(machine: Machine) -> None:
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    machine.request("0.2.0")
+    machine.cut = "unpacked"
+    with pytest.raises(PowerCut):
+        machine.installer.install_requested()
+    machine.repair_fails = True
+    machine.reboot().recover()
+    status = machine.status()
+    # The stand-in apt installs the kept set anyway; the detail keeps dpkg's reason.
+    assert status["phase"] == "rolled_back"
+    assert "interrupted while installing: dpkg --configure -a failed" in status["detail"]
+    assert machine.installed[-1] == ["govkiosk_0.1.0_all.deb"]
+    assert machine.installer.current() == "0.1.0"
+
+
+def test_a_request_waiting_after_an_interruption_comes_after_the_recovery(
+    machine: Machine,
+) -> None:
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    machine.request("0.2.0")
+    machine.cut = "unpacked"
+    with pytest.raises(PowerCut):
+        machine.installer.install_requested()
+    machine.manager.good.add("0.3.0")
+    machine.request("0.3.0")
+    machine.reboot().install_requested()
+    assert machine.status()["version"] == "0.3.0"
+    assert machine.status()["phase"] == "healthy"
+    assert machine.status()["previous"] == "0.2.0"  # recovered first, then updated

@@ -2,6 +2,8 @@
 
     govkiosk-update install     the daemon's request: verify again, install, restart,
                                 check health, roll back if unhealthy (govkiosk-update.service)
+    govkiosk-update recover     at boot: an installation cut short (power lost) is repaired
+                                and kept if healthy, else rolled back
     govkiosk-update adopt FILE… keep the installed version's packages for a rollback
     govkiosk-update status      the last update's phase, as JSON
 
@@ -40,6 +42,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--ctl", default="/usr/bin/govkioskctl", help="govkioskctl to ask with")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("install", help="carry out the daemon's request")
+    sub.add_parser("recover", help="finish or roll back an installation cut short")
     adopt = sub.add_parser("adopt", help="keep the installed version's packages for rollback")
     adopt.add_argument("files", nargs="+", type=Path)
     sub.add_parser("status", help="the last update's phase")
@@ -75,12 +78,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             version = installer.adopt(args.files)
             print(f"govkiosk-update: the packages of {version} are kept for a rollback")
             return 0
-        progress = installer.install_requested()
+        if args.command == "recover":
+            progress = installer.recover()
+        else:
+            progress = installer.install_requested()
     except GovkioskError as err:
         print(f"govkiosk-update: {err}", file=sys.stderr)
         return EXIT_FAILED
     if progress is None:
-        print("govkiosk-update: no update requested")
+        nothing = "nothing was cut short" if args.command == "recover" else "no update requested"
+        print(f"govkiosk-update: {nothing}")
         return 0
     print(f"govkiosk-update: {progress.version}: {progress.phase.value} {progress.detail}".rstrip())
     return 0 if progress.phase is phases.Phase.HEALTHY else EXIT_FAILED

@@ -87,6 +87,19 @@ def package_fields(path: Path) -> Tuple[str, str]:
     return name, version
 
 
+def repair_packages(kind: str) -> str:
+    """Finish what an interrupted package manager left half done (a power cut during an
+    install leaves dpkg's packages unpacked, not configured, and apt then refuses every
+    install until ``dpkg --configure -a``); empty when it succeeded, else why not. rpm
+    installs each package as one transaction: nothing to finish."""
+    if kind != "deb":
+        return ""
+    result = run(["dpkg", "--configure", "-a"])
+    if result.returncode != 0:
+        return f"dpkg --configure -a failed ({result.returncode}): {result.stderr.strip()[-200:]}"
+    return ""
+
+
 def install_packages(files: Sequence[Path]) -> None:
     """Install a package set, downgrades allowed (a rollback is one)."""
     if files[0].suffix == ".deb":
@@ -309,7 +322,39 @@ class Installer:
             raise InstallError("the request is not readable") from None
         return Progress(version, Phase.INSTALLING, offer_id, force=force)
 
+    def recover(self) -> Optional[Progress]:
+        """An installation that never reached its end (power lost, the installer killed):
+        repair the package manager's state, then keep the new version if it is installed
+        and healthy, or roll back to the kept previous set. ``None`` when none was
+        interrupted. Run at every boot (``govkiosk-update-recover.service``) and before
+        each requested install."""
+        progress = phases.read(self.status_path)
+        if progress is None or progress.phase not in (Phase.INSTALLING, Phase.RESTARTED):
+            return None
+        interrupted = f"interrupted while {progress.phase.value}"
+        try:
+            previous = self._kept(progress.previous)
+        except UpdateError as err:
+            self._status(progress, Phase.FAILED, f"{interrupted}; no rollback: {err}")
+            return progress
+        kind = "deb" if previous[0].suffix == ".deb" else "rpm"
+        why = repair_packages(kind)
+        try:
+            now = installed_version(kind)
+        except InstallError as err:
+            now, why = "", why or str(err)
+        staged = self._staging(progress.version)
+        if not why and now == progress.version and (staged.is_dir() or self._has_set(now)):
+            if staged.is_dir():
+                self._commit(progress.version)
+            self._check(progress, previous, f"{interrupted}; completed")
+        else:
+            shutil.rmtree(staged, ignore_errors=True)
+            self._roll_back(progress, previous, f"{interrupted}{': ' + why if why else ''}")
+        return progress
+
     def install_requested(self) -> Optional[Progress]:
+        self.recover()
         progress = self.take_request()
         if progress is None:
             return None
@@ -335,18 +380,23 @@ class Installer:
             self._roll_back(progress, previous, f"install failed: {err}")
             return
         self._commit(progress.version)
+        self._check(progress, previous)
+
+    def _check(self, progress: Progress, previous: List[Path], done: str = "") -> None:
+        """Restart the daemon on the installed new version; keep it if healthy in time."""
         limit = self.settings.health_timeout
         try:
             self.manager.restart()
-            self._status(progress, Phase.RESTARTED)
+            self._status(progress, Phase.RESTARTED, done)
             why = self.manager.healthy(progress.version, limit)
         except InstallError as err:
             why = str(err)
         if why:
-            self._roll_back(progress, previous, f"not healthy within {limit:g} s: {why}")
+            prefix = f"{done}; " if done else ""
+            self._roll_back(progress, previous, f"{prefix}not healthy within {limit:g} s: {why}")
             return
         self._prune()
-        self._status(progress, Phase.HEALTHY)
+        self._status(progress, Phase.HEALTHY, done)
 
     def _roll_back(self, progress: Progress, previous: List[Path], why: str) -> None:
         try:
@@ -399,6 +449,9 @@ class Installer:
                 )
             files.append(target)
         return release, files
+
+    def _has_set(self, version: str) -> bool:
+        return (self._sets() / version).is_dir()
 
     def _kept(self, version: str) -> List[Path]:
         directory = self._sets() / version
