@@ -95,6 +95,10 @@ class Machine:
         self.installed.append([f.name for f in files])
         # dpkg would read the version from the package: so does the stand-in.
         self.version = installer_module.package_fields(files[0])[1]
+        if self.cut == "before":  # dpkg had not begun: the old version is still in
+            self.version = "0.1.0"
+            self.cut = ""
+            raise PowerCut
         if self.cut == "unpacked":
             self.version = "half"  # dpkg-query shows no usable version until repaired
             self.cut = ""
@@ -105,10 +109,10 @@ class Machine:
             self.cut = ""
             raise PowerCut
 
-    def _repair(self, _kind: str) -> str:
+    def _repair(self, _files: Sequence[Path]) -> str:
         self.repairs += 1
         if self.repair_fails:
-            return "dpkg --configure -a failed (1): dpkg: error processing package govkiosk"
+            return "dpkg could not repair the installation (1): dpkg: error processing package"
         if self.version == "half":
             self.version = "0.2.0"  # dpkg --configure -a finishes the unpacked package
         return ""
@@ -300,7 +304,7 @@ def test_an_unrepairable_package_manager_rolls_back_or_says_why(machine: Machine
     status = machine.status()
     # The stand-in apt installs the kept set anyway; the detail keeps dpkg's reason.
     assert status["phase"] == "rolled_back"
-    assert "interrupted while installing: dpkg --configure -a failed" in status["detail"]
+    assert "interrupted while installing: dpkg could not repair" in status["detail"]
     assert machine.installed[-1] == ["govkiosk_0.1.0_all.deb"]
     assert machine.installer.current() == "0.1.0"
 
@@ -319,3 +323,17 @@ def test_a_request_waiting_after_an_interruption_comes_after_the_recovery(
     assert machine.status()["version"] == "0.3.0"
     assert machine.status()["phase"] == "healthy"
     assert machine.status()["previous"] == "0.2.0"  # recovered first, then updated
+
+
+def test_power_lost_before_dpkg_began_installs_the_kept_set_again(machine: Machine) -> None:
+    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
+    machine.request("0.2.0")
+    machine.cut = "before"
+    with pytest.raises(PowerCut):
+        machine.installer.install_requested()
+    machine.reboot().recover()
+    status = machine.status()
+    assert status["phase"] == "healthy"
+    assert status["detail"] == "interrupted while installing; installed again"
+    assert machine.installed == [["govkiosk_0.2.0_all.deb"]] * 2
+    assert machine.installer.current() == "0.2.0"

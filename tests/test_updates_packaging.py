@@ -20,6 +20,7 @@ govkiosk, which cannot enter root's 0700 pytest directories.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
@@ -54,6 +55,11 @@ DEB = ROOT / "dist" / f"govkiosk_{VERSION}_all.deb"
 KIOSK_ID = "pkg-update-0001"
 GOOD = "0.1.1"
 BROKEN = "0.1.2"
+#: Installed while the installer is killed (a power cut), in each of dpkg's phases.
+CUT_SHORT = {
+    "unpacking": ("preinst", "0.1.3", "installed again"),  # the old version was still in
+    "configuring": ("postinst", "0.1.4", "completed"),
+}
 SYSTEM_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 APT_ENV = {**SYSTEM_ENV, "DEBIAN_FRONTEND": "noninteractive"}
 KEY = OperatorSigner.generate("release-pkg-test")
@@ -94,9 +100,18 @@ def run(
     )
 
 
-def repack(source: Path, version: str, out: Path, *, broken: bool = False) -> Path:
+def repack(
+    source: Path,
+    version: str,
+    out: Path,
+    *,
+    broken: bool = False,
+    hold: Optional[Tuple[str, Path]] = None,
+) -> Path:
     """``source`` as ``version``: control and ``__version__`` changed; ``broken``: a daemon
-    that exits at once."""
+    that exits at once; ``hold`` (script, directory): that maintainer script (preinst: dpkg
+    is unpacking; postinst: configuring) writes ``held`` in the directory, then waits
+    until ``go-on`` appears there."""
     tree = out / f"tree-{version}"
     shutil.rmtree(tree, ignore_errors=True)
     assert run("dpkg-deb", "-R", str(source), str(tree)).returncode == 0
@@ -111,6 +126,14 @@ def repack(source: Path, version: str, out: Path, *, broken: bool = False) -> Pa
         (tree / "usr/sbin/govkioskd").write_text(
             "#!/bin/sh\necho 'govkioskd: broken build' >&2\nexit 1\n"
         )
+    if hold is not None:
+        name, directory = hold
+        script = tree / "DEBIAN" / name
+        text = script.read_text() if script.exists() else "#!/bin/sh\nexit 0\n"
+        shebang, _, rest = text.partition("\n")
+        wait = f"touch {directory}/held\nwhile [ ! -e {directory}/go-on ]; do sleep 0.1; done\n"
+        script.write_text(f"{shebang}\n{wait}{rest}")
+        script.chmod(0o755)
     target = out / f"govkiosk_{version}_all.deb"
     built = run("dpkg-deb", "--root-owner-group", "-b", str(tree), str(target))
     assert built.returncode == 0, built.stderr
@@ -502,3 +525,83 @@ def test_a_broken_release_rolled_out_pauses_at_the_canary(
         assert summary["waves"][1]["started_at"] == 0
     finally:
         site.stop()
+
+
+def _package_status() -> str:
+    return run("dpkg-query", "-W", "-f=${Status}", "govkiosk").stdout
+
+
+def _parents() -> Dict[int, int]:
+    """Every process's parent."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            parents[int(entry.name)] = int(stat[1])
+    return parents
+
+
+def _power_cut(root: int) -> None:
+    """Stop a process and all it started (apt runs dpkg in a session of its own), then
+    SIGKILL them all at once, as a power cut ends them: stopped, none can start another."""
+    tree: Set[int] = set()
+    frontier = {root}
+    while frontier:
+        for pid in frontier:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        tree |= frontier
+        frontier = {pid for pid, parent in _parents().items() if parent in tree} - tree
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("phase", list(CUT_SHORT))
+def test_an_installation_cut_short_is_repaired_and_completed(
+    kiosk: Kiosk, pool: Path, scratch: Path, phase: str
+) -> None:
+    """The installer and everything it started killed while dpkg unpacks or configures the
+    new package: apt refuses to work ("reinstall required" / "dpkg was interrupted");
+    ``govkiosk-update recover`` (the boot unit's command) repairs it with the set it kept
+    and keeps the new version once it runs healthy."""
+    script, version, outcome = CUT_SHORT[phase]
+    hold = scratch / f"hold-{phase}"
+    hold.mkdir()
+    repack(DEB, version, pool, hold=(script, hold))
+    kiosk.offer(signed(pool, version), f"offer-cut-{phase}")
+    kiosk.wait_requested()
+    with (scratch / f"cut-short-{phase}.log").open("wb") as log:
+        installer = subprocess.Popen(
+            kiosk.updater_args("install"), stdout=log, stderr=log, env=SYSTEM_ENV,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while not (hold / "held").exists():  # the maintainer script runs: dpkg is mid-way
+            assert installer.poll() is None, (scratch / f"cut-short-{phase}.log").read_text()
+            assert time.monotonic() < deadline, _package_status()
+            time.sleep(0.2)
+        _power_cut(installer.pid)
+        installer.wait(timeout=60)
+        assert kiosk.installer_status()["phase"] == "installing"
+        assert _package_status() != "install ok installed", _package_status()
+        assert run("apt-get", "check", env=APT_ENV).returncode != 0  # apt refuses to work
+    finally:
+        if installer.poll() is None:  # the test failed before the cut: leave no dpkg behind
+            _power_cut(installer.pid)
+            installer.wait(timeout=60)
+        (hold / "go-on").touch()  # the held script may finish, now or when dpkg is repaired
+    result = kiosk.updater("recover")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{version}: healthy interrupted while installing; {outcome}" in result.stdout
+    assert _package_status() == "install ok installed"
+    assert run("apt-get", "check", env=APT_ENV).returncode == 0
+    assert installed_version() == version
+    assert kiosk.status()["kiosk"]["version"] == version
+    assert (kiosk.installer / "current").read_text().strip() == version
+    again = kiosk.updater("recover")  # the next boot: nothing to do
+    assert "nothing was cut short" in again.stdout

@@ -87,16 +87,28 @@ def package_fields(path: Path) -> Tuple[str, str]:
     return name, version
 
 
-def repair_packages(kind: str) -> str:
-    """Finish what an interrupted package manager left half done (a power cut during an
-    install leaves dpkg's packages unpacked, not configured, and apt then refuses every
-    install until ``dpkg --configure -a``); empty when it succeeded, else why not. rpm
-    installs each package as one transaction: nothing to finish."""
-    if kind != "deb":
+#: Never ask about a configuration file the integrator changed (dpkg would wait for an
+#: answer nobody gives): keep theirs, take the package's where they changed nothing.
+DPKG_CONFFILES = ("--force-confdef", "--force-confold")
+
+
+def repair_packages(files: Sequence[Path]) -> str:
+    """Mend what an interrupted package manager left half done, with ``files`` (the set
+    that was being installed) at hand; empty when it succeeded, else why not.
+
+    dpkg cut short while configuring leaves the package half-configured, which
+    ``dpkg --configure -a`` finishes; cut short while unpacking, it is marked "reinstall
+    required", which only installing a package file mends (``dpkg -i``). apt refuses to
+    work until either is done. An rpm transaction needs nothing.
+    """
+    if not files or files[0].suffix != ".deb":
         return ""
-    result = run(["dpkg", "--configure", "-a"])
+    if run(["dpkg", "--configure", "-a"]).returncode == 0:
+        return ""
+    result = run(["dpkg", "-i", *DPKG_CONFFILES, *[str(f) for f in files]])
     if result.returncode != 0:
-        return f"dpkg --configure -a failed ({result.returncode}): {result.stderr.strip()[-200:]}"
+        tail = (result.stderr.strip() or result.stdout.strip())[-200:]
+        return f"dpkg could not repair the installation ({result.returncode}): {tail}"
     return ""
 
 
@@ -105,7 +117,9 @@ def install_packages(files: Sequence[Path]) -> None:
     if files[0].suffix == ".deb":
         args = [
             "apt-get", "install", "-y", "-q", "--allow-downgrades", "--no-install-recommends",
-            "-o", "DPkg::Lock::Timeout=300", *[str(f) for f in files],
+            "-o", "DPkg::Lock::Timeout=300",
+            *[arg for option in DPKG_CONFFILES for arg in ("-o", f"Dpkg::Options::={option}")],
+            *[str(f) for f in files],
         ]  # fmt: skip
     elif shutil.which("dnf"):
         args = ["dnf", "install", "-y", *[str(f) for f in files]]
@@ -324,10 +338,10 @@ class Installer:
 
     def recover(self) -> Optional[Progress]:
         """An installation that never reached its end (power lost, the installer killed):
-        repair the package manager's state, then keep the new version if it is installed
-        and healthy, or roll back to the kept previous set. ``None`` when none was
-        interrupted. Run at every boot (``govkiosk-update-recover.service``) and before
-        each requested install."""
+        repair the package manager's state, install the verified new set again if it was
+        cut short before it was in, then keep the new version if it is healthy, or roll
+        back to the kept previous set. ``None`` when none was interrupted. Run at every
+        boot (``govkiosk-update-recover.service``) and before each requested install."""
         progress = phases.read(self.status_path)
         if progress is None or progress.phase not in (Phase.INSTALLING, Phase.RESTARTED):
             return None
@@ -338,19 +352,29 @@ class Installer:
             self._status(progress, Phase.FAILED, f"{interrupted}; no rollback: {err}")
             return progress
         kind = "deb" if previous[0].suffix == ".deb" else "rpm"
-        why = repair_packages(kind)
+        staged = self._staging(progress.version)
+        new = _packages(staged) or _packages(self._sets() / progress.version)
+        why = repair_packages(new or previous)
         try:
             now = installed_version(kind)
         except InstallError as err:
             now, why = "", why or str(err)
-        staged = self._staging(progress.version)
-        if not why and now == progress.version and (staged.is_dir() or self._has_set(now)):
-            if staged.is_dir():
-                self._commit(progress.version)
-            self._check(progress, previous, f"{interrupted}; completed")
-        else:
+        if why or not new:
             shutil.rmtree(staged, ignore_errors=True)
             self._roll_back(progress, previous, f"{interrupted}{': ' + why if why else ''}")
+            return progress
+        done = f"{interrupted}; completed"
+        if now != progress.version:  # cut short before dpkg unpacked it: the verified set again
+            try:
+                install_packages(new)
+            except InstallError as err:
+                shutil.rmtree(staged, ignore_errors=True)
+                self._roll_back(progress, previous, f"{interrupted}; install failed: {err}")
+                return progress
+            done = f"{interrupted}; installed again"
+        if staged.is_dir():
+            self._commit(progress.version)
+        self._check(progress, previous, done)
         return progress
 
     def install_requested(self) -> Optional[Progress]:
@@ -450,12 +474,8 @@ class Installer:
             files.append(target)
         return release, files
 
-    def _has_set(self, version: str) -> bool:
-        return (self._sets() / version).is_dir()
-
     def _kept(self, version: str) -> List[Path]:
-        directory = self._sets() / version
-        files = sorted(p for p in directory.glob("*") if p.suffix in (".deb", ".rpm"))
+        files = _packages(self._sets() / version)
         if not files:
             raise InstallError(
                 f"no packages of the installed {version} kept for a rollback:"
@@ -506,6 +526,11 @@ class Installer:
         (target / ADOPTED).write_text("kept by govkiosk-update adopt\n")
         self._set_current(version)
         return version
+
+
+def _packages(directory: Path) -> List[Path]:
+    """The package files of a kept or staged set (none when there is no such set)."""
+    return sorted(p for p in directory.glob("*") if p.suffix in (".deb", ".rpm"))
 
 
 def _read_small(path: Path, limit: int) -> Optional[bytes]:
