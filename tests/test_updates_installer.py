@@ -117,6 +117,14 @@ class Machine:
             self.version = "0.2.0"  # dpkg --configure -a finishes the unpacked package
         return ""
 
+    def update_cut_short(self, where: str) -> None:
+        """0.1.0 kept and installed; the update to 0.2.0 loses its power at ``where``."""
+        self.installer.adopt([tiny_deb(self.pool, "0.1.0")])
+        self.request("0.2.0")
+        self.cut = where
+        with pytest.raises(PowerCut):
+            self.installer.install_requested()
+
     def reboot(self) -> Installer:
         """A new installer process after the power came back (the boot unit's)."""
         self.installer = Installer(self.settings, self.spool, self.manager)
@@ -248,11 +256,7 @@ def test_nothing_interrupted_nothing_recovered(machine: Machine) -> None:
 
 
 def test_power_lost_mid_install_is_repaired_and_completed_at_boot(machine: Machine) -> None:
-    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
-    machine.request("0.2.0")
-    machine.cut = "unpacked"
-    with pytest.raises(PowerCut):
-        machine.installer.install_requested()
+    machine.update_cut_short("unpacked")
     assert machine.status()["phase"] == "installing"
     progress = machine.reboot().recover()
     assert progress is not None
@@ -266,12 +270,8 @@ def test_power_lost_mid_install_is_repaired_and_completed_at_boot(machine: Machi
 
 
 def test_power_lost_mid_install_of_a_bad_version_rolls_back_at_boot(machine: Machine) -> None:
-    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
-    machine.request("0.2.0")
     machine.manager.good.discard("0.2.0")
-    machine.cut = "unpacked"
-    with pytest.raises(PowerCut):
-        machine.installer.install_requested()
+    machine.update_cut_short("unpacked")
     machine.reboot().recover()
     status = machine.status()
     assert status["phase"] == "rolled_back"
@@ -281,11 +281,7 @@ def test_power_lost_mid_install_of_a_bad_version_rolls_back_at_boot(machine: Mac
 
 
 def test_power_lost_during_the_health_check_checks_again_at_boot(machine: Machine) -> None:
-    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
-    machine.request("0.2.0")
-    machine.cut = "restarted"
-    with pytest.raises(PowerCut):
-        machine.installer.install_requested()
+    machine.update_cut_short("restarted")
     assert machine.status()["phase"] == "restarted"
     machine.reboot().recover()
     assert machine.status()["phase"] == "healthy"
@@ -294,11 +290,7 @@ def test_power_lost_during_the_health_check_checks_again_at_boot(machine: Machin
 
 
 def test_an_unrepairable_package_manager_rolls_back_or_says_why(machine: Machine) -> None:
-    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
-    machine.request("0.2.0")
-    machine.cut = "unpacked"
-    with pytest.raises(PowerCut):
-        machine.installer.install_requested()
+    machine.update_cut_short("unpacked")
     machine.repair_fails = True
     machine.reboot().recover()
     status = machine.status()
@@ -312,11 +304,7 @@ def test_an_unrepairable_package_manager_rolls_back_or_says_why(machine: Machine
 def test_a_request_waiting_after_an_interruption_comes_after_the_recovery(
     machine: Machine,
 ) -> None:
-    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
-    machine.request("0.2.0")
-    machine.cut = "unpacked"
-    with pytest.raises(PowerCut):
-        machine.installer.install_requested()
+    machine.update_cut_short("unpacked")
     machine.manager.good.add("0.3.0")
     machine.request("0.3.0")
     machine.reboot().install_requested()
@@ -326,11 +314,7 @@ def test_a_request_waiting_after_an_interruption_comes_after_the_recovery(
 
 
 def test_power_lost_before_dpkg_began_installs_the_kept_set_again(machine: Machine) -> None:
-    machine.installer.adopt([tiny_deb(machine.pool, "0.1.0")])
-    machine.request("0.2.0")
-    machine.cut = "before"
-    with pytest.raises(PowerCut):
-        machine.installer.install_requested()
+    machine.update_cut_short("before")
     machine.reboot().recover()
     status = machine.status()
     assert status["phase"] == "healthy"
