@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator, List, Tuple
 import pytest
 from dbus_next import DBusError, Message, MessageType
 
+from govkiosk.api import kiosk as kiosk_api
 from govkiosk.app import Daemon
 from govkiosk.bus import ServiceHealthChanged
 from govkiosk.config import load_config
@@ -164,15 +165,14 @@ async def test_a_health_change_right_after_get_services_arrives_after_its_reply(
     the reply, or the stale snapshot would undo it for good."""
     daemon, _kiosk = running
     loop = asyncio.get_running_loop()
-    read = daemon.supervisor.health
+    row = kiosk_api._row  # GetServices' own step: the daemon's other health reads differ
     change = ServiceHealthChanged("flaky", "failed", "changed after the snapshot", 99)
 
-    def read_then_change(name: Any = None) -> Any:
-        monkeypatch.setattr(daemon.supervisor, "health", read)  # once
+    def row_then_change(health: Any) -> Any:
+        monkeypatch.setattr(kiosk_api, "_row", row)  # once
         loop.call_soon(daemon.bus.publish, change)  # the next thing the daemon's loop does
-        return read(name)
+        return row(health)
 
-    monkeypatch.setattr(daemon.supervisor, "health", read_then_change)
     raw = await connect(private_bus.address)
     arrived: List[str] = []
 
@@ -194,6 +194,7 @@ async def test_a_health_change_right_after_get_services_arrives_after_its_reply(
             )
         )
         raw.add_message_handler(record)
+        monkeypatch.setattr(kiosk_api, "_row", row_then_change)
         reply = await raw.call(
             Message(
                 destination=BUS_NAME,
