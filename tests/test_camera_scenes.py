@@ -16,6 +16,7 @@ from govkiosk.devices.camera import scenes
 from govkiosk.devices.camera.sim import (
     CameraSimulator,
     RecordingSource,
+    SceneSource,
     build,
     find_face,
     parse_args,
@@ -144,6 +145,34 @@ async def test_the_document_camera_shows_the_page(tmp_path: Path) -> None:
     finally:
         await camera.stop()
         await sim.stop()
+
+
+async def test_a_frame_the_source_cannot_render_is_skipped_and_the_stream_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls = 0
+
+    def flaky_page(t: float) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        if calls <= 3:
+            raise ValueError("could not broadcast")
+        return np.full((1080, 1920, 3), 200, np.uint8)
+
+    sim = CameraSimulator(SceneSource(scene("nobody")), flaky_page, doc_fps=10)
+    await sim.start()
+    camera = Camera(sim.urls()["doc_camera"], "doc_camera")
+    try:
+        await camera.start()
+        frame = await camera.hub.grab("doc_camera", 5)
+        assert frame.image.shape == (1080, 1920, 3)
+    finally:
+        await camera.stop()
+        await sim.stop()
+    assert calls > 3
+    failed = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failed) == 1  # told once for the run of failures, not once a frame
+    assert failed[0].getMessage().startswith("doc: the frame at ")
 
 
 def test_the_command_line_builds_scenes_and_recordings(tmp_path: Path) -> None:

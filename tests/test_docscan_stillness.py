@@ -278,3 +278,14 @@ def test_the_simulator_is_deterministic_and_knows_where_the_page_is() -> None:
     assert not np.array_equal(scene(3.0), scene(3.0 + 1 / 15))  # sensor noise moves
     with pytest.raises(ValueError, match="arrived before it leaves"):
         DocScene(seed=1, arrive=2.0, slide=1.0, leave=2.5)
+
+
+def test_every_instant_of_the_slide_renders_even_a_sliver_of_page() -> None:
+    # The kiosk harness's scene: at 0.521 s only three rows of the page are in the frame,
+    # fewer than its shadow's offset (this once raised and killed the simulated stream).
+    scene = DocScene(7, (1920, 1080), arrive=0.5, slide=0.5, leave=None, fps=15)
+    for step in range(40):
+        t = 0.5 + step / 1000
+        frame = scene(t)
+        assert frame.shape == (1080, 1920, 3)
+    assert scene.offset(0.521) is not None

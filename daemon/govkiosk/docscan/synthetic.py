@@ -578,7 +578,8 @@ def _compose(frame: Floats, layer: _Layer, at: Tuple[int, int] = (0, 0)) -> None
     dx, dy = round(1.0 * reach), round(1.5 * reach)
     blurred = cv2.GaussianBlur(layer.alpha, (0, 0), 2.5 * reach)
     drop = np.zeros_like(blurred)
-    drop[dy:, dx:] = blurred[: h - dy, : w - dx]
+    # A sliver of page (fewer rows or columns than the shadow's offset) casts none in it.
+    drop[dy:, dx:] = blurred[: max(h - dy, 0), : max(w - dx, 0)]
     region = frame[y0 : y0 + h, x0 : x0 + w]
     a = layer.alpha[:, :, None]
     region *= (1.0 - 0.18 * drop)[:, :, None] * (1.0 - a)

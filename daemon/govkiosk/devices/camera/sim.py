@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import glob
 import importlib
+import logging
 import random
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,8 @@ DOC_SIZE = (1920, 1080)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 #: stream path → the role it stands in for
 STREAMS: Dict[str, str] = {"rgb": FACE_RGB, "ir": FACE_IR, "doc": DOC}
+
+_LOGGER = logging.getLogger(__name__)
 
 
 # -- sources ---------------------------------------------------------------------------
@@ -405,10 +408,12 @@ class CameraSimulator:
             group.task = None
 
     async def _produce(self, group: _Group) -> None:
-        """Render and publish every stream of ``group`` at its frame rate."""
+        """Render and publish every stream of ``group`` at its frame rate. A frame its source
+        cannot render is skipped (and told once): the stream goes on with the next."""
         loop = asyncio.get_running_loop()
         period = 1.0 / group.fps
         due = loop.time()
+        failing = False
         while True:
             now = loop.time()
             if due > now:
@@ -417,7 +422,14 @@ class CameraSimulator:
             if self.stalled or self.unplugged:
                 continue
             t = loop.time() - self._t0
-            jpegs = await loop.run_in_executor(group.executor, self._render, group, t)
+            try:
+                jpegs = await loop.run_in_executor(group.executor, self._render, group, t)
+            except Exception:  # a source's defect: log it, never end the stream
+                if not failing:
+                    _LOGGER.exception("%s: the frame at %.3f s failed", "+".join(group.names), t)
+                failing = True
+                continue
+            failing = False
             for name, jpeg in zip(group.names, jpegs):
                 self.frames[name] += 1
                 group.channels[name].publish(jpeg)
