@@ -136,3 +136,33 @@ async def test_something_that_is_not_an_ld2410_is_refused() -> None:
     finally:
         await driver.stop()
         pty.close()
+
+
+async def test_the_port_is_read_at_most_every_read_every_and_no_reading_is_lost(
+    make_rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    chunks: List[Tuple[float, int]] = []
+    read = asyncio.Event()
+    original = PresenceDriver._on_frames
+
+    def spy(self: PresenceDriver, data: bytes) -> None:
+        chunks.append((loop.time(), len(data)))
+        read.set()
+        original(self, data)
+
+    monkeypatch.setattr(PresenceDriver, "_on_frames", spy)
+    settings = dataclasses.replace(FAST, read_every=0.2)
+    driver, sim, events = await make_rig(Ld2410Simulator(interval=0.02), settings)
+    sim.arrive(90)
+    assert await next_event(events) == PersonArrived(driver.name)
+    reads = len(chunks)
+    while len(chunks) < reads + 4:  # four more batches of readings
+        read.clear()
+        await read.wait()
+    batched = chunks[reads - 1 :]
+    gaps = [later[0] - earlier[0] for earlier, later in zip(batched, batched[1:])]
+    assert min(gaps) >= 0.2 - 0.005  # never read sooner than read_every after the last read
+    assert max(size for _, size in batched) > 23  # a read takes several frames at once
+    sim.leave()
+    assert await next_event(events) == PersonLeft(driver.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import List
 
 import pytest
 
@@ -39,3 +40,45 @@ async def test_cancelling_the_caller_cancels_the_awaited_work() -> None:
         await waiter
     await asyncio.sleep(0)
     assert inner.cancelled()
+
+
+async def test_a_reply_future_wakes_its_waiter_in_the_very_next_step() -> None:
+    # A device's reply: the waiting task resumes in the loop step after the protocol
+    # callback resolves the future, not two hand-overs later (every poll, all day long).
+    future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    waiter = asyncio.ensure_future(wait_for(future, 5))
+    await asyncio.sleep(0)
+    future.set_result("reply")
+    await asyncio.sleep(0)
+    assert waiter.done()
+    assert waiter.result() == "reply"
+
+
+async def test_a_reply_that_never_comes_times_out_and_the_future_is_settled() -> None:
+    future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    with pytest.raises(asyncio.TimeoutError):
+        await wait_for(future, 0.01)
+    assert future.done()  # a late reply finds it done and is dropped by the driver
+
+
+async def test_cancelling_the_caller_cancels_the_reply_future() -> None:
+    future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    waiter = asyncio.ensure_future(wait_for(future, 5))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert future.cancelled()
+
+
+async def test_cancellation_wins_over_a_timeout_that_runs_out_at_the_same_moment() -> None:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+    waiters: List[asyncio.Future[str]] = []
+    # Runs in the step in which the wait's timer fails the future, before the waiter resumes.
+    future.add_done_callback(lambda _: waiters[0].cancel())
+    waiters.append(asyncio.ensure_future(wait_for(future, 0.01)))
+    with pytest.raises(asyncio.CancelledError):
+        await waiters[0]
+    assert future.done()
+    assert not future.cancelled()  # it was the timeout that ended the wait

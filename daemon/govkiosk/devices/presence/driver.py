@@ -6,11 +6,11 @@ debounces it and publishes :class:`PersonArrived` / :class:`PersonLeft`. A senso
 falls silent for ``silence_timeout`` fails the service, so its health shows it and the
 supervisor reopens the port.
 
-An LD2410 reports ten times a second whether anyone is there or not. Each reading is
-handled where it arrives, in the port's callback (decode, debounce, publish a change);
-the service's task only wakes for what no reading brings: a pending change that has
-held long enough, or silence. Idle, that is one wake-up per ``silence_timeout``, not
-ten task switches, timers and queue hand-overs a second.
+An LD2410 reports ten times a second whether anyone is there or not. The port is read
+at most every ``read_every`` (half a second by default: five readings a wake-up, and an
+arrival noticed at most that much later); each chunk is handled where it arrives, in
+the port's callback (decode, debounce, publish a change); the service's task only wakes
+for what no reading brings: a pending change that has held long enough, or silence.
 """
 
 from __future__ import annotations
@@ -39,16 +39,41 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class _Link(asyncio.Protocol):
-    """Hands every chunk to the driver and tells it when the port goes away."""
+    """Hands every chunk to the driver and tells it when the port goes away. Once
+    :meth:`batch` is set, the port is read at most that often: what arrived meanwhile
+    waits in the kernel's buffer and comes as one chunk."""
 
     def __init__(self, on_data: Callable[[bytes], None], on_lost: Callable[[], None]) -> None:
         self._on_data = on_data
         self._on_lost = on_lost
+        self._transport: Optional[asyncio.Transport] = None
+        self._every = 0.0
+        self._resume: Optional[asyncio.TimerHandle] = None
+
+    def batch(self, every: float) -> None:
+        self._every = every
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
 
     def data_received(self, data: bytes) -> None:
         self._on_data(data)
+        if self._every > 0 and self._transport is not None and self._resume is None:
+            self._transport.pause_reading()
+            loop = asyncio.get_running_loop()
+            self._resume = loop.call_later(self._every, self._read_again)
+
+    def _read_again(self) -> None:
+        self._resume = None
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
+        self._transport = None
         self._on_lost()
 
 
@@ -91,7 +116,7 @@ class PresenceDriver(Service):
         self._frames = ld2410.Decoder()
         self._tokens = TokenDecoder(self._settings.present_tokens, self._settings.absent_tokens)
         on_data = self._on_frames if self._settings.kind == "ld2410" else self._on_lines
-        self._transport, _ = await open_link(
+        self._transport, link = await open_link(
             self._spec.port,
             lambda: _Link(on_data, self._on_lost),
             baudrate=self._settings.baudrate,
@@ -99,6 +124,7 @@ class PresenceDriver(Service):
         if self._settings.kind == "ld2410":
             self.firmware = await self._read_firmware()
             _LOGGER.info("%s: LD2410 firmware %s", self.name, self.firmware)
+        link.batch(self._settings.read_every)  # commands done: readings may wait a little
         self._heard_at = self._clock()
 
     async def serve(self) -> None:

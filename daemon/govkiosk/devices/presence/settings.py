@@ -38,5 +38,9 @@ class PresenceSettings:
     absent_tokens: Tuple[str, ...] = setting(("0", "ABSENT"), expect=TOKENS, check=_tokens)
     #: The sensor failed if it says nothing this long (0: it reports only on change).
     silence_timeout: float = setting(3.0, expect=SECONDS, check=_non_negative)
+    #: Read the port at most this often: the readings that came meanwhile are taken
+    #: together (fewer wake-ups while nobody is there); an arrival or departure is
+    #: noticed up to this much later. 0: each reading as it comes.
+    read_every: float = setting(0.5, expect=SECONDS, check=_non_negative)
     #: Serial speed; the LD2410 ships at 256000.
     baudrate: int = setting(256000, expect="a baud rate > 0", check=positive)
