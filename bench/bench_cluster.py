@@ -2,9 +2,10 @@
 
 ``python -m bench cluster [--failovers N] [--commands N] [--kiosks N,N,…] [--only PART]``
 
-1. Failover (``--failovers``, default 100): a real daemon linked to a three-node NATS cluster
-   (TLS, the site ACL, JetStream R3), telemetry every 0.2 s (each message numbered by the
-   outbox's ``seq``). Each round kills (SIGKILL) the node the kiosk is connected to, sends a
+1. Failover (``--failovers``, default 100): a real daemon linked to a NATS cluster as a site
+   deploys it — three store nodes (JetStream R3) and two access nodes the kiosk is given
+   (TLS, the site ACL) — telemetry every 0.2 s (each message numbered by the outbox's
+   ``seq``). Each round kills (SIGKILL) the node the kiosk is connected to, sends a
    ``status`` command at once (an operator's tool retrying on another node), measures the
    time until the kiosk's link is connected (subscriptions granted) to another node, waits
    for the reply, starts the node again and waits until every node reports healthy. A
@@ -180,7 +181,9 @@ async def _failover(directory: Path, rounds: int) -> Dict[str, Any]:  # noqa: PL
                     commands.append(document["cmd_id"])
                     operator = asyncio.ensure_future(operate(site, others, document, "operator"))
                     moved = await _wait(
-                        lambda v=victim: links.connected_to() not in ("", cluster.addresses[v]),
+                        lambda v=victim: (
+                            links.connected_to() not in ("", cluster.nodes[v].mqtt_address)
+                        ),
                         RECONNECT_BOUND,
                     )
                     if moved:
@@ -196,7 +199,7 @@ async def _failover(directory: Path, rounds: int) -> Dict[str, Any]:  # noqa: PL
                         if reply.status is Status.REJECTED and reply.reason == "expired":
                             expired += 1
                     await loop.run_in_executor(None, cluster.start_node, victim)
-                    for node in range(3):
+                    for node in range(len(cluster.nodes)):
                         await loop.run_in_executor(None, cluster.wait_healthy, node)
                     await _wait(lambda: links.connected_to() != "", 60)
                     # Progress, for a long run: one line per failover on stderr.
@@ -265,7 +268,7 @@ async def _round_trips(site: Site, fleet: FleetClient, count: int) -> List[float
 
 
 async def _rtt_on(directory: Path, kind: str, nodes: int, count: int) -> Dict[str, Any]:
-    site = Site.create(directory / "site", kind=kind, nodes=nodes)
+    site = Site.create(directory / "site", kind=kind, nodes=nodes, access=2 if nodes > 1 else 0)
     bus = PrivateBus(directory / "dbus")
     try:
         async with running_kiosk(
@@ -277,8 +280,11 @@ async def _rtt_on(directory: Path, kind: str, nodes: int, count: int) -> Dict[st
             results: Dict[str, Any] = {}
             placements = {"": 0}
             if site.cluster is not None and nodes > 1:
-                at = site.cluster.index_of(links.connected_to())
-                placements = {"other_node": (at + 1) % nodes, "same_node": at}
+                cluster = site.cluster
+                at = cluster.index_of(links.connected_to())
+                entry = cluster.entry_nodes
+                other = entry[(entry.index(cluster.nodes[at]) + 1) % len(entry)]
+                placements = {"other_node": cluster.nodes.index(other), "same_node": at}
             for name, node in placements.items():
                 async with FleetClient(site.identity("ops-admin", node)) as fleet:
                     await fleet.follow([KIOSK], 30)
@@ -360,7 +366,7 @@ async def _scale(directory: Path, sizes: List[int]) -> Dict[str, Any]:  # noqa: 
                     started = time.monotonic()
                     shares: List[List[Any]] = [[] for _ in procs]
                     for i, (name, cert, key) in enumerate(batch):
-                        node = cluster.nodes[(held + i) % len(cluster.nodes)]
+                        node = cluster.entry_nodes[(held + i) % len(cluster.entry_nodes)]
                         shares[i % len(procs)].append([name, node.host, node.mqtt_port, cert, key])
                     for proc, share in zip(procs, shares):
                         assert proc.stdin is not None

@@ -45,6 +45,7 @@ SHIPPED = REPO / "packaging" / "nats"
 SHIPPED_ARGS = [
     *("--acl", str(ACL)),
     *("--node", "nats-1=10.1.0.11", "--node", "nats-2=10.1.0.12", "--node", "nats-3=10.1.0.13"),
+    *("--access-node", "access-1=10.1.0.21", "--access-node", "access-2=10.1.0.22"),
     *("--kiosk", "hlj-harbin-0001", "--kiosk", "hlj-harbin-0002"),
 ]
 
@@ -177,6 +178,23 @@ def test_a_node_routes_to_the_others_with_tls_and_replicates_three_times(tmp_pat
     assert '"cluster"' not in single
     with pytest.raises(ClusterConfigError):
         node_config(nodes[0], nodes[:2], files(tmp_path, "n1"), tmp_path / "js", replicas=3)
+
+
+def test_an_access_node_serves_mqtt_and_routes_but_holds_no_stream(tmp_path: Path) -> None:
+    stores = [Node(f"n{i}", f"10.0.0.{i}") for i in (1, 2, 3)]
+    access = Node("a1", "10.0.1.1", store=False)
+    nodes = [*stores, access]
+    text = node_config(access, nodes, files(tmp_path, "a1"), tmp_path / "js")
+    assert '"jetstream"' not in text
+    assert '"mqtt"' in text
+    assert '"stream_replicas": 3' in text  # the MQTT streams it creates live on the stores
+    assert '"nats-route://10.0.0.1:6222"' in text
+    assert "access node a1" in text
+    store = node_config(stores[0], nodes, files(tmp_path, "n1"), tmp_path / "js")
+    assert '"jetstream"' in store
+    assert '"nats-route://10.0.1.1:6222"' in store
+    with pytest.raises(ClusterConfigError, match="store nodes"):  # replicas count stores only
+        node_config(access, [*stores[:2], access], files(tmp_path, "a1"), tmp_path / "js")
 
 
 def test_the_shipped_cluster_configuration_is_the_generated_one(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""A private NATS cluster per test: three ``nats-server`` nodes on free loopback ports,
+"""A private NATS cluster per test: three ``nats-server`` store nodes (JetStream) and, as
+a site deploys it, access nodes for the kiosks (no JetStream), on free loopback ports,
 configured by the product's own ``govkiosk.fleet.natscluster`` from the test site's CA and
 the shipped ACL (TLS with client certificates mapped to users, JetStream with three
 replicas, MQTT). A node can be killed (SIGKILL: its clients see the connection drop, as
@@ -54,7 +55,9 @@ def healthy(port: int) -> bool:
 
 
 class NatsCluster:
-    """``size`` nodes (3: a cluster; 1: a single NATS broker for comparison)."""
+    """``size`` store nodes (3: a cluster; 1: a single NATS broker for comparison) and
+    ``access`` access nodes; kiosks are given the access nodes (:attr:`addresses`), or
+    every node when there are none."""
 
     def __init__(
         self,
@@ -63,24 +66,29 @@ class NatsCluster:
         acl: Acl,
         users: Iterable[str],
         size: int = 3,
+        *,
+        access: int = 0,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.acl = acl
         self.users = list(users)
         self.size = size
+        self.access = access
         self._ca = ca
         self.nodes: List[Node] = []
         self.configs: List[Path] = []
         self._configure()
-        self._procs: List[Optional[Proc]] = [None] * size
+        self._procs: List[Optional[Proc]] = [None] * len(self.nodes)
         self._logs: List[Path] = []
 
     def _configure(self) -> None:
         """Free ports for every node, and the configurations that name them."""
+        roles = [(f"n{i + 1}", True) for i in range(self.size)]
+        roles += [(f"a{i + 1}", False) for i in range(self.access)]
         self.nodes = [
-            Node(f"n{i + 1}", HOST, free_port(), free_port(), free_port(), free_port(), bind=HOST)
-            for i in range(self.size)
+            Node(name, HOST, *(free_port() for _ in range(4)), bind=HOST, store=store)
+            for name, store in roles
         ]
         pki = self.directory / "pki"
         files = []
@@ -98,11 +106,18 @@ class NatsCluster:
         )
 
     @property
+    def entry_nodes(self) -> List[Node]:
+        """The nodes kiosks connect to: the access nodes, or every node without them."""
+        access = [node for node in self.nodes if not node.store]
+        return access or self.nodes
+
+    @property
     def addresses(self) -> List[str]:
-        return [node.mqtt_address for node in self.nodes]
+        return [node.mqtt_address for node in self.entry_nodes]
 
     def index_of(self, address: str) -> int:
-        return self.addresses.index(address)
+        """The index in :attr:`nodes` of the node serving MQTT at ``address``."""
+        return [node.mqtt_address for node in self.nodes].index(address)
 
     def alive(self, index: int) -> bool:
         proc = self._procs[index]

@@ -58,6 +58,7 @@ class Site:
         kind: str = "mosquitto",
         kiosks: Iterable[str] = CLUSTER_KIOSKS,
         nodes: int = 3,
+        access: int = 2,
     ) -> Site:
         # A site's certificates last a year: the kiosk alarms 30 days before its own expires.
         ca = CertificateAuthority(validity=datetime.timedelta(days=365))
@@ -68,7 +69,7 @@ class Site:
         if kind == "nats":
             rules = site_acl.parse(ACL.read_text(encoding="utf-8"), str(ACL))
             users = [dn(k) for k in kiosks]
-            cluster = NatsCluster(directory / "cluster", ca, rules, users, size=nodes)
+            cluster = NatsCluster(directory / "cluster", ca, rules, users, nodes, access=access)
             try:
                 cluster.start()
             except BaseException:

@@ -3,11 +3,14 @@ from the site ACL and the site's certificates (docs/fleet-cluster.md).
 
     govkioskctl fleet cluster config --acl /etc/govkiosk/site/acl --out /etc/nats/govkiosk \\
         --node nats-1=10.1.0.11 --node nats-2=10.1.0.12 --node nats-3=10.1.0.13 \\
+        --access-node access-1=10.1.0.21 --access-node access-2=10.1.0.22 \\
         --certs /srv/govkiosk-ca/issued --tls-dir /etc/nats/govkiosk/tls
 
 Writes ``<node>.conf`` for each node and ``users.conf`` (one user per certificate DN, with
-the ACL's grants to its CN). Run it again after issuing a kiosk's certificate, copy
-``users.conf`` to every node and reload them (``systemctl reload nats-server``).
+the ACL's grants to its CN). ``--node`` names the store nodes (JetStream), ``--access-node``
+the nodes kiosks connect to (no JetStream: their loss moves no stream leader). Run it again
+after issuing a kiosk's certificate, copy ``users.conf`` to every node and reload them
+(``systemctl reload nats-server``).
 """
 
 from __future__ import annotations
@@ -47,7 +50,13 @@ def add_parser(sub: Any) -> None:
         "--node",
         action="append",
         required=True,
-        help="NAME=HOST[:MQTT_PORT[:CLUSTER_PORT]], once per node (three for a cluster)",
+        help="NAME=HOST[:MQTT_PORT[:CLUSTER_PORT]], once per store node (three for a cluster)",
+    )
+    config.add_argument(
+        "--access-node",
+        action="append",
+        default=[],
+        help="NAME=HOST[:MQTT_PORT[:CLUSTER_PORT]], once per access node (kiosks connect here)",
     )
     config.add_argument(
         "--certs",
@@ -63,7 +72,7 @@ def add_parser(sub: Any) -> None:
     config.set_defaults(run=cluster_config)
 
 
-def parse_node(text: str) -> Node:
+def parse_node(text: str, *, store: bool = True) -> Node:
     name, sep, address = text.partition("=")
     parts = address.split(":")
     if not sep or not name or not parts[0] or len(parts) > 3:
@@ -76,7 +85,7 @@ def parse_node(text: str) -> Node:
         raise ClusterConfigError(f"--node {text!r}: a port is out of range")
     mqtt = ports[0] if ports else 8883
     route = ports[1] if len(ports) > 1 else 6222
-    return Node(name, parts[0], mqtt_port=mqtt, cluster_port=route)
+    return Node(name, parts[0], mqtt_port=mqtt, cluster_port=route, store=store)
 
 
 def client_users(directory: Path) -> List[str]:
@@ -96,7 +105,8 @@ def client_users(directory: Path) -> List[str]:
 
 def cluster_config(args: argparse.Namespace) -> int:
     rules = site_acl.parse(Path(args.acl).read_text(encoding="utf-8"), args.acl)
-    nodes = [parse_node(text) for text in args.node]
+    stores = [parse_node(text) for text in args.node]
+    nodes = stores + [parse_node(text, store=False) for text in args.access_node]
     tls = Path(args.tls_dir)
     files = [NodeFiles(tls / "ca.crt", tls / f"{n.name}.crt", tls / f"{n.name}.key") for n in nodes]
     users = [dn(kiosk) for kiosk in args.kiosk]
@@ -109,7 +119,7 @@ def cluster_config(args: argparse.Namespace) -> int:
         acl=rules,
         users=users,
         store_dirs=[Path(args.store)] * len(nodes),
-        replicas=min(3, len(nodes)),
+        replicas=min(3, len(stores)),
     )
     for path in paths:
         print(path)
