@@ -165,9 +165,7 @@ class Outbox:
     async def coalesce(self, document: Dict[str, Any]) -> bool:
         """Count alarm ``document`` in a queued alarm of the same key, if one waits:
         ``repeats`` + 1 and ``last_at``; False (nothing done) when none does."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
+        async with self._locked():
             message_id = self._by_key.get(alarm_key(document))
             if message_id is None:
                 return False
@@ -198,10 +196,15 @@ class Outbox:
         )
         return sequence
 
-    async def put(self, topic: str, payload: bytes, retain: bool = False) -> None:
+    def _locked(self) -> asyncio.Lock:
+        """Held while a message goes in with what it evicts, and while the queue is read:
+        nobody sees it between an insert and the eviction that insert causes."""
         if self._lock is None:
             self._lock = asyncio.Lock()
-        async with self._lock:
+        return self._lock
+
+    async def put(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        async with self._locked():
             await self._put(topic, payload, retain)
 
     async def _insert(self, topic: str, payload: bytes, retain: bool) -> int:
@@ -297,9 +300,10 @@ class Outbox:
         await self._insert(topic, _json(notice), False)
 
     async def peek(self, count: int = 50) -> List[Queued]:
-        rows = await self._store.fetchall(
-            "SELECT id, topic, payload, retain FROM ops_outbox ORDER BY id LIMIT ?", (count,)
-        )
+        async with self._locked():
+            rows = await self._store.fetchall(
+                "SELECT id, topic, payload, retain FROM ops_outbox ORDER BY id LIMIT ?", (count,)
+            )
         return [(r[0], r[1], bytes(r[2]), bool(r[3])) for r in rows]
 
     async def remove(self, message_id: int) -> None:
