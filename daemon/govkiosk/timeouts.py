@@ -1,4 +1,4 @@
-"""``wait_for`` that never loses the caller's cancellation.
+"""``wait_for`` that never loses the caller's cancellation, and ``reply`` for a device's answer.
 
 Up to Python 3.11, :func:`asyncio.wait_for` returns the awaited result when the task
 awaiting it is cancelled at the very moment that result arrives — and the cancellation
@@ -7,33 +7,30 @@ ignores the supervisor's stop and keeps polling for ever. This version is built 
 :func:`asyncio.wait`, which always re-raises the caller's cancellation; the kiosks run
 Python 3.8, so the stdlib fix (3.12) does not reach them.
 
-A device's reply is a plain future the driver resolves from its protocol callback. Such
-a future is awaited directly: when the time runs out the future is failed (and the
-waiter raises :class:`asyncio.TimeoutError`), so the reply costs one wake-up of the
-waiting task instead of the three that :func:`asyncio.wait` takes — this is every poll
-of every device, all day long. A cancellation of the caller still cancels the future and
-is re-raised, also when the reply or the timeout comes at the same moment.
+:func:`reply` is for the one kind of future polled all day long: a device's answer, a
+future the driver made with ``loop.create_future()`` and resolves itself from its
+protocol callback (and only while it still waits: ``if not future.done()``). It is
+awaited directly, and failed when the time runs out, so an exchange costs one wake-up of
+the waiting task instead of the three :func:`asyncio.wait` takes. A cancellation of the
+caller still cancels the future and is re-raised, also when the answer or the timeout
+comes at the same moment. Never give it a future chained to another (``run_in_executor``,
+``wrap_future``): the other side would later find it done and fail.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Awaitable, Optional, TypeVar
-
-if TYPE_CHECKING:
-    from typing_extensions import TypeGuard
+from typing import Awaitable, Optional, TypeVar
 
 T = TypeVar("T")
 
 
 class _Expired(Exception):
-    """What a plain future is failed with when its wait ran out (never leaves here)."""
+    """What :func:`reply` fails its future with when the time ran out (never leaves here)."""
 
 
 async def wait_for(awaitable: Awaitable[T], timeout: Optional[float]) -> T:
     """Like :func:`asyncio.wait_for`: the result, or :class:`asyncio.TimeoutError`."""
-    if timeout is not None and _plain_future(awaitable):
-        return await _reply(awaitable, timeout)
     future = asyncio.ensure_future(awaitable)
     try:
         done, _pending = await asyncio.wait({future}, timeout=timeout)
@@ -47,11 +44,9 @@ async def wait_for(awaitable: Awaitable[T], timeout: Optional[float]) -> T:
     return future.result()
 
 
-def _plain_future(awaitable: Awaitable[T]) -> TypeGuard[asyncio.Future[T]]:
-    return isinstance(awaitable, asyncio.Future) and not isinstance(awaitable, asyncio.Task)
+async def reply(future: asyncio.Future[T], timeout: float) -> T:
+    """A device's answer ``future``, or :class:`asyncio.TimeoutError` after ``timeout``."""
 
-
-async def _reply(future: asyncio.Future[T], timeout: float) -> T:
     def expire() -> None:
         if not future.done():
             future.set_exception(_Expired())

@@ -24,7 +24,7 @@ from typing import Awaitable, Callable, Optional, Tuple
 
 from ...bus import EventBus
 from ...supervisor import Service
-from ...timeouts import wait_for
+from ...timeouts import reply
 from ..link import LinkError, open_link
 from ..spec import DeviceSpec
 from .errors import (
@@ -116,7 +116,7 @@ class ReaderLink(asyncio.Protocol):
         self._waiting = (command, future)
         try:
             self._transport.write(Request(command).to_bytes())
-            return await wait_for(future, timeout)
+            return await reply(future, timeout)
         except asyncio.TimeoutError as err:
             raise ExchangeTimeoutError(
                 f"{self._device}: no reply to {command.name} within {timeout:g} s"

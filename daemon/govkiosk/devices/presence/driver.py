@@ -24,7 +24,7 @@ from typing import Callable, List, Optional
 
 from ...bus import EventBus
 from ...supervisor import Service
-from ...timeouts import wait_for
+from ...timeouts import reply, wait_for
 from ..lines import LineTooLong
 from ..link import open_link
 from ..spec import DeviceSpec
@@ -209,7 +209,7 @@ class PresenceDriver(Service):
         self._ack = asyncio.get_running_loop().create_future()
         self._transport.write(ld2410.encode_command(command, value))
         try:
-            ack = await wait_for(self._ack, self._command_timeout)
+            ack = await reply(self._ack, self._command_timeout)
         except asyncio.TimeoutError:
             raise PresenceError(
                 f"{self.name}: no answer to command 0x{command:04x} within "

@@ -36,7 +36,7 @@ from typing import Any, Callable, Deque, List, Optional, Set, Tuple
 
 from ...bus import EventBus
 from ...supervisor import Service
-from ...timeouts import wait_for
+from ...timeouts import reply, wait_for
 from ..link import open_link
 from ..spec import DeviceSpec
 from .errors import EncodeError, ReceiptError, ReceiptLinkError, ReceiptTimeoutError
@@ -151,7 +151,7 @@ class _PrinterLink(asyncio.Protocol):
         self._status = waiter = loop.create_future()
         try:
             self._write(status_request(kind))
-            return await wait_for(waiter, timeout)
+            return await reply(waiter, timeout)
         except asyncio.TimeoutError as err:
             raise ReceiptTimeoutError(
                 f"{self._name}: no answer to status request {kind.value} within {timeout:g} s"
@@ -171,7 +171,7 @@ class _PrinterLink(asyncio.Protocol):
         self._cleared_seen = 0
         try:
             self._write(CLEAR_BUFFERS_REQUEST)
-            await wait_for(waiter, timeout)
+            await reply(waiter, timeout)
         except asyncio.TimeoutError as err:
             raise ReceiptTimeoutError(
                 f"{self._name}: no answer to the clear-buffers request within {timeout:g} s"
