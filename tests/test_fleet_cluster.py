@@ -100,9 +100,9 @@ async def test_retained_state_and_the_last_will_as_on_mosquitto(
 ) -> None:
     site = cluster_site
     assert site.cluster is not None
-    identity = site.identity("kiosk-a", node=0)
-    # A kiosk that dies without a word (SIGKILL): node 1's Last Will reaches a watcher on
-    # node 2, and stays retained for a watcher who comes later, on node 3.
+    identity = site.identity("kiosk-a")  # on an access node, as a kiosk is
+    # A kiosk that dies without a word (SIGKILL): the access node's Last Will reaches a
+    # watcher on store node 2, and stays retained for a watcher who comes later, on node 3.
     async with raw(site.identity("ops-watch", 1), "watch-early") as early:
         await early.subscribe("kiosk/v1/+/state", qos=1)
         argv = [sys.executable, "-c", WILL_CLIENT, identity.host, str(identity.port)]

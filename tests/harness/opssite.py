@@ -101,13 +101,17 @@ class Site:
             return self.cluster.output()
         return self.broker.output() if self.broker is not None else ""
 
-    def identity(self, name: str, node: int = 0, *, sm2_ca: Optional[Path] = None) -> Identity:
-        """An operator (or, for ACL tests, any CN) connecting to the TLS listener (of the
-        cluster's ``node``); ``sm2_ca``: the site's SM2 signing CA, to check SM2-signed
-        replies with."""
+    def identity(
+        self, name: str, node: Optional[int] = None, *, sm2_ca: Optional[Path] = None
+    ) -> Identity:
+        """An operator (or, for ACL tests, any CN) connecting to the TLS listener: of the
+        cluster's ``node`` (an index of its nodes), by default of the first node kiosks are
+        given (an access node: where an attacker among the kiosks would connect);
+        ``sm2_ca``: the site's SM2 signing CA, to check SM2-signed replies with."""
         cert, key = self.ca.issue_client(name).write(self.directory / "pki", name)
         if self.cluster is not None:
-            target = self.cluster.nodes[node]
+            nodes = self.cluster.nodes
+            target = self.cluster.entry_nodes[0] if node is None else nodes[node]
             return Identity(target.host, target.mqtt_port, self.ca_file, cert, key, sm2_ca)
         assert self.broker is not None
         assert self.broker.tls_port is not None
