@@ -25,8 +25,10 @@ import cups
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from govkiosk.bus import Alarm, EventBus
 from govkiosk.devices.idcard.cardtext import ResidentIdentity
-from govkiosk.session.interrupted import MARKER, Facts, Marker
+from govkiosk.printing.cups_printer import CupsPrinter
+from govkiosk.session.interrupted import MARKER, Facts, Marker, recover
 from govkiosk.store import DB_NAME, damage
 from harness.cups import CupsServer
 from harness.dbus import PrivateBus
@@ -310,3 +312,59 @@ def test_a_marker_cut_short_by_the_power_cut_still_reports_an_interruption(
     facts = Marker(tmp_path).read()
     assert facts is not None
     assert facts.item == "?"
+
+
+def submit(cupsd: CupsServer, title: str) -> int:
+    connection = cupsd.connect()
+    job = int(connection.createJob(cupsd.queue, title, {}))
+    connection.startDocument(cupsd.queue, job, title, "application/pdf", 1)
+    connection.writeRequestData(b"%PDF-1.4 not a citizen's document", 33)
+    connection.finishDocument(cupsd.queue)
+    return job
+
+
+async def test_a_job_accepted_just_before_the_stop_is_settled_though_unrecorded(
+    tmp_path: Path, cupsd: CupsServer
+) -> None:
+    # The one moment the marker cannot name the job: CUPS accepted it, its id was not on
+    # disk yet. The queue is the daemon's alone: what it still holds is that session's.
+    cupsd.fail()  # out of paper: the job waits in the queue
+    job = submit(cupsd, "no_criminal_record-abcd1234")
+    cupsd.wait_job(job, {cups.IPP_JOB_STOPPED, cups.IPP_JOB_PENDING, cups.IPP_JOB_HELD})
+    marker = Marker(tmp_path)
+    marker.write(Facts("abcd1234", "no_criminal_record", time.time(), "print_a4"))
+    await marker.settled()
+    bus = EventBus()
+    alarms: List[Alarm] = []
+    bus.subscribe(Alarm, alarms.append)
+    printer = CupsPrinter(bus, cupsd.queue, str(cupsd.socket))
+    try:
+        facts = await recover(marker, printer, bus)
+    finally:
+        printer.close()
+    assert facts is not None
+    assert facts.cups_job is None
+    [alarm] = [a for a in alarms if a.code == "session_interrupted"]
+    assert f"A4 job {job} had not printed: cancelled and purged" in alarm.message
+    assert "left on the queue unrecorded" in alarm.message
+    assert job not in cupsd.connect().getJobs(which_jobs="all")  # cancelled and purged
+    assert not (tmp_path / MARKER).exists()
+    cupsd.repair()
+    assert cupsd.captured() == []  # never printed
+
+
+async def test_a_marker_without_a_job_and_an_empty_queue_says_nothing_was_sent(
+    tmp_path: Path, cupsd: CupsServer
+) -> None:
+    marker = Marker(tmp_path)
+    marker.write(Facts("abcd1234", "no_criminal_record", time.time(), "query"))
+    await marker.settled()
+    bus = EventBus()
+    alarms: List[Alarm] = []
+    bus.subscribe(Alarm, alarms.append)
+    printer = CupsPrinter(bus, cupsd.queue, str(cupsd.socket))
+    try:
+        await recover(marker, printer, bus)
+    finally:
+        printer.close()
+    assert "no A4 document had been sent to the printer" in alarms[0].message

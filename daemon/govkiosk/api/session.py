@@ -8,7 +8,7 @@ only as the masked ``holder`` and the preview page the citizen is looking at.
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from dbus_next import Variant
 from dbus_next.service import ServiceInterface, method, signal
@@ -35,7 +35,7 @@ from ..session.audit import FaceAudit
 from ..session.cameras import CaptureCheck, FaceCheck, capture_ready, face_ready, preview_jpeg
 from ..session.errors import KioskBusyError
 from ..session.flow import Services
-from ..session.interrupted import Marker, recover
+from ..session.interrupted import LeftJobs, Marker, recover
 from ..session.itemtest import ItemTester
 from ..session.manager import SessionManager
 from ..session.service import Rebuilt, SessionService
@@ -321,12 +321,18 @@ def install(
 
     runtime.dbus.watch_name(UI_BUS_NAME, ui_owner)
 
-    async def settle(job_id: int) -> str:
-        if isinstance(a4, CupsPrinter):
-            return await a4.settle(job_id)
-        return f"A4 job {job_id} went to the demo output tray"
-
+    jobs: LeftJobs = a4 if isinstance(a4, CupsPrinter) else _TrayJobs()
     runtime.supervisor.add(
-        SessionService(manager, router, lambda: recover(marker, settle, runtime.bus), marker.close)
+        SessionService(manager, router, lambda: recover(marker, jobs, runtime.bus), marker.close)
     )
     return manager
+
+
+class _TrayJobs:
+    """The demo's output tray keeps no queue: nothing of a session is left to settle."""
+
+    async def settle(self, job_id: int) -> str:
+        return f"A4 job {job_id} went to the demo output tray"
+
+    async def unfinished(self) -> List[int]:
+        return []

@@ -139,6 +139,18 @@ class CupsPrinter:
     def _purge_blocking(self, job_id: int) -> None:
         self._connect().cancelJob(job_id, True)
 
+    def _unfinished_blocking(self) -> List[int]:
+        # Only the id and the queue: a job's title is private to its owner in CUPS's
+        # default policy, and what a job holds is none of this code's business.
+        jobs = self._connect().getJobs(
+            which_jobs="not-completed", requested_attributes=["job-id", "job-printer-uri"]
+        )
+        return sorted(
+            int(job_id)
+            for job_id, attributes in jobs.items()
+            if str(attributes.get("job-printer-uri", "")).endswith(f"/{self.queue}")
+        )
+
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         try:
@@ -270,6 +282,10 @@ class CupsPrinter:
             await self._call(self._purge_blocking, job_id)
         except PrinterUnavailableError as err:
             _LOGGER.warning("%s: job %d not purged: %s", self.queue, job_id, err)
+
+    async def unfinished(self) -> List[int]:
+        """This queue's jobs that have not completed: pending, held, stopped or printing."""
+        return await self._call(self._unfinished_blocking)
 
     async def settle(self, job_id: int) -> str:
         """A job a previous run of the daemon left behind (``session.interrupted``):

@@ -22,6 +22,10 @@ temporary file, synced and renamed over the marker, so a power cut leaves the ol
 marker or the new one, never half of one. Most writes are not waited for; the one that
 names a CUPS job is (:meth:`Marker.settled`, through ``A4Job.recorded``): the printer
 does not go on, nor log the submission, until the marker holding the job id is on disk.
+That leaves the moment between CUPS accepting a job and its id reaching the disk. The
+kiosk's A4 queue is the daemon's alone and it runs one session at a time, so a job the
+queue still holds unfinished when the daemon starts can only be the interrupted
+session's: a marker without a job id has every such job settled like a recorded one.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Awaitable, Callable, Optional
+from typing import List, Optional, Protocol
 
 from ..bus import Alarm, EventBus, Severity
 from ..errors import GovkioskError
@@ -134,23 +138,27 @@ class Marker:
             self.path.unlink()
 
 
-#: Settles a CUPS job left by an interrupted session: what became of it, in words.
-SettleJob = Callable[[int], Awaitable[str]]
+class LeftJobs(Protocol):
+    """Where an interrupted session's A4 jobs are: the CUPS queue (or the demo's tray)."""
+
+    async def settle(self, job_id: int) -> str:
+        """Cancel the job if unprinted and purge it; what had become of it, in words."""
+
+    async def unfinished(self) -> List[int]:
+        """The ids of the jobs the queue holds that have not completed."""
 
 
-async def recover(marker: Marker, settle: SettleJob, bus: EventBus) -> Optional[Facts]:
-    """At start: if a session was interrupted, settle its A4 job, alarm, remove the
+async def recover(marker: Marker, jobs: LeftJobs, bus: EventBus) -> Optional[Facts]:
+    """At start: if a session was interrupted, settle its A4 jobs, alarm, remove the
     marker; the interrupted session's facts (``None``: there was none)."""
     loop = asyncio.get_running_loop()
     facts = await loop.run_in_executor(None, marker.read)
     if facts is None:
         return None
-    outcome = "no A4 document had been sent to the printer"
     if facts.cups_job is not None:
-        try:
-            outcome = await settle(facts.cups_job)
-        except GovkioskError as err:  # the printer being away must not stop the start
-            outcome = f"A4 job {facts.cups_job} could not be settled ({err}): check the tray"
+        outcome = await _settled(jobs, facts.cups_job)
+    else:
+        outcome = await _settled_unrecorded(jobs)
     message = (
         f"a session of {facts.item} ({facts.session}) was interrupted at step {facts.step}"
         f" (the daemon stopped without ending it); {outcome}; its personal data was only in"
@@ -161,3 +169,22 @@ async def recover(marker: Marker, settle: SettleJob, bus: EventBus) -> Optional[
     marker.clear()
     await marker.settled()
     return facts
+
+
+async def _settled(jobs: LeftJobs, job_id: int) -> str:
+    try:
+        return await jobs.settle(job_id)
+    except GovkioskError as err:  # the printer being away must not stop the start
+        return f"A4 job {job_id} could not be settled ({err}): check the tray"
+
+
+async def _settled_unrecorded(jobs: LeftJobs) -> str:
+    """The jobs CUPS accepted before their ids were on disk (a stop at that very moment)."""
+    try:
+        found = await jobs.unfinished()
+    except GovkioskError as err:
+        return f"CUPS could not be asked for unfinished A4 jobs ({err}): check the tray"
+    if not found:
+        return "no A4 document had been sent to the printer"
+    outcomes = [await _settled(jobs, job_id) for job_id in found]
+    return "; ".join(outcomes) + " (left on the queue unrecorded: the stop came as CUPS took it)"
