@@ -19,7 +19,7 @@ import signal
 import stat
 import time
 from pathlib import Path
-from typing import AsyncIterator, Iterable, List, Tuple
+from typing import AsyncIterator, Iterable, List, Optional, Tuple
 
 import cups
 from hypothesis import HealthCheck, given, settings
@@ -323,6 +323,24 @@ def submit(cupsd: CupsServer, title: str) -> int:
     return job
 
 
+async def recovered(
+    directory: Path, cupsd: CupsServer, facts: Facts
+) -> Tuple[Optional[Facts], List[Alarm]]:
+    """A daemon's start after ``facts`` were left in the marker: what recovery found, and
+    the alarms it raised."""
+    marker = Marker(directory)
+    marker.write(facts)
+    await marker.settled()
+    bus = EventBus()
+    alarms: List[Alarm] = []
+    bus.subscribe(Alarm, alarms.append)
+    printer = CupsPrinter(bus, cupsd.queue, str(cupsd.socket))
+    try:
+        return await recover(marker, printer, bus), alarms
+    finally:
+        printer.close()
+
+
 async def test_a_job_accepted_just_before_the_stop_is_settled_though_unrecorded(
     tmp_path: Path, cupsd: CupsServer
 ) -> None:
@@ -331,17 +349,8 @@ async def test_a_job_accepted_just_before_the_stop_is_settled_though_unrecorded(
     cupsd.fail()  # out of paper: the job waits in the queue
     job = submit(cupsd, "no_criminal_record-abcd1234")
     cupsd.wait_job(job, {cups.IPP_JOB_STOPPED, cups.IPP_JOB_PENDING, cups.IPP_JOB_HELD})
-    marker = Marker(tmp_path)
-    marker.write(Facts("abcd1234", "no_criminal_record", time.time(), "print_a4"))
-    await marker.settled()
-    bus = EventBus()
-    alarms: List[Alarm] = []
-    bus.subscribe(Alarm, alarms.append)
-    printer = CupsPrinter(bus, cupsd.queue, str(cupsd.socket))
-    try:
-        facts = await recover(marker, printer, bus)
-    finally:
-        printer.close()
+    left = Facts("abcd1234", "no_criminal_record", time.time(), "print_a4")
+    facts, alarms = await recovered(tmp_path, cupsd, left)
     assert facts is not None
     assert facts.cups_job is None
     [alarm] = [a for a in alarms if a.code == "session_interrupted"]
@@ -356,15 +365,6 @@ async def test_a_job_accepted_just_before_the_stop_is_settled_though_unrecorded(
 async def test_a_marker_without_a_job_and_an_empty_queue_says_nothing_was_sent(
     tmp_path: Path, cupsd: CupsServer
 ) -> None:
-    marker = Marker(tmp_path)
-    marker.write(Facts("abcd1234", "no_criminal_record", time.time(), "query"))
-    await marker.settled()
-    bus = EventBus()
-    alarms: List[Alarm] = []
-    bus.subscribe(Alarm, alarms.append)
-    printer = CupsPrinter(bus, cupsd.queue, str(cupsd.socket))
-    try:
-        await recover(marker, printer, bus)
-    finally:
-        printer.close()
+    left = Facts("abcd1234", "no_criminal_record", time.time(), "query")
+    _facts, alarms = await recovered(tmp_path, cupsd, left)
     assert "no A4 document had been sent to the printer" in alarms[0].message
