@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from govkiosk.demo import write_bus_config
@@ -19,7 +20,17 @@ class PrivateBus:
             ["dbus-daemon", "--nofork", "--nopidfile", f"--config-file={config}"],
             directory / "dbus-daemon.log",
         )
-        wait_until(self.socket.exists, 5, "dbus-daemon")
+        # Listening, not merely there: dbus-daemon binds the socket before it listens,
+        # and a client connecting in between is refused.
+        wait_until(self._listening, 5, "dbus-daemon")
+
+    def _listening(self) -> bool:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(str(self.socket))
+            except OSError:
+                return False
+        return True
 
     def stop(self) -> None:
         self.proc.stop()
