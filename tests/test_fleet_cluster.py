@@ -65,9 +65,7 @@ async def test_a_kiosk_with_every_nodes_address_answers_through_any_node(
     site = cluster_site
     assert site.cluster is not None
     async with running_kiosk(site, tmp_path / "kiosk", private_bus.address) as kiosk:
-        links = Links(kiosk)
-        await kiosk.connected()
-        await eventually(lambda: bool(links.connected_to()), "connected event", TIMEOUT)
+        links = await connected(kiosk)
         assert links.connected_to() in site.cluster.addresses
         # An operator on each node: the command and its replies cross the cluster's routes.
         for node in range(3):
@@ -203,6 +201,36 @@ async def test_another_certificate_resuming_a_kiosks_session_reads_none_of_its_c
     assert kept == {"topic": "kiosk/v1/kiosk-a/cmd/req", "payload": b"queued for a"}
 
 
+async def connected(kiosk: Kiosk) -> Links:
+    """The kiosk's link events, once it is connected to a node."""
+    links = Links(kiosk)
+    await kiosk.connected()
+    await eventually(lambda: bool(links.connected_to()), "connected event", TIMEOUT)
+    return links
+
+
+async def every_numbered_message(
+    kiosk: Kiosk, sequences: Sequences, what: str, timeout: float
+) -> None:
+    """Until the watcher has every numbered message up to a few after now, none missing
+    (what went to a connection that died comes again after the ack wait, 10 s)."""
+    last = await kiosk.runtime.store.fetchall("SELECT value FROM ops_meta WHERE name = 'sequence'")
+    final = int(last[0][0]) + 3
+    await eventually(
+        lambda: (
+            bool(sequences.received) and max(sequences.received) >= final and not sequences.lost()
+        ),
+        what,
+        timeout,
+    )
+
+
+async def runs_of(kiosk: Kiosk, cmd_id: str) -> int:
+    """How many times the kiosk's ops log says it ran command ``cmd_id``."""
+    rows = await kiosk.runtime.store.fetchall("SELECT detail FROM ops_log WHERE kind = 'command'")
+    return [json.loads(d)["cmd_id"] for (d,) in rows].count(cmd_id)
+
+
 async def test_killing_the_kiosks_node_moves_it_to_another_and_loses_nothing(
     cluster_site: Site, private_bus: PrivateBus, tmp_path: Path
 ) -> None:
@@ -212,9 +240,7 @@ async def test_killing_the_kiosks_node_moves_it_to_another_and_loses_nothing(
     async with running_kiosk(
         site, tmp_path / "kiosk", private_bus.address, telemetry_interval=0.1
     ) as kiosk:
-        links = Links(kiosk)
-        await kiosk.connected()
-        await eventually(lambda: bool(links.connected_to()), "connected event", TIMEOUT)
+        links = await connected(kiosk)
         victim = cluster.index_of(links.connected_to())
         sequences = Sequences()
         others = [n for n in range(3) if n != victim]
@@ -238,27 +264,13 @@ async def test_killing_the_kiosks_node_moves_it_to_another_and_loses_nothing(
             failover = time.monotonic() - started
             reply = await asyncio.wait_for(operator, TIMEOUT * 2)
             assert reply.status is Status.SUCCEEDED
-            last = await kiosk.runtime.store.fetchall(
-                "SELECT value FROM ops_meta WHERE name = 'sequence'"
-            )
-            final = int(last[0][0]) + 3
-            # Whatever went to a connection that died comes again after the ack wait (10 s).
-            await eventually(
-                lambda: (
-                    bool(sequences.received)
-                    and max(sequences.received) >= final
-                    and not sequences.lost()
-                ),
-                "every numbered message after the failover",
-                TIMEOUT,
+            await every_numbered_message(
+                kiosk, sequences, "every numbered message after the failover", TIMEOUT
             )
         finally:
             reader.cancel()
             await asyncio.wait([reader])
-        rows = await kiosk.runtime.store.fetchall(
-            "SELECT detail FROM ops_log WHERE kind = 'command'"
-        )
-    ran = [json.loads(d)["cmd_id"] for (d,) in rows].count(document["cmd_id"])
+        ran = await runs_of(kiosk, document["cmd_id"])
     assert failover < FAILOVER_BOUND
     assert sequences.lost() == set(), sorted(sequences.lost())
     assert ran == 1
@@ -278,9 +290,7 @@ async def test_losing_a_store_node_loses_nothing_and_the_kiosk_stays_or_comes_ba
     async with running_kiosk(
         site, tmp_path / "kiosk", private_bus.address, telemetry_interval=0.1
     ) as kiosk:
-        links = Links(kiosk)
-        await kiosk.connected()
-        await eventually(lambda: bool(links.connected_to()), "connected event", TIMEOUT)
+        links = await connected(kiosk)
         entry = links.connected_to()
         assert not cluster.nodes[cluster.index_of(entry)].store
         sequences = Sequences()
@@ -291,18 +301,8 @@ async def test_losing_a_store_node_loses_nothing_and_the_kiosk_stays_or_comes_ba
             document = command(site, "status", "operator")
             reply = await asyncio.wait_for(operate(site, [1, 2], document, "operator"), TIMEOUT * 2)
             assert reply.status is Status.SUCCEEDED
-            last = await kiosk.runtime.store.fetchall(
-                "SELECT value FROM ops_meta WHERE name = 'sequence'"
-            )
-            final = int(last[0][0]) + 3
-            await eventually(
-                lambda: (
-                    bool(sequences.received)
-                    and max(sequences.received) >= final
-                    and not sequences.lost()
-                ),
-                "every numbered message through the election",
-                TIMEOUT * 2,
+            await every_numbered_message(
+                kiosk, sequences, "every numbered message through the election", TIMEOUT * 2
             )
         finally:
             reader.cancel()
@@ -310,8 +310,5 @@ async def test_losing_a_store_node_loses_nothing_and_the_kiosk_stays_or_comes_ba
         await eventually(
             lambda: links.events[-1][0] == LinkState.CONNECTED.value, "connected", TIMEOUT
         )
-        rows = await kiosk.runtime.store.fetchall(
-            "SELECT detail FROM ops_log WHERE kind = 'command'"
-        )
-    assert [json.loads(d)["cmd_id"] for (d,) in rows].count(document["cmd_id"]) == 1
+        assert await runs_of(kiosk, document["cmd_id"]) == 1
     assert sequences.lost() == set(), sorted(sequences.lost())
