@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import gc
+import logging
 from pathlib import Path
-from typing import Any, AsyncIterator, List, Tuple
+from typing import Any, AsyncIterator, Dict, List, Tuple
 
 import pytest
 from dbus_next import DBusError, Message, MessageType
+from dbus_next.service import ServiceInterface, method
 
 from govkiosk.api import kiosk as kiosk_api
 from govkiosk.app import Daemon
 from govkiosk.bus import ServiceHealthChanged
 from govkiosk.config import load_config
-from govkiosk.contract.connection import close, connect
+from govkiosk.contract.connection import close, connect, disconnected
 from govkiosk.contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
+from govkiosk.dbus import guarded
 from govkiosk.errors import GovkioskError
 from govkiosk.supervisor import Service
 from harness.dbus import PrivateBus
@@ -223,3 +227,51 @@ def test_every_method_that_awaits_nothing_is_plain() -> None:
                 if not any(isinstance(inner, waits) for inner in ast.walk(node)):
                     needless.append(f"{path.name}: {node.name}")
     assert needless == []
+
+
+class Refusing(ServiceInterface):
+    """Refuses both ways a method can: in the step that received the call, and later."""
+
+    def __init__(self) -> None:
+        super().__init__("cn.govkiosk.Refusing")
+
+    @method()
+    @guarded
+    def Now(self) -> "s":  # noqa: F821, UP037
+        raise GovkioskError("not now")
+
+    @method()
+    @guarded
+    async def Later(self) -> "s":  # noqa: F821, UP037
+        await asyncio.sleep(0)
+        raise GovkioskError("not later either")
+
+
+async def test_a_refusal_is_answered_once_and_a_lost_bus_is_no_unhandled_error(
+    private_bus: PrivateBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop = asyncio.get_running_loop()
+    unhandled: List[Dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+    server = await connect(private_bus.address)
+    server.export(OBJECT_PATH, Refusing())
+    await server.request_name("cn.govkiosk.Refusing")
+    client = await connect(private_bus.address)
+    introspection = await client.introspect("cn.govkiosk.Refusing", OBJECT_PATH)
+    refusing = client.get_proxy_object(
+        "cn.govkiosk.Refusing", OBJECT_PATH, introspection
+    ).get_interface("cn.govkiosk.Refusing")
+    for call, text in ((refusing.call_now, "not now"), (refusing.call_later, "not later either")):
+        with pytest.raises(DBusError) as refused:
+            await call()
+        assert (refused.value.type, refused.value.text) == ("cn.govkiosk.Error.Govkiosk", text)
+    watching = disconnected(server)
+    private_bus.stop()  # both connections are lost: each ends with an error
+    await asyncio.wait({watching})
+    await close(server)
+    await close(client)
+    del watching
+    gc.collect()
+    await asyncio.sleep(0)  # the loop reports what was collected unseen in its next step
+    assert unhandled == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -30,7 +30,7 @@ from dbus_next import DBusError, Message, MessageType
 from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 
-from govkiosk.contract.connection import Backoff, connect, plain, release
+from govkiosk.contract.connection import Backoff, connect, disconnected, plain, release
 from govkiosk.contract.names import BUS_NAME, KIOSK_INTERFACE, OBJECT_PATH
 
 from .errors import UiError
@@ -146,7 +146,7 @@ class DaemonClient:
             else:
                 self._daemon_appeared(str(reply[0]))
             # Shielded: cancelling this task must not cancel dbus-next's own future.
-            await asyncio.shield(bus.wait_for_disconnect())
+            await asyncio.shield(disconnected(bus))
         except (DBusError, asyncio.TimeoutError) as err:
             _LOGGER.warning("bus %s: %s", self._address, err)
         except (OSError, EOFError) as err:
@@ -159,9 +159,7 @@ class DaemonClient:
         try:
             if bus.connected:
                 bus.disconnect()
-                await asyncio.wait_for(
-                    asyncio.shield(bus.wait_for_disconnect()), self._call_timeout
-                )
+                await asyncio.wait_for(asyncio.shield(disconnected(bus)), self._call_timeout)
         except asyncio.CancelledError:
             raise
         except Exception as err:  # noqa: BLE001 - how it ended no longer matters

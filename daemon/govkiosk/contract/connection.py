@@ -26,6 +26,31 @@ class Backoff:
         return float(min(self.maximum, self.initial * 2 ** max(0, failures - 1)))
 
 
+class _AnsweredError:
+    """A method call's reply, through which a method's error ends where it is answered.
+
+    dbus-next 0.2.3 answers a method that raised with an error reply, then lets the
+    error escape (its reply context's ``__exit__`` drops the "handled" result of its own
+    ``_exit``): the event loop logged every refusal a caller was properly given as an
+    unhandled error, with a traceback.
+    """
+
+    def __init__(self, reply: Any) -> None:
+        self._reply = reply
+
+    def __enter__(self) -> _AnsweredError:
+        return self
+
+    def __call__(self, message: Any) -> None:
+        self._reply(message)
+
+    def __exit__(self, *exc_info: Any) -> bool:
+        return bool(self._reply._exit(*exc_info))
+
+    def send_error(self, err: BaseException) -> None:
+        self._reply.send_error(err)
+
+
 class _ClosingMessageBus(MessageBus):
     """dbus-next 0.2.3 leaves its socket open when the bus cannot be reached."""
 
@@ -35,6 +60,9 @@ class _ClosingMessageBus(MessageBus):
         except BaseException:
             release(self)
             raise
+
+    def _send_reply(self, msg: Any) -> Any:
+        return _AnsweredError(super()._send_reply(msg))
 
 
 async def connect(address: str) -> MessageBus:
@@ -67,14 +95,31 @@ async def close(bus: MessageBus, timeout: float = 1.0) -> None:
     """Disconnect, wait (bounded) for the connection to end, and close the socket.
 
     ``asyncio.wait`` does not raise what the disconnect future ends with (an error, or
-    a cancellation by whoever awaited it before); only our own cancellation propagates,
-    and the socket is closed either way.
+    a cancellation by whoever awaited it before), and that error is taken as seen:
+    only our own cancellation propagates, and the socket is closed either way.
     """
     bus.disconnect()
     try:
-        await asyncio.wait({asyncio.ensure_future(bus.wait_for_disconnect())}, timeout=timeout)
+        await asyncio.wait({disconnected(bus)}, timeout=timeout)
     finally:
         release(bus)
+
+
+def disconnected(bus: MessageBus) -> asyncio.Future[None]:
+    """A task that ends when ``bus`` does, with the error it was lost to, if any.
+
+    The error counts as seen even if nobody awaits the task any more (a caller that
+    was cancelled, a bounded wait that gave up), so the event loop does not log it
+    as never retrieved.
+    """
+    ended: asyncio.Future[None] = asyncio.ensure_future(bus.wait_for_disconnect())
+    ended.add_done_callback(_seen)
+    return ended
+
+
+def _seen(ended: asyncio.Future[None]) -> None:
+    if not ended.cancelled():
+        ended.exception()
 
 
 def plain(value: Any) -> Any:

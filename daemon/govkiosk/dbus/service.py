@@ -11,7 +11,7 @@ from dbus_next.aio import MessageBus
 from dbus_next.errors import AuthError, InvalidAddressError
 from dbus_next.service import ServiceInterface
 
-from ..contract.connection import close, connect
+from ..contract.connection import close, connect, disconnected
 from ..contract.names import BUS_NAME, OBJECT_PATH
 from ..errors import GovkioskError
 from ..supervisor import Service
@@ -97,7 +97,7 @@ class DBusService(Service):
         assert self._bus is not None
         # Shielded: cancelling this wait must not cancel the bus's own disconnect
         # future, which stop() still waits on.
-        await asyncio.shield(self._bus.wait_for_disconnect())
+        await asyncio.shield(disconnected(self._bus))
         raise DBusUnavailableError("disconnected from the bus")
 
     async def stop(self) -> None:
