@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator, List, Optional
@@ -34,6 +36,37 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+class _Unhandled(logging.Handler):
+    """What the event loop reported as unhandled: asyncio's default exception handler logs
+    it on the ``asyncio`` logger (an error nobody read, a callback that raised)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.reports: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.reports.append(record.getMessage().splitlines()[0])
+
+
+@pytest.fixture(autouse=True)
+def no_unhandled_loop_errors() -> Iterator[None]:
+    """Fail a test after which the event loop reported an error nobody handled.
+
+    Every such report is an ERROR line with a traceback in the kiosk's log for something
+    the code should have dealt with, or a task or connection left behind. Garbage is
+    collected first: an unread future's error is reported when it is collected.
+    """
+    unhandled = _Unhandled()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(unhandled)
+    try:
+        yield
+        gc.collect()
+    finally:
+        logger.removeHandler(unhandled)
+    assert unhandled.reports == [], "the event loop reported unhandled errors"
 
 
 @pytest.fixture

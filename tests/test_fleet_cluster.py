@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ import aiomqtt
 import pytest
 
 from govkiosk.bus import Alarm, Severity
-from govkiosk.fleet.client import FleetClient, command_body
+from govkiosk.fleet.client import FleetClient, FleetError, command_body
 from govkiosk.ops.envelope import Status, body_digest
 from govkiosk.ops.link import LinkState, OpsLinkChanged
 from harness.dbus import PrivateBus
@@ -170,6 +171,18 @@ async def test_the_cluster_confines_each_identity_as_the_site_acl_does(
         TIMEOUT,
         "the refused publish logged",
     )
+
+
+async def test_a_fleet_tool_refused_a_subscription_hangs_up_at_once(
+    cluster_site: Site,
+) -> None:
+    # A kiosk's certificate reads only that kiosk's commands: the fleet's view is refused.
+    before = len(os.listdir("/proc/self/fd"))
+    fleet = FleetClient(cluster_site.identity("kiosk-b"), subscribe_all=True)
+    with pytest.raises(FleetError, match="not allowed"):
+        await fleet.__aenter__()
+    # Its connection is closed now, not left open until the client is collected.
+    assert len(os.listdir("/proc/self/fd")) == before
 
 
 async def _drain(client: aiomqtt.Client) -> List[Dict[str, Any]]:

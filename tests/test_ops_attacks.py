@@ -29,7 +29,7 @@ from govkiosk.fleet.client import (
 from govkiosk.fleet.pki import CertificateAuthority
 from govkiosk.fleet.sitebroker import BrokerTls, site_listener
 from govkiosk.ops.envelope import Reply, Status, body_digest, topic
-from govkiosk.ops.link import auth_refused
+from govkiosk.ops.link import auth_refused, end_attempt
 from govkiosk.ops.refusals import CommandRefused
 from govkiosk.ops.remote_config import classify
 from govkiosk.ops.sealed import seal_for
@@ -95,6 +95,8 @@ async def test_no_certificate_takes_over_a_kiosks_session_by_its_client_id(
                     await status_answered(site, fleet)
             except aiomqtt.MqttError:
                 pass  # pushed off by the kiosk coming back
+            finally:
+                end_attempt(intruder)
         await kiosk.connected()
         await status_answered(site, fleet)
         return

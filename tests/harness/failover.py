@@ -11,7 +11,7 @@ import aiomqtt
 
 from govkiosk.fleet.client import FleetClient, FleetError
 from govkiosk.ops.envelope import Reply, topic
-from govkiosk.ops.link import close_socket, refused
+from govkiosk.ops.link import end_attempt, refused
 
 from .opskiosk import KIOSK
 from .opssite import Site, raw
@@ -69,7 +69,7 @@ async def watch_sequences(site: Site, nodes: Sequence[int], sequences: Sequences
             # connection dropped are in its queue, and the broker will not send them again.
             while len(watch.messages):
                 sequences.add(bytes(watch._queue.get_nowait().payload))  # type: ignore[arg-type]
-            close_socket(watch)
+            end_attempt(watch)
             turn += 1
             await asyncio.sleep(0.2)
 

@@ -14,6 +14,8 @@ from typing import Any
 from dbus_next import BusType, Variant
 from dbus_next.aio import MessageBus
 
+from .outcomes import count_as_seen
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -113,13 +115,8 @@ def disconnected(bus: MessageBus) -> asyncio.Future[None]:
     as never retrieved.
     """
     ended: asyncio.Future[None] = asyncio.ensure_future(bus.wait_for_disconnect())
-    ended.add_done_callback(_seen)
+    count_as_seen(ended)
     return ended
-
-
-def _seen(ended: asyncio.Future[None]) -> None:
-    if not ended.cancelled():
-        ended.exception()
 
 
 def plain(value: Any) -> Any:

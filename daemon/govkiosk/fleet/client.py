@@ -12,6 +12,7 @@ with the kiosk id as its name. Such a kiosk's ECDSA-signed answers are refused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import time
@@ -38,7 +39,7 @@ from ..ops.envelope import (
     reply_topic,
     topic,
 )
-from ..ops.link import NO_DELAY, SubscriptionRefused, close_socket, refused
+from ..ops.link import NO_DELAY, SubscriptionRefused, end_attempt, refused
 from ..ops.remote_config import cosigned_bytes
 from ..ops.sealed import seal_for
 from ..ops.signing import (
@@ -314,17 +315,24 @@ class FleetClient:
         try:
             await self._client.__aenter__()
         except aiomqtt.MqttError as err:
-            close_socket(self._client)
+            end_attempt(self._client)
             raise FleetError(
                 f"cannot reach {self.identity.host}:{self.identity.port}: {err}"
             ) from err
-        if self._subscribe_all:
-            for name in ("kiosk/v1/+/state", "kiosk/v1/+/telemetry", "kiosk/v1/+/evt/+"):
-                await self._subscribe(name)
-        # Every reply to a command naming us, from any kiosk, on one subscription: on a
-        # cluster each subscription is a replicated JetStream consumer, too slow to make per
-        # command (docs/fleet-cluster.md).
-        await self._subscribe(reply_topic("+", "+", self.reply_to))
+        try:
+            if self._subscribe_all:
+                for name in ("kiosk/v1/+/state", "kiosk/v1/+/telemetry", "kiosk/v1/+/evt/+"):
+                    await self._subscribe(name)
+            # Every reply to a command naming us, from any kiosk, on one subscription: on a
+            # cluster each subscription is a replicated JetStream consumer, too slow to make
+            # per command (docs/fleet-cluster.md).
+            await self._subscribe(reply_topic("+", "+", self.reply_to))
+        except BaseException:
+            # Connected, but of no use: hang up now (the connection would stay until
+            # collected), and let the refusal be what the caller sees.
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self.__aexit__()
+            raise
         self._reader = asyncio.ensure_future(self._read())
         return self
 
@@ -332,7 +340,10 @@ class FleetClient:
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.wait([self._reader])
-        await self._client.__aexit__(None, None, None)
+        try:
+            await self._client.__aexit__(None, None, None)
+        finally:
+            end_attempt(self._client)
 
     async def _read(self) -> None:
         async for message in self._client.messages:

@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable, Optional, Set, Tuple
 
 import aiomqtt
 
-from ..ops.link import NO_DELAY, close_socket
+from ..ops.link import NO_DELAY, end_attempt
 from ..ops.signing import common_name, load_certificate
 from ..timeouts import wait_for
 from .client import FleetError
@@ -185,7 +185,7 @@ class Exporter:
                 log = _LOGGER.warning if failures == 1 else _LOGGER.debug
                 log("fleet metrics: broker %s:%d: %s", broker.host, broker.port, err)
             finally:
-                close_socket(client)
+                end_attempt(client)
                 self._up(False)
             await asyncio.sleep(delay)
             delay = min(delay * 2, broker.reconnect_max)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, List, Optional, Tuple
 import aiomqtt
 
 from ..bus import Event, EventBus
+from ..contract.outcomes import count_as_seen
 from ..errors import GovkioskError
 from .outbox import Outbox
 from .settings import OpsSettings
@@ -154,8 +155,8 @@ def refused(granted: object, name: str) -> None:
             raise SubscriptionRefused(f"the broker refused the subscription to {name}")
 
 
-def close_socket(client: aiomqtt.Client) -> None:
-    """End an attempt's TCP connection, however the attempt ended.
+def end_attempt(client: aiomqtt.Client) -> None:
+    """End a connection attempt's TCP connection and its bookkeeping, however it ended.
 
     aiomqtt leaves the socket open when CONNACK does not come in time. A cluster node
     still electing a leader answers that CONNECT seconds later, and the forgotten
@@ -163,11 +164,19 @@ def close_socket(client: aiomqtt.Client) -> None:
     next node meanwhile, which the cluster closes. Shutting the socket down lets paho
     see the end and clean up as after any lost connection; on one already closed it
     does nothing.
+
+    aiomqtt also records how a connection ended in futures of its own, read only by its
+    message iterator. An attempt that ended another way (a publish or subscribe that
+    failed as the node died, a CONNACK answered after the attempt gave up) leaves that
+    error unread, and asyncio logs each one as "Future exception was never retrieved".
+    The attempt has reported its end through the error that ended it: those count as seen.
     """
     sock = client._client.socket()  # aiomqtt offers no abort of its own
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+    count_as_seen(client._connected)
+    count_as_seen(client._disconnected)
 
 
 Handler = Callable[[aiomqtt.Message], Awaitable[None]]
@@ -289,7 +298,7 @@ class Link:
             async with client:
                 await self._serve(client, subscriptions, handler, on_connect)
         finally:
-            close_socket(client)
+            end_attempt(client)
 
     async def _serve(
         self,

@@ -437,7 +437,13 @@ class KioskBrowser:
         await self._devtools.open(child.read_fd, child.write_fd)
         self._listen()
         send = self._devtools.send
-        await send("Browser.setDownloadBehavior", {"behavior": "deny"})
+        # The first reply comes once the browser process is up: a cold start on a busy
+        # machine may take longer than a command is given; the start as a whole is bounded.
+        await send(
+            "Browser.setDownloadBehavior",
+            {"behavior": "deny"},
+            timeout=self._launch.start_timeout,
+        )
         await send("Target.setDiscoverTargets", {"discover": True})
         await send(
             "Target.setAutoAttach",
