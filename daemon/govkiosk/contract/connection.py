@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from dbus_next import BusType, Variant
+from dbus_next import BusType, Message, Variant
 from dbus_next.aio import MessageBus
 
 from .outcomes import count_as_seen
@@ -53,8 +53,9 @@ class _AnsweredError:
         self._reply.send_error(err)
 
 
-class _ClosingMessageBus(MessageBus):
-    """dbus-next 0.2.3 leaves its socket open when the bus cannot be reached."""
+class _MessageBus(MessageBus):
+    """dbus-next 0.2.3's bus, mended where it leaks: its socket when the bus cannot be
+    reached, and errors it reports to nobody but the event loop's log."""
 
     def _setup_socket(self) -> None:
         try:
@@ -66,15 +67,23 @@ class _ClosingMessageBus(MessageBus):
     def _send_reply(self, msg: Any) -> Any:
         return _AnsweredError(super()._send_reply(msg))
 
+    def send(self, msg: Message) -> asyncio.Future[None]:
+        """dbus-next hands back a future for each message it writes, which its signals and
+        replies drop: one that could not be written as the bus went away left its error
+        unread. Whoever awaits the future still gets the error."""
+        written: asyncio.Future[None] = super().send(msg)
+        count_as_seen(written)
+        return written
+
 
 async def connect(address: str) -> MessageBus:
     """Connect to ``"system"``, ``"session"`` or an explicit bus address."""
     if address == "system":
-        bus = _ClosingMessageBus(bus_type=BusType.SYSTEM)
+        bus = _MessageBus(bus_type=BusType.SYSTEM)
     elif address == "session":
-        bus = _ClosingMessageBus(bus_type=BusType.SESSION)
+        bus = _MessageBus(bus_type=BusType.SESSION)
     else:
-        bus = _ClosingMessageBus(bus_address=address)
+        bus = _MessageBus(bus_address=address)
     try:
         return await bus.connect()
     except BaseException:
