@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from govkiosk.gm.certs import Revocation, TestAuthority
+from govkiosk.gm.certs import Revocation, TestAuthority, check_signature, load_certificate
 from govkiosk.security import ses, sesmake
 from govkiosk.security.seal import (
     ExpiredSealError,
@@ -29,6 +29,8 @@ from govkiosk.security.sesverify import SesVerifier
 from govkiosk.security.settings import SealSettings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/ofd"
+#: ofdrw's test root, as published and as a CA (README there).
+OFDRW = Path(__file__).resolve().parent / "fixtures/ofdrw"
 NOW = datetime.datetime.now(datetime.timezone.utc)
 
 
@@ -135,6 +137,36 @@ def test_the_ofdrw_v4_document_was_sealed_after_its_seal_expired() -> None:
         )
     assert refused.value.code == "seal.expired"
     assert "valid 2020-04-22 to 2022-04-22, not at 2026-08-04" in str(refused.value)
+
+
+def test_ofdrws_published_root_may_not_sign_certificates_so_its_seals_stay_untrusted() -> None:
+    root = load_certificate((OFDRW / "root.pem").read_bytes())
+    signer = load_certificate((FIXTURES / "sign_cert.pem").read_bytes())
+    assert check_signature(signer, root)  # the chain's signature holds...
+    verifier = SesVerifier([root])
+    for name in ("UserV1.esl", "UserV4.esl"):
+        report = verifier.verify_seal((FIXTURES / name).read_bytes())
+        # ...but the root's key usage has no keyCertSign (as `openssl verify` says: error 32)
+        assert not report.trusted
+        assert report.trust == (
+            "OFD Reader and WriterROOT Certificate: its key usage does not include certificate signing"
+        )
+
+
+def test_with_ofdrws_root_trusted_as_a_ca_the_fixture_seals_are_trusted() -> None:
+    verifier = SesVerifier([load_certificate((OFDRW / "root-ca.pem").read_bytes())])
+    for name in ("UserV1.esl", "UserV4.esl"):
+        report = verifier.verify_seal((FIXTURES / name).read_bytes())
+        assert report.trusted, report.trust
+        assert (report.maker, report.trust_kind) == ("Test Certificate", "trusted")
+    # The one document ofdrw sealed with them: a trusted chain, sealed after its seal expired.
+    files = signs("SESV4SignDoc.ofd")
+    with pytest.raises(ExpiredSealError):
+        verifier.verify_ofd_signature(
+            files["Sign_0/SignedValue.dat"],
+            files["Sign_0/Signature.xml"],
+            seal_file=files["Sign_0/Seal.esl"],
+        )
 
 
 # -- tampering with the fixtures --------------------------------------------------------------
