@@ -92,7 +92,10 @@ async def main():
             for kiosk_id, host, port, cert, key in batch[start:start + 20]:
                 ready = asyncio.Event(); events.append(ready)
                 tasks.append(asyncio.ensure_future(kiosk(kiosk_id, host, port, cert, key, ready)))
-            await asyncio.wait([asyncio.ensure_future(e.wait()) for e in events], timeout=120)
+            waits = [asyncio.ensure_future(e.wait()) for e in events]
+            _, slow = await asyncio.wait(waits, timeout=120)
+            for wait in slow:
+                wait.cancel()
         failed = sum(1 for t in tasks if t.done() and t.exception() is not None)
         print(json.dumps({"held": len(clients), "failed": failed}), flush=True)
 asyncio.run(main())
