@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Dict, Optional
 
-from .process import Proc
+from .process import Proc, unhandled_reports
 
 BIN = Path(sys.executable).parent
 
@@ -23,13 +22,6 @@ restart_max = 0.5
 [devices.usb]
 seal = false  # tests run as root: never touch the machine's own USB
 """
-
-
-#: What asyncio's default exception handler logs, and dbus-next's for a message it failed.
-_UNHANDLED = re.compile(
-    r"never retrieved|Exception in callback|Task was destroyed but it is pending"
-    r"|got unexpected error processing a message"
-)
 
 
 class Govkioskd:
@@ -65,12 +57,7 @@ class Govkioskd:
         """Stop the process; then its log must hold no error its event loop had to report
         as unhandled (a test that ends a daemon on purpose ends it without those too)."""
         if self.proc is not None:
-            self.proc.stop()
-            self.proc = None
-            log = self.directory / f"govkioskd-{self.runs}.log"
-            reports = [
-                line
-                for line in log.read_text("utf-8", "replace").splitlines()
-                if _UNHANDLED.search(line)
-            ]
-            assert reports == [], f"{log}: the event loop reported unhandled errors"
+            proc, self.proc = self.proc, None
+            proc.stop()
+            reports = unhandled_reports(proc.output())
+            assert reports == [], f"{proc.log}: the event loop reported unhandled errors"

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Callable, List, Optional
+
+#: What asyncio's default exception handler logs, and dbus-next's for a message it failed.
+_UNHANDLED = re.compile(
+    r"never retrieved|Exception in callback|Task was destroyed but it is pending"
+    r"|got unexpected error processing a message"
+)
+
+
+def unhandled_reports(log: str) -> List[str]:
+    """The lines of a daemon's log where its event loop reported an error nobody handled."""
+    return [line for line in log.splitlines() if _UNHANDLED.search(line)]
 
 
 def free_port() -> int:

@@ -67,7 +67,7 @@ from .departments import KEY_ID, KioskKey, platform
 from .kiosk import SIMULATED_FACES, TEST_IDENTITY, card_photo
 from .opssite import Site
 from .personal import scan, written_files
-from .process import Proc, free_port, port_open
+from .process import Proc, free_port, port_open, unhandled_reports
 from .sessionwatch import SessionWatch
 
 #: How long one wait for a session state may take (a busy 2-core machine).
@@ -822,6 +822,7 @@ async def soak(
         by_item = {str(row[0]): {k: int(v) for k, v in row[1].items()} for row in stats[2]}
         daemon_sessions = sum(sum(counts.values()) for counts in by_item.values())
         assert s.daemon.stop(timeout=15.0) == 0, s.daemon.output()[-4000:]
+        assert unhandled_reports(s.daemon.output()) == [], "govkioskd: unhandled errors"
         # What the run wrote: the state directory, the logs, the daemon's temp directory,
         # cupsd's spool, cache and logs (not the printed paper: the citizens took it).
         # Not the demo department's seal files: its SM2 seals carry their pictures (PNG).
