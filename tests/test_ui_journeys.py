@@ -118,8 +118,11 @@ async def test_home_during_a_session_asks_first_then_ends_it(
         await to_confirm(ui, k, "id_card_print")
         await ui.tap(ui.app.root.nav_bar.ids.home)
         await ui.until(lambda: ui.app.leave_dialog is not None, "the question")
+        question = ui.app.leave_dialog
         await ui.tap_text("继续办理")
-        await ui.frames()
+        # Gone at once: a dialog still fading out would take the next tap.
+        assert question.parent is None
+        assert ui.app.leave_dialog is None
         assert ui.app.current == "confirm"
         await ui.tap(ui.app.root.nav_bar.ids.home)
         await ui.tap_text("结束办理")

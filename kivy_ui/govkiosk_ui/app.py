@@ -508,12 +508,18 @@ class KioskApp(App):
     def _ask_to_leave(self) -> None:
         dialog = Factory.LeaveDialog()
 
+        def close(*_args: Any) -> None:
+            # At once: a dialog fading out still takes every touch, and the citizen's next
+            # tap (返回首页 again, right after 继续办理) would be lost.
+            dialog.dismiss(animation=False)
+            self.leave_dialog = None
+
         def leave(*_args: Any) -> None:
-            dialog.dismiss()
+            close()
             self.go_home(confirm=False)
 
         dialog.ids.leave.bind(on_release=leave)
-        dialog.ids.stay.bind(on_release=lambda *_args: dialog.dismiss())
+        dialog.ids.stay.bind(on_release=close)
         self.leave_dialog = dialog
         dialog.open()
 
