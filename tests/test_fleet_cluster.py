@@ -5,6 +5,7 @@ the ACL's confinement, and the failover — the node the kiosk is connected to i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ from govkiosk.ops.link import LinkState, OpsLinkChanged
 from harness.dbus import PrivateBus
 from harness.eventually import eventually
 from harness.failover import Sequences, operate, watch_sequences
+from harness.nats import NatsCluster
 from harness.opskiosk import KIOSK, Kiosk, running_kiosk
 from harness.opssite import Site, next_payload, raw
 from harness.process import Proc, wait_until
@@ -214,6 +216,33 @@ async def test_another_certificate_resuming_a_kiosks_session_reads_none_of_its_c
     assert kept == {"topic": "kiosk/v1/kiosk-a/cmd/req", "payload": b"queued for a"}
 
 
+def cluster_of(site: Site) -> NatsCluster:
+    assert site.cluster is not None
+    return site.cluster
+
+
+@contextlib.asynccontextmanager
+async def chatty_kiosk(
+    site: Site, bus: PrivateBus, directory: Path
+) -> AsyncIterator[Tuple[Kiosk, Links]]:
+    """A kiosk sending telemetry every 0.1 s, once it is connected to a node."""
+    async with running_kiosk(site, directory / "kiosk", bus.address, telemetry_interval=0.1) as k:
+        yield k, await connected(k)
+
+
+@contextlib.asynccontextmanager
+async def watching(site: Site, nodes: List[int]) -> AsyncIterator[Sequences]:
+    """A watcher of the kiosk's numbered messages through ``nodes``, once they flow."""
+    sequences = Sequences()
+    reader = asyncio.ensure_future(watch_sequences(site, nodes, sequences))
+    try:
+        await eventually(lambda: len(sequences.received) >= 5, "telemetry flows", TIMEOUT)
+        yield sequences
+    finally:
+        reader.cancel()
+        await asyncio.wait([reader])
+
+
 async def connected(kiosk: Kiosk) -> Links:
     """The kiosk's link events, once it is connected to a node."""
     links = Links(kiosk)
@@ -247,19 +276,11 @@ async def runs_of(kiosk: Kiosk, cmd_id: str) -> int:
 async def test_killing_the_kiosks_node_moves_it_to_another_and_loses_nothing(
     cluster_site: Site, private_bus: PrivateBus, tmp_path: Path
 ) -> None:
-    site = cluster_site
-    cluster = site.cluster
-    assert cluster is not None
-    async with running_kiosk(
-        site, tmp_path / "kiosk", private_bus.address, telemetry_interval=0.1
-    ) as kiosk:
-        links = await connected(kiosk)
+    site, cluster = cluster_site, cluster_of(cluster_site)
+    async with chatty_kiosk(site, private_bus, tmp_path) as (kiosk, links):
         victim = cluster.index_of(links.connected_to())
-        sequences = Sequences()
         others = [n for n in range(3) if n != victim]
-        reader = asyncio.ensure_future(watch_sequences(site, others, sequences))
-        try:
-            await eventually(lambda: len(sequences.received) >= 5, "telemetry flows", TIMEOUT)
+        async with watching(site, others) as sequences:
             for n in range(5):
                 kiosk.daemon.bus.publish(Alarm("test", f"before.{n}", Severity.INFO, "x"))
             started = time.monotonic()
@@ -280,9 +301,6 @@ async def test_killing_the_kiosks_node_moves_it_to_another_and_loses_nothing(
             await every_numbered_message(
                 kiosk, sequences, "every numbered message after the failover", TIMEOUT
             )
-        finally:
-            reader.cancel()
-            await asyncio.wait([reader])
         ran = await runs_of(kiosk, document["cmd_id"])
     assert failover < FAILOVER_BOUND
     assert sequences.lost() == set(), sorted(sequences.lost())
@@ -297,19 +315,11 @@ async def test_losing_a_store_node_loses_nothing_and_the_kiosk_stays_or_comes_ba
     # node, mostly stays connected; when the election touches its own session the access
     # node drops it and it comes back once the election is over. What it sends meanwhile
     # waits for its PUBACK, in its outbox, and then arrives; nothing is lost.
-    site = cluster_site
-    cluster = site.cluster
-    assert cluster is not None
-    async with running_kiosk(
-        site, tmp_path / "kiosk", private_bus.address, telemetry_interval=0.1
-    ) as kiosk:
-        links = await connected(kiosk)
+    site, cluster = cluster_site, cluster_of(cluster_site)
+    async with chatty_kiosk(site, private_bus, tmp_path) as (kiosk, links):
         entry = links.connected_to()
         assert not cluster.nodes[cluster.index_of(entry)].store
-        sequences = Sequences()
-        reader = asyncio.ensure_future(watch_sequences(site, [1, 2], sequences))
-        try:
-            await eventually(lambda: len(sequences.received) >= 5, "telemetry flows", TIMEOUT)
+        async with watching(site, [1, 2]) as sequences:
             await asyncio.get_running_loop().run_in_executor(None, cluster.kill, 0)
             document = command(site, "status", "operator")
             reply = await asyncio.wait_for(operate(site, [1, 2], document, "operator"), TIMEOUT * 2)
@@ -317,9 +327,6 @@ async def test_losing_a_store_node_loses_nothing_and_the_kiosk_stays_or_comes_ba
             await every_numbered_message(
                 kiosk, sequences, "every numbered message through the election", TIMEOUT * 2
             )
-        finally:
-            reader.cancel()
-            await asyncio.wait([reader])
         await eventually(
             lambda: links.events[-1][0] == LinkState.CONNECTED.value, "connected", TIMEOUT
         )
